@@ -1,0 +1,185 @@
+"""Scenario configuration: detectors, selections, energy points and luminosities (SPEC sections 3-4).
+
+The configuration is JSON validated against ``data/scenarios.schema.json`` and then checked for
+consistency; every error names the file, the key and the bad value and says what is allowed.
+
+>>> sc = load_scenarios()
+>>> sorted(sc)[:3]
+['belle2-bbg', 'belle2-highmass', 'belle2-lowmass']
+>>> len(sc["bes3"].points), round(sum(p.lumi_fb for p in sc["bes3"].points), 1)
+(43, 28.4)
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+from analysis.errors import InputError
+from samples.kinematics import Beams
+
+DATA = resources.files("analysis") / "data"
+DEFAULT_SCENARIOS = Path(str(DATA / "scenarios.json"))
+SCHEMA = Path(str(DATA / "scenarios.schema.json"))
+
+
+@dataclass(frozen=True)
+class EnergyPoint:
+    """One data set: CM energy (GeV), integrated luminosity (fb^-1) and the beams that make it."""
+
+    sqrt_s: float
+    lumi_fb: float
+    beams: Beams
+
+    @property
+    def label(self) -> str:
+        return f"{self.sqrt_s:.3f}GeV"
+
+
+@dataclass(frozen=True)
+class Detector:
+    name: str
+    label: str
+    eps_det: float
+    length_m: float
+    params: dict[str, Any] = field(hash=False, compare=False)
+
+
+@dataclass(frozen=True)
+class GapBackground:
+    """Reducible background from the ECL gaps: ``events`` per ``per_lumi_fb`` fb^-1, scaled with luminosity."""
+
+    events: float
+    per_lumi_fb: float
+
+    def expected(self, lumi_fb: float) -> float:
+        return self.events * lumi_fb / self.per_lumi_fb
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    label: str
+    detector: Detector
+    selection: str
+    points: tuple[EnergyPoint, ...]
+    gap_background: GapBackground | None
+
+    @property
+    def max_sqrt_s(self) -> float:
+        return max(p.sqrt_s for p in self.points)
+
+    def points_for_mass(self, mass: float) -> tuple[EnergyPoint, ...]:
+        """The energy points at which an N of ``mass`` GeV can be produced (sqrt(s) > m_N)."""
+        return tuple(p for p in self.points if p.sqrt_s > mass)
+
+
+def _path_str(path: Any) -> str:
+    return "/".join(str(p) for p in path) or "(top level)"
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror})") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{path}: not valid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+
+
+def read_points_csv(path: Path) -> tuple[tuple[float, float], ...]:
+    """Read (sqrt_s GeV, lumi pb^-1) rows of a BESIII-style table; '#' lines are comments."""
+    try:
+        lines = [ln for ln in path.read_text().splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror})") from None
+    reader = csv.DictReader(lines)
+    need = {"sqrt_s_GeV", "lumi_pb"}
+    if reader.fieldnames is None or not need <= set(reader.fieldnames):
+        raise InputError(f"{path}: columns {reader.fieldnames}, expected at least {sorted(need)}")
+    rows = []
+    for i, row in enumerate(reader, start=2):
+        for key in ("sqrt_s_GeV", "lumi_pb"):
+            try:
+                v = float(row[key])
+            except (TypeError, ValueError):
+                raise InputError(f"{path}: row {i} {key}={row[key]!r}, expected a number") from None
+            if not (math.isfinite(v) and v > 0):
+                raise InputError(f"{path}: row {i} {key}={row[key]!r}, expected a finite positive number")
+        rows.append((float(row["sqrt_s_GeV"]), float(row["lumi_pb"])))
+    if not rows:
+        raise InputError(f"{path}: no data rows")
+    return tuple(rows)
+
+
+def parse_scenarios(raw: Any, source: Path) -> dict[str, Scenario]:
+    """Validate a scenarios document (already parsed) and build typed scenarios."""
+    schema = json.loads(SCHEMA.read_text())
+    errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(raw), key=lambda e: list(e.path))
+    if errors:
+        e = errors[0]
+        raise InputError(f"{source}: key {_path_str(e.absolute_path)}: value {e.instance!r} invalid: {e.message}")
+    detectors = {}
+    for name, d in raw["detectors"].items():
+        detectors[name] = Detector(name, d["label"], float(d["eps_det"]), float(d["length_m"]), d)
+    scenarios = {}
+    for name, s in raw["scenarios"].items():
+        key = f"scenarios/{name}"
+        if s["detector"] not in detectors:
+            raise InputError(
+                f"{source}: key {key}/detector: value {s['detector']!r} unknown, expected one of {sorted(detectors)}"
+            )
+        det = detectors[s["detector"]]
+        if s["selection"] in ("lowmass", "highmass", "bbg", "belle2-basic") and "beams_GeV" not in det.params:
+            raise InputError(f"{source}: key {key}/selection: {s['selection']!r} needs a detector with beams_GeV")
+        if "points" in s:
+            pairs = [(p["sqrt_s_GeV"], p["lumi_fb"]) for p in s["points"]]
+        else:
+            csv_path = Path(s["points_csv"])
+            csv_path = csv_path if csv_path.is_absolute() else source.parent / csv_path
+            pairs = [(e, lumi_pb / 1000.0) for e, lumi_pb in read_points_csv(csv_path)]
+        points = []
+        for i, (e, lumi) in enumerate(pairs):
+            if "beams_GeV" in det.params:
+                beams = Beams(det.params["beams_GeV"]["e_minus"], det.params["beams_GeV"]["e_plus"])
+                if abs(beams.sqrt_s - e) > 1e-3:
+                    raise InputError(
+                        f"{source}: key {key}/points/{i}/sqrt_s_GeV: value {e!r} contradicts the beams of "
+                        f"{det.name} (sqrt(s) = {beams.sqrt_s:.4f} GeV)"
+                    )
+                beams = Beams(beams.e_minus, beams.e_plus)
+            else:
+                beams = Beams.symmetric_at(e)
+            points.append(EnergyPoint(float(e), float(lumi), beams))
+        gap = s["gap_background"]
+        scenarios[name] = Scenario(
+            name=name,
+            label=s.get("label", name),
+            detector=det,
+            selection=s["selection"],
+            points=tuple(points),
+            gap_background=None if gap is None else GapBackground(float(gap["events"]), float(gap["per_lumi_fb"])),
+        )
+    return scenarios
+
+
+def load_scenarios(path: str | Path | None = None) -> dict[str, Scenario]:
+    """Load and validate the scenarios file (the packaged default when ``path`` is None)."""
+    source = Path(path) if path is not None else DEFAULT_SCENARIOS
+    return parse_scenarios(_read_json(source), source)
+
+
+def get_scenario(name: str, path: str | Path | None = None) -> Scenario:
+    scenarios = load_scenarios(path)
+    if name not in scenarios:
+        raise InputError(f"scenario {name!r} unknown, expected one of {', '.join(sorted(scenarios))}")
+    return scenarios[name]

@@ -1,0 +1,1 @@
+"""Stage 1: physics models, event generators and ROOT output."""

@@ -1,0 +1,188 @@
+"""Columnar event generators: signal N -> nu gamma and SM nu nubar gamma.
+
+Each generator makes one chunk of events from its own ``numpy.random.Generator``. A run of
+``events`` events with seed ``seed`` is cut into chunks of ``chunk_size`` whose generators are spawned
+from ``numpy.random.SeedSequence(seed)``: the same (seed, events, chunk_size) gives the same bits
+whichever order or process the chunks are made in.
+
+Branches (CM frame, GeV): photon_E, photon_px, photon_py, photon_pz; for asymmetric beams the same
+with ``_lab``; ``weight`` in pb (sum of weights = cross section of the generated region); for signal
+N_E, N_px, N_py, N_pz (and ``_lab``) and ``helicity`` (+1 or -1, twice the N helicity).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from analysis.constants import DEFAULT_CONSTANTS, PhysicsConstants
+from analysis.errors import InputError
+from samples.kinematics import Beams, PhaseSpaceRegion, boost_z
+from samples.nunugamma_physics import d2sigma_dE_dz_pb
+from samples.signal_physics import helicity_plus_fraction, n_energy_GeV, n_momentum_GeV, signal_xsec_pb
+
+DECAY_MODELS = ("helicity", "backward", "isotropic", "forward")
+PROCESSES = ("signal", "nunugamma")
+DEFAULT_CHUNK = 1_000_000
+FOUR = ("E", "px", "py", "pz")
+#: uniforms consumed per event, for the RNG-floor benchmark
+UNIFORMS_PER_EVENT = {"signal": 5, "nunugamma": 3}
+MOMENTUM_DTYPE = np.float32
+
+
+@dataclass(frozen=True)
+class SignalSpec:
+    """What a signal sample is: beams, N mass (GeV), reference coupling (GeV^-1) and decay model."""
+
+    beams: Beams
+    mass: float
+    d_ref: float = 1e-5
+    decay_model: str = "helicity"
+    n_modes: int = 2
+    constants: PhysicsConstants = field(default=DEFAULT_CONSTANTS)
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.mass) and 0 < self.mass < self.beams.sqrt_s):
+            raise InputError(
+                f"mass={self.mass!r} GeV: expected 0 < m_N < sqrt(s) = {self.beams.sqrt_s:g} GeV"
+            )
+        if not (math.isfinite(self.d_ref) and self.d_ref > 0):
+            raise InputError(f"d_ref={self.d_ref!r}: expected a finite positive coupling in GeV^-1")
+        if self.decay_model not in DECAY_MODELS:
+            raise InputError(f"decay model {self.decay_model!r}: expected one of {', '.join(DECAY_MODELS)}")
+        if self.n_modes not in (1, 2):
+            raise InputError(f"n_modes={self.n_modes!r}: expected 1 (N nubar only) or 2 (N nubar + Nbar nu)")
+
+    @property
+    def xsec_pb(self) -> float:
+        return signal_xsec_pb(self.beams.sqrt_s, self.mass, self.d_ref, self.n_modes, self.constants)
+
+
+@dataclass(frozen=True)
+class NuNuGammaSpec:
+    """What a nu nubar gamma sample is: beams and the CM region it is generated in."""
+
+    beams: Beams
+    region: PhaseSpaceRegion
+    constants: PhysicsConstants = field(default=DEFAULT_CONSTANTS)
+
+    def __post_init__(self) -> None:
+        self.region.validate(self.beams.sqrt_s)
+
+
+def chunk_plan(seed: int, events: int, chunk_size: int = DEFAULT_CHUNK) -> list[tuple[np.random.SeedSequence, int]]:
+    """Split ``events`` into chunks, each with its own spawned SeedSequence."""
+    if not (isinstance(events, (int, np.integer)) and events > 0):
+        raise InputError(f"events={events!r}: expected a positive integer")
+    if not (isinstance(seed, (int, np.integer)) and seed >= 0):
+        raise InputError(f"seed={seed!r}: expected a non-negative integer")
+    if chunk_size <= 0:
+        raise InputError(f"chunk_size={chunk_size!r}: expected a positive integer")
+    n_chunks = -(-events // chunk_size)
+    seqs = np.random.SeedSequence(seed).spawn(n_chunks)
+    sizes = [chunk_size] * (n_chunks - 1) + [events - chunk_size * (n_chunks - 1)]
+    return list(zip(seqs, sizes, strict=True))
+
+
+def _z_from_1_minus_z2(u: np.ndarray) -> np.ndarray:
+    """Inverse CDF of (3/4)(1 - z^2) on [-1, 1]: z = 2 sin(arcsin(2u - 1) / 3)."""
+    return 2.0 * np.sin(np.arcsin(2.0 * u - 1.0) / 3.0)
+
+
+def _z_from_1_plus_z2(u: np.ndarray) -> np.ndarray:
+    """Inverse CDF of (3/8)(1 + z^2) on [-1, 1]: z = 2 sinh(arcsinh(4u - 2) / 3)."""
+    return 2.0 * np.sinh(np.arcsinh(4.0 * u - 2.0) / 3.0)
+
+
+def rest_frame_cos(u: np.ndarray, helicity: np.ndarray, model: str) -> np.ndarray:
+    """cos(theta*) of the photon in the N rest frame w.r.t. the N flight direction, by decay model.
+
+    ``backward``: (1 - c)/2, ``forward``: (1 + c)/2, ``isotropic``: 1/2, ``helicity``: backward for
+    helicity +1 and forward for helicity -1 (SPEC section 1).
+    """
+    backward = 1.0 - 2.0 * np.sqrt(1.0 - u)
+    forward = 2.0 * np.sqrt(u) - 1.0
+    if model == "backward":
+        return backward
+    if model == "forward":
+        return forward
+    if model == "isotropic":
+        return 2.0 * u - 1.0
+    if model == "helicity":
+        return np.where(helicity > 0, backward, forward)
+    raise InputError(f"decay model {model!r}: expected one of {', '.join(DECAY_MODELS)}")
+
+
+def _store(out: dict[str, np.ndarray], prefix: str, E, px, py, pz, beta: float | None) -> None:
+    for name, arr in zip(FOUR, (E, px, py, pz), strict=True):
+        out[f"{prefix}_{name}"] = arr.astype(MOMENTUM_DTYPE)
+    if beta is not None:
+        E_lab, pz_lab = boost_z(E, pz, beta)
+        for name, arr in zip(FOUR, (E_lab, px, py, pz_lab), strict=True):
+            out[f"{prefix}_{name}_lab"] = arr.astype(MOMENTUM_DTYPE)
+
+
+def generate_signal_chunk(rng: np.random.Generator, n: int, spec: SignalSpec, total_events: int) -> dict:
+    """One chunk of ``n`` signal events; each weight is sigma_total / total_events in pb."""
+    sqrt_s, m = spec.beams.sqrt_s, spec.mass
+    E_N, p_N = n_energy_GeV(sqrt_s, m), n_momentum_GeV(sqrt_s, m)
+    u = rng.random((5, n))
+    helicity = np.where(u[0] < helicity_plus_fraction(sqrt_s, m), 1, -1).astype(np.int8)
+    z = np.where(helicity > 0, _z_from_1_minus_z2(u[1]), _z_from_1_plus_z2(u[1]))
+    sin_t = np.sqrt(np.maximum(0.0, 1.0 - z * z))
+    phi = 2.0 * np.pi * u[2]
+    cphi, sphi = np.cos(phi), np.sin(phi)
+    c_star = rest_frame_cos(u[3], helicity, spec.decay_model)
+    s_star = np.sqrt(np.maximum(0.0, 1.0 - c_star * c_star))
+    psi = 2.0 * np.pi * u[4]
+    # two-body decay N -> nu gamma, boosted along the N direction: E = (E_N + p_N c*)/2 etc.
+    E_g = 0.5 * (E_N + p_N * c_star)
+    p_par = 0.5 * (p_N + E_N * c_star)
+    p_perp = 0.5 * m * s_star
+    a, b = p_perp * np.cos(psi), p_perp * np.sin(psi)
+    px = p_par * sin_t * cphi + a * z * cphi - b * sphi
+    py = p_par * sin_t * sphi + a * z * sphi + b * cphi
+    pz = p_par * z - a * sin_t
+    beta = None if spec.beams.symmetric else spec.beams.beta
+    out: dict[str, np.ndarray] = {}
+    _store(out, "photon", E_g, px, py, pz, beta)
+    _store(out, "N", np.full(n, E_N), p_N * sin_t * cphi, p_N * sin_t * sphi, p_N * z, beta)
+    out["helicity"] = helicity
+    out["weight"] = np.full(n, spec.xsec_pb / total_events)
+    return out
+
+
+def nunugamma_weight_pb(E: np.ndarray, z: np.ndarray, sqrt_s: float, constants: PhysicsConstants) -> np.ndarray:
+    """d^2 sigma/(dE dz) times the Jacobian E (1 - z^2) of sampling flat in (ln E, artanh z), in pb."""
+    return d2sigma_dE_dz_pb(E, z, sqrt_s, constants) * E * (1.0 - z * z)
+
+
+def generate_nunugamma_chunk(rng: np.random.Generator, n: int, spec: NuNuGammaSpec, total_events: int) -> dict:
+    """One chunk of weighted nu nubar gamma events, flat in ln E and artanh(cos theta) inside the region."""
+    sqrt_s, reg = spec.beams.sqrt_s, spec.region
+    u = rng.random((3, n))
+    lo_l, hi_l = math.log(reg.E_min), math.log(reg.E_max)
+    lo_a, hi_a = math.atanh(reg.cos_min), math.atanh(reg.cos_max)
+    E = np.exp(lo_l + (hi_l - lo_l) * u[0])
+    z = np.tanh(lo_a + (hi_a - lo_a) * u[1])
+    volume = (hi_l - lo_l) * (hi_a - lo_a)
+    w = nunugamma_weight_pb(E, z, sqrt_s, spec.constants) * (volume / total_events)
+    phi = 2.0 * np.pi * u[2]
+    sin_t = np.sqrt(1.0 - z * z)
+    beta = None if spec.beams.symmetric else spec.beams.beta
+    out: dict[str, np.ndarray] = {}
+    _store(out, "photon", E, E * sin_t * np.cos(phi), E * sin_t * np.sin(phi), E * z, beta)
+    out["weight"] = w
+    return out
+
+
+def generate_chunks(
+    spec: SignalSpec | NuNuGammaSpec, seed: int, events: int, chunk_size: int = DEFAULT_CHUNK
+) -> Iterator[dict[str, np.ndarray]]:
+    """Yield the chunks of a run in order."""
+    make = generate_signal_chunk if isinstance(spec, SignalSpec) else generate_nunugamma_chunk
+    for seq, n in chunk_plan(seed, events, chunk_size):
+        yield make(np.random.default_rng(seq), n, spec, events)

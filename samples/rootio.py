@@ -1,0 +1,99 @@
+"""ROOT output of event samples: a TTree ``events`` and a TObjString ``metadata`` holding JSON.
+
+Written with uproot's ``mktree`` + ``extend`` (real TTrees, not RNTuples) with ZSTD compression, under a
+temporary name that is renamed onto the final one only when the file is complete.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import uproot
+
+from analysis.atomic import atomic_path
+from analysis.errors import InputError
+
+TREE = "events"
+METADATA_KEY = "metadata"
+FORMAT = "dipole-portal-events"
+FORMAT_VERSION = 1
+MIN_BASKET = 100_000
+
+
+def _concat(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+
+
+def write_events(
+    path: str | os.PathLike[str],
+    chunks: Iterable[dict[str, np.ndarray]],
+    metadata: dict[str, Any],
+    compression_level: int = 1,
+    on_chunk: Callable[[int], None] | None = None,
+) -> Path:
+    """Write chunks of equal-keyed arrays into ``path`` atomically; return the final path.
+
+    Chunks smaller than 100k entries are merged before ``extend`` so that every basket holds at least
+    that many entries (except the last).
+    """
+    with atomic_path(path) as tmp:
+        with uproot.recreate(tmp, compression=uproot.ZSTD(compression_level)) as f:
+            tree = None
+            pending: list[dict[str, np.ndarray]] = []
+            n_pending = 0
+            total = 0
+
+            def flush() -> None:
+                nonlocal tree, pending, n_pending, total
+                if not pending:
+                    return
+                data = pending[0] if len(pending) == 1 else _concat(pending)
+                if tree is None:
+                    tree = f.mktree(TREE, {k: v.dtype for k, v in data.items()}, title="dipole-portal events")
+                tree.extend(data)
+                total += n_pending
+                pending, n_pending = [], 0
+
+            for chunk in chunks:
+                n = len(next(iter(chunk.values())))
+                pending.append(chunk)
+                n_pending += n
+                if n_pending >= MIN_BASKET:
+                    flush()
+                if on_chunk is not None:
+                    on_chunk(n)
+            flush()
+            meta = dict(metadata, format=FORMAT, format_version=FORMAT_VERSION, events_written=total)
+            f[METADATA_KEY] = json.dumps(meta, sort_keys=True, allow_nan=False)
+    return Path(path)
+
+
+def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Read and check the JSON metadata of a sample file; errors name the file and the problem."""
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"{p}: no such file")
+    try:
+        with uproot.open(p) as f:
+            if METADATA_KEY not in f:
+                raise InputError(f"{p}: key '{METADATA_KEY}' missing; expected a file written by 'generate'")
+            if TREE not in f:
+                raise InputError(f"{p}: tree '{TREE}' missing; expected a file written by 'generate'")
+            raw = f[METADATA_KEY]
+            meta = json.loads(str(raw))
+    except InputError:
+        raise
+    except Exception as exc:  # uproot raises many kinds on corrupt files
+        raise InputError(f"{p}: not a readable ROOT file ({type(exc).__name__}: {exc})") from None
+    if meta.get("format") != FORMAT:
+        raise InputError(f"{p}: metadata format {meta.get('format')!r}, expected {FORMAT!r}")
+    if meta.get("format_version") != FORMAT_VERSION:
+        raise InputError(
+            f"{p}: metadata format_version {meta.get('format_version')!r}, this version reads {FORMAT_VERSION}"
+        )
+    return meta

@@ -1,0 +1,75 @@
+"""Signal physics: e+e- -> gamma* -> N nubar (+ Nbar nu), N -> nu gamma (SPEC section 1, paper eqs. 2-7).
+
+Energies and masses in GeV, the coupling d in GeV^-1, cross sections in pb, lengths in m.
+
+>>> round(signal_xsec_pb(4.0, 0.0, 1e-5, n_modes=1) * 1e3, 5)   # alpha d^2 / 3 in fb
+0.09471
+>>> round(n_energy_GeV(4.0, 1.0), 4), round(n_momentum_GeV(4.0, 1.0), 4)
+(2.125, 1.875)
+>>> f"{float(decay_length_m(4.0, 1.0, 1e-5)):.4e}"    # 4 pi p / (d^2 m^4) * hbar c
+'4.6494e-05'
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from analysis.constants import DEFAULT_CONSTANTS, PhysicsConstants
+
+
+def n_energy_GeV(sqrt_s: float, mass: float) -> float:
+    """E_N = (s + m^2) / (2 sqrt(s)) in the CM frame."""
+    return (sqrt_s**2 + mass**2) / (2.0 * sqrt_s)
+
+
+def n_momentum_GeV(sqrt_s: float, mass: float) -> float:
+    """|p_N| = (s - m^2) / (2 sqrt(s)) in the CM frame."""
+    return (sqrt_s**2 - mass**2) / (2.0 * sqrt_s)
+
+
+def signal_dsigma_dz_pb(
+    z: ArrayLike, sqrt_s: float, mass: float, d: float, n_modes: int = 2,
+    constants: PhysicsConstants = DEFAULT_CONSTANTS,
+) -> np.ndarray:
+    """dsigma/dz_N in pb (eq. 2) times the number of charge-conjugate modes, z_N = cos(theta_N)."""
+    z = np.asarray(z, dtype=float)
+    s, m2 = sqrt_s**2, mass**2
+    val = d**2 * constants.alpha * (s - m2) ** 2 * ((1 - z**2) * s + (1 + z**2) * m2) / (4 * s**3)
+    return n_modes * val * constants.gev2_to_pb
+
+
+def signal_xsec_pb(
+    sqrt_s: float, mass: float, d: float, n_modes: int = 2, constants: PhysicsConstants = DEFAULT_CONSTANTS
+) -> float:
+    """Total cross section in pb: eq. 3 per mode times ``n_modes`` (2 for a Dirac N: N nubar and Nbar nu)."""
+    s, m2 = sqrt_s**2, mass**2
+    per_mode = constants.alpha * d**2 * (s - m2) ** 2 * (s + 2 * m2) / (3 * s**3)
+    return float(n_modes * per_mode * constants.gev2_to_pb)
+
+
+def helicity_plus_fraction(sqrt_s: float, mass: float) -> float:
+    """Fraction of N produced by the s(1 - z^2) term (helicity +1/2): s / (s + 2 m^2)."""
+    s = sqrt_s**2
+    return s / (s + 2 * mass**2)
+
+
+def decay_width_GeV(mass: float, d: ArrayLike) -> np.ndarray:
+    """Gamma(N -> nu gamma) = d^2 m^3 / (4 pi) in GeV (eq. 4)."""
+    return np.asarray(d, dtype=float) ** 2 * mass**3 / (4 * np.pi)
+
+
+def decay_length_m(
+    sqrt_s: float, mass: float, d: ArrayLike, constants: PhysicsConstants = DEFAULT_CONSTANTS
+) -> np.ndarray:
+    """Lab decay length l_dec = 4 pi p_N / (d^2 m^4) in m (eq. 6), at the CM momentum of N."""
+    d = np.asarray(d, dtype=float)
+    return 4 * np.pi * n_momentum_GeV(sqrt_s, mass) / (d**2 * mass**4) * constants.hbarc_GeV_m
+
+
+def decay_probability(
+    sqrt_s: float, mass: float, d: ArrayLike, length_m: float, constants: PhysicsConstants = DEFAULT_CONSTANTS
+) -> np.ndarray:
+    """P_dec = 1 - exp(-l_D / l_dec) (eq. 5), computed with expm1 so that tiny values keep full precision."""
+    ratio = length_m / decay_length_m(sqrt_s, mass, d, constants)
+    return -np.expm1(-ratio)
