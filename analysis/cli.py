@@ -94,6 +94,87 @@ def generate(process, sqrt_s, beams, mass, decay_model, d_ref, cc_modes, region,
     log(f"wrote {events} {process} events to {path}")
 
 
+def _common_physics(f):
+    """Options shared by the stages that need a scenario and a mass."""
+    opts = [
+        click.option("--scenario", required=True, help="Scenario name (see data/scenarios.json), e.g. bes3."),
+        click.option("--mass", type=float, required=True, help="N mass in GeV."),
+        click.option("--decay-model", default="helicity", show_default=True,
+                     help="helicity, backward, isotropic or forward."),
+        click.option("--cc-modes", type=click.IntRange(1, 2), default=2, show_default=True,
+                     help="Charge-conjugate modes counted (2: N nubar + Nbar nu)."),
+        click.option("--events", type=int, default=200_000, show_default=True,
+                     help="MC events per sample (signal and nu nubar gamma, per energy point)."),
+        click.option("--seed", type=int, default=1, show_default=True, help="Run seed."),
+        click.option("--workdir", type=click.Path(file_okay=False), default=".cache", show_default=True,
+                     help="Folder of cached sample ROOT files."),
+        click.option("--scenarios", "scenarios_file", type=click.Path(dir_okay=False), default=None,
+                     help="Scenario file (default: the packaged one)."),
+    ]
+    for opt in reversed(opts):
+        f = opt(f)
+    return f
+
+
+def _yields(scenario, mass, decay_model, cc_modes, events, seed, workdir, scenarios_file):
+    from analysis.config import get_scenario
+    from samples.generators import DECAY_MODELS
+    from selections.yields import compute_yields
+
+    if decay_model not in DECAY_MODELS:
+        raise InputError(f"--decay-model {decay_model!r}: expected one of {', '.join(DECAY_MODELS)}")
+    if events <= 0:
+        raise InputError(f"--events={events!r}: expected a positive integer")
+    if seed < 0:
+        raise InputError(f"--seed={seed!r}: expected a non-negative integer")
+    sc = get_scenario(scenario, scenarios_file)
+    return compute_yields(sc, mass, decay_model, events, seed, workdir, n_modes=cc_modes, verbose=True)
+
+
+@cli.command()
+@_common_physics
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
+def yields(scenario, mass, decay_model, cc_modes, events, seed, workdir, scenarios_file, as_json):
+    """Signal efficiency, signal cross section and background events of a scenario at one mass."""
+    import json
+
+    y = _yields(scenario, mass, decay_model, cc_modes, events, seed, workdir, scenarios_file)
+    summary = y.summary()
+    if as_json:
+        click.echo(json.dumps(summary, indent=2))
+        return
+    click.echo(f"{scenario}  m_N = {mass:g} GeV  decay model {decay_model}")
+    click.echo(f"{'channel':>12}{'eff':>9}{'sigma_sig [pb]':>16}{'B_irr':>12}{'B_gap':>12}")
+    for c in y.channels:
+        click.echo(f"{c.sqrt_s:>12.3f}{c.efficiency:>9.4f}{c.signal_xsec_pb:>16.4e}"
+                   f"{c.background_irreducible_events:>12.4g}{c.gap_background_events:>12.4g}")
+    click.echo(f"total background events: {y.background_events:.4g}")
+
+
+@cli.command()
+@_common_physics
+@click.option("--output", type=click.Path(file_okay=False), required=True, help="Output folder.")
+def select(scenario, mass, decay_model, cc_modes, events, seed, workdir, scenarios_file, output):
+    """Write E_gamma-theta_gamma histograms (ROOT TH2D and UHI JSON) and cut-flows for a scenario."""
+    from analysis.atomic import write_json_atomic
+    from selections import histograms
+
+    out = Path(output)
+    out.mkdir(parents=True, exist_ok=True)
+    y = _yields(scenario, mass, decay_model, cc_modes, events, seed, workdir, scenarios_file)
+    hists, flows = {}, {}
+    for label, samples in y.samples.items():
+        for process, res in samples.items():
+            hists[f"{process}_{label}"] = res.histogram
+            flows[f"{process}_{label}"] = res.cutflow.as_dict()
+            click.echo(res.cutflow.table(f"{scenario} {process} {label}"))
+    stem = f"{scenario}_m{mass:g}_{decay_model}"
+    histograms.write_root(out / f"{stem}_histograms.root", hists)
+    histograms.write_json(out / f"{stem}_histograms.json", hists)
+    write_json_atomic(out / f"{stem}_cutflows.json", {"scenario": scenario, "mass_GeV": mass, "cutflows": flows})
+    log(f"wrote {stem}_histograms.root, _histograms.json and _cutflows.json to {out}")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: runs the click group and maps input errors to one line and exit code 2."""
     try:

@@ -1,0 +1,136 @@
+"""Selections: MC efficiencies and backgrounds against deterministic quadrature; geometry; boundaries."""
+
+from __future__ import annotations
+
+import awkward as ak
+import numpy as np
+import pytest
+
+from analysis.config import EnergyPoint, get_scenario
+from samples.kinematics import Beams
+from samples.rootio import write_events
+from selections import geometry as geo
+from selections import reference
+from selections.cuts import build_selection
+from selections.process import process_sample
+from selections.reader import photon_columns
+from selections.yields import compute_yields
+
+EVENTS = 200_000  # efficiency MC error <= 0.0011; background MC error well below 1%
+
+
+def bes3_point_418():
+    return EnergyPoint(4.18, 3189.0 / 1000, Beams.symmetric_at(4.18))
+
+
+@pytest.mark.parametrize("decay_model", ["helicity", "backward"])
+def test_bes3_advanced_418_against_quadrature(tmp_path, decay_model):
+    from selections.yields import background_for_point, signal_for_point
+
+    sc, pt = get_scenario("bes3"), bes3_point_418()
+    sel = build_selection(sc, pt)
+    sig = signal_for_point(sc, pt, 1.0, decay_model, EVENTS, 5, tmp_path)
+    assert sig.efficiency == pytest.approx(reference.signal_efficiency(sel, 1.0, decay_model), abs=0.01)
+    if decay_model == "helicity":
+        bkg = background_for_point(sc, pt, EVENTS, 5, tmp_path)
+        ref = reference.background_xsec_pb(sel)
+        assert bkg.xsec_pb == pytest.approx(ref, rel=0.02)
+        assert bkg.xsec_err_pb / bkg.xsec_pb < 0.005
+
+
+@pytest.mark.parametrize("name", ["belle2-lowmass", "belle2-highmass", "belle2-bbg"])
+def test_belle2_against_quadrature(tmp_path, name):
+    sc = get_scenario(name)
+    y = compute_yields(sc, 1.0, "helicity", EVENTS, 7, tmp_path)
+    ch = y.channels[0]
+    sel = build_selection(sc, sc.points[0])
+    assert ch.efficiency == pytest.approx(reference.signal_efficiency(sel, 1.0, "helicity"), abs=0.01)
+    assert ch.background_xsec_pb == pytest.approx(reference.background_xsec_pb(sel), rel=0.02)
+
+
+def test_ecl_edges_in_cm():
+    t1, t2 = geo.ecl_edges_cm_deg(3 / 11, (12.4, 155.1))
+    assert t1 == pytest.approx(16.36, abs=0.005) and t2 == pytest.approx(161.05, abs=0.005)
+
+
+def test_bbg_boundary_continuous_and_capped():
+    sqrt_s = 10.583
+    t1, t2 = geo.ecl_edges_cm_deg(3 / 11, (12.4, 155.1))
+    theta = np.radians(np.linspace(t1 + 1e-6, t2 - 1e-6, 200_001))
+    em = geo.bbg_energy_GeV(theta, sqrt_s, t1, t2)
+    assert np.all(np.isfinite(em)) and np.all(em <= sqrt_s / 2) and np.all(em > 0)
+    assert np.max(np.abs(np.diff(em))) < 1e-3  # no jumps on a 0.0007 deg grid
+    assert em[0] == sqrt_s / 2  # capped near the forward edge
+    assert em.min() == pytest.approx(2.46, abs=0.02)
+
+
+def test_region_contains_every_accepted_photon():
+    for name in ("belle2-lowmass", "belle2-bbg", "belle2-highmass", "stcf-4gev"):
+        sc = get_scenario(name)
+        sel = build_selection(sc, sc.points[0])
+        reg = sel.region()
+        rng = np.random.default_rng(0)
+        E = rng.uniform(1e-3, sel.sqrt_s / 2, 2_000_000)
+        cth = rng.uniform(-0.99999, 0.99999, 2_000_000)
+        outside = (E < reg.E_min) | (cth < reg.cos_min) | (cth > reg.cos_max)
+        theta = np.arccos(cth)
+        lab = np.radians(geo.cm_to_lab_theta_deg(np.degrees(theta), sel.beta)) if sel.beta else theta
+        from selections.cuts import PhotonColumns
+
+        assert not np.any(sel.passed(PhotonColumns(E, theta, lab)) & outside)
+
+
+def _boundary_photons(sel, n=2000):
+    """Photons placed on each energy boundary of the selection (rounded to float32 like stored samples)."""
+    theta = np.radians(np.linspace(20, 150, n))
+    if sel.beta:
+        t1, t2 = geo.ecl_edges_cm_deg(sel.beta, (12.4, 155.1))
+        E = geo.bbg_energy_GeV(theta, sel.sqrt_s, t1, t2)
+    else:
+        E = geo.advanced_energy_GeV(theta, sel.sqrt_s, 0.95)
+        E = np.concatenate([E, np.full(n, 0.025)])
+        theta = np.concatenate([theta, np.arccos(np.linspace(-0.79, 0.79, n))])
+    phi = np.linspace(0, 2 * np.pi, len(E))
+    f32 = np.float32
+    return {
+        "photon_E": E.astype(f32), "photon_px": (E * np.sin(theta) * np.cos(phi)).astype(f32),
+        "photon_py": (E * np.sin(theta) * np.sin(phi)).astype(f32), "photon_pz": (E * np.cos(theta)).astype(f32),
+        "weight": np.ones(len(E)),
+    }
+
+
+@pytest.mark.parametrize("name", ["belle2-bbg", "bes3"])
+def test_boundary_photons_same_on_every_path(tmp_path, name):
+    sc = get_scenario(name)
+    pt = sc.points[0] if name != "bes3" else bes3_point_418()
+    sel = build_selection(sc, pt)
+    data = _boundary_photons(sel)
+    meta = {"process": "nunugamma", "sqrt_s_GeV": sel.sqrt_s}
+    path = write_events(tmp_path / "b.root", iter([data]), meta)
+    # path 1: ROOT file -> uproot.iterate -> awkward/vector -> cut-flow and histogram
+    res = process_sample(path, "nunugamma", sel)
+    # path 2: in-memory awkward arrays through the same column builder
+    photon = ak.zip({k: np.asarray(data[f"photon_{k}"], np.float64) for k in ("px", "py", "pz", "E")},
+                    with_name="Momentum4D")
+    cols = photon_columns(ak.zip({"photon": photon, "weight": data["weight"]}, depth_limit=1), sel.beta)
+    mask = sel.passed(cols)
+    assert res.cutflow.events[-1] == int(mask.sum())
+    assert res.histogram.values(flow=True).sum() == pytest.approx(mask.sum())
+    assert 0 < mask.sum() < len(mask)  # rounding puts some photons on each side; all paths agree
+
+
+def test_yields_scale_with_luminosity_and_gap_background(tmp_path):
+    low = compute_yields(get_scenario("belle2-lowmass"), 1.0, events=20_000, workdir=tmp_path)
+    assert low.channels[0].gap_background_events == pytest.approx(300 * 50000 / 20)
+    assert low.background_events == pytest.approx(low.background_irreducible_events + 750000)
+    bbg = compute_yields(get_scenario("belle2-bbg"), 1.0, events=20_000, workdir=tmp_path)
+    assert bbg.background_events == bbg.background_irreducible_events
+
+
+def test_mass_above_every_energy_is_an_input_error(tmp_path):
+    from analysis.errors import InputError
+
+    with pytest.raises(InputError, match="cannot be produced"):
+        compute_yields(get_scenario("stcf-2gev"), 2.5, events=1000, workdir=tmp_path)
+    y = compute_yields(get_scenario("bes3"), 4.5, events=2000, workdir=tmp_path)
+    assert min(c.sqrt_s for c in y.channels) > 4.5  # lower energies skipped
