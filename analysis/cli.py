@@ -175,6 +175,116 @@ def select(scenario, mass, decay_model, cc_modes, events, seed, workdir, scenari
     log(f"wrote {stem}_histograms.root, _histograms.json and _cutflows.json to {out}")
 
 
+def _limit_options(f):
+    opts = [
+        click.option("--method", type=click.Choice(["chi2", "cls"]), default="cls", show_default=True,
+                     help="chi2: the paper's S^2/(S+B) = 2.71; cls: pyhf CLs (the chi2 limit is always reported too)."),
+        click.option("--binned", is_flag=True, help="Binned in E_gamma x theta_gamma instead of one bin per channel."),
+        click.option("--calculator", type=click.Choice(["auto", "asymptotic", "toys"]), default="auto",
+                     show_default=True, help="CLs calculator; auto uses toys below 5 background events."),
+        click.option("--bkg-syst", type=float, default=0.0, show_default=True,
+                     help="Relative background normalisation uncertainty."),
+        click.option("--lumi-syst", type=float, default=0.0, show_default=True,
+                     help="Relative luminosity uncertainty."),
+    ]
+    for opt in reversed(opts):
+        f = opt(f)
+    return f
+
+
+def _syst(bkg_syst: float, lumi_syst: float):
+    from stats.models import Systematics
+
+    for name, v in (("--bkg-syst", bkg_syst), ("--lumi-syst", lumi_syst)):
+        if not (math.isfinite(v) and 0 <= v < 1):
+            raise InputError(f"{name}={v!r}: expected a relative uncertainty in [0, 1)")
+    return Systematics(bkg_syst, lumi_syst)
+
+
+@cli.command()
+@_common_physics
+@_limit_options
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
+def limit(scenario, mass, decay_model, cc_modes, events, seed, workdir, scenarios_file, method, binned, calculator,
+          bkg_syst, lumi_syst, as_json):
+    """Expected 95% C.L. upper limit on d (GeV^-1) for one scenario and mass."""
+    import json
+
+    from stats.limits import compute_limit
+
+    syst = _syst(bkg_syst, lumi_syst)
+    y = _yields(scenario, mass, decay_model, cc_modes, events, seed, workdir, scenarios_file)
+    r = compute_limit(y, method, binned, calculator, syst)
+    if as_json:
+        click.echo(json.dumps(r.as_dict(), indent=2))
+        return
+    click.echo(f"{scenario} m_N = {mass:g} GeV: d95(chi2) = {r.d95_chi2:.4e} GeV^-1"
+               + (f", d95(CLs, {r.calculator}) = {r.d95_cls:.4e} GeV^-1" if r.d95_cls else "")
+               + f"; S = {r.signal_events:.4g}, B = {r.background_events:.4g}")
+
+
+def _mass_grid(scenario, n: int, m_min: float) -> list[float]:
+    import numpy as np
+
+    hi = scenario.max_sqrt_s * 0.98
+    return [float(m) for m in np.geomspace(m_min, hi, n)]
+
+
+@cli.command()
+@click.option("--scenario", required=True, help="Scenario name.")
+@click.option("--masses", default=None, help="Comma-separated N masses in GeV (default: a log grid).")
+@click.option("--n-masses", type=int, default=20, show_default=True, help="Points of the default log grid.")
+@click.option("--m-min", type=float, default=0.01, show_default=True, help="Lowest mass of the default grid (GeV).")
+@click.option("--decay-model", default="helicity", show_default=True)
+@click.option("--cc-modes", type=click.IntRange(1, 2), default=2, show_default=True)
+@click.option("--events", type=int, default=100_000, show_default=True, help="MC events per sample.")
+@click.option("--seed", type=int, default=1, show_default=True)
+@click.option("--workdir", type=click.Path(file_okay=False), default=".cache", show_default=True)
+@click.option("--scenarios", "scenarios_file", type=click.Path(dir_okay=False), default=None)
+@_limit_options
+@click.option("--hepdata-ins", default=None, help="INSPIRE id (insNNNNNNN) for the pyhf patchset's references.")
+@click.option("--output", type=click.Path(file_okay=False), required=True, help="Output folder.")
+def limits(scenario, masses, n_masses, m_min, decay_model, cc_modes, events, seed, workdir, scenarios_file, method,
+           binned, calculator, bkg_syst, lumi_syst, hepdata_ins, output):
+    """Scan a mass grid: limits table (CSV, JSON), pyhf background-only workspace and patchset."""
+    from analysis.config import get_scenario
+    from selections.yields import compute_yields
+    from stats.limits import compute_limit
+    from stats.models import build_spec
+    from stats.outputs import write_limit_tables, write_workspaces
+
+    syst = _syst(bkg_syst, lumi_syst)
+    sc = get_scenario(scenario, scenarios_file)
+    if masses:
+        try:
+            grid = [float(m) for m in masses.split(",")]
+        except ValueError:
+            raise InputError(f"--masses={masses!r}: expected comma-separated numbers in GeV") from None
+    else:
+        grid = _mass_grid(sc, n_masses, m_min)
+    for m in grid:
+        from selections.yields import check_mass
+
+        check_mass(sc, m)
+    results, specs = [], {}
+    with progress_bar(f"limits {scenario}", len(grid)) as advance:
+        for m in grid:
+            y = compute_yields(sc, m, decay_model, events, seed, workdir, n_modes=cc_modes)
+            r = compute_limit(y, method, binned, calculator, syst)
+            results.append(r)
+            specs[m] = build_spec(y, r.d95, binned, syst)
+            advance(1)
+    out = Path(output)
+    if hepdata_ins is not None and not (len(hepdata_ins) == 10 and hepdata_ins.startswith("ins")
+                                        and hepdata_ins[3:].isdigit()):
+        raise InputError(f"--hepdata-ins={hepdata_ins!r}: expected 'ins' followed by 7 digits")
+    paths = write_limit_tables(out, scenario, results) + write_workspaces(out, scenario, specs, hepdata_ins)
+    for r in results:
+        click.echo(f"m_N = {r.mass_GeV:8.4f} GeV  d95 chi2 = {r.d95_chi2:.3e}"
+                   + (f"  CLs = {r.d95_cls:.3e}" if r.d95_cls else "") + " GeV^-1")
+    log(f"wrote {len(paths)} files ({scenario}_limits.csv/.json, _bkgonly.json, _patchset.json, _patches/) to {out}")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: runs the click group and maps input errors to one line and exit code 2."""
     try:

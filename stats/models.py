@@ -1,0 +1,141 @@
+"""HistFactory (pyhf) models: one channel per energy point; counting (one bin) or binned in E_gamma x theta_gamma.
+
+Samples: ``signal`` (normfactor ``mu`` on the expected events at a model coupling), ``nunugamma`` (staterror
+from the MC statistics), ``gap`` (the Belle II gap background). Optional systematics: a background
+normalisation and a luminosity uncertainty as normsys modifiers.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from dataclasses import dataclass
+
+import hist
+import numpy as np
+
+from selections.yields import PB_FB, ScenarioYields
+
+POI = "mu"
+FIT_REBIN = (5, 4)  # the 25 x 36 selection histograms are merged to 5 x 9 bins for the fit
+SIGNAL_FLOOR = 1e-3  # bins holding less than this fraction of the channel's signal are dropped
+
+
+@dataclass(frozen=True)
+class Systematics:
+    """Relative uncertainties (0 = none): background normalisation, luminosity."""
+
+    background_norm: float = 0.0
+    luminosity: float = 0.0
+
+
+def channel_name(sqrt_s: float) -> str:
+    return f"E{sqrt_s:.3f}GeV".replace(".", "p")
+
+
+def _channel_bins(y: ScenarioYields, i: int, binned: bool, d: float
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """Signal (at d), nu nubar gamma and its MC error, per bin, in events; and the gap background total."""
+    ch = y.channels[i]
+    s_total = float(ch.signal_events(d))
+    gap = ch.gap_background_events
+    if not binned:
+        return (np.array([s_total]), np.array([ch.background_irreducible_events]),
+                np.array([ch.background_irreducible_err]), gap)
+    label = f"{ch.sqrt_s:.3f}GeV"
+    hs, hb = y.samples[label]["signal"].histogram, y.samples[label]["nunugamma"].histogram
+    hs, hb = (h[:: hist.rebin(FIT_REBIN[0]), :: hist.rebin(FIT_REBIN[1])] for h in (hs, hb))
+    scale_b = ch.lumi_fb * PB_FB * ch.eps_det
+    sig = hs.values().ravel()
+    sig = sig / sig.sum() * s_total if sig.sum() > 0 else sig
+    bkg = hb.values().ravel() * scale_b
+    err = np.sqrt(hb.variances().ravel()) * scale_b
+    keep = sig > SIGNAL_FLOOR * sig.sum()  # bins without signal carry no information on mu
+    return sig[keep], bkg[keep], err[keep], gap
+
+
+def build_spec(y: ScenarioYields, d: float, binned: bool = False, syst: Systematics | None = None) -> dict:
+    """A pyhf workspace (dict) with signal at coupling ``d`` and Asimov background-only observations."""
+    syst = syst or Systematics()
+    channels, observations = [], []
+    for i, ch in enumerate(y.channels):
+        name = channel_name(ch.sqrt_s)
+        sig, bkg, err, gap = _channel_bins(y, i, binned, d)
+        nb = len(sig)
+        bkg_floor = np.maximum(bkg, 1e-9)
+        lumi_mod = [{"name": "lumi", "type": "normsys", "data": {"hi": 1 + syst.luminosity, "lo": 1 - syst.luminosity}}]
+        sig_mods = [{"name": POI, "type": "normfactor", "data": None}]
+        if syst.luminosity > 0:
+            sig_mods += lumi_mod
+        bkg_mods = [{"name": f"staterror_{name}", "type": "staterror", "data": list(np.maximum(err, 1e-12))}]
+        if syst.background_norm > 0:
+            bkg_mods.append({"name": "bkg_norm", "type": "normsys",
+                             "data": {"hi": 1 + syst.background_norm, "lo": 1 - syst.background_norm}})
+        samples = [
+            {"name": "signal", "data": list(sig), "modifiers": sig_mods},
+            {"name": "nunugamma", "data": list(bkg_floor), "modifiers": bkg_mods},
+        ]
+        obs = bkg_floor.copy()
+        if gap > 0:
+            gap_bins = bkg_floor / bkg_floor.sum() * gap  # gap background shaped like nu nubar gamma (no shape given)
+            gap_mods = [{"name": "gap_norm", "type": "normsys",
+                         "data": {"hi": 1 + syst.background_norm, "lo": 1 - syst.background_norm}}] \
+                if syst.background_norm > 0 else []
+            samples.append({"name": "gap", "data": list(gap_bins), "modifiers": gap_mods})
+            obs = obs + gap_bins
+        channels.append({"name": name, "samples": samples})
+        observations.append({"name": name, "data": list(obs)})
+        assert len(obs) == nb
+    return {
+        "channels": channels,
+        "observations": observations,
+        "measurements": [{"name": "expected", "config": {"poi": POI, "parameters": []}}],
+        "version": "1.0.0",
+    }
+
+
+def background_only(spec: dict) -> dict:
+    """The workspace without its signal samples (for publication with a patchset)."""
+    bkg = copy.deepcopy(spec)
+    for ch in bkg["channels"]:
+        ch["samples"] = [s for s in ch["samples"] if s["name"] != "signal"]
+    return bkg
+
+
+def _digest(obj: dict) -> str:
+    return hashlib.sha256(json.dumps(obj, sort_keys=True).encode()).hexdigest()
+
+
+def patch_name(mass: float) -> str:
+    return f"mN_{mass:g}GeV".replace(".", "p").replace("-", "m")
+
+
+def patchset(bkg_only: dict, signal_specs: dict[float, dict], name: str, hepdata_ins: str | None = None) -> dict:
+    """A pyhf patchset adding the signal sample of each mass to the background-only workspace.
+
+    pyhf's schema requires ``metadata.references.hepdata`` (an INSPIRE id, ``ins`` + 7 digits); it is set
+    only when given, never invented. Without it ``pyhf.PatchSet`` refuses the file, and the per-mass
+    JSON Patch files written beside it serve instead (``pyhf cls bkgonly.json --patch FILE``).
+    """
+    patches = []
+    for mass, spec in signal_specs.items():
+        ops = []
+        for ch in spec["channels"]:
+            idx = next(i for i, c in enumerate(bkg_only["channels"]) if c["name"] == ch["name"])
+            sig = next(s for s in ch["samples"] if s["name"] == "signal")
+            ops.append({"op": "add", "path": f"/channels/{idx}/samples/0", "value": sig})
+        patches.append({"metadata": {"name": patch_name(mass), "values": [mass]}, "patch": ops})
+    meta_refs = {"references": {"hepdata": hepdata_ins}} if hepdata_ins else {}
+    return {
+        "metadata": {
+            **meta_refs,
+            "name": name,
+            "computed_from": {"name": "background-only"},
+            "description": "signal at the expected 95% C.L. limit (median) for each N mass",
+            "digests": {"sha256": _digest(bkg_only)},
+            "labels": ["m_N"],
+        },
+        "patches": patches,
+        "version": "1.0.0",
+    }

@@ -1,0 +1,56 @@
+"""Write limit tables (CSV, JSON) and the pyhf background-only workspace plus a patchset over masses."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+from analysis.atomic import write_json_atomic, write_text_atomic
+from stats.limits import LimitResult
+from stats.models import background_only, patchset
+
+CSV_COLUMNS = ["mass_GeV", "d95_chi2", "d95_cls", "cls_m2sigma", "cls_m1sigma", "cls_median", "cls_p1sigma",
+               "cls_p2sigma", "signal_events", "background_events", "background_events_irreducible",
+               "efficiency", "method", "model", "calculator", "decay_model", "n_cc_modes"]
+
+
+def limits_csv(results: list[LimitResult]) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(CSV_COLUMNS)
+    for r in results:
+        bands = r.d95_cls_bands or [""] * 5
+        w.writerow([r.mass_GeV, f"{r.d95_chi2:.6e}", "" if r.d95_cls is None else f"{r.d95_cls:.6e}",
+                    *[b if b == "" else f"{b:.6e}" for b in bands], f"{r.signal_events:.6g}",
+                    f"{r.background_events:.6g}", f"{r.background_events_irreducible:.6g}",
+                    ";".join(f"{e:.5f}" for e in r.efficiency), r.method, r.model, r.calculator or "",
+                    r.decay_model, r.n_cc_modes])
+    return buf.getvalue()
+
+
+def write_limit_tables(folder: Path, scenario: str, results: list[LimitResult]) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    p_csv = write_text_atomic(folder / f"{scenario}_limits.csv", limits_csv(results))
+    p_json = write_json_atomic(folder / f"{scenario}_limits.json",
+                               {"scenario": scenario, "units": {"d": "GeV^-1", "mass": "GeV"},
+                                "limits": [r.as_dict() for r in results]})
+    return [p_csv, p_json]
+
+
+def write_workspaces(folder: Path, scenario: str, specs: dict[float, dict], hepdata_ins: str | None = None
+                     ) -> list[Path]:
+    """Background-only workspace (of the lightest mass, which has every channel), the signal patchset and
+    one plain JSON Patch per mass (for ``pyhf cls <bkgonly> --patch <file>``)."""
+    if not specs:
+        return []
+    lightest = min(specs)
+    bkg = background_only(specs[lightest])
+    ps = patchset(bkg, specs, f"{scenario} dipole portal", hepdata_ins)
+    paths = [write_json_atomic(folder / f"{scenario}_bkgonly.json", bkg),
+             write_json_atomic(folder / f"{scenario}_patchset.json", ps)]
+    patch_dir = folder / f"{scenario}_patches"
+    patch_dir.mkdir(exist_ok=True)
+    for p in ps["patches"]:
+        paths.append(write_json_atomic(patch_dir / f"{p['metadata']['name']}.json", p["patch"]))
+    return paths

@@ -1,0 +1,28 @@
+"""pyhf configuration: numpy backend with iminuit, plus a compatibility fix for numpy >= 2.
+
+pyhf 0.7.6 calls ``numpy.percentile(..., interpolation=...)``, a keyword numpy 2 removed (renamed
+``method``), so its toy calculator fails on every call. ``configure`` replaces the numpy backend's
+``percentile`` by one that passes ``method``; nothing else in pyhf changes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyhf
+
+_configured = False
+
+
+def _percentile(self, tensor_in, q, axis=None, interpolation="linear"):
+    return np.percentile(tensor_in, q, axis=axis, method=interpolation)
+
+
+def configure(tolerance: float = 0.01) -> None:
+    """Use pyhf's numpy backend with iminuit as the minimiser (idempotent)."""
+    global _configured
+    if not _configured:
+        from pyhf.tensor.numpy_backend import numpy_backend
+
+        numpy_backend.percentile = _percentile
+        _configured = True
+    pyhf.set_backend("numpy", pyhf.optimize.minuit_optimizer(verbose=0, tolerance=tolerance))
