@@ -285,6 +285,58 @@ def limits(scenario, masses, n_masses, m_min, decay_model, cc_modes, events, see
     log(f"wrote {len(paths)} files ({scenario}_limits.csv/.json, _bkgonly.json, _patchset.json, _patches/) to {out}")
 
 
+PRESETS = {
+    # masses per scenario, MC events per sample; "fast" is for CI and quick looks
+    "fast": {"n_masses": 4, "events": 20_000},
+    "paper": {"n_masses": 20, "events": 100_000},
+}
+
+
+@cli.command()
+@click.option("--preset", type=click.Choice(sorted(PRESETS)), default="fast", show_default=True,
+              help="paper: 20 masses and 1e5 events per sample; fast: 4 masses, 2e4 events.")
+@click.option("--scenario", "only", multiple=True, help="Restrict to these scenarios (repeatable).")
+@click.option("--decay-model", default="helicity", show_default=True)
+@click.option("--seed", type=int, default=1, show_default=True)
+@click.option("--scenarios", "scenarios_file", type=click.Path(dir_okay=False), default=None)
+@click.option("--output", type=click.Path(file_okay=False), default="output", show_default=True)
+def run(preset, only, decay_model, seed, scenarios_file, output):
+    """Whole pipeline for every scenario: samples -> selections -> limits (tables and pyhf workspaces).
+
+    Figures and the reproduction report are not produced yet (issue 5).
+    """
+    from analysis.config import load_scenarios
+    from selections.yields import compute_yields
+    from stats.limits import compute_limit
+    from stats.models import build_spec
+    from stats.outputs import write_limit_tables, write_workspaces
+
+    cfg = PRESETS[preset]
+    scenarios = load_scenarios(scenarios_file)
+    names = list(only) or list(scenarios)
+    for n in names:
+        if n not in scenarios:
+            raise InputError(f"--scenario {n!r} unknown, expected one of {', '.join(sorted(scenarios))}")
+    out = Path(output)
+    workdir = out / "cache"
+    for name in names:
+        sc = scenarios[name]
+        grid = _mass_grid(sc, cfg["n_masses"], 0.01)
+        results, specs = [], {}
+        with progress_bar(f"{name}", len(grid)) as advance:
+            for m in grid:
+                y = compute_yields(sc, m, decay_model, cfg["events"], seed, workdir)
+                r = compute_limit(y, "cls")
+                results.append(r)
+                specs[m] = build_spec(y, r.d95)
+                advance(1)
+        write_limit_tables(out / "limits", name, results)
+        write_workspaces(out / "workspaces", name, specs)
+        best = min(results, key=lambda r: r.d95)
+        log(f"{name}: best d95 = {best.d95:.3e} GeV^-1 (CLs, {best.calculator}) at m_N = {best.mass_GeV:.3g} GeV")
+    log(f"tables in {out / 'limits'}, pyhf workspaces in {out / 'workspaces'}")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: runs the click group and maps input errors to one line and exit code 2."""
     try:

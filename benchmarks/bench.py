@@ -48,6 +48,69 @@ def bench_generate(events: int, workdir: Path) -> dict:
     return res
 
 
+def bench_select(path: Path) -> dict:
+    """Read -> select (Belle II bBG, vector boosts) -> histogram, against plain uproot reading of the same branches."""
+    import uproot
+
+    from analysis.config import get_scenario
+    from selections.cuts import build_selection
+    from selections.process import process_sample
+    from selections.reader import READ_BRANCHES
+
+    sc = get_scenario("belle2-bbg")
+    sel = build_selection(sc, sc.points[0])
+    t0 = time.perf_counter()
+    for _ in uproot.iterate(f"{path}:events", list(READ_BRANCHES), step_size=1_000_000, library="np"):
+        pass
+    t_read = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    res = process_sample(path, "signal", sel)
+    t_sel = time.perf_counter() - t0
+    n = res.cutflow.events[0]
+    print(f"select: {n:.2e} events read+selected+histogrammed in {t_sel:.2f} s = {n / t_sel / 1e6:.2f} M ev/s; "
+          f"plain uproot read {n / t_read / 1e6:.2f} M ev/s; ratio {t_sel / t_read:.2f}x")
+    return {"events_per_s": n / t_sel, "read_floor_events_per_s": n / t_read, "ratio": t_sel / t_read}
+
+
+def bench_limits(masses: int = 10) -> dict:
+    """Seconds and hypotests per limit (chi2 + counting CLs), and pyhf's stock upper_limits on the same model."""
+    import numpy as np
+
+    from analysis.config import load_scenarios
+    from selections.yields import compute_yields
+    from stats.cls import pyhf_stock_upper_limit
+    from stats.limits import compute_limit
+    from stats.models import build_spec
+
+    workdir = Path(tempfile.mkdtemp(prefix="dipole-bench-limits-"))
+    times, tests, stock_t, stock_n = [], [], [], []
+    for name, sc in load_scenarios().items():
+        if name == "bes3":
+            continue  # 43 channels: timed separately below
+        for m in np.geomspace(0.05, 0.9 * sc.max_sqrt_s, masses):
+            y = compute_yields(sc, float(m), events=20_000, workdir=workdir)
+            t0 = time.perf_counter()
+            r = compute_limit(y, "cls")
+            times.append(time.perf_counter() - t0)
+            tests.append(r.hypotests)
+            spec = build_spec(y, r.d95_chi2)
+            t0 = time.perf_counter()
+            _, n = pyhf_stock_upper_limit(spec, hi=5.0)
+            stock_t.append(time.perf_counter() - t0)
+            stock_n.append(n)
+    sc = load_scenarios()["bes3"]
+    y = compute_yields(sc, 1.0, events=20_000, workdir=workdir)
+    t0 = time.perf_counter()
+    rb = compute_limit(y, "cls")
+    t_bes3 = time.perf_counter() - t0
+    print(f"limits: {len(times)} single-channel limits (chi2 + counting CLs): {np.mean(times):.3f} s/limit, "
+          f"{np.mean(tests):.1f} hypotests/limit; pyhf upper_limits (41-point linear scan): "
+          f"{np.mean(stock_t):.3f} s/limit, {np.mean(stock_n):.0f} hypotests/limit; ratio "
+          f"{np.mean(stock_t) / np.mean(times):.1f}x")
+    print(f"limits: bes3 (43 channels, {rb.calculator}) at m_N = 1 GeV: {t_bes3:.1f} s, {rb.hypotests} CLs evaluations")
+    return {"s_per_limit": float(np.mean(times)), "hypotests": float(np.mean(tests))}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--events", type=int, default=10_000_000)
@@ -60,12 +123,8 @@ def main() -> None:
     if "generate" in stages or "select" in stages:
         gen = bench_generate(args.events, workdir)
     if "select" in stages:
-        from benchmarks_select import bench_select  # noqa: PLC0415
-
         bench_select(gen["path"])
     if "limits" in stages:
-        from benchmarks_limits import bench_limits  # noqa: PLC0415
-
         bench_limits()
 
 

@@ -15,7 +15,7 @@ import pyhf
 from scipy import optimize
 
 from stats import toys
-from stats.pyhf_setup import configure
+from stats.pyhf_setup import configure, use_scipy_fallback
 
 CL = 0.95
 ALPHA = 1 - CL
@@ -79,8 +79,16 @@ def asymptotic_limits(spec: dict, guess: float = 1.0) -> MuLimits:
     def cls(mu: float) -> np.ndarray:
         if mu > bounds[model.config.poi_index][1] / 2:
             bounds[model.config.poi_index] = (0.0, 4 * mu)
-        res = pyhf.infer.hypotest(mu, data, model, test_stat="qtilde", return_expected_set=True,
-                                  par_bounds=bounds)
+        try:
+            res = pyhf.infer.hypotest(mu, data, model, test_stat="qtilde", return_expected_set=True,
+                                      par_bounds=bounds)
+        except pyhf.exceptions.FailedMinimization:
+            use_scipy_fallback()  # iminuit did not converge: retry this point with scipy, then back to iminuit
+            try:
+                res = pyhf.infer.hypotest(mu, data, model, test_stat="qtilde", return_expected_set=True,
+                                          par_bounds=bounds)
+            finally:
+                configure()
         return np.asarray(res[1], dtype=float).ravel()
 
     bands, n = _solve_bands(cls, guess)

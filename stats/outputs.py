@@ -44,6 +44,7 @@ def write_workspaces(folder: Path, scenario: str, specs: dict[float, dict], hepd
     one plain JSON Patch per mass (for ``pyhf cls <bkgonly> --patch <file>``)."""
     if not specs:
         return []
+    folder.mkdir(parents=True, exist_ok=True)
     lightest = min(specs)
     bkg = background_only(specs[lightest])
     ps = patchset(bkg, specs, f"{scenario} dipole portal", hepdata_ins)
