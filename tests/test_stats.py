@@ -165,3 +165,14 @@ def test_cli_limits_scan_outputs_readable_by_pyhf(tmp_path):
 def test_cli_limit_bad_input(tmp_path):
     res = run("limit", "--scenario", "stcf-4gev", "--mass", "1", "--bkg-syst", "-0.1", "--workdir", str(tmp_path))
     assert res.returncode == 2 and "--bkg-syst" in res.stderr
+
+
+def test_background_systematic_weakens_the_limit():
+    """A 10% background normalisation uncertainty on B = 1e4 (S95 ~ 2 sqrt(B)) must weaken the CLs limit."""
+    from stats.models import Systematics
+
+    y = synthetic([4.0], 3.0, bkg_xsec=1e-2)
+    base = compute_limit(y, "cls", calculator="asymptotic")
+    with_syst = compute_limit(y, "cls", calculator="asymptotic", syst=Systematics(background_norm=0.10))
+    assert with_syst.d95_cls > 1.5 * base.d95_cls  # sigma_B = 1000 >> sqrt(B) = 100
+    assert with_syst.systematics == {"background_norm": 0.10, "luminosity": 0.0}
