@@ -94,9 +94,19 @@ def generate(process, sqrt_s, beams, mass, decay_model, d_ref, cc_modes, region,
     log(f"wrote {events} {process} events to {path}")
 
 
-def _common_physics(f):
-    """Options shared by the stages that need a scenario and a mass."""
-    opts = [
+def _stack(opts):
+    """A decorator applying click options in the order listed."""
+
+    def apply(f):
+        for opt in reversed(opts):
+            f = opt(f)
+        return f
+
+    return apply
+
+
+_common_physics = _stack(
+    [
         click.option("--scenario", required=True, help="Scenario name (see data/scenarios.json), e.g. bes3."),
         click.option("--mass", type=float, required=True, help="N mass in GeV."),
         click.option("--decay-model", default="helicity", show_default=True,
@@ -111,9 +121,7 @@ def _common_physics(f):
         click.option("--scenarios", "scenarios_file", type=click.Path(dir_okay=False), default=None,
                      help="Scenario file (default: the packaged one)."),
     ]
-    for opt in reversed(opts):
-        f = opt(f)
-    return f
+)
 
 
 def _yields(scenario, mass, decay_model, cc_modes, events, seed, workdir, scenarios_file):
@@ -175,8 +183,8 @@ def select(scenario, mass, decay_model, cc_modes, events, seed, workdir, scenari
     log(f"wrote {stem}_histograms.root, _histograms.json and _cutflows.json to {out}")
 
 
-def _limit_options(f):
-    opts = [
+_limit_options = _stack(
+    [
         click.option("--method", type=click.Choice(["chi2", "cls"]), default="cls", show_default=True,
                      help="chi2: the paper's S^2/(S+B) = 2.71; cls: pyhf CLs (the chi2 limit is always reported too)."),
         click.option("--binned", is_flag=True, help="Binned in E_gamma x theta_gamma instead of one bin per channel."),
@@ -187,9 +195,7 @@ def _limit_options(f):
         click.option("--lumi-syst", type=float, default=0.0, show_default=True,
                      help="Relative luminosity uncertainty."),
     ]
-    for opt in reversed(opts):
-        f = opt(f)
-    return f
+)
 
 
 def _syst(bkg_syst: float, lumi_syst: float):
@@ -248,12 +254,14 @@ def limits(scenario, masses, n_masses, m_min, decay_model, cc_modes, events, see
            binned, calculator, bkg_syst, lumi_syst, hepdata_ins, output):
     """Scan a mass grid: limits table (CSV, JSON), pyhf background-only workspace and patchset."""
     from analysis.config import get_scenario
-    from selections.yields import compute_yields
-    from stats.limits import compute_limit
-    from stats.models import build_spec
+    from selections.yields import check_mass
     from stats.outputs import write_limit_tables, write_workspaces
+    from stats.scan import scan_masses
 
     syst = _syst(bkg_syst, lumi_syst)
+    if hepdata_ins is not None and not (len(hepdata_ins) == 10 and hepdata_ins.startswith("ins")
+                                        and hepdata_ins[3:].isdigit()):
+        raise InputError(f"--hepdata-ins={hepdata_ins!r}: expected 'ins' followed by 7 digits")
     sc = get_scenario(scenario, scenarios_file)
     if masses:
         try:
@@ -263,21 +271,10 @@ def limits(scenario, masses, n_masses, m_min, decay_model, cc_modes, events, see
     else:
         grid = _mass_grid(sc, n_masses, m_min)
     for m in grid:
-        from selections.yields import check_mass
-
         check_mass(sc, m)
-    results, specs = [], {}
-    with progress_bar(f"limits {scenario}", len(grid)) as advance:
-        for m in grid:
-            y = compute_yields(sc, m, decay_model, events, seed, workdir, n_modes=cc_modes)
-            r = compute_limit(y, method, binned, calculator, syst)
-            results.append(r)
-            specs[m] = build_spec(y, r.d95, binned, syst)
-            advance(1)
+    results, specs = scan_masses(sc, grid, decay_model, events, seed, workdir, cc_modes, method, binned,
+                                 calculator, syst)
     out = Path(output)
-    if hepdata_ins is not None and not (len(hepdata_ins) == 10 and hepdata_ins.startswith("ins")
-                                        and hepdata_ins[3:].isdigit()):
-        raise InputError(f"--hepdata-ins={hepdata_ins!r}: expected 'ins' followed by 7 digits")
     paths = write_limit_tables(out, scenario, results) + write_workspaces(out, scenario, specs, hepdata_ins)
     for r in results:
         click.echo(f"m_N = {r.mass_GeV:8.4f} GeV  d95 chi2 = {r.d95_chi2:.3e}"
@@ -306,10 +303,8 @@ def run(preset, only, decay_model, seed, scenarios_file, output):
     Figures and the reproduction report are not produced yet (issue 5).
     """
     from analysis.config import load_scenarios
-    from selections.yields import compute_yields
-    from stats.limits import compute_limit
-    from stats.models import build_spec
     from stats.outputs import write_limit_tables, write_workspaces
+    from stats.scan import scan_masses
 
     cfg = PRESETS[preset]
     scenarios = load_scenarios(scenarios_file)
@@ -322,14 +317,7 @@ def run(preset, only, decay_model, seed, scenarios_file, output):
     for name in names:
         sc = scenarios[name]
         grid = _mass_grid(sc, cfg["n_masses"], 0.01)
-        results, specs = [], {}
-        with progress_bar(f"{name}", len(grid)) as advance:
-            for m in grid:
-                y = compute_yields(sc, m, decay_model, cfg["events"], seed, workdir)
-                r = compute_limit(y, "cls")
-                results.append(r)
-                specs[m] = build_spec(y, r.d95)
-                advance(1)
+        results, specs = scan_masses(sc, grid, decay_model, cfg["events"], seed, workdir)
         write_limit_tables(out / "limits", name, results)
         write_workspaces(out / "workspaces", name, specs)
         best = min(results, key=lambda r: r.d95)
@@ -358,4 +346,4 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-__all__ = ["cli", "main", "Path"]
+__all__ = ["cli", "main"]

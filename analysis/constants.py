@@ -14,6 +14,8 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 
+from analysis.errors import InputError
+
 
 @dataclass(frozen=True)
 class PhysicsConstants:
@@ -28,12 +30,8 @@ class PhysicsConstants:
     def __post_init__(self) -> None:
         for key, value in asdict(self).items():
             if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
-                from analysis.errors import InputError
-
                 raise InputError(f"physics constant {key}={value!r}: expected a finite positive number")
         if not self.sin2_theta_w < 1:
-            from analysis.errors import InputError
-
             raise InputError(f"physics constant sin2_theta_w={self.sin2_theta_w!r}: expected a value in (0, 1)")
 
     @property

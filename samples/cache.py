@@ -12,7 +12,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from analysis import __version__
 from analysis.errors import InputError
 from samples.generate import generate_to_root, sample_metadata
 from samples.generators import DEFAULT_CHUNK, NuNuGammaSpec, SignalSpec
@@ -29,12 +28,6 @@ def derived_seed(base_seed: int, *labels: Any) -> int:
     return int(content_hash([base_seed, *labels], 15), 16)
 
 
-def sample_key(spec: SignalSpec | NuNuGammaSpec, seed: int, events: int, chunk_size: int = DEFAULT_CHUNK) -> dict:
-    meta = sample_metadata(spec, seed, events, chunk_size)
-    meta["package_version"] = __version__
-    return meta
-
-
 def ensure_sample(
     spec: SignalSpec | NuNuGammaSpec,
     seed: int,
@@ -44,7 +37,7 @@ def ensure_sample(
     on_chunk: Callable[[int], None] | None = None,
 ) -> Path:
     """Return the path of the sample, generating it first if no trustworthy file is cached."""
-    key = sample_key(spec, seed, events, chunk_size)
+    key = sample_metadata(spec, seed, events, chunk_size)
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{key['process']}_{content_hash(key)}.root"

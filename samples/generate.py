@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 from analysis import __version__
-from analysis.atomic import check_writable
 from samples.generators import DEFAULT_CHUNK, NuNuGammaSpec, SignalSpec, generate_chunks
 from samples.rootio import write_events
 
@@ -51,7 +50,6 @@ def generate_to_root(
     compression_level: int = 1,
 ) -> Path:
     """Generate ``events`` events with ``seed`` and write them atomically to ``output``."""
-    check_writable(output)
     meta = sample_metadata(spec, seed, events, chunk_size)
     chunks = generate_chunks(spec, seed, events, chunk_size)
     return write_events(output, chunks, meta, compression_level=compression_level, on_chunk=on_chunk)

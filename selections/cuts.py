@@ -68,11 +68,7 @@ class Selection:
         cth = np.linspace(-1, 1, n_grid + 1)[1:-1]
         EE, CC = np.meshgrid(E, cth, indexing="ij")
         theta = np.arccos(CC)
-        if self.beta == 0.0:
-            lab = theta
-        else:
-            lab = np.radians(geo.cm_to_lab_theta_deg(np.degrees(theta.ravel()), self.beta).reshape(theta.shape))
-        ok = self.passed(PhotonColumns(EE, theta, lab))
+        ok = self.passed(PhotonColumns(EE, theta, geo.cm_to_lab_theta_rad(theta, self.beta)))
         if not ok.any():
             raise InputError(f"selection {self.name} at sqrt(s)={self.sqrt_s:g} GeV accepts no photon")
         ie = np.nonzero(ok.any(axis=1))[0]

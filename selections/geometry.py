@@ -26,6 +26,14 @@ def cm_to_lab_theta_deg(theta_cm_deg: np.ndarray | float, beta: float) -> np.nda
     return lab_to_cm_theta_deg(theta_cm_deg, -beta)
 
 
+def cm_to_lab_theta_rad(theta_cm: np.ndarray, beta: float) -> np.ndarray:
+    """Lab polar angle (rad) of photons at CM angles ``theta_cm`` (rad, any shape); the identity when beta = 0."""
+    theta_cm = np.asarray(theta_cm, dtype=float)
+    if beta == 0.0:
+        return theta_cm
+    return np.radians(cm_to_lab_theta_deg(np.degrees(theta_cm.ravel()), beta)).reshape(theta_cm.shape)
+
+
 def ecl_edges_cm_deg(beta: float, theta_lab_deg: tuple[float, float]) -> tuple[float, float]:
     """CM images (deg) of the calorimeter's lab-frame polar edges."""
     lo, hi = lab_to_cm_theta_deg(np.asarray(theta_lab_deg), beta)

@@ -54,8 +54,8 @@ def photon_columns(chunk: ak.Array, beta: float) -> PhotonColumns:
         theta_lab = theta_cm
     else:
         theta_lab = ak.to_numpy(photon.boostZ(beta=beta).theta)
-    return PhotonColumns(ak.to_numpy(photon.E).astype(np.float64), theta_cm.astype(np.float64),
-                         np.asarray(theta_lab, dtype=np.float64))
+    # iterate_photons already casts to float64: no copies here
+    return PhotonColumns(ak.to_numpy(photon.E), theta_cm, np.asarray(theta_lab))
 
 
 def check_sample(path: str | os.PathLike[str], process: str, sqrt_s: float) -> dict:

@@ -16,12 +16,6 @@ from selections import geometry as geo
 from selections.cuts import PhotonColumns, Selection
 
 
-def _lab_theta(theta_cm: np.ndarray, beta: float) -> np.ndarray:
-    if beta == 0.0:
-        return theta_cm
-    return np.radians(geo.cm_to_lab_theta_deg(np.degrees(theta_cm.ravel()), beta)).reshape(theta_cm.shape)
-
-
 def _midpoints(n: int, lo: float = -1.0, hi: float = 1.0) -> tuple[np.ndarray, float]:
     h = (hi - lo) / n
     return lo + h * (np.arange(n) + 0.5), h
@@ -51,7 +45,7 @@ def signal_efficiency(selection: Selection, mass: float, decay_model: str, n: tu
             pz = p_par[:, None] * z[iz] - p_perp[:, None] * np.cos(psi)[None, :] * sin_t
             EE = np.broadcast_to(E[:, None], pz.shape)
             theta_cm = np.arccos(np.clip(pz / EE, -1, 1))
-            ok = selection.passed(PhotonColumns(EE, theta_cm, _lab_theta(theta_cm, selection.beta)))
+            ok = selection.passed(PhotonColumns(EE, theta_cm, geo.cm_to_lab_theta_rad(theta_cm, selection.beta)))
             total += p_h * pdf_z[iz] * hz * np.sum(pdf_c[:, None] * ok) * hc * hpsi / (2 * np.pi)
     return float(total)
 
@@ -68,5 +62,5 @@ def background_xsec_pb(selection: Selection, n: int = 2000, e_frac_min: float = 
     g = d2sigma_dE_dz_pb(E, zz, sqrt_s) * E * (1 - zz**2)
     EE, ZZ = np.broadcast_arrays(E, zz)
     theta = np.arccos(ZZ)
-    ok = selection.passed(PhotonColumns(EE, theta, _lab_theta(theta, selection.beta)))
+    ok = selection.passed(PhotonColumns(EE, theta, geo.cm_to_lab_theta_rad(theta, selection.beta)))
     return float(np.sum(g * ok) * hu * ha)

@@ -7,6 +7,7 @@ Luminosities in fb^-1, cross sections in pb (1 pb x 1 fb^-1 = 1000 events).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -90,6 +91,15 @@ class ScenarioYields:
     def signal_events(self, d: np.ndarray | float) -> np.ndarray:
         return sum(c.signal_events(d) for c in self.channels)
 
+    def channel_signal_events(self, d: float) -> np.ndarray:
+        """S_i(d) per channel."""
+        return np.array([float(c.signal_events(d)) for c in self.channels])
+
+    @property
+    def channel_background_events(self) -> np.ndarray:
+        """B_i per channel."""
+        return np.array([c.background_events for c in self.channels])
+
     @property
     def background_events(self) -> float:
         return float(sum(c.background_events for c in self.channels))
@@ -127,11 +137,15 @@ def check_mass(scenario: Scenario, mass: float) -> tuple[EnergyPoint, ...]:
     return points
 
 
+@functools.lru_cache(maxsize=256)
 def background_for_point(
     scenario: Scenario, point: EnergyPoint, events: int, seed: int, workdir: Path,
     constants: PhysicsConstants = DEFAULT_CONSTANTS,
 ) -> SampleResult:
-    """Generate (or reuse) and select the nu nubar gamma sample of one energy point."""
+    """Generate (or reuse) and select the nu nubar gamma sample of one energy point.
+
+    It does not depend on m_N, so a mass scan selects it once per process (memoised; treat as read-only).
+    """
     selection = build_selection(scenario, point)
     spec = NuNuGammaSpec(point.beams, selection.region(), constants)
     s = derived_seed(seed, "nunugamma", point.sqrt_s, point.beams.as_dict())
@@ -175,12 +189,11 @@ def compute_yields(
         sig = signal_for_point(scenario, point, mass, decay_model, events, seed, workdir, n_modes, d_ref, constants)
         bkg = background_for_point(scenario, point, background_events or events, seed, workdir, constants)
         gap = scenario.gap_background.expected(point.lumi_fb) if scenario.gap_background else 0.0
-        n_pass = sig.cutflow.events[-1]
         eff = sig.efficiency
         channels.append(ChannelYield(
             sqrt_s=point.sqrt_s, lumi_fb=point.lumi_fb, mass=mass, d_ref=d_ref, eps_det=det.eps_det,
             length_m=det.length_m, signal_xsec_pb=sig.cutflow.sumw[0], efficiency=eff,
-            efficiency_err=float(np.sqrt(eff * (1 - eff) / max(sig.cutflow.events[0], 1))) if n_pass else 0.0,
+            efficiency_err=float(np.sqrt(eff * (1 - eff) / sig.cutflow.events[0])),
             background_xsec_pb=bkg.xsec_pb, background_xsec_err_pb=bkg.xsec_err_pb,
             gap_background_events=gap, constants=constants,
         ))

@@ -59,12 +59,11 @@ def _flatten(spec: dict) -> tuple[np.ndarray, np.ndarray]:
 
 
 def mu_limits(y: ScenarioYields, d: float, binned: bool, calculator: str, syst: Systematics,
-              ntoys: int = 30_000) -> tuple[MuLimits, dict]:
+              ntoys: int = 30_000) -> MuLimits:
     spec = build_spec(y, d, binned, syst)
     if calculator == "toys":
-        s, b = _flatten(spec)
-        return toy_limits(s, b, ntoys=ntoys), spec
-    return asymptotic_limits(spec), spec
+        return toy_limits(*_flatten(spec), ntoys=ntoys)
+    return asymptotic_limits(spec)
 
 
 def choose_calculator(y: ScenarioYields, calculator: str) -> str:
@@ -79,31 +78,26 @@ def cls_d95(y: ScenarioYields, d_start: float, binned: bool = False, calculator:
             syst: Systematics = NO_SYST, max_iter: int = 8) -> tuple[float, list[float], MuLimits]:
     """Self-consistent CLs limit on d: median and the five bands (GeV^-1)."""
     calc = choose_calculator(y, calculator)
+    single = len(y.channels) == 1  # one energy: the signal shape does not depend on d, one pass is exact
     d = d_start
     total_tests = 0
     for _ in range(max_iter):
-        lim, _ = mu_limits(y, d, binned, calc, syst)
+        lim = mu_limits(y, d, binned, calc, syst)
         total_tests += lim.hypotests
         s_model = float(y.signal_events(d))
-        d_new = chi2mod.solve_increasing(lambda x: float(y.signal_events(x)), lim.median * s_model, guess=d)
-        converged = abs(d_new / d - 1) < 1e-3
-        single = len(y.channels) == 1
-        if single or converged:
-            bands = [chi2mod.solve_increasing(lambda x: float(y.signal_events(x)), m * s_model, guess=d)
-                     for m in lim.bands]
-            if not single:
-                d_new = bands[2]
+        bands = [chi2mod.solve_increasing(lambda x: float(y.signal_events(x)), m * s_model, guess=d)
+                 for m in lim.bands]
+        if single or abs(bands[2] / d - 1) < 1e-3:
             lim.hypotests = total_tests
-            return d_new, bands, lim
-        d = d_new
+            return bands[2], bands, lim
+        d = bands[2]
     raise RuntimeError(f"CLs limit on d did not converge for {y.scenario} at m_N = {y.mass} GeV")
 
 
 def compute_limit(y: ScenarioYields, method: str = "cls", binned: bool = False, calculator: str = "auto",
                   syst: Systematics = NO_SYST) -> LimitResult:
     """chi2 limit always; CLs limit too when ``method == 'cls'``."""
-    background = np.array([c.background_events for c in y.channels])
-    d_chi2 = chi2mod.d95_chi2(lambda d: np.array([c.signal_events(d) for c in y.channels]), background)
+    d_chi2 = chi2mod.d95_chi2(y.channel_signal_events, y.channel_background_events)
     d_cls, bands, lim = None, None, None
     if method == "cls":
         d_cls, bands, lim = cls_d95(y, d_chi2, binned, calculator, syst)

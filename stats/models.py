@@ -8,12 +8,11 @@ normalisation and a luminosity uncertainty as normsys modifiers.
 from __future__ import annotations
 
 import copy
-import hashlib
-import json
 from dataclasses import dataclass
 
 import hist
 import numpy as np
+import pyhf
 
 from selections.yields import PB_FB, ScenarioYields
 
@@ -55,6 +54,10 @@ def _channel_bins(y: ScenarioYields, i: int, binned: bool, d: float
     return sig[keep], bkg[keep], err[keep], gap
 
 
+def _normsys(name: str, rel: float) -> dict:
+    return {"name": name, "type": "normsys", "data": {"hi": 1 + rel, "lo": 1 - rel}}
+
+
 def build_spec(y: ScenarioYields, d: float, binned: bool = False, syst: Systematics | None = None) -> dict:
     """A pyhf workspace (dict) with signal at coupling ``d`` and Asimov background-only observations."""
     syst = syst or Systematics()
@@ -62,16 +65,13 @@ def build_spec(y: ScenarioYields, d: float, binned: bool = False, syst: Systemat
     for i, ch in enumerate(y.channels):
         name = channel_name(ch.sqrt_s)
         sig, bkg, err, gap = _channel_bins(y, i, binned, d)
-        nb = len(sig)
         bkg_floor = np.maximum(bkg, 1e-9)
-        lumi_mod = [{"name": "lumi", "type": "normsys", "data": {"hi": 1 + syst.luminosity, "lo": 1 - syst.luminosity}}]
         sig_mods = [{"name": POI, "type": "normfactor", "data": None}]
         if syst.luminosity > 0:
-            sig_mods += lumi_mod
+            sig_mods.append(_normsys("lumi", syst.luminosity))
         bkg_mods = [{"name": f"staterror_{name}", "type": "staterror", "data": list(np.maximum(err, 1e-12))}]
         if syst.background_norm > 0:
-            bkg_mods.append({"name": "bkg_norm", "type": "normsys",
-                             "data": {"hi": 1 + syst.background_norm, "lo": 1 - syst.background_norm}})
+            bkg_mods.append(_normsys("bkg_norm", syst.background_norm))
         samples = [
             {"name": "signal", "data": list(sig), "modifiers": sig_mods},
             {"name": "nunugamma", "data": list(bkg_floor), "modifiers": bkg_mods},
@@ -79,14 +79,11 @@ def build_spec(y: ScenarioYields, d: float, binned: bool = False, syst: Systemat
         obs = bkg_floor.copy()
         if gap > 0:
             gap_bins = bkg_floor / bkg_floor.sum() * gap  # gap background shaped like nu nubar gamma (no shape given)
-            gap_mods = [{"name": "gap_norm", "type": "normsys",
-                         "data": {"hi": 1 + syst.background_norm, "lo": 1 - syst.background_norm}}] \
-                if syst.background_norm > 0 else []
+            gap_mods = [_normsys("gap_norm", syst.background_norm)] if syst.background_norm > 0 else []
             samples.append({"name": "gap", "data": list(gap_bins), "modifiers": gap_mods})
             obs = obs + gap_bins
         channels.append({"name": name, "samples": samples})
         observations.append({"name": name, "data": list(obs)})
-        assert len(obs) == nb
     return {
         "channels": channels,
         "observations": observations,
@@ -101,10 +98,6 @@ def background_only(spec: dict) -> dict:
     for ch in bkg["channels"]:
         ch["samples"] = [s for s in ch["samples"] if s["name"] != "signal"]
     return bkg
-
-
-def _digest(obj: dict) -> str:
-    return hashlib.sha256(json.dumps(obj, sort_keys=True).encode()).hexdigest()
 
 
 def patch_name(mass: float) -> str:
@@ -133,7 +126,7 @@ def patchset(bkg_only: dict, signal_specs: dict[float, dict], name: str, hepdata
             "name": name,
             "computed_from": {"name": "background-only"},
             "description": "signal at the expected 95% C.L. limit (median) for each N mass",
-            "digests": {"sha256": _digest(bkg_only)},
+            "digests": {"sha256": pyhf.utils.digest(bkg_only)},
             "labels": ["m_N"],
         },
         "patches": patches,
