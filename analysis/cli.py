@@ -229,11 +229,22 @@ def limit(scenario, mass, decay_model, cc_modes, events, seed, workdir, scenario
                + f"; S = {r.signal_events:.4g}, B = {r.background_events:.4g}")
 
 
-def _mass_grid(scenario, n: int, m_min: float) -> list[float]:
-    import numpy as np
+def _executor_options(f):
+    f = click.option("--scheduler", default=None, help="Dask scheduler address (tcp://HOST:PORT): run there.")(f)
+    f = click.option("--dask-workers", type=click.IntRange(1), default=None,
+                     help="Run on a local Dask cluster of N worker processes.")(f)
+    f = click.option("--workers", type=click.IntRange(1), default=None,
+                     help="Local worker processes (default: all cores; 1 = serial, in this process).")(f)
+    return click.option("--executor", "executor_kind", type=click.Choice(["serial", "processes", "dask"]),
+                        default=None, help="Executor (default: processes, or dask with --dask-workers/--scheduler).")(f)
 
-    hi = scenario.max_sqrt_s * 0.98
-    return [float(m) for m in np.geomspace(m_min, hi, n)]
+
+def _executor(kind, workers, dask_workers, scheduler):
+    from analysis.executors import make_executor
+
+    if dask_workers or scheduler:
+        return make_executor("dask", dask_workers, scheduler)
+    return make_executor(kind or "processes", workers)
 
 
 @cli.command()
@@ -250,8 +261,10 @@ def _mass_grid(scenario, n: int, m_min: float) -> list[float]:
 @_limit_options
 @click.option("--hepdata-ins", default=None, help="INSPIRE id (insNNNNNNN) for the pyhf patchset's references.")
 @click.option("--output", type=click.Path(file_okay=False), required=True, help="Output folder.")
+@_executor_options
 def limits(scenario, masses, n_masses, m_min, decay_model, cc_modes, events, seed, workdir, scenarios_file, method,
-           binned, calculator, bkg_syst, lumi_syst, hepdata_ins, output):
+           binned, calculator, bkg_syst, lumi_syst, hepdata_ins, output, executor_kind, workers, dask_workers,
+           scheduler):
     """Scan a mass grid: limits table (CSV, JSON), pyhf background-only workspace and patchset."""
     from analysis.config import get_scenario
     from selections.yields import check_mass
@@ -269,60 +282,58 @@ def limits(scenario, masses, n_masses, m_min, decay_model, cc_modes, events, see
         except ValueError:
             raise InputError(f"--masses={masses!r}: expected comma-separated numbers in GeV") from None
     else:
-        grid = _mass_grid(sc, n_masses, m_min)
+        from analysis.pipeline import mass_grid
+
+        grid = mass_grid(sc, n_masses, m_min)
     for m in grid:
         check_mass(sc, m)
-    results, specs = scan_masses(sc, grid, decay_model, events, seed, workdir, cc_modes, method, binned,
-                                 calculator, syst)
+    with _executor(executor_kind, workers, dask_workers, scheduler) as ex:
+        results, specs = scan_masses(sc, grid, decay_model, events, seed, workdir, cc_modes, method, binned,
+                                     calculator, syst, ex)
     out = Path(output)
-    paths = write_limit_tables(out, scenario, results) + write_workspaces(out, scenario, specs, hepdata_ins)
+    paths = write_limit_tables(out, scenario, results, sc.label) + write_workspaces(out, scenario, specs, hepdata_ins)
     for r in results:
         click.echo(f"m_N = {r.mass_GeV:8.4f} GeV  d95 chi2 = {r.d95_chi2:.3e}"
                    + (f"  CLs = {r.d95_cls:.3e}" if r.d95_cls else "") + " GeV^-1")
     log(f"wrote {len(paths)} files ({scenario}_limits.csv/.json, _bkgonly.json, _patchset.json, _patches/) to {out}")
 
 
-PRESETS = {
-    # masses per scenario, MC events per sample; "fast" is for CI and quick looks
-    "fast": {"n_masses": 4, "events": 20_000},
-    "paper": {"n_masses": 20, "events": 100_000},
-}
-
-
 @cli.command()
-@click.option("--preset", type=click.Choice(sorted(PRESETS)), default="fast", show_default=True,
+@click.option("--preset", type=click.Choice(["fast", "paper"]), default="fast", show_default=True,
               help="paper: 20 masses and 1e5 events per sample; fast: 4 masses, 2e4 events.")
+@click.option("--config", "scenarios_file", type=click.Path(dir_okay=False), default=None,
+              help="Scenario configuration (JSON, the format of analysis/data/scenarios.json).")
 @click.option("--scenario", "only", multiple=True, help="Restrict to these scenarios (repeatable).")
 @click.option("--decay-model", default="helicity", show_default=True)
 @click.option("--seed", type=int, default=1, show_default=True)
-@click.option("--scenarios", "scenarios_file", type=click.Path(dir_okay=False), default=None)
 @click.option("--output", type=click.Path(file_okay=False), default="output", show_default=True)
-def run(preset, only, decay_model, seed, scenarios_file, output):
-    """Whole pipeline for every scenario: samples -> selections -> limits (tables and pyhf workspaces).
+@click.option("--no-figures", is_flag=True, help="Stop after the tables (no figures, no report).")
+@_executor_options
+def run(preset, scenarios_file, only, decay_model, seed, output, no_figures, executor_kind, workers, dask_workers,
+        scheduler):
+    """Whole pipeline: samples -> selections -> limits -> tables, HEPData -> figures -> report.
 
-    Figures and the reproduction report are not produced yet (issue 5).
+    Samples and limits are cached under OUTPUT/cache by a content hash of their inputs, so a rerun recomputes
+    only what changed, and an interrupted run resumes where it stopped.
     """
-    from analysis.config import load_scenarios
-    from stats.outputs import write_limit_tables, write_workspaces
-    from stats.scan import scan_masses
+    import time
 
-    cfg = PRESETS[preset]
+    from analysis.config import load_scenarios
+    from analysis.pipeline import run_pipeline
+
     scenarios = load_scenarios(scenarios_file)
-    names = list(only) or list(scenarios)
+    names = list(dict.fromkeys(only)) or list(scenarios)
     for n in names:
         if n not in scenarios:
             raise InputError(f"--scenario {n!r} unknown, expected one of {', '.join(sorted(scenarios))}")
-    out = Path(output)
-    workdir = out / "cache"
-    for name in names:
-        sc = scenarios[name]
-        grid = _mass_grid(sc, cfg["n_masses"], 0.01)
-        results, specs = scan_masses(sc, grid, decay_model, cfg["events"], seed, workdir)
-        write_limit_tables(out / "limits", name, results)
-        write_workspaces(out / "workspaces", name, specs)
-        best = min(results, key=lambda r: r.d95)
-        log(f"{name}: best d95 = {best.d95:.3e} GeV^-1 (CLs, {best.calculator}) at m_N = {best.mass_GeV:.3g} GeV")
-    log(f"tables in {out / 'limits'}, pyhf workspaces in {out / 'workspaces'}")
+    t0 = time.perf_counter()
+    with _executor(executor_kind, workers, dask_workers, scheduler) as ex:
+        summary = run_pipeline(scenarios, names, preset, Path(output), decay_model, seed, ex,
+                               make_figures=not no_figures)
+    log(f"done in {time.perf_counter() - t0:.1f} s: {summary.limits_computed} limits computed, "
+        f"{summary.limits_cached} from the cache, {summary.samples_made} samples made")
+    if "report" in summary.files:
+        log(f"report: {summary.files['report'][0]}; figures in {Path(output) / 'figures'}")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -22,6 +22,7 @@ class SampleResult:
     cutflow: CutFlow
     histogram: hist.Hist
     metadata: dict
+    histogram_all: hist.Hist | None = None  # every event, before cuts (diagnostics only)
 
     @property
     def xsec_pb(self) -> float:
@@ -39,15 +40,22 @@ class SampleResult:
 
 
 def process_sample(
-    path: str | os.PathLike[str], process: str, selection: Selection, step_size: int = DEFAULT_STEP
+    path: str | os.PathLike[str], process: str, selection: Selection, step_size: int = DEFAULT_STEP,
+    fill_all: bool = False,
 ) -> SampleResult:
-    """Read ``path`` chunk by chunk, apply ``selection`` and fill the cut-flow and histogram."""
+    """Read ``path`` chunk by chunk, apply ``selection`` and fill the cut-flow and histogram.
+
+    ``fill_all`` also fills a histogram of every event before cuts (for the diagnostics figure).
+    """
     meta = check_sample(path, process, selection.sqrt_s)
     flow = CutFlow(selection.cut_names)
     h = histograms.make_histogram(selection.sqrt_s)
+    h_all = histograms.make_histogram(selection.sqrt_s) if fill_all else None
     for chunk in iterate_photons(path, step_size):
         cols = photon_columns(chunk, selection.beta)
         weight = np.asarray(chunk.weight, dtype=np.float64)
         mask = flow.fill(selection.masks(cols), weight)
         histograms.fill(h, cols.E[mask], cols.theta_lab[mask], weight[mask])
-    return SampleResult(process, flow, h, meta)
+        if h_all is not None:
+            histograms.fill(h_all, cols.E, cols.theta_lab, weight)
+    return SampleResult(process, flow, h, meta, h_all)

@@ -138,6 +138,22 @@ def check_mass(scenario: Scenario, mass: float) -> tuple[EnergyPoint, ...]:
 
 
 @functools.lru_cache(maxsize=256)
+def background_sample(scenario: Scenario, point: EnergyPoint, seed: int,
+                      constants: PhysicsConstants = DEFAULT_CONSTANTS) -> tuple[NuNuGammaSpec, int]:
+    """The nu nubar gamma generator spec of one energy point (generated in the selection's box) and its seed."""
+    spec = NuNuGammaSpec(point.beams, build_selection(scenario, point).region(), constants)
+    return spec, derived_seed(seed, "nunugamma", point.sqrt_s, point.beams.as_dict())
+
+
+def signal_sample(scenario: Scenario, point: EnergyPoint, mass: float, decay_model: str, seed: int,
+                  n_modes: int = 2, d_ref: float = 1e-5, constants: PhysicsConstants = DEFAULT_CONSTANTS,
+                  ) -> tuple[SignalSpec, int]:
+    """The signal generator spec of one energy point and mass, and its seed."""
+    spec = SignalSpec(point.beams, mass, d_ref=d_ref, decay_model=decay_model, n_modes=n_modes, constants=constants)
+    return spec, derived_seed(seed, "signal", point.sqrt_s, mass, decay_model, n_modes)
+
+
+@functools.lru_cache(maxsize=256)
 def background_for_point(
     scenario: Scenario, point: EnergyPoint, events: int, seed: int, workdir: Path,
     constants: PhysicsConstants = DEFAULT_CONSTANTS,
@@ -146,11 +162,9 @@ def background_for_point(
 
     It does not depend on m_N, so a mass scan selects it once per process (memoised; treat as read-only).
     """
-    selection = build_selection(scenario, point)
-    spec = NuNuGammaSpec(point.beams, selection.region(), constants)
-    s = derived_seed(seed, "nunugamma", point.sqrt_s, point.beams.as_dict())
+    spec, s = background_sample(scenario, point, seed, constants)
     path = ensure_sample(spec, s, events, workdir / "samples")
-    return process_sample(path, "nunugamma", selection)
+    return process_sample(path, "nunugamma", build_selection(scenario, point))
 
 
 def signal_for_point(
@@ -158,11 +172,35 @@ def signal_for_point(
     n_modes: int = 2, d_ref: float = 1e-5, constants: PhysicsConstants = DEFAULT_CONSTANTS,
 ) -> SampleResult:
     """Generate (or reuse) and select the signal sample of one energy point and mass."""
-    selection = build_selection(scenario, point)
-    spec = SignalSpec(point.beams, mass, d_ref=d_ref, decay_model=decay_model, n_modes=n_modes, constants=constants)
-    s = derived_seed(seed, "signal", point.sqrt_s, mass, decay_model, n_modes)
+    spec, s = signal_sample(scenario, point, mass, decay_model, seed, n_modes, d_ref, constants)
     path = ensure_sample(spec, s, events, workdir / "samples")
-    return process_sample(path, "signal", selection)
+    return process_sample(path, "signal", build_selection(scenario, point))
+
+
+@dataclass(frozen=True)
+class SampleJob:
+    """One sample file to generate: what, with which seed and how many events, into which folder."""
+
+    spec: SignalSpec | NuNuGammaSpec
+    seed: int
+    events: int
+    folder: Path
+
+    def run(self) -> Path:
+        return ensure_sample(self.spec, self.seed, self.events, self.folder)
+
+
+def sample_jobs(scenario: Scenario, mass: float, decay_model: str = "helicity", events: int = 200_000, seed: int = 1,
+                workdir: str | Path = ".cache", n_modes: int = 2, d_ref: float = 1e-5,
+                constants: PhysicsConstants = DEFAULT_CONSTANTS) -> list[SampleJob]:
+    """The samples ``compute_yields`` with the same arguments reads (so they can be made beforehand, in parallel)."""
+    folder = Path(workdir) / "samples"
+    jobs = []
+    for point in check_mass(scenario, mass):
+        jobs.append(SampleJob(*signal_sample(scenario, point, mass, decay_model, seed, n_modes, d_ref, constants),
+                              events, folder))
+        jobs.append(SampleJob(*background_sample(scenario, point, seed, constants), events, folder))
+    return jobs
 
 
 def compute_yields(

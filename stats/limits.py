@@ -60,10 +60,20 @@ def _flatten(spec: dict) -> tuple[np.ndarray, np.ndarray]:
 
 def mu_limits(y: ScenarioYields, d: float, binned: bool, calculator: str, syst: Systematics,
               ntoys: int = 30_000) -> MuLimits:
+    """Limits on mu, the signal strength relative to the signal at coupling ``d``."""
     spec = build_spec(y, d, binned, syst)
     if calculator == "toys":
-        return toy_limits(*_flatten(spec), ntoys=ntoys)
+        # toys in units of total signal events: the same shape gives the same (seeded) toys at any d
+        s, b = _flatten(spec)
+        lim = toy_limits(s / s.sum(), b, guess=float(s.sum()), ntoys=ntoys)
+        lim.bands = lim.bands / s.sum()
+        return lim
     return asymptotic_limits(spec)
+
+
+def _shape(y: ScenarioYields, d: float) -> np.ndarray:
+    s = y.channel_signal_events(d)
+    return s / s.sum()
 
 
 def choose_calculator(y: ScenarioYields, calculator: str) -> str:
@@ -87,7 +97,8 @@ def cls_d95(y: ScenarioYields, d_start: float, binned: bool = False, calculator:
         s_model = float(y.signal_events(d))
         bands = [chi2mod.solve_increasing(lambda x: float(y.signal_events(x)), m * s_model, guess=d)
                  for m in lim.bands]
-        if single or abs(bands[2] / d - 1) < 1e-3:
+        # done when d is stable, or when the channel mix at the new d is the one just tested (then so is mu)
+        if single or abs(bands[2] / d - 1) < 1e-3 or np.max(np.abs(_shape(y, bands[2]) - _shape(y, d))) < 1e-6:
             lim.hypotests = total_tests
             return bands[2], bands, lim
         d = bands[2]

@@ -29,11 +29,14 @@ def limits_csv(results: list[LimitResult]) -> str:
     return buf.getvalue()
 
 
-def write_limit_tables(folder: Path, scenario: str, results: list[LimitResult]) -> list[Path]:
+def write_limit_tables(folder: Path, scenario: str, results: list[LimitResult], label: str | None = None
+                       ) -> list[Path]:
+    """``<scenario>_limits.csv`` and ``.json`` (the JSON also carries the scenario's plot label)."""
     folder.mkdir(parents=True, exist_ok=True)
     p_csv = write_text_atomic(folder / f"{scenario}_limits.csv", limits_csv(results))
     p_json = write_json_atomic(folder / f"{scenario}_limits.json",
-                               {"scenario": scenario, "units": {"d": "GeV^-1", "mass": "GeV"},
+                               {"scenario": scenario, "label": label or scenario,
+                                "units": {"d": "GeV^-1", "mass": "GeV"},
                                 "limits": [r.as_dict() for r in results]})
     return [p_csv, p_json]
 

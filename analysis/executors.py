@@ -1,0 +1,151 @@
+"""Interchangeable executors for the pipeline's independent tasks: serial, local processes, Dask distributed.
+
+Every executor runs the same pure task function on the same task objects, and results are put back in task
+order, so the choice of executor never changes a result (tasks carry their own seeds). Workers run with one
+BLAS/OpenMP thread each: the parallelism is over tasks, and oversubscribing the cores only slows it down.
+
+This module imports neither numpy nor anything that does, so that a spawned worker can pin its BLAS threads
+(through the environment) before numpy is loaded.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from typing import Any
+
+from analysis.errors import InputError
+
+BLAS_ENV = {var: "1" for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                                 "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")}
+KINDS = ("serial", "processes", "dask")
+
+
+def pin_blas_threads() -> None:
+    """One BLAS/OpenMP thread in this process (effective when called before numpy is imported)."""
+    os.environ.update(BLAS_ENV)
+
+
+class Executor:
+    """Runs ``fn`` over ``items``; ``imap`` yields ``(index, result)`` as tasks finish."""
+
+    kind = "serial"
+    workers = 1
+
+    def imap(self, fn: Callable[[Any], Any], items: Sequence[Any]) -> Iterator[tuple[int, Any]]:
+        for i, item in enumerate(items):
+            yield i, fn(item)
+
+    def map(self, fn: Callable[[Any], Any], items: Sequence[Any],
+            on_done: Callable[[int], None] | None = None) -> list[Any]:
+        """Results in the order of ``items``; ``on_done(1)`` after each finished task (progress)."""
+        out: list[Any] = [None] * len(items)
+        for i, res in self.imap(fn, items):
+            out[i] = res
+            if on_done:
+                on_done(1)
+        return out
+
+    def close(self) -> None:
+        """Release workers."""
+
+    def describe(self) -> str:
+        return f"{self.kind} ({self.workers} worker{'s' if self.workers != 1 else ''})"
+
+    def __enter__(self) -> Executor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class SerialExecutor(Executor):
+    """In this process, one task after the other (tests, debugging)."""
+
+
+class ProcessExecutor(Executor):
+    """A pool of spawned local processes, each with one BLAS thread."""
+
+    kind = "processes"
+
+    def __init__(self, workers: int | None = None) -> None:
+        self.workers = workers or os.cpu_count() or 1
+        self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
+                                         initializer=pin_blas_threads)
+
+    def imap(self, fn: Callable[[Any], Any], items: Sequence[Any]) -> Iterator[tuple[int, Any]]:
+        pending = {self._pool.submit(fn, item): i for i, item in enumerate(items)}
+        try:
+            while pending:
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    yield pending.pop(fut), fut.result()
+        finally:
+            for fut in pending:
+                fut.cancel()
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+class DaskExecutor(Executor):
+    """Dask distributed: an existing scheduler (``tcp://HOST:PORT``) or a LocalCluster of ``workers`` processes."""
+
+    kind = "dask"
+
+    def __init__(self, scheduler: str | None = None, workers: int | None = None) -> None:
+        try:
+            import dask
+            from distributed import Client, LocalCluster
+        except ImportError:
+            raise InputError("the dask executor needs the 'dask' extra: pip install 'dipole-portal[dask]'") from None
+        self._cluster = None
+        if scheduler:
+            try:
+                self._client = Client(scheduler, timeout="10s")
+            except OSError as exc:
+                raise InputError(f"--scheduler {scheduler}: cannot connect ({exc})") from None
+            self.workers = len(self._client.scheduler_info().get("workers", {})) or 1
+        else:
+            self.workers = workers or os.cpu_count() or 1
+            with dask.config.set({"distributed.nanny.pre-spawn-environ": BLAS_ENV}):
+                self._cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=True,
+                                             host="127.0.0.1", dashboard_address=None)
+            self._client = Client(self._cluster)
+
+    def imap(self, fn: Callable[[Any], Any], items: Sequence[Any]) -> Iterator[tuple[int, Any]]:
+        from distributed import as_completed
+
+        futures = self._client.map(fn, list(items), pure=False)
+        index = {f.key: i for i, f in enumerate(futures)}
+        try:
+            for fut in as_completed(futures):
+                yield index[fut.key], fut.result()
+        finally:
+            self._client.cancel(futures)
+
+    def close(self) -> None:
+        self._client.close()
+        if self._cluster is not None:
+            self._cluster.close()
+
+    def describe(self) -> str:
+        where = "LocalCluster" if self._cluster is not None else self._client.scheduler.address
+        return f"dask ({where}, {self.workers} workers)"
+
+
+def make_executor(kind: str = "processes", workers: int | None = None, scheduler: str | None = None) -> Executor:
+    """The executor named ``kind``; a scheduler address implies Dask."""
+    if scheduler:
+        kind = "dask"
+    if kind not in KINDS:
+        raise InputError(f"executor {kind!r}: expected one of {', '.join(KINDS)}")
+    if workers is not None and workers < 1:
+        raise InputError(f"workers={workers!r}: expected a positive number")
+    if kind == "serial" or (kind == "processes" and workers == 1):
+        return SerialExecutor()
+    if kind == "processes":
+        return ProcessExecutor(workers)
+    return DaskExecutor(scheduler, workers)

@@ -1,0 +1,73 @@
+"""Export the expected-limit curves for HEPData with hepdata_lib (one table per scenario).
+
+Each table has m_N (GeV) as the independent variable and, as dependent variables, the CLs median with its
++-1 and +-2 sigma bands (asymmetric uncertainties) and the chi2 (S^2/(S+B)) limit, in GeV^-1. The
+submission is built in a temporary folder and moved into place complete.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from analysis.errors import InputError
+
+DESCRIPTION = ("Expected 95% C.L. upper limits on the transition magnetic moment d of a heavy neutral lepton N "
+               "(neutrino dipole portal) from the single-photon signature; reproduction of arXiv:2204.07802.")
+
+
+def write_hepdata(limits_folder: Path, out_folder: Path) -> list[Path]:
+    """Write ``out_folder/submission/`` (YAML) and ``out_folder/submission.tar.gz`` from the limit tables."""
+    from hepdata_lib import Submission, Table, Uncertainty, Variable
+
+    tables = sorted(limits_folder.glob("*_limits.json"))
+    if not tables:
+        raise InputError(f"{limits_folder}: no *_limits.json tables to export")
+    sub = Submission()
+    sub.add_additional_resource("Analysis code and the reproduction report", "https://arxiv.org/abs/2204.07802")
+    for path in tables:
+        data = json.loads(path.read_text())
+        rows = sorted(data["limits"], key=lambda r: r["mass_GeV"])
+        table = Table(f"Expected limit {data['scenario']}")
+        table.description = f"{data.get('label', data['scenario'])}: expected 95% C.L. upper limit on d."
+        table.keywords["observables"] = ["d"]
+        table.keywords["reactions"] = ["E+ E- --> N NUBAR", "N --> NU GAMMA"]
+        mass = Variable("m_N", is_independent=True, is_binned=False, units="GeV")
+        mass.values = [r["mass_GeV"] for r in rows]
+        table.add_variable(mass)
+        if all(r["d95_cls_bands"] for r in rows):
+            med = Variable("d95 CLs expected", is_independent=False, is_binned=False, units="GeV^-1")
+            med.values = [r["d95_cls_bands"][2] for r in rows]
+            med.add_qualifier("CL", "95%")
+            med.add_qualifier("method", ", ".join(sorted({r["calculator"] for r in rows})))
+            for k, name in ((1, "1 sigma"), (0, "2 sigma")):
+                unc = Uncertainty(name, is_symmetric=False)
+                unc.values = [(r["d95_cls_bands"][k] - r["d95_cls_bands"][2],
+                               r["d95_cls_bands"][4 - k] - r["d95_cls_bands"][2]) for r in rows]
+                med.add_uncertainty(unc)
+            table.add_variable(med)
+        chi2 = Variable("d95 chi2 (S^2/(S+B) = 2.71)", is_independent=False, is_binned=False, units="GeV^-1")
+        chi2.values = [r["d95_chi2"] for r in rows]
+        table.add_variable(chi2)
+        sub.add_table(table)
+    sub.comment = DESCRIPTION
+    out_folder.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".hepdata.", dir=out_folder))
+    try:
+        # hepdata_lib writes its tarball into the working directory: build everything inside ``tmp``
+        with open(os.devnull, "w") as null, contextlib.redirect_stdout(null), contextlib.chdir(tmp):
+            sub.create_files("submission", validate=True, remove_old=True)
+        final_dir, final_tar = out_folder / "submission", out_folder / "submission.tar.gz"
+        os.replace(tmp / "submission.tar.gz", final_tar)
+        if final_dir.exists():
+            shutil.rmtree(final_dir)
+        os.replace(tmp / "submission", final_dir)
+        tmp.rmdir()
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return [final_dir, final_tar]

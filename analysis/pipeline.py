@@ -1,0 +1,249 @@
+"""``python -m analysis run``: samples -> selections and limits -> histograms -> tables -> figures -> report.
+
+Every stage writes files and the next reads them. Samples and limit results are cached by content hash
+(see ``samples.cache`` and ``stats.scan``), so a rerun recomputes only what changed or is missing: a
+changed plot recomputes nothing, a changed cut keeps the samples, an interrupted run resumes.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from analysis.atomic import write_json_atomic
+from analysis.config import Scenario
+from analysis.constants import DEFAULT_CONSTANTS
+from analysis.errors import InputError
+from analysis.executors import Executor, SerialExecutor
+from analysis.progress import log, progress_bar
+from samples.cache import content_hash
+from samples.generators import DECAY_MODELS
+from selections.yields import check_mass, sample_jobs
+from stats.scan import LimitTask, load_cached, run_tasks
+
+PRESETS: dict[str, dict] = {
+    # masses per curve, MC events per sample, masses per reproduction target for the model study
+    "fast": {"n_masses": 4, "events": 20_000, "report_masses": 2},
+    "paper": {"n_masses": 20, "events": 100_000, "report_masses": 4},
+}
+M_MIN_GEV = 0.01
+DIAGNOSTIC_MASS_GEV = 1.0
+
+
+@dataclass(frozen=True)
+class Target:
+    """A statement of the paper (SPEC 7): ``scenario``'s best d95 for lo < m_N < hi is about ``paper_d95``."""
+
+    scenario: str
+    lo_GeV: float
+    hi_GeV: float
+    paper_d95: float
+    statement: str
+
+
+TARGETS = (
+    Target("bes3", 0.1, 3.0, 1.3e-5, "BESIII 28 fb^-1: d95 down to about 1.3e-5 GeV^-1 for 0.1 < m_N < 3 GeV"),
+    Target("belle2-lowmass", 0.1, 7.0, 8e-6, "Belle II low-mass cut: about 8e-6 GeV^-1 for 0.1 < m_N < 7 GeV"),
+    Target("belle2-bbg", 0.3, 9.0, 2e-6,
+           "Belle II bBG cut without gBG: about 4 times stronger than low-mass (8e-6 / 4) for 0.3 < m_N < 9 GeV"),
+    Target("stcf-4gev-30ab", 0.2, 3.0, 1.3e-6, "STCF 4 GeV, 30 ab^-1: about 1.3e-6 GeV^-1 for 0.2 < m_N < 3 GeV"),
+)
+
+
+@dataclass
+class RunPlan:
+    """The limit tasks of a run: curves (the default model) and the decay-model / cc-counting study."""
+
+    curves: dict[str, list[LimitTask]]
+    study: list[LimitTask] = field(default_factory=list)
+
+    def all_tasks(self) -> list[LimitTask]:
+        seen, out = set(), []
+        for t in [t for ts in self.curves.values() for t in ts] + self.study:
+            if t not in seen:
+                seen.add(t)
+                out.append(t)
+        return out
+
+
+def mass_grid(scenario: Scenario, n: int, m_min: float = M_MIN_GEV) -> list[float]:
+    """A log grid of N masses (GeV) from ``m_min`` to 98% of the highest sqrt(s)."""
+    return [float(f"{m:.6g}") for m in np.geomspace(m_min, scenario.max_sqrt_s * 0.98, n)]
+
+
+def plan_run(scenarios: dict[str, Scenario], names: list[str], preset: dict, decay_model: str, seed: int,
+             workdir: Path) -> RunPlan:
+    def task(sc: Scenario, m: float, model: str = decay_model, n_modes: int = 2) -> LimitTask:
+        return LimitTask(sc, m, model, n_modes, preset["events"], seed, workdir=str(workdir))
+
+    curves = {n: [task(scenarios[n], m) for m in mass_grid(scenarios[n], preset["n_masses"])] for n in names}
+    study = []
+    for tg in TARGETS:
+        if tg.scenario not in names:
+            continue
+        sc = scenarios[tg.scenario]
+        for m in np.geomspace(tg.lo_GeV, tg.hi_GeV, preset["report_masses"]):
+            study += [task(sc, float(f"{m:.6g}"), model, nm) for model in DECAY_MODELS for nm in (1, 2)]
+    return RunPlan(curves, study)
+
+
+def make_samples(tasks: list[LimitTask], executor: Executor) -> int:
+    """Generate, in parallel, every sample the unfinished tasks will read; returns how many were needed."""
+    jobs = {}
+    for t in tasks:
+        if load_cached(t) is None:
+            for j in sample_jobs(t.scenario, t.mass, t.decay_model, t.events, t.seed, t.workdir, t.n_modes,
+                                 constants=t.constants):
+                jobs[j] = None
+    todo = list(jobs)
+    if todo:
+        with progress_bar("samples", len(todo)) as advance:
+            executor.map(_run_job, todo, on_done=advance)
+    return len(todo)
+
+
+def _run_job(job) -> str:
+    return str(job.run())
+
+
+def write_diagnostic_histograms(scenario: Scenario, events: int, seed: int, decay_model: str, workdir: Path,
+                                folder: Path) -> Path:
+    """Signal (m_N = 1 GeV) and nu nubar gamma at the scenario's largest data set, before and after cuts.
+
+    Written as TH2D (ROOT) and UHI JSON; skipped when the files exist with the same key.
+    """
+    from selections.cuts import build_selection
+    from selections.histograms import write_json, write_root
+    from selections.process import process_sample
+
+    point = max(scenario.points, key=lambda p: p.lumi_fb)
+    mass = DIAGNOSTIC_MASS_GEV
+    check_mass(scenario, mass)
+    jobs = sample_jobs(Scenario(scenario.name, scenario.label, scenario.detector, scenario.selection, (point,),
+                                scenario.gap_background), mass, decay_model, events, seed, workdir)
+    key = {"scenario": repr(scenario), "mass": mass, "jobs": [repr(j.spec) + str(j.seed) for j in jobs],
+           "events": events}
+    root_path = folder / f"{scenario.name}.root"
+    json_path = root_path.with_suffix(".json")
+    if json_path.exists() and root_path.exists():
+        try:
+            if json.loads(json_path.read_text()).get("key") == content_hash(key):
+                return root_path
+        except ValueError:
+            pass
+    sel = build_selection(scenario, point)
+    sig = process_sample(jobs[0].run(), "signal", sel, fill_all=True)
+    bkg = process_sample(jobs[1].run(), "nunugamma", sel, fill_all=True)
+    folder.mkdir(parents=True, exist_ok=True)
+    write_root(root_path, {"signal_all": sig.histogram_all, "signal_selected": sig.histogram,
+                           "nunugamma_all": bkg.histogram_all, "nunugamma_selected": bkg.histogram})
+    uhi_path = folder / f"{scenario.name}_uhi.json"
+    write_json(uhi_path, {"signal_all": sig.histogram_all, "signal_selected": sig.histogram,
+                          "nunugamma_all": bkg.histogram_all, "nunugamma_selected": bkg.histogram})
+    write_json_atomic(json_path, {"key": content_hash(key), "meta": {
+        "scenario": scenario.name, "sqrt_s_GeV": point.sqrt_s, "lumi_fb": point.lumi_fb, "mass_GeV": mass,
+        "decay_model": decay_model, "units": "pb per bin", "cutflow_signal": sig.cutflow.as_dict(),
+        "cutflow_nunugamma": bkg.cutflow.as_dict()}})
+    return root_path
+
+
+@dataclass
+class RunSummary:
+    output: Path
+    seconds: dict[str, float]
+    files: dict[str, list[Path]]
+    limits_computed: int
+    limits_cached: int
+    samples_made: int
+
+
+def run_pipeline(scenarios: dict[str, Scenario], names: list[str], preset_name: str, output: Path,
+                 decay_model: str = "helicity", seed: int = 1, executor: Executor | None = None,
+                 make_figures: bool = True) -> RunSummary:
+    """The whole analysis; each stage logs a header line and shows progress."""
+    from stats.outputs import write_limit_tables, write_workspaces
+
+    if preset_name not in PRESETS:
+        raise InputError(f"preset {preset_name!r}: expected one of {', '.join(PRESETS)}")
+    if decay_model not in DECAY_MODELS:
+        raise InputError(f"decay model {decay_model!r}: expected one of {', '.join(DECAY_MODELS)}")
+    preset = PRESETS[preset_name]
+    executor = executor or SerialExecutor()
+    workdir = output / "cache"
+    seconds: dict[str, float] = {}
+    files: dict[str, list[Path]] = {}
+    plan = plan_run(scenarios, names, preset, decay_model, seed, workdir)
+    tasks = plan.all_tasks()
+    n_cached = sum(load_cached(t) is not None for t in tasks)
+    stages = 6 if make_figures else 4
+
+    t0 = time.perf_counter()
+    log(f"[1/{stages}] samples ({executor.describe()})")
+    n_samples = make_samples(tasks, executor)
+    seconds["samples"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    log(f"[2/{stages}] selections and limits: {len(tasks)} limits, {n_cached} cached")
+    results = dict(zip(tasks, run_tasks(tasks, executor, "selections + limits"), strict=True))
+    seconds["limits"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    log(f"[3/{stages}] diagnostic histograms")
+    files["histograms"] = [write_diagnostic_histograms(scenarios[n], preset["events"], seed, decay_model, workdir,
+                                                       output / "histograms") for n in names]
+    seconds["histograms"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    log(f"[4/{stages}] tables, pyhf workspaces, HEPData")
+    files["tables"] = []
+    for name, ts in plan.curves.items():
+        res = [results[t][0] for t in ts]
+        specs = {t.mass: results[t][1] for t in ts}
+        files["tables"] += write_limit_tables(output / "limits", name, res, scenarios[name].label)
+        files["tables"] += write_workspaces(output / "workspaces", name, specs)[:2]
+    study = [results[t][0].as_dict() for t in plan.study]
+    files["tables"].append(write_json_atomic(output / "limits" / "model_study.json", {
+        "targets": [t.__dict__ for t in TARGETS if t.scenario in names], "limits": study,
+        "preset": preset_name, "seed": seed, "constants": DEFAULT_CONSTANTS.as_dict()}))
+    from analysis.hepdata_export import write_hepdata
+
+    files["hepdata"] = write_hepdata(output / "limits", output / "hepdata")
+    seconds["tables"] = time.perf_counter() - t0
+
+    if make_figures:
+        t0 = time.perf_counter()
+        log(f"[5/{stages}] figures")
+        files["figures"] = make_all_figures(output, scenarios, names)
+        seconds["figures"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        log(f"[6/{stages}] report")
+        from analysis.report import write_report
+
+        files["report"] = [write_report(output, preset_name, seconds)]
+        seconds["report"] = time.perf_counter() - t0
+    return RunSummary(output, seconds, files, len(tasks) - n_cached, n_cached, n_samples)
+
+
+def make_all_figures(output: Path, scenarios: dict[str, Scenario], names: list[str]) -> list[Path]:
+    """Every figure from the files of the earlier stages (``limits/``, ``histograms/``)."""
+    from plotting import limit_figures as lf
+    from plotting.plane_figures import figure_plane
+    from plotting.style import use_style
+
+    use_style()
+    curves = lf.load_curves(output / "limits")
+    folder = output / "figures"
+    paths: list[Path] = []
+    makers = ((lf.FIG1, lf.figure_belle2), (lf.FIG2, lf.figure_bes3_stcf), (lf.FIG3, lf.figure_landscape))
+    steps = [(lambda f=f: f(curves, folder)) for needs, f in makers if any(n in curves for n in needs)]
+    steps += [lambda: lf.figure_cls_vs_chi2(curves, folder), lambda: lf.figure_bands(curves, folder)]
+    steps += [(lambda n=n: figure_plane(scenarios[n], output / "histograms" / f"{n}.root", folder)) for n in names]
+    with progress_bar("figures", len(steps)) as advance:
+        for step in steps:
+            paths += step()
+            advance(1)
+    return paths

@@ -1,0 +1,186 @@
+"""The paper's figures from the limit tables (``limits/<scenario>_limits.json``), and limit diagnostics.
+
+Fig. 1: Belle II low-mass, high-mass and bBG selections. Fig. 2: BESIII and STCF at 2, 4 and 7 GeV.
+Fig. 3: the landscape over the existing limits (HNLimits), one panel per flavour. Diagnostics: chi2 versus
+CLs, and the expected-limit bands per scenario. Expected limits are CLs medians (solid) with the chi2
+criterion of the paper dotted.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from analysis.errors import InputError
+from plotting import style
+from plotting.existing import FLAVOURS, load_regions
+
+FIG1 = ("belle2-lowmass", "belle2-highmass", "belle2-bbg")
+FIG2 = ("bes3", "stcf-2gev", "stcf-4gev", "stcf-7gev")
+FIG3 = ("belle2-lowmass", "belle2-bbg", "bes3", "stcf-4gev-30ab")
+COLOURS = {"belle2-lowmass": "C0", "belle2-highmass": "C1", "belle2-bbg": "C2", "bes3": "C3", "stcf-2gev": "C4",
+           "stcf-4gev": "C5", "stcf-7gev": "C6", "stcf-4gev-30ab": "C9"}
+FLAVOUR_LABEL = {"e": r"$d_e$", "mu": r"$d_\mu$", "tau": r"$d_\tau$"}
+
+
+@dataclass
+class LimitCurve:
+    """One scenario's expected limits versus m_N (GeV): CLs median and bands, chi2 (GeV^-1)."""
+
+    scenario: str
+    label: str
+    mass: np.ndarray
+    d95: np.ndarray
+    d95_chi2: np.ndarray
+    bands: np.ndarray | None  # (5, n): -2, -1, 0, +1, +2 sigma
+    calculator: str
+
+
+def load_curves(folder: str | os.PathLike[str]) -> dict[str, LimitCurve]:
+    """Every ``*_limits.json`` table in ``folder``, keyed by scenario."""
+    out = {}
+    for path in sorted(Path(folder).glob("*_limits.json")):
+        try:
+            table = json.loads(path.read_text())
+            rows = sorted(table["limits"], key=lambda r: r["mass_GeV"])
+            bands = None
+            if rows and all(r["d95_cls_bands"] for r in rows):
+                bands = np.array([r["d95_cls_bands"] for r in rows]).T
+            out[table["scenario"]] = LimitCurve(
+                table["scenario"], table.get("label", table["scenario"]),
+                np.array([r["mass_GeV"] for r in rows]), np.array([r["d95"] for r in rows]),
+                np.array([r["d95_chi2"] for r in rows]), bands,
+                ", ".join(sorted({r["calculator"] or "chi2" for r in rows})),
+            )
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise InputError(f"{path}: not a limits table ({type(exc).__name__}: {exc})") from None
+    return out
+
+
+def _limit_axes(ax: plt.Axes, xlim: tuple[float, float], ylim: tuple[float, float]) -> None:
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlim(*xlim)
+    ax.set_ylim(*ylim)
+    ax.set_xlabel(style.M_LABEL)
+    ax.set_ylabel(style.D_LABEL)
+
+
+def _draw_curves(ax: plt.Axes, curves: dict[str, LimitCurve], names: tuple[str, ...], chi2: bool = True) -> None:
+    for name in names:
+        c = curves.get(name)
+        if c is None:
+            continue
+        col = COLOURS.get(name, "k")
+        if c.bands is not None:
+            ax.fill_between(c.mass, c.bands[1], c.bands[3], color=col, alpha=0.15, lw=0)
+        ax.plot(c.mass, c.d95, color=col, lw=2, label=c.label)
+        if chi2:
+            ax.plot(c.mass, c.d95_chi2, color=col, lw=1.2, ls=":")
+
+
+def _missing(curves: dict[str, LimitCurve], names: tuple[str, ...], figure: str) -> None:
+    if not any(n in curves for n in names):
+        raise InputError(f"{figure}: none of the scenarios {', '.join(names)} has a limits table")
+
+
+def _footnote(ax: plt.Axes, text: str) -> None:
+    ax.text(0.98, 0.03, text, transform=ax.transAxes, ha="right", va="bottom", fontsize=10, color="0.3")
+
+
+def figure_belle2(curves: dict[str, LimitCurve], folder: Path) -> list[Path]:
+    """Fig. 1: Belle II, 50 ab^-1, the three selections."""
+    _missing(curves, FIG1, "figure 1")
+    fig, ax = plt.subplots(figsize=(8, 6.5))
+    _draw_curves(ax, curves, FIG1)
+    _limit_axes(ax, (1e-2, 11), (1e-6, 1e-4))
+    style.experiment_label(ax, "Belle II", r"50 ab$^{-1}$, 10.58 GeV")
+    ax.legend(loc="upper left", fontsize=12, title="95% C.L. expected (CLs); dotted: $\\chi^2$", title_fontsize=11)
+    _footnote(ax, "band: $\\pm1\\sigma$")
+    return style.save(fig, folder, "fig1_belle2")
+
+
+def figure_bes3_stcf(curves: dict[str, LimitCurve], folder: Path) -> list[Path]:
+    """Fig. 2: BESIII 28 fb^-1 and STCF at 2, 4 and 7 GeV with 10 ab^-1."""
+    _missing(curves, FIG2, "figure 2")
+    fig, ax = plt.subplots(figsize=(8, 6.5))
+    _draw_curves(ax, curves, FIG2)
+    _limit_axes(ax, (1e-2, 7.5), (5e-7, 1e-3))
+    style.experiment_label(ax, "BESIII / STCF")
+    ax.legend(loc="upper left", fontsize=12, title="95% C.L. expected (CLs); dotted: $\\chi^2$", title_fontsize=11)
+    _footnote(ax, "band: $\\pm1\\sigma$")
+    return style.save(fig, folder, "fig2_bes3_stcf")
+
+
+def figure_landscape(curves: dict[str, LimitCurve], folder: Path, hnlimits: Path | None = None) -> list[Path]:
+    """Fig. 3: the e+e- projections over the existing limits, one panel per flavour of the active neutrino."""
+    _missing(curves, FIG3, "figure 3")
+    fig, axes = plt.subplots(1, 3, figsize=(18, 6.5), sharey=True)
+    for ax, flavour in zip(axes, FLAVOURS, strict=True):
+        for i, reg in enumerate(load_regions(flavour, hnlimits)):
+            grey = str(0.55 + 0.3 * (i % 4) / 3)
+            ax.fill(reg.mass_GeV, reg.d_GeV_inv, color=grey, alpha=0.6, lw=0.5, ec="0.35")
+            k = int(np.argmin(reg.d_GeV_inv))
+            x, y = reg.mass_GeV[k], reg.d_GeV_inv[k]
+            if 1e-3 < x < 20 and 1e-8 < y < 1e-2:
+                ax.text(x, y * 1.15, reg.label, fontsize=9, ha="center", va="bottom", color="0.15")
+        _draw_curves(ax, curves, FIG3, chi2=False)
+        _limit_axes(ax, (1e-3, 12), (1e-8, 1e-2))
+        sub = flavour if flavour == "e" else "\\" + flavour
+        ax.set_title(f"{FLAVOUR_LABEL[flavour]}: N couples to $\\nu_{{{sub}}}$", fontsize=14, loc="right")
+        if ax is not axes[0]:
+            ax.set_ylabel("")
+        style.experiment_label(ax, "Dipole portal", text="Projection")
+    axes[0].legend(loc="lower right", fontsize=10, title="95% C.L. expected", title_fontsize=10)
+    _footnote(axes[2], "grey: existing limits (HNLimits; 90% or 95% C.L. as published)")
+    fig.tight_layout()
+    return style.save(fig, folder, "fig3_landscape")
+
+
+def figure_cls_vs_chi2(curves: dict[str, LimitCurve], folder: Path) -> list[Path]:
+    """Diagnostic: d95 (CLs) / d95 (chi2) versus m_N for every scenario."""
+    fig, ax = plt.subplots(figsize=(8, 6))
+    for name, c in curves.items():
+        ax.plot(c.mass, c.d95 / c.d95_chi2, marker="o", ms=4, color=COLOURS.get(name, "k"), label=c.label)
+    ax.axhline(1.0, color="0.5", lw=1)
+    ax.set_xscale("log")
+    ax.set_xlabel(style.M_LABEL)
+    ax.set_ylabel(r"$d_{95}$(CLs) / $d_{95}$($\chi^2$)")
+    ax.set_ylim(0.8, 1.3)
+    ax.legend(fontsize=9, ncol=2, loc="upper left")
+    style.experiment_label(ax, "Dipole portal", text="Diagnostics")
+    return style.save(fig, folder, "diag_cls_vs_chi2")
+
+
+def figure_bands(curves: dict[str, LimitCurve], folder: Path) -> list[Path]:
+    """Diagnostic: the expected CLs limit with its +-1 and +-2 sigma bands, one panel per scenario."""
+    names = [n for n, c in curves.items() if c.bands is not None]
+    if not names:
+        return []
+    ncol = 4
+    nrow = -(-len(names) // ncol)
+    fig, axes = plt.subplots(nrow, ncol, figsize=(4.5 * ncol, 4 * nrow), squeeze=False)
+    for ax, name in zip(axes.flat, names, strict=False):
+        c = curves[name]
+        ax.fill_between(c.mass, c.bands[0], c.bands[4], color="#ffdf00", lw=0, label=r"$\pm2\sigma$")
+        ax.fill_between(c.mass, c.bands[1], c.bands[3], color="#00cc00", lw=0, label=r"$\pm1\sigma$")
+        ax.plot(c.mass, c.bands[2], "k--", lw=1.5, label="median")
+        ax.plot(c.mass, c.d95_chi2, color="C3", lw=1.2, ls=":", label=r"$\chi^2$")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_title(c.label, fontsize=10)
+        ax.set_xlabel(style.M_LABEL, fontsize=11)
+        ax.set_ylabel(style.D_LABEL, fontsize=11)
+        ax.tick_params(labelsize=9)
+        ax.text(0.03, 0.95, c.calculator, transform=ax.transAxes, fontsize=8, va="top")
+    for ax in list(axes.flat)[len(names):]:
+        ax.set_visible(False)
+    axes.flat[0].legend(fontsize=8, loc="lower left")
+    fig.suptitle("Expected 95% C.L. limits: CLs median and bands (projections)", fontsize=14)
+    fig.tight_layout()
+    return style.save(fig, folder, "diag_bands")

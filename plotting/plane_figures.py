@@ -1,0 +1,60 @@
+"""Diagnostic: signal and nu nubar gamma in the E_gamma (CM) x theta_gamma (lab) plane, with the cuts drawn.
+
+Reads the histograms the selection stage wrote (``histograms/<scenario>.root``: ``signal_all``,
+``nunugamma_all`` before cuts, in pb per bin) and draws the boundary of the accepted region, found by
+evaluating the scenario's own selection on a fine grid (the same cut functions the event selection uses).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.colors import LogNorm
+
+from analysis.config import Scenario
+from plotting import style
+from selections import geometry as geo
+from selections.cuts import PhotonColumns, build_selection
+from selections.histograms import read_root
+
+
+def accepted_grid(scenario: Scenario, sqrt_s: float, n: int = 400) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(E GeV, theta_lab deg, accepted 0/1) on a grid, from the scenario's selection at ``sqrt_s``."""
+    point = next(p for p in scenario.points if abs(p.sqrt_s - sqrt_s) < 1e-9)
+    sel = build_selection(scenario, point)
+    E = np.linspace(0, sqrt_s / 2, n + 1)[1:]
+    th_lab = np.linspace(0.05, 179.95, n)
+    EE, TT = np.meshgrid(E, th_lab, indexing="ij")
+    th_cm = np.radians(geo.lab_to_cm_theta_deg(TT.ravel(), sel.beta)).reshape(TT.shape)
+    ok = sel.passed(PhotonColumns(EE, th_cm, np.radians(TT)))
+    return E, th_lab, ok.astype(float)
+
+
+def figure_plane(scenario: Scenario, hist_file: Path, folder: Path) -> list[Path]:
+    """Two panels, signal and background, before cuts, with the selection's boundary in red."""
+    hs = read_root(hist_file)
+    meta = json.loads(hist_file.with_suffix(".json").read_text())["meta"]
+    sqrt_s, mass = meta["sqrt_s_GeV"], meta["mass_GeV"]
+    E, th, ok = accepted_grid(scenario, sqrt_s)
+    fig, axes = plt.subplots(1, 2, figsize=(15, 6.2))
+    for ax, key, title in ((axes[0], "signal_all", f"signal, $m_N$ = {mass:g} GeV ({meta['decay_model']})"),
+                           (axes[1], "nunugamma_all", r"$e^+e^- \to \nu\bar\nu\gamma$")):
+        h = hs[key]
+        vals = h.values()
+        pos = vals[vals > 0]
+        norm = LogNorm(vmin=max(pos.min(), pos.max() * 1e-5), vmax=pos.max()) if pos.size else None
+        e_edges, t_edges = h.axes[0].edges, h.axes[1].edges
+        mesh = ax.pcolormesh(e_edges, t_edges, np.where(vals > 0, vals, np.nan).T, norm=norm, cmap="viridis")
+        fig.colorbar(mesh, ax=ax, label=r"$\sigma$ per bin [pb]")
+        ax.contour(E, th, ok.T, levels=[0.5], colors="red", linewidths=1.8)
+        ax.set_xlabel(r"$E_\gamma$ (CM) [GeV]")
+        ax.set_ylabel(r"$\theta_\gamma$ (lab) [deg]")
+        ax.set_title(title, fontsize=12, loc="right")
+        style.experiment_label(ax, scenario.detector.label, f"$\\sqrt{{s}}$ = {sqrt_s:g} GeV", text="Simulation")
+    axes[1].text(0.02, 0.02, "red: boundary of the accepted region", transform=axes[1].transAxes, color="red",
+                 fontsize=10)
+    fig.tight_layout()
+    return style.save(fig, folder, f"diag_plane_{scenario.name}")

@@ -1,0 +1,50 @@
+"""Figure style: mplhep's ROOT style, experiment labels, and atomic PDF + PNG output."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only; no display needed (CI, batch)
+
+import matplotlib.pyplot as plt  # noqa: E402
+import mplhep as mh  # noqa: E402
+
+from analysis.atomic import atomic_path  # noqa: E402
+
+FORMATS = ("pdf", "png")
+PNG_DPI = 110
+D_LABEL = r"$d$ [GeV$^{-1}$]"
+M_LABEL = r"$m_N$ [GeV]"
+
+
+def use_style() -> None:
+    """mplhep's ROOT style with fixed fonts, so that images do not depend on the machine."""
+    plt.style.use(mh.style.ROOT)
+    plt.rcParams.update({"font.family": "DejaVu Sans", "mathtext.fontset": "dejavusans", "figure.dpi": PNG_DPI,
+                         "savefig.dpi": PNG_DPI, "svg.hashsalt": "dipole-portal", "pdf.compression": 6})
+
+
+def experiment_label(ax: plt.Axes, experiment: str, right: str = "", text: str = "Projection") -> None:
+    """The experiment name in bold, ``text`` beside it, and ``right`` (luminosity, energy) on the right."""
+    mh.label.exp_label(exp=experiment, text=text, rlabel=right, loc=0, ax=ax, fontsize=15)
+
+
+def save(fig: plt.Figure, folder: str | os.PathLike[str], name: str) -> list[Path]:
+    """Write ``name``.pdf and ``name``.png into ``folder`` atomically; closes the figure."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    try:
+        for ext in FORMATS:
+            final = folder / f"{name}.{ext}"
+            with atomic_path(final) as tmp:
+                meta = {"Creator": "dipole-portal"} if ext == "png" else {"Creator": "dipole-portal",
+                                                                            "CreationDate": None}
+                fig.savefig(tmp, format=ext, metadata=meta)
+            paths.append(final)
+    finally:
+        plt.close(fig)
+    return paths
