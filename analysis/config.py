@@ -49,7 +49,7 @@ class Detector:
     label: str
     eps_det: float
     length_m: float
-    params: dict[str, Any] = field(hash=False, compare=False)
+    params: dict[str, Any] = field(hash=False)  # compared (cuts differ => scenarios differ), not hashed
 
 
 @dataclass(frozen=True)

@@ -92,14 +92,17 @@ def plan_run(scenarios: dict[str, Scenario], names: list[str], preset: dict, dec
 
 
 def make_samples(tasks: list[LimitTask], executor: Executor) -> int:
-    """Generate, in parallel, every sample the unfinished tasks will read; returns how many were needed."""
+    """Generate, in parallel, every sample the unfinished tasks will read and that is not cached yet.
+
+    Returns how many were generated. (A cached file is checked again, against its metadata, when read.)
+    """
     jobs = {}
     for t in tasks:
         if load_cached(t) is None:
             for j in sample_jobs(t.scenario, t.mass, t.decay_model, t.events, t.seed, t.workdir, t.n_modes,
                                  constants=t.constants):
                 jobs[j] = None
-    todo = list(jobs)
+    todo = [j for j in jobs if not j.path.exists()]
     if todo:
         with progress_bar("samples", len(todo)) as advance:
             executor.map(_run_job, todo, on_done=advance)

@@ -23,8 +23,8 @@ from plotting.existing import FLAVOURS, load_regions
 FIG1 = ("belle2-lowmass", "belle2-highmass", "belle2-bbg")
 FIG2 = ("bes3", "stcf-2gev", "stcf-4gev", "stcf-7gev")
 FIG3 = ("belle2-lowmass", "belle2-bbg", "bes3", "stcf-4gev-30ab")
-COLOURS = {"belle2-lowmass": "C0", "belle2-highmass": "C1", "belle2-bbg": "C2", "bes3": "C3", "stcf-2gev": "C4",
-           "stcf-4gev": "C5", "stcf-7gev": "C6", "stcf-4gev-30ab": "C9"}
+COLOURS = {"belle2-lowmass": "#1f77b4", "belle2-highmass": "#ff7f0e", "belle2-bbg": "#2ca02c", "bes3": "#d62728",
+           "stcf-2gev": "#9467bd", "stcf-4gev": "#8c564b", "stcf-7gev": "#e377c2", "stcf-4gev-30ab": "#17becf"}
 FLAVOUR_LABEL = {"e": r"$d_e$", "mu": r"$d_\mu$", "tau": r"$d_\tau$"}
 
 
@@ -132,10 +132,11 @@ def figure_landscape(curves: dict[str, LimitCurve], folder: Path, hnlimits: Path
         _draw_curves(ax, curves, FIG3, chi2=False)
         _limit_axes(ax, (1e-3, 12), (1e-8, 1e-2))
         sub = flavour if flavour == "e" else "\\" + flavour
-        ax.set_title(f"{FLAVOUR_LABEL[flavour]}: N couples to $\\nu_{{{sub}}}$", fontsize=14, loc="right")
+        ax.text(0.97, 0.96, f"{FLAVOUR_LABEL[flavour]}: N couples to $\\nu_{{{sub}}}$", transform=ax.transAxes,
+                ha="right", va="top", fontsize=14, bbox={"fc": "white", "ec": "0.6", "alpha": 0.9})
         if ax is not axes[0]:
             ax.set_ylabel("")
-        style.experiment_label(ax, "Dipole portal", text="Projection")
+        style.experiment_label(ax, "Dipole portal")
     axes[0].legend(loc="lower right", fontsize=10, title="95% C.L. expected", title_fontsize=10)
     _footnote(axes[2], "grey: existing limits (HNLimits; 90% or 95% C.L. as published)")
     fig.tight_layout()

@@ -41,7 +41,8 @@ def figure_plane(scenario: Scenario, hist_file: Path, folder: Path) -> list[Path
     E, th, ok = accepted_grid(scenario, sqrt_s)
     fig, axes = plt.subplots(1, 2, figsize=(15, 6.2))
     for ax, key, title in ((axes[0], "signal_all", f"signal, $m_N$ = {mass:g} GeV ({meta['decay_model']})"),
-                           (axes[1], "nunugamma_all", r"$e^+e^- \to \nu\bar\nu\gamma$")):
+                           (axes[1], "nunugamma_all",
+                            r"$e^+e^- \to \nu\bar\nu\gamma$ (generated in the cuts' box)")):
         h = hs[key]
         vals = h.values()
         pos = vals[vals > 0]
@@ -52,9 +53,9 @@ def figure_plane(scenario: Scenario, hist_file: Path, folder: Path) -> list[Path
         ax.contour(E, th, ok.T, levels=[0.5], colors="red", linewidths=1.8)
         ax.set_xlabel(r"$E_\gamma$ (CM) [GeV]")
         ax.set_ylabel(r"$\theta_\gamma$ (lab) [deg]")
-        ax.set_title(title, fontsize=12, loc="right")
-        style.experiment_label(ax, scenario.detector.label, f"$\\sqrt{{s}}$ = {sqrt_s:g} GeV", text="Simulation")
-    axes[1].text(0.02, 0.02, "red: boundary of the accepted region", transform=axes[1].transAxes, color="red",
-                 fontsize=10)
+        ax.text(0.03, 0.97, f"{title}\n$\\sqrt{{s}}$ = {sqrt_s:g} GeV; red: accepted-region boundary",
+                transform=ax.transAxes, ha="left", va="top", fontsize=11,
+                bbox={"fc": "white", "ec": "0.6", "alpha": 0.85})
+        style.experiment_label(ax, scenario.detector.label, text="Simulation")
     fig.tight_layout()
     return style.save(fig, folder, f"diag_plane_{scenario.name}")

@@ -29,7 +29,7 @@ def use_style() -> None:
 
 def experiment_label(ax: plt.Axes, experiment: str, right: str = "", text: str = "Projection") -> None:
     """The experiment name in bold, ``text`` beside it, and ``right`` (luminosity, energy) on the right."""
-    mh.label.exp_label(exp=experiment, text=text, rlabel=right, loc=0, ax=ax, fontsize=15)
+    mh.label.exp_label(exp=experiment, text=text, data=True, rlabel=right, loc=0, ax=ax, fontsize=15)
 
 
 def save(fig: plt.Figure, folder: str | os.PathLike[str], name: str) -> list[Path]:
@@ -43,7 +43,7 @@ def save(fig: plt.Figure, folder: str | os.PathLike[str], name: str) -> list[Pat
             with atomic_path(final) as tmp:
                 meta = {"Creator": "dipole-portal"} if ext == "png" else {"Creator": "dipole-portal",
                                                                             "CreationDate": None}
-                fig.savefig(tmp, format=ext, metadata=meta)
+                fig.savefig(tmp, format=ext, metadata=meta, bbox_inches="tight")
             paths.append(final)
     finally:
         plt.close(fig)

@@ -28,6 +28,13 @@ def derived_seed(base_seed: int, *labels: Any) -> int:
     return int(content_hash([base_seed, *labels], 15), 16)
 
 
+def sample_path(spec: SignalSpec | NuNuGammaSpec, seed: int, events: int, folder: str | Path,
+                chunk_size: int = DEFAULT_CHUNK) -> Path:
+    """Where the sample is (or will be) cached: its process and the hash of its metadata key."""
+    key = sample_metadata(spec, seed, events, chunk_size)
+    return Path(folder) / f"{key['process']}_{content_hash(key)}.root"
+
+
 def ensure_sample(
     spec: SignalSpec | NuNuGammaSpec,
     seed: int,
@@ -38,9 +45,8 @@ def ensure_sample(
 ) -> Path:
     """Return the path of the sample, generating it first if no trustworthy file is cached."""
     key = sample_metadata(spec, seed, events, chunk_size)
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{key['process']}_{content_hash(key)}.root"
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    path = sample_path(spec, seed, events, folder, chunk_size)
     if path.exists():
         try:
             meta = read_metadata(path)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+import awkward as ak
 import hist
 import numpy as np
 
@@ -52,10 +53,16 @@ def process_sample(
     h = histograms.make_histogram(selection.sqrt_s)
     h_all = histograms.make_histogram(selection.sqrt_s) if fill_all else None
     for chunk in iterate_photons(path, step_size):
-        cols = photon_columns(chunk, selection.beta)
-        weight = np.asarray(chunk.weight, dtype=np.float64)
-        mask = flow.fill(selection.masks(cols), weight)
-        histograms.fill(h, cols.E[mask], cols.theta_lab[mask], weight[mask])
-        if h_all is not None:
-            histograms.fill(h_all, cols.E, cols.theta_lab, weight)
+        select_chunk(chunk, selection, flow, h, h_all)
     return SampleResult(process, flow, h, meta, h_all)
+
+
+def select_chunk(chunk: ak.Array, selection: Selection, flow: CutFlow, h: hist.Hist,
+                 h_all: hist.Hist | None = None) -> None:
+    """Apply ``selection`` to one chunk of photons; add to the cut-flow and histograms."""
+    cols = photon_columns(chunk, selection.beta)
+    weight = np.asarray(chunk.weight, dtype=np.float64)
+    mask = flow.fill(selection.masks(cols), weight)
+    histograms.fill(h, cols.E[mask], cols.theta_lab[mask], weight[mask])
+    if h_all is not None:
+        histograms.fill(h_all, cols.E, cols.theta_lab, weight)

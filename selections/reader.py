@@ -33,17 +33,21 @@ def iterate_photons(path: str | os.PathLike[str], step_size: int = DEFAULT_STEP)
             if missing:
                 raise InputError(f"{p}: branch '{missing[0]}' missing from tree '{TREE}'")
         for arrays in uproot.iterate(f"{p}:{TREE}", list(READ_BRANCHES), step_size=step_size, library="ak"):
-            # kinematics in float64 whatever the storage type, so every code path sees identical values
-            photon = ak.zip(
-                {k: ak.values_astype(arrays[f"photon_{b}"], np.float64)
-                 for k, b in (("px", "px"), ("py", "py"), ("pz", "pz"), ("E", "E"))},
-                with_name="Momentum4D",
-            )
-            yield ak.zip({"photon": photon, "weight": arrays["weight"]}, depth_limit=1)
+            yield as_photons(arrays)
     except InputError:
         raise
     except Exception as exc:  # corrupt baskets, truncated files
         raise InputError(f"{p}: cannot read events ({type(exc).__name__}: {exc})") from None
+
+
+def as_photons(arrays: ak.Array) -> ak.Array:
+    """Branch arrays -> records {photon: Momentum4D (CM), weight}.
+
+    Kinematics in float64 whatever the storage type, so every code path sees identical values.
+    """
+    photon = ak.zip({k: ak.values_astype(arrays[f"photon_{k}"], np.float64) for k in ("px", "py", "pz", "E")},
+                    with_name="Momentum4D")
+    return ak.zip({"photon": photon, "weight": arrays["weight"]}, depth_limit=1)
 
 
 def photon_columns(chunk: ak.Array, beta: float) -> PhotonColumns:

@@ -17,7 +17,7 @@ from analysis.config import EnergyPoint, Scenario
 from analysis.constants import DEFAULT_CONSTANTS, PhysicsConstants
 from analysis.errors import InputError
 from analysis.progress import log
-from samples.cache import derived_seed, ensure_sample
+from samples.cache import derived_seed, ensure_sample, sample_path
 from samples.generators import NuNuGammaSpec, SignalSpec
 from samples.signal_physics import decay_probability
 from selections.cuts import build_selection
@@ -188,6 +188,10 @@ class SampleJob:
 
     def run(self) -> Path:
         return ensure_sample(self.spec, self.seed, self.events, self.folder)
+
+    @property
+    def path(self) -> Path:
+        return sample_path(self.spec, self.seed, self.events, self.folder)
 
 
 def sample_jobs(scenario: Scenario, mass: float, decay_model: str = "helicity", events: int = 200_000, seed: int = 1,

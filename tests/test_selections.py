@@ -134,3 +134,22 @@ def test_mass_above_every_energy_is_an_input_error(tmp_path):
         compute_yields(get_scenario("stcf-2gev"), 2.5, events=1000, workdir=tmp_path)
     y = compute_yields(get_scenario("bes3"), 4.5, events=2000, workdir=tmp_path)
     assert min(c.sqrt_s for c in y.channels) > 4.5  # lower energies skipped
+
+
+def test_scenarios_with_different_cuts_are_different_keys(tmp_path):
+    """Memoised selections are keyed by the scenario: a changed cut must not hit the other scenario's entry."""
+    import json
+
+    from analysis.config import DEFAULT_SCENARIOS, load_scenarios
+    from selections.yields import compute_yields
+
+    cfg = json.loads(DEFAULT_SCENARIOS.read_text())
+    cfg["detectors"]["stcf"]["barrel"]["cos_max"] = 0.75
+    (tmp_path / "bes3_datasets.csv").write_text((DEFAULT_SCENARIOS.parent / "bes3_datasets.csv").read_text())
+    (tmp_path / "tight.json").write_text(json.dumps(cfg))
+    a = load_scenarios()["stcf-2gev"]
+    b = load_scenarios(tmp_path / "tight.json")["stcf-2gev"]
+    assert a != b
+    ya = compute_yields(a, 1.0, events=20_000, workdir=tmp_path)
+    yb = compute_yields(b, 1.0, events=20_000, workdir=tmp_path)
+    assert yb.background_events < ya.background_events
