@@ -19,7 +19,7 @@ from analysis.atomic import write_json_atomic
 from analysis.config import Scenario
 from analysis.constants import DEFAULT_CONSTANTS, PhysicsConstants
 from analysis.executors import Executor, SerialExecutor
-from analysis.progress import progress_bar
+from analysis.progress import log, progress_bar
 from samples.cache import content_hash
 from selections.yields import compute_yields
 from stats.limits import NO_SYST, LimitResult, compute_limit
@@ -92,6 +92,7 @@ def run_tasks(tasks: list[LimitTask], executor: Executor | None = None, descript
     executor = executor or SerialExecutor()
     out: list = [load_cached(t) for t in tasks]
     todo = [i for i, res in enumerate(out) if res is None]
+    log(f"{description}: {len(todo)} to compute, {len(tasks) - len(todo)} cached")
     if todo:
         with progress_bar(f"{description} ({len(tasks) - len(todo)} cached)", len(todo)) as advance:
             for i, res in zip(todo, executor.map(run_task, [tasks[i] for i in todo], on_done=advance), strict=True):

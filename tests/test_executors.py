@@ -1,0 +1,69 @@
+"""Executors: serial, local processes and a Dask LocalCluster give identical results; workers use one BLAS thread."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+
+import pytest
+
+from analysis.config import load_scenarios
+from analysis.errors import InputError
+from analysis.executors import BLAS_ENV, SerialExecutor, make_executor
+from stats.scan import LimitTask, run_tasks
+
+
+def _tasks(workdir) -> list[LimitTask]:
+    sc = load_scenarios()
+    return [LimitTask(sc[name], m, events=5_000, workdir=str(workdir))
+            for name, m in (("stcf-2gev", 0.05), ("stcf-2gev", 1.0), ("belle2-bbg", 2.0), ("belle2-lowmass", 0.3))]
+
+
+def _as_dicts(results) -> list[dict]:
+    return [dataclasses.asdict(r) for r, _ in results]
+
+
+@pytest.fixture(scope="module")
+def serial_results(tmp_path_factory):
+    return _as_dicts(run_tasks(_tasks(tmp_path_factory.mktemp("serial")), SerialExecutor()))
+
+
+def test_processes_give_the_serial_results(serial_results, tmp_path):
+    with make_executor("processes", 2) as ex:
+        assert ex.kind == "processes" and ex.workers == 2
+        assert _as_dicts(run_tasks(_tasks(tmp_path), ex)) == serial_results
+
+
+def test_process_workers_pin_blas_threads():
+    with make_executor("processes", 2) as ex:
+        assert ex.map(os.getenv, list(BLAS_ENV)) == ["1"] * len(BLAS_ENV)
+
+
+def test_dask_local_cluster_gives_the_serial_results(serial_results, tmp_path):
+    pytest.importorskip("distributed")
+    with make_executor("dask", 2) as ex:
+        assert "LocalCluster" in ex.describe()
+        assert ex.map(os.getenv, ["OPENBLAS_NUM_THREADS"]) == ["1"]
+        assert _as_dicts(run_tasks(_tasks(tmp_path), ex)) == serial_results
+
+
+def test_dask_scheduler_address(serial_results, tmp_path):
+    """``--scheduler tcp://...``: connect to a running cluster (here one started on loopback)."""
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, host="127.0.0.1", dashboard_address=None) as lc:
+        with make_executor(scheduler=lc.scheduler_address) as ex:
+            assert ex.kind == "dask" and ex.workers == 1
+            assert _as_dicts(run_tasks(_tasks(tmp_path)[:2], ex)) == serial_results[:2]
+
+
+@pytest.mark.parametrize(("kind", "workers", "message"), [("threads", None, "executor 'threads'"),
+                                                           ("processes", 0, "workers=0")])
+def test_bad_executor_settings(kind, workers, message):
+    with pytest.raises(InputError, match=message):
+        make_executor(kind, workers)
+
+
+def test_unreachable_scheduler_is_an_input_error():
+    pytest.importorskip("distributed")
+    with pytest.raises(InputError, match="cannot connect"):
+        make_executor(scheduler="tcp://127.0.0.1:9")
