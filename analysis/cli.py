@@ -183,6 +183,43 @@ def select(scenario, mass, decay_model, cc_modes, events, seed, workdir, scenari
     log(f"wrote {stem}_histograms.root, _histograms.json and _cutflows.json to {out}")
 
 
+@cli.command()
+@click.option("--input", "input_file", type=click.Path(dir_okay=False), required=True,
+              help="A sample file written by 'generate' (ROOT TTree 'events' + JSON 'metadata').")
+@click.option("--scenario", required=True, help="Scenario whose selection to apply (at the file's sqrt(s)).")
+@click.option("--scenarios", "scenarios_file", type=click.Path(dir_okay=False), default=None)
+@click.option("--output", type=click.Path(dir_okay=False), default=None,
+              help="Write the selected E_gamma-theta_gamma histogram here (ROOT TH2D).")
+@click.option("--json", "as_json", is_flag=True, help="Print the cut-flow as JSON.")
+def cutflow(input_file, scenario, scenarios_file, output, as_json):
+    """Apply a scenario's selection to one sample file: cut-flow (events, pb) and, optionally, the histogram."""
+    import json
+
+    from analysis.atomic import check_writable
+    from analysis.config import get_scenario
+    from samples.rootio import read_metadata
+    from selections import histograms
+    from selections.cuts import build_selection
+    from selections.process import process_sample
+
+    sc = get_scenario(scenario, scenarios_file)
+    if output:
+        check_writable(output)
+    meta = read_metadata(input_file)
+    point = next((p for p in sc.points if abs(p.sqrt_s - meta["sqrt_s_GeV"]) < 1e-3), None)
+    if point is None:
+        known = ", ".join(p.label for p in sc.points[:5]) + (", ..." if len(sc.points) > 5 else "")
+        raise InputError(f"{input_file}: sqrt_s_GeV {meta['sqrt_s_GeV']!r} is not an energy point of scenario "
+                         f"{scenario} ({known})")
+    res = process_sample(input_file, meta["process"], build_selection(sc, point))
+    if output:
+        histograms.write_root(output, {f"{meta['process']}_selected": res.histogram})
+    if as_json:
+        click.echo(json.dumps({"file": str(input_file), "scenario": scenario, **res.cutflow.as_dict()}))
+    else:
+        click.echo(res.cutflow.table(f"{input_file}: {scenario} {meta['process']} {point.label}"))
+
+
 _limit_options = _stack(
     [
         click.option("--method", type=click.Choice(["chi2", "cls"]), default="cls", show_default=True,
@@ -336,16 +373,25 @@ def run(preset, scenarios_file, only, decay_model, seed, output, no_figures, exe
         log(f"report: {summary.files['report'][0]}; figures in {Path(output) / 'figures'}")
 
 
+def _one_line(message: str) -> str:
+    """Messages from libraries may span lines; an error is one line."""
+    return " ".join(message.split())
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: runs the click group and maps input errors to one line and exit code 2."""
     try:
         cli.main(args=argv, prog_name="python -m analysis", standalone_mode=False)
     except InputError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {_one_line(str(exc))}", file=sys.stderr)
         return EXIT_INPUT_ERROR
     except click.UsageError as exc:
         print(f"error: {exc.format_message()}", file=sys.stderr)
         return EXIT_INPUT_ERROR
+    except OSError as exc:  # a full disk, a vanished folder: one line, and nothing half-written (atomic outputs)
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"error: {_one_line(f'{where}{exc.strerror or exc}')}", file=sys.stderr)
+        return 1
     except click.exceptions.Abort:
         print("error: aborted", file=sys.stderr)
         return 130

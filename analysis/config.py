@@ -121,13 +121,40 @@ def read_points_csv(path: Path) -> tuple[tuple[float, float], ...]:
     return tuple(rows)
 
 
+def _check_finite(node: Any, source: Path, path: tuple = ()) -> None:
+    """JSON as Python reads it accepts NaN and Infinity; no number in a configuration may be either."""
+    if isinstance(node, dict):
+        for k, v in node.items():
+            _check_finite(v, source, (*path, k))
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            _check_finite(v, source, (*path, i))
+    elif isinstance(node, float) and not math.isfinite(node):
+        raise InputError(f"{source}: key {_path_str(path)}: value {json.dumps(node)} invalid: expected a finite number")
+
+
+def _check_ranges(raw: dict, source: Path) -> None:
+    """Intervals given as [low, high] (angles, cos theta) must be increasing."""
+    for name, d in raw["detectors"].items():
+        pairs = [("theta_lab_deg", d.get("theta_lab_deg"))]
+        pairs += [(f"ecl_gaps_lab_deg/{i}", g) for i, g in enumerate(d.get("ecl_gaps_lab_deg", []))]
+        if "endcap" in d:
+            pairs.append(("endcap/cos_min..cos_max", [d["endcap"]["cos_min"], d["endcap"]["cos_max"]]))
+        for key, pair in pairs:
+            if pair is not None and not pair[0] < pair[1]:
+                raise InputError(f"{source}: key detectors/{name}/{key}: value {pair!r} invalid: "
+                                 f"expected an increasing [low, high] interval")
+
+
 def parse_scenarios(raw: Any, source: Path) -> dict[str, Scenario]:
     """Validate a scenarios document (already parsed) and build typed scenarios."""
+    _check_finite(raw, source)
     schema = json.loads(SCHEMA.read_text())
     errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(raw), key=lambda e: list(e.path))
     if errors:
         e = errors[0]
         raise InputError(f"{source}: key {_path_str(e.absolute_path)}: value {e.instance!r} invalid: {e.message}")
+    _check_ranges(raw, source)
     detectors = {}
     for name, d in raw["detectors"].items():
         detectors[name] = Detector(name, d["label"], float(d["eps_det"]), float(d["length_m"]), d)

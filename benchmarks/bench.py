@@ -1,7 +1,10 @@
 """Benchmarks that print figures (never timed tests). ``python benchmarks/bench.py [--events N] [--only STAGE]``.
 
 Stages: ``generate`` (events/s written and ratio to numpy's RNG floor), ``select`` (read-select-histogram
-events/s and ratio to plain uproot reading), ``limits`` (seconds and hypotests per limit).
+events/s and ratio to plain uproot reading), ``limits`` (seconds and hypotests per limit, against pyhf's
+stock ``upper_limits``), ``scan`` (60 masses x 8 scenarios, chi2 + counting CLs, 2 workers) and ``e2e``
+(the ``paper`` preset from an empty cache with 1 and 2 worker processes and a Dask LocalCluster, then
+from a full cache).
 """
 
 from __future__ import annotations
@@ -111,14 +114,60 @@ def bench_limits(masses: int = 10) -> dict:
     return {"s_per_limit": float(np.mean(times)), "hypotests": float(np.mean(tests))}
 
 
+def bench_scan(n_masses: int = 60, workers: int = 2, events: int = 20_000) -> dict:
+    """A 60-mass scan of all eight scenarios (chi2 and counting CLs) from an empty cache."""
+    from analysis.config import load_scenarios
+    from analysis.executors import make_executor
+    from analysis.pipeline import mass_grid
+    from stats.scan import LimitTask, run_tasks
+
+    workdir = Path(tempfile.mkdtemp(prefix="dipole-bench-scan-"))
+    tasks = [LimitTask(sc, m, events=events, workdir=str(workdir))
+             for sc in load_scenarios().values() for m in mass_grid(sc, n_masses)]
+    t0 = time.perf_counter()
+    with make_executor("processes", workers) as ex:
+        res = run_tasks(tasks, ex, "scan")
+    dt = time.perf_counter() - t0
+    tests = np.mean([r.hypotests for r, _ in res])
+    print(f"scan: {n_masses} masses x 8 scenarios = {len(tasks)} limits (chi2 + counting CLs, {events:.0e} events per "
+          f"sample, samples generated too) with {workers} workers: {dt:.1f} s; {tests:.1f} CLs evaluations per limit")
+    return {"seconds": dt, "limits": len(tasks), "hypotests": float(tests)}
+
+
+def bench_e2e(preset: str = "paper") -> dict:
+    """``python -m analysis run --preset paper`` from an empty cache: 1, 2 workers and a Dask LocalCluster."""
+    import subprocess
+    import sys
+
+    out = {}
+    env = {**os.environ, "DIPOLE_PORTAL_PROGRESS": "0"}
+    runs = (("1 worker", ["--workers", "1"]), ("2 workers", ["--workers", "2"]),
+            ("Dask LocalCluster, 2 workers", ["--dask-workers", "2"]))
+    for label, args in runs:
+        folder = tempfile.mkdtemp(prefix="dipole-bench-e2e-")
+        cmd = [sys.executable, "-m", "analysis", "run", "--preset", preset, "--output", folder, *args]
+        t0 = time.perf_counter()
+        subprocess.run(cmd, check=True, env=env, capture_output=True)
+        out[label] = time.perf_counter() - t0
+        print(f"e2e: run --preset {preset}, empty cache, {label}: {out[label]:.1f} s", flush=True)
+    t0 = time.perf_counter()
+    subprocess.run(cmd, check=True, env=env, capture_output=True)
+    out["full cache"] = time.perf_counter() - t0
+    print(f"e2e: run --preset {preset}, full cache: {out['full cache']:.1f} s")
+    return out
+
+
+STAGES = ("generate", "select", "limits", "scan", "e2e")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--events", type=int, default=10_000_000)
-    ap.add_argument("--only", choices=["generate", "select", "limits"], default=None)
+    ap.add_argument("--only", choices=STAGES, default=None)
     ap.add_argument("--workdir", default=None)
     args = ap.parse_args()
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="dipole-bench-"))
-    stages = [args.only] if args.only else ["generate", "select", "limits"]
+    stages = [args.only] if args.only else list(STAGES)
     gen = None
     if "generate" in stages or "select" in stages:
         gen = bench_generate(args.events, workdir)
@@ -126,6 +175,10 @@ def main() -> None:
         bench_select(gen["path"])
     if "limits" in stages:
         bench_limits()
+    if "scan" in stages:
+        bench_scan()
+    if "e2e" in stages:
+        bench_e2e()
 
 
 if __name__ == "__main__":

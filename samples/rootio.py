@@ -86,6 +86,7 @@ def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
                 raise InputError(f"{p}: tree '{TREE}' missing; expected a file written by 'generate'")
             raw = f[METADATA_KEY]
             meta = json.loads(str(raw))
+            entries = f[TREE].num_entries
     except InputError:
         raise
     except Exception as exc:  # uproot raises many kinds on corrupt files
@@ -96,4 +97,7 @@ def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
         raise InputError(
             f"{p}: metadata format_version {meta.get('format_version')!r}, this version reads {FORMAT_VERSION}"
         )
+    if meta.get("events_written") != entries:
+        raise InputError(f"{p}: tree '{TREE}' holds {entries} entries, metadata events_written is "
+                         f"{meta.get('events_written')!r}; the file is incomplete or was altered")
     return meta
