@@ -386,7 +386,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {_one_line(str(exc))}", file=sys.stderr)
         return EXIT_INPUT_ERROR
     except click.UsageError as exc:
-        print(f"error: {exc.format_message()}", file=sys.stderr)
+        print(f"error: {_one_line(exc.format_message())}", file=sys.stderr)
         return EXIT_INPUT_ERROR
     except OSError as exc:  # a full disk, a vanished folder: one line, and nothing half-written (atomic outputs)
         where = f"{exc.filename}: " if exc.filename else ""

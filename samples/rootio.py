@@ -80,6 +80,9 @@ def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
         raise InputError(f"{p}: no such file")
     try:
         with uproot.open(p) as f:
+            size, end = p.stat().st_size, f.file.fEND
+            if size < end:
+                raise InputError(f"{p}: truncated ({size} bytes, the ROOT header says {end})")
             if METADATA_KEY not in f:
                 raise InputError(f"{p}: key '{METADATA_KEY}' missing; expected a file written by 'generate'")
             if TREE not in f:
