@@ -15,6 +15,7 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.ticker import NullFormatter
 
 from analysis.errors import InputError
 from plotting import style
@@ -177,11 +178,13 @@ def figure_bands(curves: dict[str, LimitCurve], folder: Path) -> list[Path]:
         ax.set_title(c.label, fontsize=10)
         ax.set_xlabel(style.M_LABEL, fontsize=11)
         ax.set_ylabel(style.D_LABEL, fontsize=11)
-        ax.tick_params(labelsize=9)
-        ax.text(0.03, 0.95, c.calculator, transform=ax.transAxes, fontsize=8, va="top")
+        ax.tick_params(which="both", labelsize=9)
+        ax.yaxis.set_minor_formatter(NullFormatter())
+        ax.text(0.97, 0.95, c.calculator, transform=ax.transAxes, fontsize=8, va="top", ha="right")
     for ax in list(axes.flat)[len(names):]:
         ax.set_visible(False)
     axes.flat[0].legend(fontsize=8, loc="lower left")
-    fig.suptitle("Expected 95% C.L. limits: CLs median and bands (projections)", fontsize=14)
+    fig.suptitle("Dipole portal, $e^+e^-$ projections: expected 95% C.L. limits, CLs median and bands",
+                 fontsize=14)
     fig.tight_layout()
     return style.save(fig, folder, "diag_bands")

@@ -35,7 +35,25 @@ class MuLimits:
         return float(self.bands[2])
 
 
+def band_scale(k: int) -> float:
+    """mu_k / mu_median for band k (sigma) in the asymptotic (Gaussian, large-B) limit of the CLs rule.
+
+    Only a starting point for the root finding of each band (so it needs few hypotests), never a result.
+
+    >>> round(band_scale(0), 3), round(band_scale(-2), 3), round(band_scale(2), 3)
+    (1.0, 0.536, 1.866)
+    """
+    from scipy import stats
+
+    return (stats.norm.ppf(1 - ALPHA * stats.norm.cdf(k)) + k) / stats.norm.ppf(1 - ALPHA * 0.5)
+
+
 def _solve_bands(cls_of_mu: Callable[[float], np.ndarray], guess: float, tol: float = 2e-3) -> tuple[np.ndarray, int]:
+    """mu at CLs = alpha for the five bands; the median first, then each band from its asymptotic guess.
+
+    Each root is bracketed from the cached evaluations nearest to its guess and refined with Brent's method
+    in log mu; every band shares the cache (one hypotest gives all five expected CLs values).
+    """
     cache: dict[float, np.ndarray] = {}
 
     def f(logmu: float) -> np.ndarray:
@@ -43,28 +61,58 @@ def _solve_bands(cls_of_mu: Callable[[float], np.ndarray], guess: float, tol: fl
             cache[logmu] = np.asarray(cls_of_mu(math.exp(logmu)), dtype=float)
         return cache[logmu]
 
-    out = []
-    x0 = math.log(max(guess, 1e-12))
-    for k in range(5):
+    out: dict[int, float] = {}
+    x_med = math.log(max(guess, 1e-12))
+    for k in (2, 0, 1, 3, 4):  # median first: it sets the guesses of the others
+        x0 = x_med + math.log(band_scale(k - 2)) if k != 2 else x_med
         g = lambda x, k=k: math.log(max(f(x)[k], 1e-300)) - math.log(ALPHA)  # noqa: E731
-        # start from the nearest cached points to save hypotests
         known = sorted(cache)
         a = max([x for x in known if g(x) > 0], default=None)
         b = min([x for x in known if g(x) < 0], default=None)
-        step = 0.7
+        half, step = (0.35, 0.7) if k == 2 else (0.03, 0.06)  # the median's guess is rougher (chi2)
         if a is None:
-            a = (b if b is not None else x0) - step
+            a = min(x0, b if b is not None else x0) - half
             while g(a) <= 0:
                 a -= step
-                step *= 1.6
-        step = 0.7
+                step *= 2.0
         if b is None:
-            b = a + step
+            b = max(x0, a) + half
             while g(b) >= 0:
                 b += step
-                step *= 1.6
-        out.append(math.exp(optimize.brentq(g, a, b, xtol=tol)))
-    return np.asarray(out), len(cache)
+                step *= 2.0
+        a, b = min(a, b), max(a, b)  # (toy noise can order the nearest cached points either way)
+        out[k] = optimize.brentq(g, a, b, xtol=tol)
+        if k == 2:
+            x_med = out[2]
+    return np.exp(np.array([out[k] for k in range(5)])), len(cache)
+
+
+class ExpectedAsymptoticCLs:
+    """Expected CLs (five bands) of pyhf's asymptotic q~_mu calculator, with one fit per signal strength.
+
+    ``pyhf.infer.hypotest`` runs five fits per mu: free and fixed-mu fits to the observed data, the fit that
+    builds the Asimov data, and free and fixed-mu fits to that Asimov data. For expected limits on Asimov
+    background-only data the observed fits repeat the Asimov ones, and the Asimov data and its free fit do not
+    depend on mu: they are done once here, and each mu costs only the fixed-mu fit. The expected CLs values
+    then come from pyhf's own ``AsymptoticCalculator`` distributions (tested equal to ``hypotest``).
+    """
+
+    def __init__(self, model: pyhf.pdf.Model, data: list[float], bounds: list[tuple[float, float]]) -> None:
+        self.model, self.bounds = model, bounds
+        self.init = model.config.suggested_init()
+        self.fixed = model.config.suggested_fixed()
+        self.calc = pyhf.infer.calculators.AsymptoticCalculator(data, model, par_bounds=bounds, test_stat="qtilde")
+        self.asimov = pyhf.infer.calculators.generate_asimov_data(0.0, data, model, self.init, bounds, self.fixed)
+        _, self.twice_nll_free = pyhf.infer.mle.fit(self.asimov, model, self.init, bounds, self.fixed,
+                                                    return_fitted_val=True)
+
+    def __call__(self, mu: float) -> np.ndarray:
+        _, twice_nll = pyhf.infer.mle.fixed_poi_fit(mu, self.asimov, self.model, self.init, self.bounds,
+                                                    self.fixed, return_fitted_val=True)
+        self.calc.sqrtqmuA_v = np.sqrt(max(float(twice_nll - self.twice_nll_free), 0.0))
+        sb, b = self.calc.distributions(mu)
+        _, _, cls = self.calc.expected_pvalues(sb, b)
+        return np.asarray(cls, dtype=float).ravel()
 
 
 def asymptotic_limits(spec: dict, guess: float = 1.0) -> MuLimits:
@@ -75,10 +123,20 @@ def asymptotic_limits(spec: dict, guess: float = 1.0) -> MuLimits:
     data = ws.data(model)
     bounds = model.config.suggested_bounds()
     bounds[model.config.poi_index] = (0.0, max(100.0, 50 * guess))
+    try:
+        expected = ExpectedAsymptoticCLs(model, data, bounds)
+    except pyhf.exceptions.FailedMinimization:
+        expected = None
 
     def cls(mu: float) -> np.ndarray:
+        nonlocal expected
         if mu > bounds[model.config.poi_index][1] / 2:
             bounds[model.config.poi_index] = (0.0, 4 * mu)
+        if expected is not None:
+            try:
+                return expected(mu)
+            except pyhf.exceptions.FailedMinimization:
+                expected = None  # from here on, pyhf's full hypotest with the scipy fallback below
         try:
             res = pyhf.infer.hypotest(mu, data, model, test_stat="qtilde", return_expected_set=True,
                                       par_bounds=bounds)

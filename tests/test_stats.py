@@ -17,6 +17,7 @@ from selections.yields import ChannelYield, ScenarioYields
 from stats import chi2 as chi2mod
 from stats.cls import asymptotic_limits, toy_limits
 from stats.limits import compute_limit
+from stats.models import Systematics, build_spec
 from stats.pyhf_setup import configure
 
 
@@ -213,3 +214,24 @@ def test_sparse_toys_have_poisson_counts():
     assert np.allclose(counts.mean(axis=0), lam, rtol=0.02)
     assert np.allclose(counts.var(axis=0), lam, rtol=0.03)
     assert abs(np.corrcoef(counts[:, 1], counts[:, 2])[0, 1]) < 0.01
+
+
+@pytest.mark.parametrize("syst", [Systematics(), Systematics(background_norm=0.1, luminosity=0.02)])
+def test_one_fit_expected_cls_equals_pyhf_hypotest(syst):
+    """The one-fit-per-mu expected CLs used for limits equals pyhf.infer.hypotest's expected set."""
+    from stats.cls import ExpectedAsymptoticCLs
+
+    configure()
+    y = synthetic([4.0, 7.0], 1.0, bkg_xsec=2e-4)
+    spec = build_spec(y, 2e-5, syst=syst)
+    spec["channels"][0]["samples"][1]["data"] = [300.0]  # a sizeable background in one channel
+    spec["observations"][0]["data"] = [300.0 + sum(s["data"][0] for s in spec["channels"][0]["samples"][2:])]
+    ws = pyhf.Workspace(spec)
+    model = ws.model()
+    data = ws.data(model)
+    bounds = model.config.suggested_bounds()
+    bounds[model.config.poi_index] = (0.0, 100.0)
+    fast = ExpectedAsymptoticCLs(model, data, bounds)
+    for mu in (0.3, 1.0, 2.5, 8.0):
+        ref = pyhf.infer.hypotest(mu, data, model, test_stat="qtilde", return_expected_set=True, par_bounds=bounds)
+        assert np.allclose(fast(mu), np.asarray(ref[1], float).ravel(), rtol=1e-5, atol=1e-9)
