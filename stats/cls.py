@@ -40,12 +40,12 @@ def band_scale(k: int) -> float:
 
     Only a starting point for the root finding of each band (so it needs few hypotests), never a result.
 
-    >>> round(band_scale(0), 3), round(band_scale(-2), 3), round(band_scale(2), 3)
-    (1.0, 0.536, 1.866)
+    >>> [round(band_scale(k), 3) for k in (0, -2, 2)]
+    [1.0, 0.537, 1.865]
     """
     from scipy import stats
 
-    return (stats.norm.ppf(1 - ALPHA * stats.norm.cdf(k)) + k) / stats.norm.ppf(1 - ALPHA * 0.5)
+    return float((stats.norm.ppf(1 - ALPHA * stats.norm.cdf(k)) + k) / stats.norm.ppf(1 - ALPHA * 0.5))
 
 
 def _solve_bands(cls_of_mu: Callable[[float], np.ndarray], guess: float, tol: float = 2e-3) -> tuple[np.ndarray, int]:
