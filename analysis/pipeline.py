@@ -28,7 +28,7 @@ from stats.scan import LimitTask, load_cached, run_tasks
 PRESETS: dict[str, dict] = {
     # masses per curve, MC events per sample, masses per reproduction target for the model study
     "fast": {"n_masses": 4, "events": 20_000, "report_masses": 2},
-    "paper": {"n_masses": 20, "events": 100_000, "report_masses": 4},
+    "paper": {"n_masses": 20, "events": 100_000, "report_masses": 6},
 }
 M_MIN_GEV = 0.01
 DIAGNOSTIC_MASS_GEV = 1.0
