@@ -7,6 +7,7 @@ changed plot recomputes nothing, a changed cut keeps the samples, an interrupted
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from dataclasses import dataclass, field
@@ -22,7 +23,7 @@ from analysis.executors import Executor, SerialExecutor
 from analysis.progress import log, progress_bar
 from samples.cache import content_hash
 from samples.generators import DECAY_MODELS
-from selections.yields import check_mass, sample_jobs
+from selections.yields import SampleJob, check_mass, sample_jobs
 from stats.scan import LimitTask, load_cached, run_tasks
 
 PRESETS: dict[str, dict] = {
@@ -109,7 +110,7 @@ def make_samples(tasks: list[LimitTask], executor: Executor) -> int:
     return len(todo)
 
 
-def _run_job(job) -> str:
+def _run_job(job: SampleJob) -> str:
     return str(job.run())
 
 
@@ -126,8 +127,7 @@ def write_diagnostic_histograms(scenario: Scenario, events: int, seed: int, deca
     point = max(scenario.points, key=lambda p: p.lumi_fb)
     mass = DIAGNOSTIC_MASS_GEV
     check_mass(scenario, mass)
-    jobs = sample_jobs(Scenario(scenario.name, scenario.label, scenario.detector, scenario.selection, (point,),
-                                scenario.gap_background), mass, decay_model, events, seed, workdir)
+    jobs = sample_jobs(dataclasses.replace(scenario, points=(point,)), mass, decay_model, events, seed, workdir)
     key = {"scenario": repr(scenario), "mass": mass, "jobs": [repr(j.spec) + str(j.seed) for j in jobs],
            "events": events}
     root_path = folder / f"{scenario.name}.root"
@@ -142,11 +142,10 @@ def write_diagnostic_histograms(scenario: Scenario, events: int, seed: int, deca
     sig = process_sample(jobs[0].run(), "signal", sel, fill_all=True)
     bkg = process_sample(jobs[1].run(), "nunugamma", sel, fill_all=True)
     folder.mkdir(parents=True, exist_ok=True)
-    write_root(root_path, {"signal_all": sig.histogram_all, "signal_selected": sig.histogram,
-                           "nunugamma_all": bkg.histogram_all, "nunugamma_selected": bkg.histogram})
-    uhi_path = folder / f"{scenario.name}_uhi.json"
-    write_json(uhi_path, {"signal_all": sig.histogram_all, "signal_selected": sig.histogram,
-                          "nunugamma_all": bkg.histogram_all, "nunugamma_selected": bkg.histogram})
+    hists = {"signal_all": sig.histogram_all, "signal_selected": sig.histogram,
+             "nunugamma_all": bkg.histogram_all, "nunugamma_selected": bkg.histogram}
+    write_root(root_path, hists)
+    write_json(folder / f"{scenario.name}_uhi.json", hists)
     write_json_atomic(json_path, {"key": content_hash(key), "meta": {
         "scenario": scenario.name, "sqrt_s_GeV": point.sqrt_s, "lumi_fb": point.lumi_fb, "mass_GeV": mass,
         "decay_model": decay_model, "units": "pb per bin", "cutflow_signal": sig.cutflow.as_dict(),
