@@ -92,17 +92,16 @@ def plan_run(scenarios: dict[str, Scenario], names: list[str], preset: dict, dec
     return RunPlan(curves, study)
 
 
-def make_samples(tasks: list[LimitTask], executor: Executor) -> int:
-    """Generate, in parallel, every sample the unfinished tasks will read and that is not cached yet.
+def make_samples(pending: list[LimitTask], executor: Executor) -> int:
+    """Generate, in parallel, every sample the unfinished tasks ``pending`` will read and that is not cached yet.
 
     Returns how many were generated. (A cached file is checked again, against its metadata, when read.)
     """
     jobs = {}
-    for t in tasks:
-        if load_cached(t) is None:
-            for j in sample_jobs(t.scenario, t.mass, t.decay_model, t.events, t.seed, t.workdir, t.n_modes,
-                                 constants=t.constants):
-                jobs[j] = None
+    for t in pending:
+        for j in sample_jobs(t.scenario, t.mass, t.decay_model, t.events, t.seed, t.workdir, t.n_modes,
+                             constants=t.constants):
+            jobs[j] = None
     todo = [j for j in jobs if not j.path.exists()]
     if todo:
         with progress_bar("samples", len(todo)) as advance:
@@ -180,17 +179,18 @@ def run_pipeline(scenarios: dict[str, Scenario], names: list[str], preset_name: 
     files: dict[str, list[Path]] = {}
     plan = plan_run(scenarios, names, preset, decay_model, seed, workdir)
     tasks = plan.all_tasks()
-    n_cached = sum(load_cached(t) is not None for t in tasks)
+    cached = [load_cached(t) for t in tasks]  # read once; the stages below reuse it
+    n_cached = sum(c is not None for c in cached)
     stages = 6 if make_figures else 4
 
     t0 = time.perf_counter()
     log(f"[1/{stages}] samples ({executor.describe()})")
-    n_samples = make_samples(tasks, executor)
+    n_samples = make_samples([t for t, c in zip(tasks, cached, strict=True) if c is None], executor)
     seconds["samples"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
     log(f"[2/{stages}] selections and limits: {len(tasks)} limits, {n_cached} cached")
-    results = dict(zip(tasks, run_tasks(tasks, executor, "selections + limits"), strict=True))
+    results = dict(zip(tasks, run_tasks(tasks, executor, "selections + limits", cached), strict=True))
     seconds["limits"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()

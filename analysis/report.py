@@ -60,18 +60,17 @@ def model_table(study: dict) -> tuple[list[str], dict]:
 
 def _closest(ratios: dict) -> list[str]:
     """Which (model, counting) brings every target closest to the paper (smallest mean |ln ratio|)."""
-    per_choice: dict[tuple, list[float]] = defaultdict(list)
+    logs: dict[tuple, list[float]] = defaultdict(list)  # signed ln(ratio) per (model, counting)
     for (_, model, cc), r in ratios.items():
-        per_choice[(model, cc)].append(abs(np.log(r)))
-    if not per_choice:
+        logs[(model, cc)].append(float(np.log(r)))
+    if not logs:
         return []
-    ranked = sorted(per_choice, key=lambda k: np.mean(per_choice[k]))
+    ranked = sorted(logs, key=lambda k: np.mean(np.abs(logs[k])))
     out = ["| angular model | N counted | mean ratio to paper (geometric) | largest deviation |", "|---|---|---|---|"]
     for model, cc in ranked:
-        logs = per_choice[(model, cc)]
-        signed = [np.log(ratios[k]) for k in ratios if k[1:] == (model, cc)]
-        out.append(f"| {model} | {'both' if cc == 2 else 'N nubar only'} | {np.exp(np.mean(signed)):.2f} | "
-                   f"{np.exp(max(logs)):.2f}x |")
+        x = np.array(logs[(model, cc)])
+        out.append(f"| {model} | {'both' if cc == 2 else 'N nubar only'} | {np.exp(x.mean()):.2f} | "
+                   f"{np.exp(np.abs(x).max()):.2f}x |")
     return out
 
 
@@ -129,8 +128,7 @@ def write_report(output: Path, preset: str, seconds: dict[str, float]) -> Path:
         *_closest(ratios),
         "",
     ]
-    d = ratios
-    default = [v for k, v in d.items() if k[1:] == DEFAULT]
+    default = [v for k, v in ratios.items() if k[1:] == DEFAULT]
     if default:
         lines += [f"The physically motivated default (helicity-correlated decay, both N nubar and Nbar nu counted) "
                   f"lies at {min(default):.2f}-{max(default):.2f} times the paper's values.", ""]

@@ -86,11 +86,14 @@ def run_task(task: LimitTask) -> tuple[LimitResult, dict]:
     return r, spec
 
 
-def run_tasks(tasks: list[LimitTask], executor: Executor | None = None, description: str = "limits"
-              ) -> list[tuple[LimitResult, dict]]:
-    """Run ``tasks`` (cached ones are read, not recomputed) with a progress bar; results in task order."""
+def run_tasks(tasks: list[LimitTask], executor: Executor | None = None, description: str = "limits",
+              cached: list[tuple[LimitResult, dict] | None] | None = None) -> list[tuple[LimitResult, dict]]:
+    """Run ``tasks`` (cached ones are read, not recomputed) with a progress bar; results in task order.
+
+    ``cached``: the ``load_cached`` results of ``tasks`` when the caller has already read them.
+    """
     executor = executor or SerialExecutor()
-    out: list = [load_cached(t) for t in tasks]
+    out: list = list(cached) if cached is not None else [load_cached(t) for t in tasks]
     todo = [i for i, res in enumerate(out) if res is None]
     log(f"{description}: {len(todo)} to compute, {len(tasks) - len(todo)} cached")
     if todo:
