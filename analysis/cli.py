@@ -1,4 +1,4 @@
-"""Command line: one command per pipeline stage (``python -m analysis --help``).
+"""Command line: one command per pipeline stage (``python -m dipole_portal --help``).
 
 Bad input ends with one line ``error: ...`` on stderr and exit code 2; nothing is written.
 """
@@ -11,9 +11,25 @@ from pathlib import Path
 
 import click
 
-from analysis import __version__
-from analysis.errors import EXIT_INPUT_ERROR, InputError
-from analysis.progress import log, progress_bar
+from dipole_portal.core.errors import EXIT_INPUT_ERROR, InputError
+from dipole_portal.core.options import (
+    DEFAULT_CC_MODES,
+    DEFAULT_D_REF,
+    DEFAULT_DECAY_MODEL,
+    DEFAULT_EVENTS,
+    DEFAULT_SEED,
+    Calculator,
+    DecayModel,
+    Method,
+    Process,
+)
+from dipole_portal.core.progress import configure_cli_logging, log, progress_bar
+from dipole_portal.core.version import __version__
+
+MAX_EVENTS = 10**9  # per sample: beyond this a run would take hours and tens of GB; say so instead of hanging
+MAX_SEED = 2**63 - 1
+MAX_WORKERS = 256
+MAX_MASSES = 10_000
 
 
 def _finite_positive(name: str, value: float) -> float:
@@ -23,7 +39,7 @@ def _finite_positive(name: str, value: float) -> float:
 
 
 def _parse_beams(text: str | None, sqrt_s: float):
-    from samples.kinematics import Beams
+    from dipole_portal.samples.kinematics import Beams
 
     _finite_positive("--sqrt-s", sqrt_s)
     if text is None:
@@ -40,36 +56,92 @@ def _parse_beams(text: str | None, sqrt_s: float):
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="dipole-portal")
-def cli() -> None:
+@click.option("-v", "--verbose", is_flag=True, help="Debug messages too.")
+def cli(verbose: bool) -> None:
     """Sensitivity of e+e- colliders to the neutrino dipole portal (arXiv:2204.07802).
 
-    Stages: generate -> select / yields -> limit / limits -> run (all of them, with plots and report).
+    Stages: generate -> select (writes a yields file) -> limit / limits (read it) -> run (all of them, with
+    figures, report and HEPData); cache info / clear.
     """
+    configure_cli_logging(verbose)
+
+
+def _stack(opts):
+    """A decorator applying click options in the order listed."""
+
+    def apply(f):
+        for opt in reversed(opts):
+            f = opt(f)
+        return f
+
+    return apply
+
+
+_DECAY_MODEL = click.Choice([m.value for m in DecayModel])
+
+
+def _decay_model_option(f):
+    return click.option("--decay-model", type=_DECAY_MODEL, default=DEFAULT_DECAY_MODEL.value, show_default=True,
+                        help="Photon angular law in the N rest frame: exact (full spin correlation), helicity, "
+                             "backward, isotropic or forward.")(f)
+
+
+def _cc_modes_option(f):
+    return click.option("--cc-modes", type=click.IntRange(1, 2), default=DEFAULT_CC_MODES, show_default=True,
+                        help="Charge-conjugate modes counted: 2 = N nubar + Nbar nu (Dirac N), 1 = N nubar only.")(f)
+
+
+def _events_option(f):
+    return click.option("--events", type=click.IntRange(1, MAX_EVENTS), default=DEFAULT_EVENTS, show_default=True,
+                        help="MC events per sample (signal and nu nubar gamma, per energy point).")(f)
+
+
+def _seed_option(f):
+    return click.option("--seed", type=click.IntRange(0, MAX_SEED), default=DEFAULT_SEED, show_default=True,
+                        help="Run seed (non-negative).")(f)
+
+
+def _cache_option(f):
+    return click.option("--cache", "cache_dir", type=click.Path(file_okay=False), default=None,
+                        help="Cache folder (default: $DIPOLE_PORTAL_CACHE, else ~/.cache/dipole-portal).")(f)
+
+
+def _scenarios_option(f):
+    return click.option("--scenarios", "scenarios_file", type=click.Path(dir_okay=False), default=None,
+                        help="Scenario configuration (JSON; default: the packaged one).")(f)
+
+
+_common_physics = _stack(
+    [
+        click.option("--scenario", required=True, help="Scenario name from the configuration, e.g. bes3."),
+        click.option("--mass", type=float, required=True, help="N mass in GeV."),
+        _decay_model_option, _cc_modes_option, _events_option, _seed_option, _cache_option, _scenarios_option,
+    ]
+)
 
 
 @cli.command()
-@click.option("--process", type=click.Choice(["signal", "nunugamma"]), required=True,
+@click.option("--process", type=click.Choice([p.value for p in Process]), required=True,
               help="signal: e+e- -> N nubar, N -> nu gamma; nunugamma: SM e+e- -> nu nubar gamma.")
 @click.option("--sqrt-s", type=float, required=True, help="CM energy in GeV.")
 @click.option("--beams", default=None, metavar="E_MINUS,E_PLUS",
               help="Beam energies in GeV for asymmetric beams (e.g. 7,4 for Belle II); lab-frame branches are added.")
 @click.option("--mass", type=float, default=None, help="N mass in GeV (signal only), 0 < m_N < sqrt(s).")
-@click.option("--decay-model", default="helicity", show_default=True,
-              help="Photon angle in the N rest frame: helicity, backward, isotropic or forward.")
-@click.option("--d-ref", type=float, default=1e-5, show_default=True, help="Reference coupling d in GeV^-1 (signal).")
-@click.option("--cc-modes", type=click.IntRange(1, 2), default=2, show_default=True,
-              help="Charge-conjugate modes counted: 2 = N nubar + Nbar nu (Dirac N), 1 = N nubar only.")
+@_decay_model_option
+@click.option("--d-ref", type=float, default=DEFAULT_D_REF, show_default=True,
+              help="Reference coupling d in GeV^-1 (signal).")
+@_cc_modes_option
 @click.option("--region", default=None, metavar="EMIN,EMAX,CMIN,CMAX",
               help="nunugamma: CM region in GeV and cos(theta) (default 0.05*sqrt(s), sqrt(s)/2, -0.95, 0.95).")
-@click.option("--events", type=int, required=True, help="Number of events.")
-@click.option("--seed", type=int, required=True, help="Seed of numpy.random.SeedSequence.")
+@click.option("--events", type=click.IntRange(1, MAX_EVENTS), required=True, help="Number of events.")
+@click.option("--seed", type=click.IntRange(0, MAX_SEED), required=True, help="Seed of numpy.random.SeedSequence.")
 @click.option("--chunk-size", type=int, default=1_000_000, show_default=True, help="Events per generated chunk.")
 @click.option("--output", type=click.Path(dir_okay=False), required=True, help="Output ROOT file.")
 def generate(process, sqrt_s, beams, mass, decay_model, d_ref, cc_modes, region, events, seed, chunk_size, output):
     """Generate events into a ROOT file (TTree 'events' and JSON 'metadata')."""
-    from samples.generate import generate_to_root
-    from samples.generators import NuNuGammaSpec, SignalSpec
-    from samples.kinematics import PhaseSpaceRegion
+    from dipole_portal.samples.generate import generate_to_root
+    from dipole_portal.samples.generators import NuNuGammaSpec, SignalSpec
+    from dipole_portal.samples.kinematics import PhaseSpaceRegion
 
     b = _parse_beams(beams, sqrt_s)
     if events is None or events <= 0:
@@ -94,59 +166,30 @@ def generate(process, sqrt_s, beams, mass, decay_model, d_ref, cc_modes, region,
     log(f"wrote {events} {process} events to {path}")
 
 
-def _stack(opts):
-    """A decorator applying click options in the order listed."""
+def _request(scenario, mass, decay_model, cc_modes, events, seed, scenarios_file):
+    from dipole_portal.analysis.tasks import YieldsRequest
+    from dipole_portal.core.config import get_scenario
 
-    def apply(f):
-        for opt in reversed(opts):
-            f = opt(f)
-        return f
-
-    return apply
-
-
-_common_physics = _stack(
-    [
-        click.option("--scenario", required=True, help="Scenario name (see data/scenarios.json), e.g. bes3."),
-        click.option("--mass", type=float, required=True, help="N mass in GeV."),
-        click.option("--decay-model", default="helicity", show_default=True,
-                     help="helicity, backward, isotropic or forward."),
-        click.option("--cc-modes", type=click.IntRange(1, 2), default=2, show_default=True,
-                     help="Charge-conjugate modes counted (2: N nubar + Nbar nu)."),
-        click.option("--events", type=int, default=200_000, show_default=True,
-                     help="MC events per sample (signal and nu nubar gamma, per energy point)."),
-        click.option("--seed", type=int, default=1, show_default=True, help="Run seed."),
-        click.option("--workdir", type=click.Path(file_okay=False), default=".cache", show_default=True,
-                     help="Folder of cached sample ROOT files."),
-        click.option("--scenarios", "scenarios_file", type=click.Path(dir_okay=False), default=None,
-                     help="Scenario file (default: the packaged one)."),
-    ]
-)
-
-
-def _yields(scenario, mass, decay_model, cc_modes, events, seed, workdir, scenarios_file):
-    from analysis.config import get_scenario
-    from samples.generators import DECAY_MODELS
-    from selections.yields import compute_yields
-
-    if decay_model not in DECAY_MODELS:
-        raise InputError(f"--decay-model {decay_model!r}: expected one of {', '.join(DECAY_MODELS)}")
-    if events <= 0:
-        raise InputError(f"--events={events!r}: expected a positive integer")
-    if seed < 0:
-        raise InputError(f"--seed={seed!r}: expected a non-negative integer")
     sc = get_scenario(scenario, scenarios_file)
-    return compute_yields(sc, mass, decay_model, events, seed, workdir, n_modes=cc_modes, verbose=True)
+    return YieldsRequest(sc, mass, DecayModel(decay_model), cc_modes, events, seed)
+
+
+def _yields(scenario, mass, decay_model, cc_modes, events, seed, cache_dir, scenarios_file):
+    from dipole_portal.analysis.tasks import compute_yields
+    from dipole_portal.core.cache import Cache
+
+    req = _request(scenario, mass, decay_model, cc_modes, events, seed, scenarios_file)
+    return compute_yields(req, Cache(cache_dir)), req
 
 
 @cli.command()
 @_common_physics
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
-def yields(scenario, mass, decay_model, cc_modes, events, seed, workdir, scenarios_file, as_json):
+def yields(scenario, mass, decay_model, cc_modes, events, seed, cache_dir, scenarios_file, as_json):
     """Signal efficiency, signal cross section and background events of a scenario at one mass."""
     import json
 
-    y = _yields(scenario, mass, decay_model, cc_modes, events, seed, workdir, scenarios_file)
+    y, _ = _yields(scenario, mass, decay_model, cc_modes, events, seed, cache_dir, scenarios_file)
     summary = y.summary()
     if as_json:
         click.echo(json.dumps(summary, indent=2))
@@ -162,32 +205,49 @@ def yields(scenario, mass, decay_model, cc_modes, events, seed, workdir, scenari
 @cli.command()
 @_common_physics
 @click.option("--output", type=click.Path(file_okay=False), required=True, help="Output folder.")
-def select(scenario, mass, decay_model, cc_modes, events, seed, workdir, scenarios_file, output):
-    """Write E_gamma-theta_gamma histograms (ROOT TH2D and UHI JSON) and cut-flows for a scenario."""
-    from analysis.atomic import write_json_atomic
-    from selections import histograms
+def select(scenario, mass, decay_model, cc_modes, events, seed, cache_dir, scenarios_file, output):
+    """Select a scenario at one mass: the yields file that 'limit --yields' reads, histograms and cut-flows.
 
+    Writes <scenario>_m<mass>_<model>_yields.json, _histograms.root (TH2D), _histograms.json (UHI) and
+    _cutflows.json.
+    """
+    from dipole_portal.core.atomic import check_writable, write_json_atomic
+    from dipole_portal.core.cache import Cache
+    from dipole_portal.selections import histograms
+    from dipole_portal.selections.cuts import build_selection
+    from dipole_portal.selections.process import process_sample
+    from dipole_portal.selections.yields import write_yields
+
+    req = _request(scenario, mass, decay_model, cc_modes, events, seed, scenarios_file)
+    cache = Cache(cache_dir)
+    jobs = req.jobs(cache)  # checks the mass before anything is made
     out = Path(output)
+    stem = f"{scenario}_m{mass:g}_{decay_model}" + ("_cc1" if cc_modes == 1 else "")
     out.mkdir(parents=True, exist_ok=True)
-    y = _yields(scenario, mass, decay_model, cc_modes, events, seed, workdir, scenarios_file)
+    check_writable(out / f"{stem}_yields.json")
+    from dipole_portal.analysis.tasks import compute_yields
+
+    y = compute_yields(req, cache)
     hists, flows = {}, {}
-    for label, samples in y.samples.items():
-        for process, res in samples.items():
-            hists[f"{process}_{label}"] = res.histogram
-            flows[f"{process}_{label}"] = res.cutflow.as_dict()
-            click.echo(res.cutflow.table(f"{scenario} {process} {label}"))
-    stem = f"{scenario}_m{mass:g}_{decay_model}"
+    for point, sig_job, bkg_job in jobs:
+        sel = build_selection(req.scenario, point)
+        for process, job in (("signal", sig_job), ("nunugamma", bkg_job)):
+            res = process_sample(job.run(), process, sel)
+            hists[f"{process}_{point.label}"] = res.histogram
+            flows[f"{process}_{point.label}"] = res.cutflow.as_dict()
+            click.echo(res.cutflow.table(f"{scenario} {process} {point.label}"))
+    write_yields(out / f"{stem}_yields.json", y, req.scenario)
     histograms.write_root(out / f"{stem}_histograms.root", hists)
     histograms.write_json(out / f"{stem}_histograms.json", hists)
     write_json_atomic(out / f"{stem}_cutflows.json", {"scenario": scenario, "mass_GeV": mass, "cutflows": flows})
-    log(f"wrote {stem}_histograms.root, _histograms.json and _cutflows.json to {out}")
+    log(f"wrote {stem}_yields.json, _histograms.root, _histograms.json and _cutflows.json to {out}")
 
 
 @cli.command()
 @click.option("--input", "input_file", type=click.Path(dir_okay=False), required=True,
               help="A sample file written by 'generate' (ROOT TTree 'events' + JSON 'metadata').")
 @click.option("--scenario", required=True, help="Scenario whose selection to apply (at the file's sqrt(s)).")
-@click.option("--scenarios", "scenarios_file", type=click.Path(dir_okay=False), default=None)
+@_scenarios_option
 @click.option("--output", type=click.Path(dir_okay=False), default=None,
               help="Write the selected E_gamma-theta_gamma histogram here (ROOT TH2D).")
 @click.option("--json", "as_json", is_flag=True, help="Print the cut-flow as JSON.")
@@ -195,12 +255,12 @@ def cutflow(input_file, scenario, scenarios_file, output, as_json):
     """Apply a scenario's selection to one sample file: cut-flow (events, pb) and, optionally, the histogram."""
     import json
 
-    from analysis.atomic import check_writable
-    from analysis.config import get_scenario
-    from samples.rootio import read_metadata
-    from selections import histograms
-    from selections.cuts import build_selection
-    from selections.process import process_sample
+    from dipole_portal.core.atomic import check_writable
+    from dipole_portal.core.config import get_scenario
+    from dipole_portal.samples.rootio import read_metadata
+    from dipole_portal.selections import histograms
+    from dipole_portal.selections.cuts import build_selection
+    from dipole_portal.selections.process import process_sample
 
     sc = get_scenario(scenario, scenarios_file)
     if output:
@@ -222,10 +282,11 @@ def cutflow(input_file, scenario, scenarios_file, output, as_json):
 
 _limit_options = _stack(
     [
-        click.option("--method", type=click.Choice(["chi2", "cls"]), default="cls", show_default=True,
+        click.option("--method", type=click.Choice([m.value for m in Method]), default=Method.CLS.value,
+                     show_default=True,
                      help="chi2: the paper's S^2/(S+B) = 2.71; cls: pyhf CLs (the chi2 limit is always reported too)."),
         click.option("--binned", is_flag=True, help="Binned in E_gamma x theta_gamma instead of one bin per channel."),
-        click.option("--calculator", type=click.Choice(["auto", "asymptotic", "toys"]), default="auto",
+        click.option("--calculator", type=click.Choice([c.value for c in Calculator]), default=Calculator.AUTO.value,
                      show_default=True, help="CLs calculator; auto uses toys below 5 background events."),
         click.option("--bkg-syst", type=float, default=0.0, show_default=True,
                      help="Relative background normalisation uncertainty."),
@@ -236,7 +297,7 @@ _limit_options = _stack(
 
 
 def _syst(bkg_syst: float, lumi_syst: float):
-    from stats.models import Systematics
+    from dipole_portal.stats.models import Systematics
 
     for name, v in (("--bkg-syst", bkg_syst), ("--lumi-syst", lumi_syst)):
         if not (math.isfinite(v) and 0 <= v < 1):
@@ -244,40 +305,62 @@ def _syst(bkg_syst: float, lumi_syst: float):
     return Systematics(bkg_syst, lumi_syst)
 
 
+def _yields_input(files, scenario, mass):
+    """Read --yields files; refuse to mix them with --scenario/--mass."""
+    from dipole_portal.selections.yields import read_yields
+
+    if files and (scenario or mass is not None):
+        raise InputError("--yields: give either yields files or --scenario and --mass, not both")
+    if not files and not (scenario and mass is not None):
+        raise InputError("expected --yields FILE, or --scenario and --mass")
+    return [read_yields(f) for f in files]
+
+
 @cli.command()
-@_common_physics
+@click.option("--yields", "yields_files", multiple=False, type=click.Path(dir_okay=False), default=None,
+              help="A yields file written by 'select': the limit is computed from it alone.")
+@click.option("--scenario", default=None, help="Scenario name (instead of --yields: samples and selection first).")
+@click.option("--mass", type=float, default=None, help="N mass in GeV (with --scenario).")
+@_decay_model_option
+@_cc_modes_option
+@_events_option
+@_seed_option
+@_cache_option
+@_scenarios_option
 @_limit_options
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
-def limit(scenario, mass, decay_model, cc_modes, events, seed, workdir, scenarios_file, method, binned, calculator,
-          bkg_syst, lumi_syst, as_json):
-    """Expected 95% C.L. upper limit on d (GeV^-1) for one scenario and mass."""
+def limit(yields_files, scenario, mass, decay_model, cc_modes, events, seed, cache_dir, scenarios_file, method,
+          binned, calculator, bkg_syst, lumi_syst, as_json):
+    """Expected 95% C.L. upper limit on d (GeV^-1) from a yields file, or for a scenario and mass."""
     import json
 
-    from stats.limits import compute_limit
+    from dipole_portal.stats.limits import compute_limit
 
     syst = _syst(bkg_syst, lumi_syst)
-    y = _yields(scenario, mass, decay_model, cc_modes, events, seed, workdir, scenarios_file)
-    r = compute_limit(y, method, binned, calculator, syst)
+    read = _yields_input([yields_files] if yields_files else [], scenario, mass)
+    y = read[0] if read else _yields(scenario, mass, decay_model, cc_modes, events, seed, cache_dir,
+                                     scenarios_file)[0]
+    r = compute_limit(y, Method(method), binned, Calculator(calculator), syst)
     if as_json:
         click.echo(json.dumps(r.as_dict(), indent=2))
         return
-    click.echo(f"{scenario} m_N = {mass:g} GeV: d95(chi2) = {r.d95_chi2:.4e} GeV^-1"
+    click.echo(f"{y.scenario} m_N = {y.mass:g} GeV: d95(chi2) = {r.d95_chi2:.4e} GeV^-1"
                + (f", d95(CLs, {r.calculator}) = {r.d95_cls:.4e} GeV^-1" if r.d95_cls else "")
                + f"; S = {r.signal_events:.4g}, B = {r.background_events:.4g}")
 
 
 def _executor_options(f):
     f = click.option("--scheduler", default=None, help="Dask scheduler address (tcp://HOST:PORT): run there.")(f)
-    f = click.option("--dask-workers", type=click.IntRange(1), default=None,
+    f = click.option("--dask-workers", type=click.IntRange(1, MAX_WORKERS), default=None,
                      help="Run on a local Dask cluster of N worker processes.")(f)
-    f = click.option("--workers", type=click.IntRange(1), default=None,
+    f = click.option("--workers", type=click.IntRange(1, MAX_WORKERS), default=None,
                      help="Local worker processes (default: all cores; 1 = serial, in this process).")(f)
     return click.option("--executor", "executor_kind", type=click.Choice(["serial", "processes", "dask"]),
                         default=None, help="Executor (default: processes, or dask with --dask-workers/--scheduler).")(f)
 
 
 def _executor(kind, workers, dask_workers, scheduler):
-    from analysis.executors import make_executor
+    from dipole_portal.core.executors import make_executor
 
     if dask_workers or scheduler:
         return make_executor("dask", dask_workers, scheduler)
@@ -285,50 +368,75 @@ def _executor(kind, workers, dask_workers, scheduler):
 
 
 @cli.command()
-@click.option("--scenario", required=True, help="Scenario name.")
+@click.option("--yields", "yields_files", multiple=True, type=click.Path(dir_okay=False),
+              help="Yields files written by 'select' (repeatable; one scenario): limits from them alone.")
+@click.option("--scenario", default=None, help="Scenario name (instead of --yields: a mass grid, samples first).")
 @click.option("--masses", default=None, help="Comma-separated N masses in GeV (default: a log grid).")
-@click.option("--n-masses", type=int, default=20, show_default=True, help="Points of the default log grid.")
+@click.option("--n-masses", type=click.IntRange(1, MAX_MASSES), default=20, show_default=True,
+              help="Points of the default log grid.")
 @click.option("--m-min", type=float, default=0.01, show_default=True, help="Lowest mass of the default grid (GeV).")
-@click.option("--decay-model", default="helicity", show_default=True)
-@click.option("--cc-modes", type=click.IntRange(1, 2), default=2, show_default=True)
-@click.option("--events", type=int, default=100_000, show_default=True, help="MC events per sample.")
-@click.option("--seed", type=int, default=1, show_default=True)
-@click.option("--workdir", type=click.Path(file_okay=False), default=".cache", show_default=True)
-@click.option("--scenarios", "scenarios_file", type=click.Path(dir_okay=False), default=None)
+@_decay_model_option
+@_cc_modes_option
+@_events_option
+@_seed_option
+@_cache_option
+@_scenarios_option
 @_limit_options
 @click.option("--hepdata-ins", default=None, help="INSPIRE id (insNNNNNNN) for the pyhf patchset's references.")
 @click.option("--output", type=click.Path(file_okay=False), required=True, help="Output folder.")
 @_executor_options
-def limits(scenario, masses, n_masses, m_min, decay_model, cc_modes, events, seed, workdir, scenarios_file, method,
-           binned, calculator, bkg_syst, lumi_syst, hepdata_ins, output, executor_kind, workers, dask_workers,
-           scheduler):
-    """Scan a mass grid: limits table (CSV, JSON), pyhf background-only workspace and patchset."""
-    from analysis.config import get_scenario
-    from selections.yields import check_mass
-    from stats.outputs import write_limit_tables, write_workspaces
-    from stats.scan import scan_masses
+def limits(yields_files, scenario, masses, n_masses, m_min, decay_model, cc_modes, events, seed, cache_dir,
+           scenarios_file, method, binned, calculator, bkg_syst, lumi_syst, hepdata_ins, output, executor_kind,
+           workers, dask_workers, scheduler):
+    """Limits over masses: table (CSV, JSON), pyhf background-only workspace and patchset."""
+    from dipole_portal.analysis.tasks import scan_masses
+    from dipole_portal.core.config import get_scenario
+    from dipole_portal.selections.yields import check_mass, read_yields
+    from dipole_portal.stats.limits import compute_limit
+    from dipole_portal.stats.models import build_spec
+    from dipole_portal.stats.outputs import write_limit_tables, write_workspaces
 
     syst = _syst(bkg_syst, lumi_syst)
     if hepdata_ins is not None and not (len(hepdata_ins) == 10 and hepdata_ins.startswith("ins")
                                         and hepdata_ins[3:].isdigit()):
         raise InputError(f"--hepdata-ins={hepdata_ins!r}: expected 'ins' followed by 7 digits")
-    sc = get_scenario(scenario, scenarios_file)
-    if masses:
-        try:
-            grid = [float(m) for m in masses.split(",")]
-        except ValueError:
-            raise InputError(f"--masses={masses!r}: expected comma-separated numbers in GeV") from None
+    if yields_files:
+        if scenario or masses:
+            raise InputError("--yields: give either yields files or --scenario (and --masses), not both")
+        ys = sorted((read_yields(f) for f in yields_files), key=lambda y: y.mass)
+        names = {y.scenario for y in ys}
+        if len(names) > 1:
+            raise InputError(f"--yields: files of several scenarios ({', '.join(sorted(names))}); expected one")
+        results, specs = [], {}
+        for y in ys:
+            r = compute_limit(y, Method(method), binned, Calculator(calculator), syst)
+            results.append(r)
+            specs[y.mass] = build_spec(y, r.d95, binned, syst)
+        scenario, label = ys[0].scenario, ys[0].scenario
     else:
-        from analysis.pipeline import mass_grid
+        if not scenario:
+            raise InputError("expected --yields FILE... or --scenario NAME")
+        sc = get_scenario(scenario, scenarios_file)
+        if masses:
+            try:
+                grid = [float(m) for m in masses.split(",")]
+            except ValueError:
+                raise InputError(f"--masses={masses!r}: expected comma-separated numbers in GeV") from None
+        else:
+            from dipole_portal.analysis.pipeline import mass_grid
 
-        grid = mass_grid(sc, n_masses, m_min)
-    for m in grid:
-        check_mass(sc, m)
-    with _executor(executor_kind, workers, dask_workers, scheduler) as ex:
-        results, specs = scan_masses(sc, grid, decay_model, events, seed, workdir, cc_modes, method, binned,
-                                     calculator, syst, ex)
+            if not (math.isfinite(m_min) and 0 < m_min < sc.max_sqrt_s):
+                raise InputError(f"--m-min={m_min!r}: expected 0 < m_min < {sc.max_sqrt_s:g} GeV")
+            grid = mass_grid(sc, n_masses, m_min)
+        for m in grid:
+            check_mass(sc, m)
+        with _executor(executor_kind, workers, dask_workers, scheduler) as ex:
+            scan = scan_masses(sc, grid, decay_model=DecayModel(decay_model), events=events, seed=seed,
+                               cache=cache_dir or "", n_modes=cc_modes, method=Method(method), binned=binned,
+                               calculator=Calculator(calculator), syst=syst, executor=ex)
+        results, specs, label = scan.limits, scan.specs, sc.label
     out = Path(output)
-    paths = write_limit_tables(out, scenario, results, sc.label) + write_workspaces(out, scenario, specs, hepdata_ins)
+    paths = write_limit_tables(out, scenario, results, label) + write_workspaces(out, scenario, specs, hepdata_ins)
     for r in results:
         click.echo(f"m_N = {r.mass_GeV:8.4f} GeV  d95 chi2 = {r.d95_chi2:.3e}"
                    + (f"  CLs = {r.d95_cls:.3e}" if r.d95_cls else "") + " GeV^-1")
@@ -338,26 +446,30 @@ def limits(scenario, masses, n_masses, m_min, decay_model, cc_modes, events, see
 @cli.command()
 @click.option("--preset", type=click.Choice(["fast", "paper"]), default="fast", show_default=True,
               help="paper: 20 masses and 1e5 events per sample; fast: 4 masses, 2e4 events.")
-@click.option("--config", "scenarios_file", type=click.Path(dir_okay=False), default=None,
-              help="Scenario configuration (JSON, the format of analysis/data/scenarios.json).")
+@_scenarios_option
 @click.option("--scenario", "only", multiple=True, help="Restrict to these scenarios (repeatable).")
-@click.option("--decay-model", default="helicity", show_default=True)
-@click.option("--seed", type=int, default=1, show_default=True)
+@_decay_model_option
+@_seed_option
+@_cache_option
 @click.option("--output", type=click.Path(file_okay=False), default="output", show_default=True)
 @click.option("--no-figures", is_flag=True, help="Stop after the tables (no figures, no report).")
 @_executor_options
-def run(preset, scenarios_file, only, decay_model, seed, output, no_figures, executor_kind, workers, dask_workers,
-        scheduler):
+def run(preset, scenarios_file, only, decay_model, seed, cache_dir, output, no_figures, executor_kind, workers,
+        dask_workers, scheduler):
     """Whole pipeline: samples -> selections -> limits -> tables, HEPData -> figures -> report.
 
-    Samples and limits are cached under OUTPUT/cache by a content hash of their inputs, so a rerun recomputes
-    only what changed, and an interrupted run resumes where it stopped.
+    Every intermediate result is an entry of the cache (--cache), keyed on its inputs and on the code that
+    computes it, so a rerun recomputes only what changed, and an interrupted run resumes where it stopped.
     """
     import time
 
-    from analysis.config import load_scenarios
-    from analysis.pipeline import run_pipeline
+    import matplotlib
 
+    from dipole_portal.analysis.pipeline import run_pipeline
+    from dipole_portal.core.cache import Cache
+    from dipole_portal.core.config import load_scenarios
+
+    matplotlib.use("Agg")  # the command line draws into files; a notebook keeps its own backend
     scenarios = load_scenarios(scenarios_file)
     names = list(dict.fromkeys(only)) or list(scenarios)
     for n in names:
@@ -365,12 +477,51 @@ def run(preset, scenarios_file, only, decay_model, seed, output, no_figures, exe
             raise InputError(f"--scenario {n!r} unknown, expected one of {', '.join(sorted(scenarios))}")
     t0 = time.perf_counter()
     with _executor(executor_kind, workers, dask_workers, scheduler) as ex:
-        summary = run_pipeline(scenarios, names, preset, Path(output), decay_model, seed, ex,
-                               make_figures=not no_figures)
+        summary = run_pipeline(scenarios, names, preset, Path(output), decay_model=DecayModel(decay_model),
+                               seed=seed, executor=ex, cache=Cache(cache_dir), make_figures=not no_figures)
     log(f"done in {time.perf_counter() - t0:.1f} s: {summary.limits_computed} limits computed, "
         f"{summary.limits_cached} from the cache, {summary.samples_made} samples made")
     if "report" in summary.files:
         log(f"report: {summary.files['report'][0]}; figures in {Path(output) / 'figures'}")
+
+
+@cli.group()
+def cache() -> None:
+    """Show or clear the cache (samples, selected samples, yields, limits, histograms)."""
+
+
+@cache.command("info")
+@_cache_option
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
+def cache_info(cache_dir, as_json):
+    """Entries and size per kind."""
+    import json
+
+    from dipole_portal.core.cache import Cache
+
+    c = Cache(cache_dir)
+    info = c.info()
+    if as_json:
+        click.echo(json.dumps({"root": str(c.root), "kinds": info}))
+        return
+    click.echo(f"cache: {c.root}")
+    for kind, v in info.items():
+        click.echo(f"  {kind:<12}{v['entries']:>8} entries {v['bytes'] / 1e6:>10.1f} MB")
+    if not info:
+        click.echo("  (empty)")
+
+
+@cache.command("clear")
+@_cache_option
+@click.option("--kind", type=click.Choice(["samples", "selected", "yields", "limits", "histograms"]), default=None,
+              help="Clear only this kind of entry.")
+def cache_clear(cache_dir, kind):
+    """Remove cached entries (all, or one kind)."""
+    from dipole_portal.core.cache import Cache
+
+    c = Cache(cache_dir)
+    n = c.clear(kind)
+    log(f"removed {n} entries from {c.root}" + (f" ({kind})" if kind else ""))
 
 
 def _one_line(message: str) -> str:
@@ -381,7 +532,7 @@ def _one_line(message: str) -> str:
 def main(argv: list[str] | None = None) -> int:
     """Entry point: runs the click group and maps input errors to one line and exit code 2."""
     try:
-        cli.main(args=argv, prog_name="python -m analysis", standalone_mode=False)
+        cli.main(args=argv, prog_name="python -m dipole_portal", standalone_mode=False)
     except InputError as exc:
         print(f"error: {_one_line(str(exc))}", file=sys.stderr)
         return EXIT_INPUT_ERROR

@@ -14,7 +14,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from analysis.errors import InputError
+from dipole_portal.core.errors import InputError
 
 DESCRIPTION = ("Expected 95% C.L. upper limits on the transition magnetic moment d of a heavy neutral lepton N "
                "(neutrino dipole portal) from the single-photon signature; reproduction of arXiv:2204.07802.")

@@ -1,8 +1,10 @@
-"""``python -m analysis run``: samples -> selections and limits -> histograms -> tables -> figures -> report.
+"""``python -m dipole_portal run``: samples -> selections and limits -> histograms -> tables -> figures -> report.
 
-Every stage writes files and the next reads them. Samples and limit results are cached by content hash
-(see ``samples.cache`` and ``stats.scan``), so a rerun recomputes only what changed or is missing: a
-changed plot recomputes nothing, a changed cut keeps the samples, an interrupted run resumes.
+Every stage writes files and the next reads them. Samples, selected samples, yields, limits and the diagnostic
+histograms are entries of one content-addressed cache (``dipole_portal.core.cache``) keyed on their inputs and
+on the code that computes them, so a rerun recomputes only what changed or is missing: a changed plot
+recomputes nothing, a changed cut keeps the samples, an edited formula redoes what depends on it, and an
+interrupted run resumes.
 """
 
 from __future__ import annotations
@@ -15,16 +17,15 @@ from pathlib import Path
 
 import numpy as np
 
-from analysis.atomic import write_json_atomic
-from analysis.config import Scenario
-from analysis.constants import DEFAULT_CONSTANTS
-from analysis.errors import InputError
-from analysis.executors import Executor, SerialExecutor
-from analysis.progress import log, progress_bar
-from samples.cache import content_hash
-from samples.generators import DECAY_MODELS
-from selections.yields import SampleJob, check_mass, sample_jobs
-from stats.scan import LimitTask, load_cached, run_tasks
+from dipole_portal.analysis.tasks import LimitTask, SampleJob, YieldsRequest, load_cached, run_tasks
+from dipole_portal.core.atomic import write_json_atomic
+from dipole_portal.core.cache import SELECTION_CODE, Cache
+from dipole_portal.core.config import Scenario
+from dipole_portal.core.constants import DEFAULT_CONSTANTS
+from dipole_portal.core.errors import InputError
+from dipole_portal.core.executors import Executor, SerialExecutor
+from dipole_portal.core.options import DEFAULT_DECAY_MODEL, DEFAULT_SEED, DecayModel
+from dipole_portal.core.progress import log, progress_bar
 
 PRESETS: dict[str, dict] = {
     # masses per curve, MC events per sample, masses per reproduction target for the model study
@@ -76,10 +77,10 @@ def mass_grid(scenario: Scenario, n: int, m_min: float = M_MIN_GEV) -> list[floa
     return [float(f"{m:.6g}") for m in np.geomspace(m_min, scenario.max_sqrt_s * 0.98, n)]
 
 
-def plan_run(scenarios: dict[str, Scenario], names: list[str], preset: dict, decay_model: str, seed: int,
-             workdir: Path) -> RunPlan:
-    def task(sc: Scenario, m: float, model: str = decay_model, n_modes: int = 2) -> LimitTask:
-        return LimitTask(sc, m, model, n_modes, preset["events"], seed, workdir=str(workdir))
+def plan_run(scenarios: dict[str, Scenario], names: list[str], preset: dict, decay_model: DecayModel, seed: int,
+             cache: Cache) -> RunPlan:
+    def task(sc: Scenario, m: float, model: DecayModel = decay_model, n_modes: int = 2) -> LimitTask:
+        return LimitTask(sc, m, model, n_modes, preset["events"], seed, cache=str(cache.root))
 
     curves = {n: [task(scenarios[n], m) for m in mass_grid(scenarios[n], preset["n_masses"])] for n in names}
     study = []
@@ -88,21 +89,20 @@ def plan_run(scenarios: dict[str, Scenario], names: list[str], preset: dict, dec
             continue
         sc = scenarios[tg.scenario]
         for m in np.geomspace(tg.lo_GeV, tg.hi_GeV, preset["report_masses"]):
-            study += [task(sc, float(f"{m:.6g}"), model, nm) for model in DECAY_MODELS for nm in (1, 2)]
+            study += [task(sc, float(f"{m:.6g}"), model, nm) for model in DecayModel for nm in (1, 2)]
     return RunPlan(curves, study)
 
 
-def make_samples(pending: list[LimitTask], executor: Executor) -> int:
+def make_samples(pending: list[LimitTask], executor: Executor, cache: Cache) -> int:
     """Generate, in parallel, every sample the unfinished tasks ``pending`` will read and that is not cached yet.
 
-    Returns how many were generated. (A cached file is checked again, against its metadata, when read.)
+    Returns how many were generated. (A cached file's checksum is verified again when it is read.)
     """
-    jobs = {}
+    jobs: dict[SampleJob, None] = {}
     for t in pending:
-        for j in sample_jobs(t.scenario, t.mass, t.decay_model, t.events, t.seed, t.workdir, t.n_modes,
-                             constants=t.constants):
-            jobs[j] = None
-    todo = [j for j in jobs if not j.path.exists()]
+        for _, sig, bkg in t.request.jobs(cache):
+            jobs[sig] = jobs[bkg] = None
+    todo = [j for j in jobs if not j.cached()]
     if todo:
         with progress_bar("samples", len(todo)) as advance:
             executor.map(_run_job, todo, on_done=advance)
@@ -113,42 +113,44 @@ def _run_job(job: SampleJob) -> str:
     return str(job.run())
 
 
-def write_diagnostic_histograms(scenario: Scenario, events: int, seed: int, decay_model: str, workdir: Path,
+def write_diagnostic_histograms(scenario: Scenario, events: int, seed: int, decay_model: DecayModel, cache: Cache,
                                 folder: Path) -> Path:
     """Signal (m_N = 1 GeV) and nu nubar gamma at the scenario's largest data set, before and after cuts.
 
-    Written as TH2D (ROOT) and UHI JSON; skipped when the files exist with the same key.
+    Computed once into the cache (UHI JSON, keyed on the inputs and the selection code) and written to
+    ``folder`` as TH2D (ROOT), UHI JSON and a JSON record of what they are.
     """
-    from selections.cuts import build_selection
-    from selections.histograms import write_json, write_root
-    from selections.process import process_sample
+    import uhi.io.json
+
+    from dipole_portal.selections.cuts import build_selection
+    from dipole_portal.selections.histograms import read_json_text, write_json, write_root
+    from dipole_portal.selections.process import process_sample
 
     point = max(scenario.points, key=lambda p: p.lumi_fb)
     mass = DIAGNOSTIC_MASS_GEV
-    check_mass(scenario, mass)
-    jobs = sample_jobs(dataclasses.replace(scenario, points=(point,)), mass, decay_model, events, seed, workdir)
-    key = {"scenario": repr(scenario), "mass": mass, "jobs": [repr(j.spec) + str(j.seed) for j in jobs],
-           "events": events}
-    root_path = folder / f"{scenario.name}.root"
-    json_path = root_path.with_suffix(".json")
-    if json_path.exists() and root_path.exists():
-        try:
-            if json.loads(json_path.read_text()).get("key") == content_hash(key):
-                return root_path
-        except ValueError:
-            pass
-    sel = build_selection(scenario, point)
-    sig = process_sample(jobs[0].run(), "signal", sel, fill_all=True)
-    bkg = process_sample(jobs[1].run(), "nunugamma", sel, fill_all=True)
+    one = dataclasses.replace(scenario, points=(point,))
+    request = YieldsRequest(one, mass, decay_model, events=events, seed=seed)
+    (_, sig_job, bkg_job), = request.jobs(cache)
+    entry = cache.entry("histograms", {**request.key(), "what": "diagnostic"}, SELECTION_CODE)
+    stored = entry.load_json()
+    if stored is None:
+        sel = build_selection(scenario, point)
+        sig = process_sample(sig_job.run(), "signal", sel, fill_all=True)
+        bkg = process_sample(bkg_job.run(), "nunugamma", sel, fill_all=True)
+        hists = {"signal_all": sig.histogram_all, "signal_selected": sig.histogram,
+                 "nunugamma_all": bkg.histogram_all, "nunugamma_selected": bkg.histogram}
+        stored = {"hists": json.dumps(hists, default=uhi.io.json.default),
+                  "cutflow_signal": sig.cutflow.as_dict(), "cutflow_nunugamma": bkg.cutflow.as_dict()}
+        entry.store_json(stored)
+    hists = read_json_text(stored["hists"], f"cache entry histograms/{entry.key}")
     folder.mkdir(parents=True, exist_ok=True)
-    hists = {"signal_all": sig.histogram_all, "signal_selected": sig.histogram,
-             "nunugamma_all": bkg.histogram_all, "nunugamma_selected": bkg.histogram}
+    root_path = folder / f"{scenario.name}.root"
     write_root(root_path, hists)
     write_json(folder / f"{scenario.name}_uhi.json", hists)
-    write_json_atomic(json_path, {"key": content_hash(key), "meta": {
+    write_json_atomic(root_path.with_suffix(".json"), {"meta": {
         "scenario": scenario.name, "sqrt_s_GeV": point.sqrt_s, "lumi_fb": point.lumi_fb, "mass_GeV": mass,
-        "decay_model": decay_model, "units": "pb per bin", "cutflow_signal": sig.cutflow.as_dict(),
-        "cutflow_nunugamma": bkg.cutflow.as_dict()}})
+        "decay_model": str(decay_model), "units": "pb per bin", "cutflow_signal": stored["cutflow_signal"],
+        "cutflow_nunugamma": stored["cutflow_nunugamma"]}})
     return root_path
 
 
@@ -162,22 +164,21 @@ class RunSummary:
     samples_made: int
 
 
-def run_pipeline(scenarios: dict[str, Scenario], names: list[str], preset_name: str, output: Path,
-                 decay_model: str = "helicity", seed: int = 1, executor: Executor | None = None,
+def run_pipeline(scenarios: dict[str, Scenario], names: list[str], preset_name: str, output: Path, *,
+                 decay_model: DecayModel = DEFAULT_DECAY_MODEL, seed: int = DEFAULT_SEED,
+                 executor: Executor | None = None, cache: Cache | None = None,
                  make_figures: bool = True) -> RunSummary:
     """The whole analysis; each stage logs a header line and shows progress."""
-    from stats.outputs import write_limit_tables, write_workspaces
+    from dipole_portal.stats.outputs import write_limit_tables, write_workspaces
 
     if preset_name not in PRESETS:
         raise InputError(f"preset {preset_name!r}: expected one of {', '.join(PRESETS)}")
-    if decay_model not in DECAY_MODELS:
-        raise InputError(f"decay model {decay_model!r}: expected one of {', '.join(DECAY_MODELS)}")
     preset = PRESETS[preset_name]
     executor = executor or SerialExecutor()
-    workdir = output / "cache"
+    cache = cache or Cache()
     seconds: dict[str, float] = {}
     files: dict[str, list[Path]] = {}
-    plan = plan_run(scenarios, names, preset, decay_model, seed, workdir)
+    plan = plan_run(scenarios, names, preset, decay_model, seed, cache)
     tasks = plan.all_tasks()
     cached = [load_cached(t) for t in tasks]  # read once; the stages below reuse it
     n_cached = sum(c is not None for c in cached)
@@ -185,7 +186,7 @@ def run_pipeline(scenarios: dict[str, Scenario], names: list[str], preset_name: 
 
     t0 = time.perf_counter()
     log(f"[1/{stages}] samples ({executor.describe()})")
-    n_samples = make_samples([t for t, c in zip(tasks, cached, strict=True) if c is None], executor)
+    n_samples = make_samples([t for t, c in zip(tasks, cached, strict=True) if c is None], executor, cache)
     seconds["samples"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
@@ -195,7 +196,7 @@ def run_pipeline(scenarios: dict[str, Scenario], names: list[str], preset_name: 
 
     t0 = time.perf_counter()
     log(f"[3/{stages}] diagnostic histograms")
-    files["histograms"] = [write_diagnostic_histograms(scenarios[n], preset["events"], seed, decay_model, workdir,
+    files["histograms"] = [write_diagnostic_histograms(scenarios[n], preset["events"], seed, decay_model, cache,
                                                        output / "histograms") for n in names]
     seconds["histograms"] = time.perf_counter() - t0
 
@@ -203,15 +204,15 @@ def run_pipeline(scenarios: dict[str, Scenario], names: list[str], preset_name: 
     log(f"[4/{stages}] tables, pyhf workspaces, HEPData")
     files["tables"] = []
     for name, ts in plan.curves.items():
-        res = [results[t][0] for t in ts]
-        specs = {t.mass: results[t][1] for t in ts}
+        res = [results[t].limit for t in ts]
+        specs = {t.mass: results[t].spec for t in ts}
         files["tables"] += write_limit_tables(output / "limits", name, res, scenarios[name].label)
         files["tables"] += write_workspaces(output / "workspaces", name, specs)[:2]
-    study = [results[t][0].as_dict() for t in plan.study]
+    study = [results[t].limit.as_dict() for t in plan.study]
     files["tables"].append(write_json_atomic(output / "limits" / "model_study.json", {
         "targets": [t.__dict__ for t in TARGETS if t.scenario in names], "limits": study,
         "preset": preset_name, "seed": seed, "constants": DEFAULT_CONSTANTS.as_dict()}))
-    from analysis.hepdata_export import write_hepdata
+    from dipole_portal.analysis.hepdata_export import write_hepdata
 
     files["hepdata"] = write_hepdata(output / "limits", output / "hepdata")
     seconds["tables"] = time.perf_counter() - t0
@@ -223,7 +224,7 @@ def run_pipeline(scenarios: dict[str, Scenario], names: list[str], preset_name: 
         seconds["figures"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         log(f"[6/{stages}] report")
-        from analysis.report import write_report
+        from dipole_portal.analysis.report import write_report
 
         files["report"] = [write_report(output, preset_name, seconds)]
         seconds["report"] = time.perf_counter() - t0
@@ -232,9 +233,9 @@ def run_pipeline(scenarios: dict[str, Scenario], names: list[str], preset_name: 
 
 def make_all_figures(output: Path, scenarios: dict[str, Scenario], names: list[str]) -> list[Path]:
     """Every figure from the files of the earlier stages (``limits/``, ``histograms/``)."""
-    from plotting import limit_figures as lf
-    from plotting.plane_figures import figure_plane
-    from plotting.style import use_style
+    from dipole_portal.plotting import limit_figures as lf
+    from dipole_portal.plotting.plane_figures import figure_plane
+    from dipole_portal.plotting.style import use_style
 
     use_style()
     curves = lf.load_curves(output / "limits")

@@ -23,9 +23,9 @@ import numpy as np  # noqa: E402
 
 def bench_generate(events: int, workdir: Path) -> dict:
     """Signal at Belle II (asymmetric beams, 18 branches), one core, ZSTD level 1."""
-    from samples.generate import generate_to_root
-    from samples.generators import DEFAULT_CHUNK, UNIFORMS_PER_EVENT, SignalSpec, chunk_plan
-    from samples.kinematics import Beams
+    from dipole_portal.samples.generate import generate_to_root
+    from dipole_portal.samples.generators import DEFAULT_CHUNK, UNIFORMS_PER_EVENT, SignalSpec, chunk_plan
+    from dipole_portal.samples.kinematics import Beams
 
     spec = SignalSpec(Beams(7.0, 4.0), 1.0)
     path = workdir / "bench_signal.root"
@@ -55,10 +55,10 @@ def bench_select(path: Path) -> dict:
     """Read -> select (Belle II bBG, vector boosts) -> histogram, against plain uproot reading of the same branches."""
     import uproot
 
-    from analysis.config import get_scenario
-    from selections.cuts import build_selection
-    from selections.process import process_sample
-    from selections.reader import READ_BRANCHES
+    from dipole_portal.core.config import get_scenario
+    from dipole_portal.selections.cuts import build_selection
+    from dipole_portal.selections.process import process_sample
+    from dipole_portal.selections.reader import READ_BRANCHES
 
     sc = get_scenario("belle2-bbg")
     sel = build_selection(sc, sc.points[0])
@@ -79,11 +79,11 @@ def bench_limits(masses: int = 10) -> dict:
     """Seconds and hypotests per limit (chi2 + counting CLs), and pyhf's stock upper_limits on the same model."""
     import numpy as np
 
-    from analysis.config import load_scenarios
-    from selections.yields import compute_yields
-    from stats.cls import pyhf_stock_upper_limit
-    from stats.limits import compute_limit
-    from stats.models import build_spec
+    from dipole_portal.analysis.tasks import yields_for
+    from dipole_portal.core.config import load_scenarios
+    from dipole_portal.stats.cls import pyhf_stock_upper_limit
+    from dipole_portal.stats.limits import compute_limit
+    from dipole_portal.stats.models import build_spec
 
     workdir = Path(tempfile.mkdtemp(prefix="dipole-bench-limits-"))
     times, tests, stock_t, stock_n = [], [], [], []
@@ -91,7 +91,7 @@ def bench_limits(masses: int = 10) -> dict:
         if name == "bes3":
             continue  # 43 channels: timed separately below
         for m in np.geomspace(0.05, 0.9 * sc.max_sqrt_s, masses):
-            y = compute_yields(sc, float(m), events=20_000, workdir=workdir)
+            y = yields_for(sc, float(m), events=20_000, cache=workdir)
             t0 = time.perf_counter()
             r = compute_limit(y, "cls")
             times.append(time.perf_counter() - t0)
@@ -102,7 +102,7 @@ def bench_limits(masses: int = 10) -> dict:
             stock_t.append(time.perf_counter() - t0)
             stock_n.append(n)
     sc = load_scenarios()["bes3"]
-    y = compute_yields(sc, 1.0, events=20_000, workdir=workdir)
+    y = yields_for(sc, 1.0, events=20_000, cache=workdir)
     t0 = time.perf_counter()
     rb = compute_limit(y, "cls")
     t_bes3 = time.perf_counter() - t0
@@ -116,13 +116,13 @@ def bench_limits(masses: int = 10) -> dict:
 
 def bench_scan(n_masses: int = 60, workers: int = 2, events: int = 20_000) -> dict:
     """A 60-mass scan of all eight scenarios (chi2 and counting CLs) from an empty cache."""
-    from analysis.config import load_scenarios
-    from analysis.executors import make_executor
-    from analysis.pipeline import mass_grid
-    from stats.scan import LimitTask, run_tasks
+    from dipole_portal.analysis.pipeline import mass_grid
+    from dipole_portal.analysis.tasks import LimitTask, run_tasks
+    from dipole_portal.core.config import load_scenarios
+    from dipole_portal.core.executors import make_executor
 
     workdir = Path(tempfile.mkdtemp(prefix="dipole-bench-scan-"))
-    tasks = [LimitTask(sc, m, events=events, workdir=str(workdir))
+    tasks = [LimitTask(sc, m, events=events, cache=str(workdir))
              for sc in load_scenarios().values() for m in mass_grid(sc, n_masses)]
     t0 = time.perf_counter()
     with make_executor("processes", workers) as ex:
@@ -135,7 +135,7 @@ def bench_scan(n_masses: int = 60, workers: int = 2, events: int = 20_000) -> di
 
 
 def bench_e2e(preset: str = "paper") -> dict:
-    """``python -m analysis run --preset paper`` from an empty cache: 1, 2 workers and a Dask LocalCluster."""
+    """``python -m dipole_portal run --preset paper`` from an empty cache: 1, 2 workers and a Dask LocalCluster."""
     import subprocess
     import sys
 
@@ -145,7 +145,7 @@ def bench_e2e(preset: str = "paper") -> dict:
             ("Dask LocalCluster, 2 workers", ["--dask-workers", "2"]))
     for label, args in runs:
         folder = tempfile.mkdtemp(prefix="dipole-bench-e2e-")
-        cmd = [sys.executable, "-m", "analysis", "run", "--preset", preset, "--output", folder, *args]
+        cmd = [sys.executable, "-m", "dipole_portal", "run", "--preset", preset, "--output", folder, *args]
         t0 = time.perf_counter()
         subprocess.run(cmd, check=True, env=env, capture_output=True)
         out[label] = time.perf_counter() - t0
@@ -164,7 +164,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--events", type=int, default=10_000_000)
     ap.add_argument("--only", choices=STAGES, default=None)
-    ap.add_argument("--workdir", default=None)
+    ap.add_argument("--cache", default=None)
     args = ap.parse_args()
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="dipole-bench-"))
     stages = [args.only] if args.only else list(STAGES)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from analysis.errors import InputError
+from dipole_portal.core.errors import InputError
 
 ALPHA = 1 / 137.035999
 M_E_GEV = 0.51099895e-3

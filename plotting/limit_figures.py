@@ -17,9 +17,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.ticker import NullFormatter
 
-from analysis.errors import InputError
-from plotting import style
-from plotting.existing import FLAVOURS, load_regions
+from dipole_portal.core.errors import InputError
+from dipole_portal.plotting import style
+from dipole_portal.plotting.existing import FLAVOURS, load_regions
 
 FIG1 = ("belle2-lowmass", "belle2-highmass", "belle2-bbg")
 FIG2 = ("bes3", "stcf-2gev", "stcf-4gev", "stcf-7gev")

@@ -14,11 +14,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.colors import LogNorm
 
-from analysis.config import Scenario
-from plotting import style
-from selections import geometry as geo
-from selections.cuts import PhotonColumns, build_selection
-from selections.histograms import read_root
+from dipole_portal.core.config import Scenario
+from dipole_portal.plotting import style
+from dipole_portal.selections import geometry as geo
+from dipole_portal.selections.cuts import PhotonColumns, build_selection
+from dipole_portal.selections.histograms import read_root
 
 
 def accepted_grid(scenario: Scenario, sqrt_s: float, n: int = 400) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

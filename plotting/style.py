@@ -1,18 +1,17 @@
-"""Figure style: mplhep's ROOT style, experiment labels, and atomic PDF + PNG output."""
+"""Figure style: mplhep's ROOT style, experiment labels, and atomic PDF + PNG output.
+
+Importing this module chooses no matplotlib backend: the command line selects Agg, a notebook keeps its own.
+"""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
-import matplotlib
+import matplotlib.pyplot as plt
+import mplhep as mh
 
-matplotlib.use("Agg")  # files only; no display needed (CI, batch)
-
-import matplotlib.pyplot as plt  # noqa: E402
-import mplhep as mh  # noqa: E402
-
-from analysis.atomic import atomic_path  # noqa: E402
+from dipole_portal.core.atomic import atomic_path
 
 FORMATS = ("pdf", "png")
 PNG_DPI = 110

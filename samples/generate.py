@@ -7,9 +7,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from analysis import __version__
-from samples.generators import DEFAULT_CHUNK, NuNuGammaSpec, SignalSpec, generate_chunks
-from samples.rootio import write_events
+from dipole_portal.core.version import __version__
+from dipole_portal.samples.generators import DEFAULT_CHUNK, NuNuGammaSpec, SignalSpec, generate_chunks
+from dipole_portal.samples.rootio import write_events
 
 
 def sample_metadata(spec: SignalSpec | NuNuGammaSpec, seed: int, events: int, chunk_size: int) -> dict[str, Any]:

@@ -7,7 +7,10 @@ whichever order or process the chunks are made in.
 
 Branches (CM frame, GeV): photon_E, photon_px, photon_py, photon_pz; for asymmetric beams the same
 with ``_lab``; ``weight`` in pb (sum of weights = cross section of the generated region); for signal
-N_E, N_px, N_py, N_pz (and ``_lab``) and ``helicity`` (+1 or -1, twice the N helicity).
+N_E, N_px, N_py, N_pz (and ``_lab``) and ``helicity``: +1 or -1, the term of the production law the N polar
+angle was drawn from (s (1 - z^2) or m^2 (1 + z^2); twice the N helicity for the models without the P_T
+interference). The rest-frame angles (z, theta*, psi) that every model's weight depends on are recomputable from
+the N and photon four-vectors (``samples.reweight``), so one sample can be reweighted to any model.
 """
 
 from __future__ import annotations
@@ -18,14 +21,21 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from analysis.constants import DEFAULT_CONSTANTS, PhysicsConstants
-from analysis.errors import InputError
-from samples.kinematics import Beams, PhaseSpaceRegion, boost_z
-from samples.nunugamma_physics import d2sigma_dE_dz_pb
-from samples.signal_physics import helicity_plus_fraction, n_energy_GeV, n_momentum_GeV, signal_xsec_pb
+from dipole_portal.core.constants import DEFAULT_CONSTANTS, PhysicsConstants
+from dipole_portal.core.errors import InputError
+from dipole_portal.core.options import DEFAULT_CC_MODES, DEFAULT_D_REF, DEFAULT_DECAY_MODEL, DecayModel, Process
+from dipole_portal.samples.kinematics import Beams, PhaseSpaceRegion, boost_z
+from dipole_portal.samples.nunugamma_physics import d2sigma_dE_dz_pb
+from dipole_portal.samples.signal_physics import (
+    helicity_plus_fraction,
+    n_energy_GeV,
+    n_momentum_GeV,
+    polarisation,
+    signal_xsec_pb,
+)
 
-DECAY_MODELS = ("helicity", "backward", "isotropic", "forward")
-PROCESSES = ("signal", "nunugamma")
+DECAY_MODELS = tuple(m.value for m in DecayModel)
+PROCESSES = tuple(p.value for p in Process)
 DEFAULT_CHUNK = 1_000_000
 FOUR = ("E", "px", "py", "pz")
 #: uniforms consumed per event, for the RNG-floor benchmark
@@ -39,12 +49,14 @@ class SignalSpec:
 
     beams: Beams
     mass: float
-    d_ref: float = 1e-5
-    decay_model: str = "helicity"
-    n_modes: int = 2
+    d_ref: float = DEFAULT_D_REF
+    decay_model: DecayModel = DEFAULT_DECAY_MODEL
+    n_modes: int = DEFAULT_CC_MODES
     constants: PhysicsConstants = field(default=DEFAULT_CONSTANTS)
 
     def __post_init__(self) -> None:
+        if self.decay_model in DECAY_MODELS:
+            object.__setattr__(self, "decay_model", DecayModel(self.decay_model))
         if not (math.isfinite(self.mass) and 0 < self.mass < self.beams.sqrt_s):
             raise InputError(
                 f"mass={self.mass!r} GeV: expected 0 < m_N < sqrt(s) = {self.beams.sqrt_s:g} GeV"
@@ -97,11 +109,40 @@ def _z_from_1_plus_z2(u: np.ndarray) -> np.ndarray:
     return 2.0 * np.sinh(np.arcsinh(4.0 * u - 2.0) / 3.0)
 
 
+def cos_against_polarisation(u: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """Inverse CDF of (1 - p c)/2 on [-1, 1] (0 <= p <= 1): a photon emitted against a spin of polarisation p.
+
+    c = w / (1 + sqrt(1 - p w)), w = 4u - 2 - p: the root of p c^2 - 2c - 2 - p + 4u = 0 written without the
+    cancellation at small p (it tends to 2u - 1).
+    """
+    w = 4.0 * u - 2.0 - p
+    return w / (1.0 + np.sqrt(np.maximum(0.0, 1.0 - p * w)))
+
+
+def exact_photon_direction(u_c: np.ndarray, u_beta: np.ndarray, z: np.ndarray, sqrt_s: float, mass: float
+                           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Photon direction in the N rest frame from the full spin correlation (the ``exact`` model).
+
+    Components along (n, theta_hat, phi_hat) of the N flight frame. The law 1 - P.k (P = P_L n + P_T theta_hat)
+    is drawn as cos(angle to P) from (1 - |P| c)/2 and a uniform azimuth about P.
+    """
+    pl, pt = polarisation(z, sqrt_s, mass)
+    p = np.hypot(pl, pt)
+    safe = np.where(p > 0, p, 1.0)
+    ul, ut = np.where(p > 0, pl / safe, 1.0), np.where(p > 0, pt / safe, 0.0)  # unit vector along P
+    c = cos_against_polarisation(u_c, p)
+    s = np.sqrt(np.maximum(0.0, 1.0 - c * c))
+    beta = 2.0 * np.pi * u_beta
+    cb = s * np.cos(beta)
+    return c * ul - cb * ut, c * ut + cb * ul, s * np.sin(beta)
+
+
 def rest_frame_cos(u: np.ndarray, helicity: np.ndarray, model: str) -> np.ndarray:
-    """cos(theta*) of the photon in the N rest frame w.r.t. the N flight direction, by decay model.
+    """cos(theta*) of the photon in the N rest frame w.r.t. the N flight direction, for the models without P_T.
 
     ``backward``: (1 - c)/2, ``forward``: (1 + c)/2, ``isotropic``: 1/2, ``helicity``: backward for
-    helicity +1 and forward for helicity -1 (SPEC section 1).
+    helicity +1 and forward for helicity -1 (SPEC section 1). The ``exact`` model needs the azimuth too:
+    :func:`exact_photon_direction`.
     """
     backward = 1.0 - 2.0 * np.sqrt(1.0 - u)
     forward = 2.0 * np.sqrt(u) - 1.0
@@ -135,14 +176,20 @@ def generate_signal_chunk(rng: np.random.Generator, n: int, spec: SignalSpec, to
     sin_t = np.sqrt(np.maximum(0.0, 1.0 - z * z))
     phi = 2.0 * np.pi * u[2]
     cphi, sphi = np.cos(phi), np.sin(phi)
-    c_star = rest_frame_cos(u[3], helicity, spec.decay_model)
-    s_star = np.sqrt(np.maximum(0.0, 1.0 - c_star * c_star))
-    psi = 2.0 * np.pi * u[4]
+    # the transverse photon momentum in the N rest frame, (a, b), lies along theta_hat = (z cos phi, z sin phi,
+    # -sin theta) and phi_hat = (-sin phi, cos phi, 0); psi is its azimuth about n measured from theta_hat
+    if spec.decay_model == DecayModel.EXACT:
+        c_star, k_theta, k_phi = exact_photon_direction(u[3], u[4], z, sqrt_s, m)
+        a, b = 0.5 * m * k_theta, 0.5 * m * k_phi
+    else:
+        c_star = rest_frame_cos(u[3], helicity, spec.decay_model)
+        s_star = np.sqrt(np.maximum(0.0, 1.0 - c_star * c_star))
+        psi = 2.0 * np.pi * u[4]
+        p_perp = 0.5 * m * s_star
+        a, b = p_perp * np.cos(psi), p_perp * np.sin(psi)
     # two-body decay N -> nu gamma, boosted along the N direction: E = (E_N + p_N c*)/2 etc.
     E_g = 0.5 * (E_N + p_N * c_star)
     p_par = 0.5 * (p_N + E_N * c_star)
-    p_perp = 0.5 * m * s_star
-    a, b = p_perp * np.cos(psi), p_perp * np.sin(psi)
     px = p_par * sin_t * cphi + a * z * cphi - b * sphi
     py = p_par * sin_t * sphi + a * z * sphi + b * cphi
     pz = p_par * z - a * sin_t

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
-from analysis.constants import DEFAULT_CONSTANTS, PhysicsConstants
+from dipole_portal.core.constants import DEFAULT_CONSTANTS, PhysicsConstants
 
 
 def sigma0_pb(s: ArrayLike, constants: PhysicsConstants = DEFAULT_CONSTANTS) -> np.ndarray:

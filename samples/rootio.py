@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 import uproot
 
-from analysis.atomic import atomic_path
-from analysis.errors import InputError
+from dipole_portal.core.atomic import atomic_path
+from dipole_portal.core.errors import InputError
 
 TREE = "events"
 METADATA_KEY = "metadata"

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
-from analysis.constants import DEFAULT_CONSTANTS, PhysicsConstants
+from dipole_portal.core.constants import DEFAULT_CONSTANTS, PhysicsConstants
 
 
 def n_energy_GeV(sqrt_s: float, mass: float) -> float:
@@ -52,6 +52,53 @@ def helicity_plus_fraction(sqrt_s: float, mass: float) -> float:
     """Fraction of N produced by the s(1 - z^2) term (helicity +1/2): s / (s + 2 m^2)."""
     s = sqrt_s**2
     return s / (s + 2 * mass**2)
+
+
+def polarisation(z: ArrayLike, sqrt_s: float, mass: float) -> tuple[np.ndarray, np.ndarray]:
+    """N polarisation (P_L, P_T) along its flight direction n and along theta_hat = dn/dtheta_N (SPEC section 1).
+
+    The spin-summed |M|^2 of e+e- -> gamma* -> N nubar, N -> nu gamma is proportional to
+    D(z) [1 - P_L cos(theta*) - P_T sin(theta*) cos(psi)], with D = (1 - z^2) s + (1 + z^2) m^2,
+    P_L = [(1 - z^2) s - (1 + z^2) m^2] / D and P_T = 2 sqrt(s) m z sqrt(1 - z^2) / D; |P| <= 1 everywhere
+    (D^2 (1 - |P|^2) = 4 s m^2 (1 - z^2)).
+
+    >>> pl, pt = polarisation(0.5, 4.0, 1.0)   # D = 12 + 1.25: P_L = 10.75 / D, P_T = 8 * 0.5 * sqrt(0.75) / D
+    >>> round(float(pl), 4), round(float(pt), 4)
+    (0.8113, 0.2614)
+    >>> bool(np.all(np.hypot(*polarisation(np.linspace(-1, 1, 101), 4.0, 3.9)) <= 1 + 1e-12))
+    True
+    """
+    z = np.asarray(z, dtype=float)
+    s, m2 = sqrt_s**2, mass**2
+    a, b = (1 - z * z) * s, (1 + z * z) * m2
+    D = a + b
+    return (a - b) / D, 2 * sqrt_s * mass * z * np.sqrt(np.maximum(0.0, 1 - z * z)) / D
+
+
+def angular_weight(model: str, z: ArrayLike, cos_star: ArrayLike, cos_psi: ArrayLike, sqrt_s: float, mass: float
+                   ) -> np.ndarray:
+    """The joint density of (z, cos theta*, psi), up to a constant, for each decay model (SPEC section 1).
+
+    ``exact``: D (1 - P_L c - P_T sin c cos psi); ``helicity``: D (1 - P_L c) (the P_T interference dropped);
+    ``backward``: D (1 - c); ``forward``: D (1 + c); ``isotropic``: D. Every model has the same D(z), the
+    production law of eq. 2, so the ratio of two models' weights reweights one sample to another event by event.
+    """
+    z = np.asarray(z, dtype=float)
+    c = np.asarray(cos_star, dtype=float)
+    s, m2 = sqrt_s**2, mass**2
+    D = (1 - z * z) * s + (1 + z * z) * m2
+    if model == "isotropic":
+        return D * np.ones_like(c)
+    if model == "backward":
+        return D * (1 - c)
+    if model == "forward":
+        return D * (1 + c)
+    pl, pt = polarisation(z, sqrt_s, mass)
+    if model == "helicity":
+        return D * (1 - pl * c)
+    if model == "exact":
+        return D * (1 - pl * c - pt * np.sqrt(np.maximum(0.0, 1 - c * c)) * np.asarray(cos_psi, dtype=float))
+    raise ValueError(f"decay model {model!r} unknown")
 
 
 def decay_width_GeV(mass: float, d: ArrayLike) -> np.ndarray:

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from analysis.config import EnergyPoint, Scenario
-from analysis.errors import InputError
-from samples.kinematics import PhaseSpaceRegion
-from selections import geometry as geo
+from dipole_portal.core.config import EnergyPoint, Scenario
+from dipole_portal.core.errors import InputError
+from dipole_portal.samples.kinematics import PhaseSpaceRegion
+from dipole_portal.selections import geometry as geo
 
 
 @dataclass(frozen=True)

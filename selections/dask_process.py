@@ -13,13 +13,13 @@ from collections.abc import Sequence
 
 import hist
 
-from analysis.errors import InputError
-from samples.rootio import TREE
-from selections import histograms
-from selections.cutflow import CutFlow
-from selections.cuts import Selection
-from selections.process import SampleResult, select_chunk
-from selections.reader import READ_BRANCHES, as_photons, check_sample
+from dipole_portal.core.errors import InputError
+from dipole_portal.samples.rootio import TREE
+from dipole_portal.selections import histograms
+from dipole_portal.selections.cutflow import CutFlow
+from dipole_portal.selections.cuts import Selection
+from dipole_portal.selections.process import SampleResult, select_chunk
+from dipole_portal.selections.reader import READ_BRANCHES, as_photons, check_sample
 
 
 def _select_partition(arrays, selection: Selection) -> tuple[CutFlow, hist.Hist]:

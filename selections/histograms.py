@@ -11,11 +11,12 @@ import numpy as np
 import uhi.io.json
 import uproot
 
-from analysis.atomic import atomic_path, write_text_atomic
-from analysis.errors import InputError
+from dipole_portal.core.atomic import atomic_path, write_text_atomic
+from dipole_portal.core.errors import InputError
 
 N_E_BINS = 25
 N_THETA_BINS = 36
+FIT_REBIN = (5, 4)  # the 25 x 36 selection histograms are merged to 5 x 9 bins for the binned fit
 
 
 def make_histogram(sqrt_s: float, n_e: int = N_E_BINS, n_theta: int = N_THETA_BINS) -> hist.Hist:
@@ -26,6 +27,11 @@ def make_histogram(sqrt_s: float, n_e: int = N_E_BINS, n_theta: int = N_THETA_BI
         storage=hist.storage.Weight(),
         label="sigma [pb]",
     )
+
+
+def fit_binned(h: hist.Hist) -> hist.Hist:
+    """The histogram merged to the fit binning (FIT_REBIN)."""
+    return h[:: hist.rebin(FIT_REBIN[0]), :: hist.rebin(FIT_REBIN[1])]
 
 
 def fill(h: hist.Hist, E: np.ndarray, theta_lab_rad: np.ndarray, weight: np.ndarray) -> None:
@@ -46,12 +52,21 @@ def write_json(path: str | os.PathLike[str], histograms: dict[str, hist.Hist]) -
     return write_text_atomic(path, json.dumps(histograms, default=uhi.io.json.default))
 
 
+def read_json_text(text: str, where: str) -> dict[str, hist.Hist]:
+    """Histograms from UHI JSON text; ``where`` names the source in errors."""
+    try:
+        data = json.loads(text, object_hook=uhi.io.json.object_hook)
+        return {name: hist.Hist(obj) for name, obj in data.items()}
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        raise InputError(f"{where}: cannot read histogram JSON ({exc})") from None
+
+
 def read_json(path: str | os.PathLike[str]) -> dict[str, hist.Hist]:
     try:
-        data = json.loads(Path(path).read_text(), object_hook=uhi.io.json.object_hook)
-    except (OSError, json.JSONDecodeError) as exc:
+        text = Path(path).read_text()
+    except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: cannot read histogram JSON ({exc})") from None
-    return {name: hist.Hist(obj) for name, obj in data.items()}
+    return read_json_text(text, str(path))
 
 
 def read_root(path: str | os.PathLike[str]) -> dict[str, hist.Hist]:

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import awkward as ak
 import hist
 import numpy as np
 
-from selections import histograms
-from selections.cutflow import CutFlow
-from selections.cuts import Selection
-from selections.reader import DEFAULT_STEP, check_sample, iterate_photons, photon_columns
+from dipole_portal.selections import histograms
+from dipole_portal.selections.cutflow import CutFlow
+from dipole_portal.selections.cuts import Selection
+from dipole_portal.selections.reader import DEFAULT_STEP, check_sample, iterate_photons, photon_columns
 
 
 @dataclass
@@ -38,6 +38,42 @@ class SampleResult:
     @property
     def efficiency(self) -> float:
         return self.cutflow.efficiency
+
+
+@dataclass(frozen=True)
+class SelectedSample:
+    """What the yields need from a selected sample, as plain numbers (JSON-able, cacheable).
+
+    Cross sections in pb; ``fit_*`` are the accepted events in the fit binning, flattened (pb, pb^2).
+    """
+
+    process: str
+    events_total: int
+    xsec_total_pb: float
+    xsec_pb: float
+    xsec_err_pb: float
+    fit_values_pb: tuple[float, ...]
+    fit_variances_pb2: tuple[float, ...]
+    cutflow: dict
+
+    @property
+    def efficiency(self) -> float:
+        return self.xsec_pb / self.xsec_total_pb if self.xsec_total_pb else 0.0
+
+    @classmethod
+    def from_result(cls, r: SampleResult) -> SelectedSample:
+        h = histograms.fit_binned(r.histogram)
+        return cls(r.process, r.cutflow.events[0], r.cutflow.sumw[0], r.xsec_pb, r.xsec_err_pb,
+                   tuple(float(v) for v in h.values().ravel()), tuple(float(v) for v in h.variances().ravel()),
+                   r.cutflow.as_dict())
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> SelectedSample:
+        return cls(**{**d, "fit_values_pb": tuple(d["fit_values_pb"]),
+                      "fit_variances_pb2": tuple(d["fit_variances_pb2"])})
 
 
 def process_sample(

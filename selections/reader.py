@@ -11,9 +11,9 @@ import numpy as np
 import uproot
 import vector
 
-from analysis.errors import InputError
-from samples.rootio import TREE, read_metadata
-from selections.cuts import PhotonColumns
+from dipole_portal.core.errors import InputError
+from dipole_portal.samples.rootio import TREE, read_metadata
+from dipole_portal.selections.cuts import PhotonColumns
 
 vector.register_awkward()
 

@@ -3,25 +3,32 @@
 S_i(d) = L_i sigma_i(d_ref) (d/d_ref)^2 eps_det eps_cuts,i P_dec,i(d) (eq. 7); the irreducible background is
 B_i = L_i sigma_nunugamma,i(after cuts) eps_det, plus the Belle II gap background scaled with luminosity.
 Luminosities in fb^-1, cross sections in pb (1 pb x 1 fb^-1 = 1000 events).
+
+This module reads selected samples and writes the *yields file* that the statistics stage reads: one JSON per
+(scenario, m_N, decay model, counting) with efficiencies and their MC errors, cross sections, the background per
+channel, the fit-binned E_gamma x theta_gamma shapes, and the provenance of every number. It generates nothing.
 """
 
 from __future__ import annotations
 
-import functools
-from dataclasses import asdict, dataclass, field
+import json
+import math
+import os
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from analysis.config import EnergyPoint, Scenario
-from analysis.constants import DEFAULT_CONSTANTS, PhysicsConstants
-from analysis.errors import InputError
-from analysis.progress import log
-from samples.cache import derived_seed, ensure_sample, sample_path
-from samples.generators import NuNuGammaSpec, SignalSpec
-from samples.signal_physics import decay_probability
-from selections.cuts import build_selection
-from selections.process import SampleResult, process_sample
+from dipole_portal.core.atomic import write_json_atomic
+from dipole_portal.core.config import EnergyPoint, Scenario
+from dipole_portal.core.constants import DEFAULT_CONSTANTS, PhysicsConstants
+from dipole_portal.core.errors import InputError
+from dipole_portal.samples.signal_physics import decay_probability
+from dipole_portal.selections.process import SelectedSample
+
+YIELDS_FORMAT = "dipole-portal-yields"
+YIELDS_FORMAT_VERSION = 1
 
 PB_FB = 1000.0  # events per (pb x fb^-1)
 
@@ -42,6 +49,10 @@ class ChannelYield:
     background_xsec_pb: float
     background_xsec_err_pb: float
     gap_background_events: float
+    #: fit-binned (FIT_REBIN) selected histograms, flattened: signal and nu nubar gamma in pb, its variance in pb^2
+    fit_signal_pb: list[float] | None = field(default=None, repr=False)
+    fit_background_pb: list[float] | None = field(default=None, repr=False)
+    fit_background_var_pb2: list[float] | None = field(default=None, repr=False)
     constants: PhysicsConstants = field(default=DEFAULT_CONSTANTS, repr=False)
 
     @property
@@ -70,7 +81,7 @@ class ChannelYield:
         return self.signal_events_ref_prompt * (d / self.d_ref) ** 2 * self.decay_probability(d)
 
     def as_dict(self) -> dict:
-        out = {k: v for k, v in asdict(self).items() if k != "constants"}
+        out = {k: v for k, v in asdict(self).items() if k != "constants" and not k.startswith("fit_")}
         out.update(
             background_irreducible_events=self.background_irreducible_events,
             background_events=self.background_events,
@@ -86,7 +97,7 @@ class ScenarioYields:
     decay_model: str
     n_modes: int
     channels: list[ChannelYield]
-    samples: dict[str, dict[str, SampleResult]] = field(default_factory=dict, repr=False)
+    provenance: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def signal_events(self, d: np.ndarray | float) -> np.ndarray:
         return sum(c.signal_events(d) for c in self.channels)
@@ -137,107 +148,84 @@ def check_mass(scenario: Scenario, mass: float) -> tuple[EnergyPoint, ...]:
     return points
 
 
-@functools.lru_cache(maxsize=256)
-def background_sample(scenario: Scenario, point: EnergyPoint, seed: int,
-                      constants: PhysicsConstants = DEFAULT_CONSTANTS) -> tuple[NuNuGammaSpec, int]:
-    """The nu nubar gamma generator spec of one energy point (generated in the selection's box) and its seed."""
-    spec = NuNuGammaSpec(point.beams, build_selection(scenario, point).region(), constants)
-    return spec, derived_seed(seed, "nunugamma", point.sqrt_s, point.beams.as_dict())
-
-
-def signal_sample(scenario: Scenario, point: EnergyPoint, mass: float, decay_model: str, seed: int,
-                  n_modes: int = 2, d_ref: float = 1e-5, constants: PhysicsConstants = DEFAULT_CONSTANTS,
-                  ) -> tuple[SignalSpec, int]:
-    """The signal generator spec of one energy point and mass, and its seed."""
-    spec = SignalSpec(point.beams, mass, d_ref=d_ref, decay_model=decay_model, n_modes=n_modes, constants=constants)
-    return spec, derived_seed(seed, "signal", point.sqrt_s, mass, decay_model, n_modes)
-
-
-@functools.lru_cache(maxsize=256)
-def background_for_point(
-    scenario: Scenario, point: EnergyPoint, events: int, seed: int, workdir: Path,
-    constants: PhysicsConstants = DEFAULT_CONSTANTS,
-) -> SampleResult:
-    """Generate (or reuse) and select the nu nubar gamma sample of one energy point.
-
-    It does not depend on m_N, so a mass scan selects it once per process (memoised; treat as read-only).
-    """
-    spec, s = background_sample(scenario, point, seed, constants)
-    path = ensure_sample(spec, s, events, workdir / "samples")
-    return process_sample(path, "nunugamma", build_selection(scenario, point))
-
-
-def signal_for_point(
-    scenario: Scenario, point: EnergyPoint, mass: float, decay_model: str, events: int, seed: int, workdir: Path,
-    n_modes: int = 2, d_ref: float = 1e-5, constants: PhysicsConstants = DEFAULT_CONSTANTS,
-) -> SampleResult:
-    """Generate (or reuse) and select the signal sample of one energy point and mass."""
-    spec, s = signal_sample(scenario, point, mass, decay_model, seed, n_modes, d_ref, constants)
-    path = ensure_sample(spec, s, events, workdir / "samples")
-    return process_sample(path, "signal", build_selection(scenario, point))
-
-
-@dataclass(frozen=True)
-class SampleJob:
-    """One sample file to generate: what, with which seed and how many events, into which folder."""
-
-    spec: SignalSpec | NuNuGammaSpec
-    seed: int
-    events: int
-    folder: Path
-
-    def run(self) -> Path:
-        return ensure_sample(self.spec, self.seed, self.events, self.folder)
-
-    @property
-    def path(self) -> Path:
-        return sample_path(self.spec, self.seed, self.events, self.folder)
-
-
-def sample_jobs(scenario: Scenario, mass: float, decay_model: str = "helicity", events: int = 200_000, seed: int = 1,
-                workdir: str | Path = ".cache", n_modes: int = 2, d_ref: float = 1e-5,
-                constants: PhysicsConstants = DEFAULT_CONSTANTS) -> list[SampleJob]:
-    """The samples ``compute_yields`` with the same arguments reads (so they can be made beforehand, in parallel)."""
-    folder = Path(workdir) / "samples"
-    jobs = []
-    for point in check_mass(scenario, mass):
-        jobs.append(SampleJob(*signal_sample(scenario, point, mass, decay_model, seed, n_modes, d_ref, constants),
-                              events, folder))
-        jobs.append(SampleJob(*background_sample(scenario, point, seed, constants), events, folder))
-    return jobs
-
-
-def compute_yields(
-    scenario: Scenario,
-    mass: float,
-    decay_model: str = "helicity",
-    events: int = 200_000,
-    seed: int = 1,
-    workdir: str | Path = ".cache",
-    n_modes: int = 2,
-    background_events: int | None = None,
-    d_ref: float = 1e-5,
-    constants: PhysicsConstants = DEFAULT_CONSTANTS,
-    verbose: bool = False,
-) -> ScenarioYields:
-    """Yields of every channel of ``scenario`` that can produce an N of ``mass`` GeV."""
-    points = check_mass(scenario, mass)
-    workdir = Path(workdir)
+def channel_yield(scenario: Scenario, point: EnergyPoint, mass: float, d_ref: float, signal: SelectedSample,
+                  background: SelectedSample, constants: PhysicsConstants = DEFAULT_CONSTANTS) -> ChannelYield:
+    """One channel's yields from its selected signal and nu nubar gamma samples."""
     det = scenario.detector
-    channels, samples = [], {}
-    for point in points:
-        if verbose:
-            log(f"  {scenario.name} {point.sqrt_s:.3f} GeV: samples and selection")
-        sig = signal_for_point(scenario, point, mass, decay_model, events, seed, workdir, n_modes, d_ref, constants)
-        bkg = background_for_point(scenario, point, background_events or events, seed, workdir, constants)
-        gap = scenario.gap_background.expected(point.lumi_fb) if scenario.gap_background else 0.0
-        eff = sig.efficiency
-        channels.append(ChannelYield(
-            sqrt_s=point.sqrt_s, lumi_fb=point.lumi_fb, mass=mass, d_ref=d_ref, eps_det=det.eps_det,
-            length_m=det.length_m, signal_xsec_pb=sig.cutflow.sumw[0], efficiency=eff,
-            efficiency_err=float(np.sqrt(eff * (1 - eff) / sig.cutflow.events[0])),
-            background_xsec_pb=bkg.xsec_pb, background_xsec_err_pb=bkg.xsec_err_pb,
-            gap_background_events=gap, constants=constants,
-        ))
-        samples[point.label] = {"signal": sig, "nunugamma": bkg}
-    return ScenarioYields(scenario.name, mass, decay_model, n_modes, channels, samples)
+    eff = signal.efficiency
+    n = signal.events_total
+    return ChannelYield(
+        sqrt_s=point.sqrt_s, lumi_fb=point.lumi_fb, mass=mass, d_ref=d_ref, eps_det=det.eps_det,
+        length_m=det.length_m, signal_xsec_pb=signal.xsec_total_pb, efficiency=eff,
+        efficiency_err=float(np.sqrt(eff * (1 - eff) / n)) if n else 0.0,
+        background_xsec_pb=background.xsec_pb, background_xsec_err_pb=background.xsec_err_pb,
+        gap_background_events=scenario.gap_background.expected(point.lumi_fb) if scenario.gap_background else 0.0,
+        fit_signal_pb=list(signal.fit_values_pb), fit_background_pb=list(background.fit_values_pb),
+        fit_background_var_pb2=list(background.fit_variances_pb2), constants=constants,
+    )
+
+
+def yields_record(y: ScenarioYields, scenario: Scenario, constants: PhysicsConstants = DEFAULT_CONSTANTS) -> dict:
+    """The JSON content of a yields file."""
+    return {
+        "format": YIELDS_FORMAT, "format_version": YIELDS_FORMAT_VERSION,
+        "scenario": scenario.name, "scenario_definition": scenario.as_dict(),
+        "mass_GeV": y.mass, "decay_model": str(y.decay_model), "n_cc_modes": y.n_modes,
+        "units": {"xsec": "pb", "lumi": "fb^-1", "length": "m", "d": "GeV^-1", "mass": "GeV", "background": "events"},
+        "constants": constants.as_dict(),
+        "channels": [{f.name: getattr(c, f.name) for f in fields(c) if f.name not in ("constants", "mass")}
+                     for c in y.channels],
+        "provenance": y.provenance,
+    }
+
+
+def write_yields(path: str | os.PathLike[str], y: ScenarioYields, scenario: Scenario,
+                 constants: PhysicsConstants = DEFAULT_CONSTANTS) -> Path:
+    """Write the yields file (JSON) atomically."""
+    return write_json_atomic(path, yields_record(y, scenario, constants))
+
+
+_CHANNEL_NUMBERS = ("sqrt_s", "lumi_fb", "d_ref", "eps_det", "length_m", "signal_xsec_pb", "efficiency",
+                    "efficiency_err", "background_xsec_pb", "background_xsec_err_pb", "gap_background_events")
+
+
+def yields_from_record(record: Any, where: str = "yields") -> ScenarioYields:
+    """Check a yields record (from a file or the cache) and build the ScenarioYields it describes."""
+    if not isinstance(record, dict) or record.get("format") != YIELDS_FORMAT:
+        raise InputError(f"{where}: not a yields file (format {YIELDS_FORMAT!r} expected)")
+    if record.get("format_version") != YIELDS_FORMAT_VERSION:
+        raise InputError(f"{where}: format_version {record.get('format_version')!r}, this version reads "
+                         f"{YIELDS_FORMAT_VERSION}")
+    try:
+        constants = PhysicsConstants(**record["constants"])
+        mass = float(record["mass_GeV"])
+        channels = []
+        for i, c in enumerate(record["channels"]):
+            for k in _CHANNEL_NUMBERS:
+                v = c[k]
+                if not (isinstance(v, (int, float)) and math.isfinite(v) and v >= 0):
+                    raise InputError(f"{where}: channels[{i}].{k} = {v!r}, expected a finite non-negative number")
+            if not 0 <= c["efficiency"] <= 1:
+                raise InputError(f"{where}: channels[{i}].efficiency = {c['efficiency']!r}, expected a value in [0, 1]")
+            channels.append(ChannelYield(mass=mass, constants=constants, **c))
+        y = ScenarioYields(str(record["scenario"]), mass, str(record["decay_model"]), int(record["n_cc_modes"]),
+                           channels, record.get("provenance", {}))
+    except KeyError as exc:
+        raise InputError(f"{where}: key {exc.args[0]!r} missing") from None
+    except TypeError as exc:
+        raise InputError(f"{where}: malformed yields ({exc})") from None
+    if not channels:
+        raise InputError(f"{where}: no channels")
+    return y
+
+
+def read_yields(path: str | os.PathLike[str]) -> ScenarioYields:
+    """Read a yields file written by ``select`` (or by the pipeline); errors name the file and key."""
+    p = Path(path)
+    try:
+        record = json.loads(p.read_text())
+    except FileNotFoundError:
+        raise InputError(f"{p}: no such yields file") from None
+    except (OSError, ValueError) as exc:
+        raise InputError(f"{p}: cannot read yields JSON ({exc})") from None
+    return yields_from_record(record, str(p))

@@ -14,8 +14,8 @@ import numpy as np
 import pyhf
 from scipy import optimize
 
-from stats import toys
-from stats.pyhf_setup import configure, use_scipy_fallback
+from dipole_portal.stats import toys
+from dipole_portal.stats.pyhf_setup import pyhf_backend
 
 CL = 0.95
 ALPHA = 1 - CL
@@ -117,7 +117,11 @@ class ExpectedAsymptoticCLs:
 
 def asymptotic_limits(spec: dict, guess: float = 1.0) -> MuLimits:
     """Expected limits with pyhf's asymptotic calculator (q~_mu) on Asimov background-only data."""
-    configure()
+    with pyhf_backend():
+        return _asymptotic_limits(spec, guess)
+
+
+def _asymptotic_limits(spec: dict, guess: float) -> MuLimits:
     ws = pyhf.Workspace(spec)
     model = ws.model()
     data = ws.data(model)
@@ -141,12 +145,9 @@ def asymptotic_limits(spec: dict, guess: float = 1.0) -> MuLimits:
             res = pyhf.infer.hypotest(mu, data, model, test_stat="qtilde", return_expected_set=True,
                                       par_bounds=bounds)
         except pyhf.exceptions.FailedMinimization:
-            use_scipy_fallback()  # iminuit did not converge: retry this point with scipy, then back to iminuit
-            try:
+            with pyhf_backend(optimizer="scipy"):  # iminuit did not converge: this point with scipy
                 res = pyhf.infer.hypotest(mu, data, model, test_stat="qtilde", return_expected_set=True,
                                           par_bounds=bounds)
-            finally:
-                configure()
         return np.asarray(res[1], dtype=float).ravel()
 
     bands, n = _solve_bands(cls, guess)
@@ -164,10 +165,10 @@ def toy_limits(signal: np.ndarray, background: np.ndarray, guess: float = 1.0, n
 
 def pyhf_stock_upper_limit(spec: dict, hi: float, points: int = 41) -> tuple[float, int]:
     """pyhf's own ``upper_limits`` with a linear mu grid (for the benchmark); returns (median, hypotests)."""
-    configure()
-    ws = pyhf.Workspace(spec)
-    model = ws.model()
-    data = ws.data(model)
-    scan = np.linspace(0, hi, points)
-    _, exp_lim = pyhf.infer.intervals.upper_limits.upper_limit(data, model, scan, level=ALPHA)
+    with pyhf_backend():
+        ws = pyhf.Workspace(spec)
+        model = ws.model()
+        data = ws.data(model)
+        scan = np.linspace(0, hi, points)
+        _, exp_lim = pyhf.infer.intervals.upper_limits.upper_limit(data, model, scan, level=ALPHA)
     return float(exp_lim[2]), points

@@ -10,14 +10,12 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass
 
-import hist
 import numpy as np
 import pyhf
 
-from selections.yields import PB_FB, ScenarioYields
+from dipole_portal.selections.yields import PB_FB, ScenarioYields
 
 POI = "mu"
-FIT_REBIN = (5, 4)  # the 25 x 36 selection histograms are merged to 5 x 9 bins for the fit
 SIGNAL_FLOOR = 1e-3  # bins holding less than this fraction of the channel's signal are dropped
 
 
@@ -42,14 +40,13 @@ def _channel_bins(y: ScenarioYields, i: int, binned: bool, d: float
     if not binned:
         return (np.array([s_total]), np.array([ch.background_irreducible_events]),
                 np.array([ch.background_irreducible_err]), gap)
-    label = f"{ch.sqrt_s:.3f}GeV"
-    hs, hb = y.samples[label]["signal"].histogram, y.samples[label]["nunugamma"].histogram
-    hs, hb = (h[:: hist.rebin(FIT_REBIN[0]), :: hist.rebin(FIT_REBIN[1])] for h in (hs, hb))
+    if ch.fit_signal_pb is None or ch.fit_background_pb is None or ch.fit_background_var_pb2 is None:
+        raise ValueError(f"channel {ch.sqrt_s:g} GeV of {y.scenario}: the yields carry no fit histograms")
     scale_b = ch.lumi_fb * PB_FB * ch.eps_det
-    sig = hs.values().ravel()
+    sig = np.asarray(ch.fit_signal_pb, float)
     sig = sig / sig.sum() * s_total if sig.sum() > 0 else sig
-    bkg = hb.values().ravel() * scale_b
-    err = np.sqrt(hb.variances().ravel()) * scale_b
+    bkg = np.asarray(ch.fit_background_pb, float) * scale_b
+    err = np.sqrt(np.asarray(ch.fit_background_var_pb2, float)) * scale_b
     keep = sig > SIGNAL_FLOOR * sig.sum()  # bins without signal carry no information on mu
     return sig[keep], bkg[keep], err[keep], gap
 

@@ -6,9 +6,9 @@ import csv
 import io
 from pathlib import Path
 
-from analysis.atomic import write_json_atomic, write_text_atomic
-from stats.limits import LimitResult
-from stats.models import background_only, patchset
+from dipole_portal.core.atomic import write_json_atomic, write_text_atomic
+from dipole_portal.stats.limits import LimitResult
+from dipole_portal.stats.models import background_only, patchset
 
 CSV_COLUMNS = ["mass_GeV", "d95_chi2", "d95_cls", "cls_m2sigma", "cls_m1sigma", "cls_median", "cls_p1sigma",
                "cls_p2sigma", "signal_events", "background_events", "background_events_irreducible",

@@ -1,37 +1,58 @@
-"""pyhf configuration: numpy backend with iminuit, plus a compatibility fix for numpy >= 2.
+"""pyhf configuration, set inside a context and restored afterwards: numpy backend with iminuit.
 
-pyhf 0.7.6 calls ``numpy.percentile(..., interpolation=...)``, a keyword numpy 2 removed (renamed
-``method``), so its toy calculator fails on every call. ``configure`` replaces the numpy backend's
-``percentile`` by one that passes ``method``; nothing else in pyhf changes.
+pyhf 0.7.6 calls ``numpy.percentile(..., interpolation=...)``, a keyword numpy 2 removed (renamed ``method``),
+so its toy calculator fails on every call. Inside :func:`pyhf_backend` the numpy backend's ``percentile`` is
+replaced by one that passes ``method`` -- only when pyhf's method has the ``interpolation`` keyword and numpy's
+function lacks it (the signatures are checked, so a fixed pyhf or an older numpy is left alone).
+
+>>> import pyhf
+>>> before = pyhf.get_backend()
+>>> with pyhf_backend():
+...     type(pyhf.get_backend()[1]).__name__
+'minuit_optimizer'
+>>> pyhf.get_backend() == before
+True
 """
 
 from __future__ import annotations
 
+import contextlib
+import inspect
+from collections.abc import Iterator
+
 import numpy as np
 import pyhf
-
-_configured = False
 
 
 def _percentile(self, tensor_in, q, axis=None, interpolation="linear"):
     return np.percentile(tensor_in, q, axis=axis, method=interpolation)
 
 
-def configure(tolerance: float = 1.0) -> None:
-    """Use pyhf's numpy backend with iminuit as the minimiser (idempotent).
+def _needs_percentile_fix() -> bool:
+    from pyhf.tensor.numpy_backend import numpy_backend
 
-    ``tolerance`` 1 sets MIGRAD's EDM goal to 2e-3: ample for q~_mu (needed to ~0.01) and robust for
-    channels with 10^5-10^6 background events, where tighter goals fail on floating-point noise.
+    ours = inspect.signature(numpy_backend.percentile).parameters
+    theirs = inspect.signature(np.percentile).parameters
+    return "interpolation" in ours and "interpolation" not in theirs and "method" in theirs
+
+
+@contextlib.contextmanager
+def pyhf_backend(tolerance: float = 1.0, optimizer: str = "minuit") -> Iterator[None]:
+    """pyhf's numpy backend with iminuit (or scipy) inside the block; the previous backend afterwards.
+
+    ``tolerance`` 1 sets MIGRAD's EDM goal to 2e-3: ample for q~_mu (needed to ~0.01) and robust for channels
+    with 10^5-10^6 background events, where tighter goals fail on floating-point noise.
     """
-    global _configured
-    if not _configured:
-        from pyhf.tensor.numpy_backend import numpy_backend
+    from pyhf.tensor.numpy_backend import numpy_backend
 
+    saved_backend = pyhf.get_backend()
+    saved_percentile = numpy_backend.percentile
+    if _needs_percentile_fix():
         numpy_backend.percentile = _percentile
-        _configured = True
-    pyhf.set_backend("numpy", pyhf.optimize.minuit_optimizer(verbose=0, tolerance=tolerance))
-
-
-def use_scipy_fallback() -> None:
-    """Switch to scipy's minimiser (used once, for a fit iminuit could not converge)."""
-    pyhf.set_backend("numpy", "scipy")
+    try:
+        opt = pyhf.optimize.minuit_optimizer(verbose=0, tolerance=tolerance) if optimizer == "minuit" else "scipy"
+        pyhf.set_backend("numpy", opt)
+        yield
+    finally:
+        numpy_backend.percentile = saved_percentile
+        pyhf.set_backend(*saved_backend)

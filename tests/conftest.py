@@ -18,3 +18,17 @@ def chi2_pvalue(observed: np.ndarray, expected: np.ndarray) -> float:
 @pytest.fixture
 def tmp_out(tmp_path):
     return tmp_path
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_cache(tmp_path_factory):
+    """Every test that names no cache uses a session-private one, never the user's ~/.cache."""
+    import os
+
+    old = os.environ.get("DIPOLE_PORTAL_CACHE")
+    os.environ["DIPOLE_PORTAL_CACHE"] = str(tmp_path_factory.mktemp("cache"))
+    yield
+    if old is None:
+        os.environ.pop("DIPOLE_PORTAL_CACHE", None)
+    else:
+        os.environ["DIPOLE_PORTAL_CACHE"] = old

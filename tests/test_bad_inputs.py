@@ -13,17 +13,17 @@ import numpy as np
 import pytest
 import uproot
 
-from analysis.config import DEFAULT_SCENARIOS
-from samples.generate import generate_to_root
-from samples.generators import SignalSpec
-from samples.kinematics import Beams
-from samples.rootio import FORMAT_VERSION, write_events
+from dipole_portal.core.config import DEFAULT_SCENARIOS
+from dipole_portal.samples.generate import generate_to_root
+from dipole_portal.samples.generators import SignalSpec
+from dipole_portal.samples.kinematics import Beams
+from dipole_portal.samples.rootio import FORMAT_VERSION, write_events
 
 GOOD_OUTPUT = b"earlier output, must survive\n"
 
 
 def cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "analysis", *args], capture_output=True, text=True)
+    return subprocess.run([sys.executable, "-m", "dipole_portal", *args], capture_output=True, text=True)
 
 
 def assert_one_line_error(res: subprocess.CompletedProcess, *words: str) -> None:
@@ -184,7 +184,7 @@ def test_bad_configuration(tmp_path, text, words):
     (out / "limits").mkdir(parents=True)
     keep = out / "limits" / "stcf-2gev_limits.csv"
     keep.write_bytes(GOOD_OUTPUT)
-    res = cli("run", "--config", str(_config(tmp_path, text)), "--scenario", "stcf-2gev", "--output", str(out))
+    res = cli("run", "--scenarios", str(_config(tmp_path, text)), "--scenario", "stcf-2gev", "--output", str(out))
     assert_one_line_error(res, *words)
     assert keep.read_bytes() == GOOD_OUTPUT
     assert sorted(p.name for p in out.rglob("*")) == ["limits", "stcf-2gev_limits.csv"]
@@ -208,7 +208,7 @@ PARAMS = [
 
 @pytest.mark.parametrize(("args", "words"), PARAMS)
 def test_bad_parameters(tmp_path, args, words):
-    res = subprocess.run([sys.executable, "-m", "analysis", *args, *(["--workdir", str(tmp_path)]
+    res = subprocess.run([sys.executable, "-m", "dipole_portal", *args, *(["--cache", str(tmp_path)]
                           if args[0] == "limit" else [])], capture_output=True, text=True, cwd=tmp_path)
     assert_one_line_error(res, *words)
     assert list(tmp_path.iterdir()) == []

@@ -10,7 +10,7 @@ import uproot
 
 
 def run(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "analysis", *args], capture_output=True, text=True, cwd=cwd)
+    return subprocess.run([sys.executable, "-m", "dipole_portal", *args], capture_output=True, text=True, cwd=cwd)
 
 
 def test_generate_signal_belle2(tmp_path):
@@ -35,7 +35,7 @@ BAD = [
     (["--process", "signal", "--sqrt-s", "4", "--mass", "5"], "mass"),
     (["--process", "signal", "--sqrt-s", "-4", "--mass", "1"], "sqrt-s"),
     (["--process", "signal", "--sqrt-s", "nan", "--mass", "1"], "sqrt-s"),
-    (["--process", "signal", "--sqrt-s", "4", "--mass", "1", "--decay-model", "up"], "decay model"),
+    (["--process", "signal", "--sqrt-s", "4", "--mass", "1", "--decay-model", "up"], "--decay-model"),
     (["--process", "bhabha", "--sqrt-s", "4", "--mass", "1"], "process"),
     (["--process", "signal", "--sqrt-s", "4", "--mass", "1", "--beams", "7,4"], "beams"),
     (["--process", "nunugamma", "--sqrt-s", "4", "--region", "0.1,3,-0.5,0.5"], "region"),

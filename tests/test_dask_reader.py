@@ -5,17 +5,17 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from analysis.config import get_scenario
-from samples.generate import generate_to_root
-from samples.generators import SignalSpec
-from selections.cuts import build_selection
-from selections.process import process_sample
+from dipole_portal.core.config import get_scenario
+from dipole_portal.samples.generate import generate_to_root
+from dipole_portal.samples.generators import SignalSpec
+from dipole_portal.selections.cuts import build_selection
+from dipole_portal.selections.process import process_sample
 
 pytest.importorskip("dask_awkward")
 
 
 def test_partitions_over_two_files_equal_the_average_of_the_files(tmp_path):
-    from selections.dask_process import process_files_dask
+    from dipole_portal.selections.dask_process import process_files_dask
 
     sc = get_scenario("belle2-bbg")
     pt = sc.points[0]
@@ -35,8 +35,8 @@ def test_partitions_over_two_files_equal_the_average_of_the_files(tmp_path):
 
 
 def test_missing_file_is_an_input_error(tmp_path):
-    from analysis.errors import InputError
-    from selections.dask_process import process_files_dask
+    from dipole_portal.core.errors import InputError
+    from dipole_portal.selections.dask_process import process_files_dask
 
     sc = get_scenario("belle2-bbg")
     with pytest.raises(InputError, match="nothere.root"):

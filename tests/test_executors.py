@@ -7,20 +7,20 @@ import os
 
 import pytest
 
-from analysis.config import load_scenarios
-from analysis.errors import InputError
-from analysis.executors import BLAS_ENV, SerialExecutor, make_executor
-from stats.scan import LimitTask, run_tasks
+from dipole_portal.analysis.tasks import LimitTask, run_tasks
+from dipole_portal.core.config import load_scenarios
+from dipole_portal.core.errors import InputError
+from dipole_portal.core.executors import BLAS_ENV, SerialExecutor, make_executor
 
 
 def _tasks(workdir) -> list[LimitTask]:
     sc = load_scenarios()
-    return [LimitTask(sc[name], m, events=5_000, workdir=str(workdir))
+    return [LimitTask(sc[name], m, events=5_000, cache=str(workdir))
             for name, m in (("stcf-2gev", 0.05), ("stcf-2gev", 1.0), ("belle2-bbg", 2.0), ("belle2-lowmass", 0.3))]
 
 
 def _as_dicts(results) -> list[dict]:
-    return [dataclasses.asdict(r) for r, _ in results]
+    return [dataclasses.asdict(r.limit) for r in results]
 
 
 @pytest.fixture(scope="module")

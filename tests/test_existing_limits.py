@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from analysis.errors import InputError
-from plotting.existing import BOHR_MAGNETON_GEV_INV, FLAVOURS, data_folder, load_regions, read_contour
+from dipole_portal.core.errors import InputError
+from dipole_portal.plotting.existing import BOHR_MAGNETON_GEV_INV, FLAVOURS, data_folder, load_regions, read_contour
 
 
 def test_units_from_headers():

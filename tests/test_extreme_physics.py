@@ -6,10 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from analysis.config import get_scenario
-from samples.signal_physics import decay_length_m, decay_probability, signal_xsec_pb
-from selections.yields import compute_yields
-from stats.limits import compute_limit
+from dipole_portal.analysis.tasks import yields_for
+from dipole_portal.core.config import get_scenario
+from dipole_portal.samples.signal_physics import decay_length_m, decay_probability, signal_xsec_pb
+from dipole_portal.stats.limits import compute_limit
 
 SQRT_S = 4.0
 L_M = 0.8
@@ -20,7 +20,7 @@ def limits(tmp_path_factory):
     sc = get_scenario("stcf-4gev")
     wd = tmp_path_factory.mktemp("extreme")
     masses = [1e-4, 1e-3, 1e-2, 3.9, 3.99, 3.999]
-    return {m: compute_limit(compute_yields(sc, m, events=10_000, workdir=wd)) for m in masses}
+    return {m: compute_limit(yields_for(sc, m, events=10_000, cache=wd)) for m in masses}
 
 
 def test_limits_finite_and_positive_at_the_edges(limits):

@@ -16,19 +16,20 @@ import time
 import pytest
 import uproot
 
-import analysis.atomic
-from analysis.cli import main
-from analysis.config import get_scenario
-from samples.cache import ensure_sample, sample_path
-from samples.generators import SignalSpec
-from samples.kinematics import Beams
-from stats.scan import LimitTask, load_cached, run_task
+from dipole_portal.analysis.cli import main
+from dipole_portal.analysis.tasks import LimitTask, load_cached, run_task
+from dipole_portal.core import atomic
+from dipole_portal.core.cache import Cache
+from dipole_portal.core.config import get_scenario
+from dipole_portal.samples.cache import ensure_sample, sample_entry
+from dipole_portal.samples.generators import SignalSpec
+from dipole_portal.samples.kinematics import Beams
 
 
 def _disk_full(monkeypatch):
     def fsync(fd):
         raise OSError(errno.ENOSPC, "No space left on device")
-    monkeypatch.setattr(analysis.atomic.os, "fsync", fsync)
+    monkeypatch.setattr(atomic.os, "fsync", fsync)
 
 
 def _final_files(folder):
@@ -36,31 +37,31 @@ def _final_files(folder):
 
 
 def test_full_disk_while_caching_a_limit(tmp_path, monkeypatch):
-    task = LimitTask(get_scenario("stcf-2gev"), 0.5, events=5_000, workdir=str(tmp_path))
+    task = LimitTask(get_scenario("stcf-2gev"), 0.5, events=5_000, cache=str(tmp_path))
     _disk_full(monkeypatch)
     with pytest.raises(OSError, match="No space left"):
         run_task(task)
-    assert not task.result_path().exists()
+    assert not task.entry().json_path.exists()
     assert [p for p in tmp_path.rglob("*") if p.is_file()] == []  # not even a temporary file is left
     monkeypatch.undo()
     assert load_cached(task) is None
-    r, _ = run_task(task)
-    assert load_cached(task)[0] == r
+    r = run_task(task).limit
+    assert load_cached(task).limit == r
 
 
 def test_full_disk_while_writing_a_sample(tmp_path, monkeypatch):
     spec = SignalSpec(Beams.symmetric_at(4.0), 1.0)
     _disk_full(monkeypatch)
     with pytest.raises(OSError):
-        ensure_sample(spec, 1, 50_000, tmp_path)
-    assert not sample_path(spec, 1, 50_000, tmp_path).exists()
+        ensure_sample(spec, 1, 50_000, Cache(tmp_path))
+    assert not sample_entry(spec, 1, 50_000, Cache(tmp_path)).file_path("root").exists()
     assert _final_files(tmp_path) == []
 
 
 def test_full_disk_at_the_command_line_keeps_earlier_tables(tmp_path, monkeypatch):
     out = tmp_path / "o"
     args = ["limits", "--scenario", "stcf-2gev", "--masses", "0.5", "--events", "5000", "--workers", "1",
-            "--workdir", str(tmp_path / "w"), "--output", str(out)]
+            "--cache", str(tmp_path / "w"), "--output", str(out)]
     assert main(args) == 0
     before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
     _disk_full(monkeypatch)
@@ -74,7 +75,7 @@ def test_full_disk_at_the_command_line_keeps_earlier_tables(tmp_path, monkeypatc
 
 def test_killed_generation_leaves_no_file_under_the_final_name(tmp_path):
     final = tmp_path / "big.root"
-    proc = subprocess.Popen([sys.executable, "-m", "analysis", "generate", "--process", "signal", "--sqrt-s", "4",
+    proc = subprocess.Popen([sys.executable, "-m", "dipole_portal", "generate", "--process", "signal", "--sqrt-s", "4",
                              "--mass", "1", "--events", "20000000", "--seed", "1", "--output", str(final)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
@@ -88,25 +89,25 @@ def test_killed_generation_leaves_no_file_under_the_final_name(tmp_path):
 
 
 def test_damaged_cache_entries_are_not_trusted(tmp_path):
-    task = LimitTask(get_scenario("stcf-2gev"), 0.5, events=5_000, workdir=str(tmp_path))
-    r, _ = run_task(task)
-    path = task.result_path()
+    task = LimitTask(get_scenario("stcf-2gev"), 0.5, events=5_000, cache=str(tmp_path))
+    r = run_task(task).limit
+    path = task.entry().json_path
     text = path.read_text()
     path.write_text(text[: len(text) // 2])  # truncated under the final name (e.g. by another tool)
     assert load_cached(task) is None
     stored = json.loads(text)
-    stored["key"]["mass"] = 0.6  # a complete entry for another task copied over this one
+    stored["inputs"]["mass"] = 0.6  # a complete entry for another task copied over this one
     path.write_text(json.dumps(stored))
     assert load_cached(task) is None
-    assert run_task(task)[0] == r
+    assert run_task(task).limit == r
     # a truncated sample under its final name is regenerated, not read
     spec = SignalSpec(Beams.symmetric_at(4.0), 1.0)
-    p = ensure_sample(spec, 1, 50_000, tmp_path / "s")
+    p = ensure_sample(spec, 1, 50_000, Cache(tmp_path / "s"))
     with uproot.open(p) as f:
         good = f["events"].arrays(library="np")
     raw = p.read_bytes()
     p.write_bytes(raw[: len(raw) // 3])
-    assert ensure_sample(spec, 1, 50_000, tmp_path / "s") == p
+    assert ensure_sample(spec, 1, 50_000, Cache(tmp_path / "s")) == p
     with uproot.open(p) as f:
         again = f["events"].arrays(library="np")
     assert again.keys() == good.keys() and all((again[k] == good[k]).all() for k in good)

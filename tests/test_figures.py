@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from matplotlib.testing.compare import compare_images
 
-from plotting import limit_figures as lf
-from plotting.style import use_style
+from dipole_portal.plotting import limit_figures as lf
+from dipole_portal.plotting.style import use_style
 
 REFERENCE = Path(__file__).parent / "data" / "reference"
 TOLERANCE = 2.0  # RMS of the pixel difference (0-255); fonts are pinned to DejaVu Sans, so this is not fragile
@@ -41,7 +41,7 @@ def test_reference_comparison_detects_a_changed_curve(tmp_path):
 
 
 def test_figures_need_their_tables(tmp_path):
-    from analysis.errors import InputError
+    from dipole_portal.core.errors import InputError
 
     with pytest.raises(InputError, match="figure 1"):
         lf.figure_belle2({}, tmp_path)

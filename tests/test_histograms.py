@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 import uproot
 
-from samples.generate import generate_to_root
-from samples.generators import SignalSpec
-from samples.kinematics import Beams
-from selections import histograms
-from selections.reader import iterate_photons, photon_columns
+from dipole_portal.samples.generate import generate_to_root
+from dipole_portal.samples.generators import SignalSpec
+from dipole_portal.samples.kinematics import Beams
+from dipole_portal.selections import histograms
+from dipole_portal.selections.reader import iterate_photons, photon_columns
 
 
 def test_round_trip_root_and_json(tmp_path):
@@ -42,8 +42,8 @@ def test_vector_lab_angles_match_generator_branches(tmp_path):
 
 
 def test_missing_branch_is_named(tmp_path):
-    from analysis.errors import InputError
-    from samples.rootio import write_events
+    from dipole_portal.core.errors import InputError
+    from dipole_portal.samples.rootio import write_events
 
     data = {"photon_E": np.ones(10), "weight": np.ones(10)}
     path = write_events(tmp_path / "x.root", iter([data]), {"process": "signal"})

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from scipy import integrate
 
-from samples.generators import NuNuGammaSpec, generate_chunks
-from samples.kinematics import Beams, PhaseSpaceRegion
-from samples.nunugamma_physics import d2sigma_dE_dz_pb, factorised_d2sigma_dE_dz_pb
+from dipole_portal.samples.generators import NuNuGammaSpec, generate_chunks
+from dipole_portal.samples.kinematics import Beams, PhaseSpaceRegion
+from dipole_portal.samples.nunugamma_physics import d2sigma_dE_dz_pb, factorised_d2sigma_dE_dz_pb
 
 
 def quadrature_pb(sqrt_s, e_lo, e_hi, c_lo, c_hi):
@@ -31,7 +31,7 @@ def test_factorised_form_agrees():
 
 
 def test_region_must_be_inside_phase_space():
-    from analysis.errors import InputError
+    from dipole_portal.core.errors import InputError
 
     with pytest.raises(InputError, match="E_min"):
         NuNuGammaSpec(Beams.symmetric_at(4.0), PhaseSpaceRegion(0.5, 2.5, -0.8, 0.8))

@@ -1,4 +1,4 @@
-"""``python -m analysis run``: the fast preset end to end, its cache, and what a changed cut recomputes."""
+"""``python -m dipole_portal run``: the fast preset end to end, its cache, and what a changed cut recomputes."""
 
 from __future__ import annotations
 
@@ -11,13 +11,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from analysis.config import DEFAULT_SCENARIOS, load_scenarios
+from dipole_portal.core.config import DEFAULT_SCENARIOS, load_scenarios
+from dipole_portal.core.options import DecayModel
 
 FIGURES = ("fig1_belle2", "fig2_bes3_stcf", "fig3_landscape", "diag_bands", "diag_cls_vs_chi2")
 
 
 def _run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "analysis", "run", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "dipole_portal", "run", *args], capture_output=True, text=True,
                           env={"DIPOLE_PORTAL_PROGRESS": "0", **__import__("os").environ})
 
 
@@ -35,7 +36,7 @@ def _finite_limits(path: Path, n: int) -> list[dict]:
 @pytest.fixture(scope="module")
 def fast_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("run")
-    res = _run("--preset", "fast", "--output", str(out), "--workers", "2")
+    res = _run("--preset", "fast", "--output", str(out), "--cache", str(out / "cache"), "--workers", "2")
     assert res.returncode == 0, res.stderr
     return out, res
 
@@ -54,12 +55,12 @@ def test_fast_preset_writes_every_figure_and_table(fast_run):
         for ext in ("pdf", "png"):
             assert (out / "figures" / f"{fig}.{ext}").stat().st_size > 10_000, fig
     study = json.loads((out / "limits" / "model_study.json").read_text())
-    assert len(study["limits"]) == 4 * 2 * 4 * 2  # targets x masses x decay models x counting
+    assert len(study["limits"]) == 4 * 2 * len(DecayModel) * 2  # targets x masses x decay models x counting
     for row in study["limits"]:
         assert math.isfinite(row["d95"]) and row["d95"] > 0
     report = (out / "report.md").read_text()
-    for model in ("helicity", "backward", "isotropic", "forward"):
-        assert f"| {model}" in report
+    for model in DecayModel:
+        assert f"| {model.value}" in report
     assert "N nubar only" in report and "figures/fig3_landscape.png" in report
     assert "done in" in res.stderr and "[6/6] report" in res.stderr
 
@@ -89,7 +90,8 @@ def test_hepdata_submission(fast_run):
 def test_rerun_reuses_every_sample_and_limit(fast_run):
     out, _ = fast_run
     before = {p: p.stat().st_mtime_ns for p in (out / "cache").rglob("*") if p.is_file()}
-    res = _run("--preset", "fast", "--output", str(out), "--workers", "1")
+    assert len(before) > 100
+    res = _run("--preset", "fast", "--output", str(out), "--cache", str(out / "cache"), "--workers", "1")
     assert res.returncode == 0, res.stderr
     assert "0 limits computed" in res.stderr and "0 samples made" in res.stderr
     after = {p: p.stat().st_mtime_ns for p in (out / "cache").rglob("*") if p.is_file()}
@@ -107,9 +109,10 @@ def test_changed_cut_reuses_the_samples(fast_run, tmp_path):
     path = tmp_path / "tight.json"
     path.write_text(json.dumps(cfg))
     n_samples = len(list((out / "cache" / "samples").glob("*.root")))
+    assert n_samples > 10
     old = {r["mass_GeV"]: r for r in _finite_limits(out / "limits" / "stcf-2gev_limits.json", 4)}
-    res = _run("--preset", "fast", "--config", str(path), "--scenario", "stcf-2gev", "--output", str(out),
-               "--workers", "1", "--no-figures")
+    res = _run("--preset", "fast", "--scenarios", str(path), "--scenario", "stcf-2gev", "--output", str(out),
+               "--cache", str(out / "cache"), "--workers", "1", "--no-figures")
     assert res.returncode == 0, res.stderr
     assert "0 samples made" in res.stderr and "4 limits computed" in res.stderr
     assert len(list((out / "cache" / "samples").glob("*.root"))) == n_samples

@@ -14,9 +14,9 @@ import math
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from analysis.cli import main
-from analysis.config import DEFAULT_SCENARIOS, parse_scenarios
-from analysis.errors import InputError
+from dipole_portal.analysis.cli import main
+from dipole_portal.core.config import DEFAULT_SCENARIOS, parse_scenarios
+from dipole_portal.core.errors import InputError
 
 BASE = json.loads(DEFAULT_SCENARIOS.read_text())
 BASE["scenarios"]["bes3"]["points_csv"] = str(DEFAULT_SCENARIOS.parent / "bes3_datasets.csv")
@@ -115,7 +115,7 @@ def test_command_line_never_crashes(tmp_path, argv):
     if argv[0] == "generate":
         argv += ["--output", str(tmp_path / "g.root")]
     if argv[0] in ("yields", "limit"):
-        argv += ["--workdir", str(tmp_path / "w")]
+        argv += ["--cache", str(tmp_path / "w")]
     if argv[0] == "run":
         argv += ["--output", str(tmp_path / "r"), "--scenario", "no-such-scenario"]  # refused before any work
     err = io.StringIO()

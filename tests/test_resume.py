@@ -13,18 +13,18 @@ from pathlib import Path
 
 import pytest
 
-from samples.rootio import read_metadata
+from dipole_portal.samples.rootio import read_metadata
 
 ARGS = ["--scenario", "stcf-4gev", "--n-masses", "8", "--events", "20000", "--workers", "1"]
 
 
 def _limits(workdir: Path, output: Path) -> list[str]:
-    return [sys.executable, "-m", "analysis", "limits", *ARGS, "--workdir", str(workdir), "--output", str(output)]
+    return [sys.executable, "-m", "dipole_portal", "limits", *ARGS, "--cache", str(workdir), "--output", str(output)]
 
 
 def _final_files_are_complete(workdir: Path) -> None:
     for p in (workdir / "limits").glob("*.json"):
-        assert json.loads(p.read_text())["result"]["d95"] > 0  # a truncated JSON would not parse
+        assert json.loads(p.read_text())["content"]["result"]["d95"] > 0  # a truncated JSON would not parse
     for p in (workdir / "samples").glob("*.root"):
         read_metadata(p)
 

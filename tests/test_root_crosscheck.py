@@ -17,14 +17,14 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # the PyPI distribution announces its alpha stage
     ROOT = pytest.importorskip("ROOT", reason="PyROOT is absent: pip install 'dipole-portal[root]' to run these")
 
-from analysis.config import get_scenario  # noqa: E402
-from samples.generate import generate_to_root  # noqa: E402
-from samples.generators import NuNuGammaSpec, SignalSpec  # noqa: E402
-from samples.kinematics import Beams, PhaseSpaceRegion  # noqa: E402
-from samples.rootio import read_metadata  # noqa: E402
-from selections import histograms  # noqa: E402
-from selections.cuts import build_selection  # noqa: E402
-from selections.process import process_sample  # noqa: E402
+from dipole_portal.core.config import get_scenario  # noqa: E402
+from dipole_portal.samples.generate import generate_to_root  # noqa: E402
+from dipole_portal.samples.generators import NuNuGammaSpec, SignalSpec  # noqa: E402
+from dipole_portal.samples.kinematics import Beams, PhaseSpaceRegion  # noqa: E402
+from dipole_portal.samples.rootio import read_metadata  # noqa: E402
+from dipole_portal.selections import histograms  # noqa: E402
+from dipole_portal.selections.cuts import build_selection  # noqa: E402
+from dipole_portal.selections.process import process_sample  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -82,10 +82,11 @@ def test_th2d_integrals_and_errors_equal_hist(samples, tmp_path):
 
 def test_run_outputs_open_in_root(tmp_path):
     """The histogram file of ``run``'s diagnostic stage (written by the same writer) opens with its four TH2D."""
-    from analysis.pipeline import write_diagnostic_histograms
+    from dipole_portal.analysis.pipeline import write_diagnostic_histograms
+    from dipole_portal.core.cache import Cache
 
     sc = get_scenario("stcf-2gev")
-    path = write_diagnostic_histograms(sc, 20_000, 1, "helicity", tmp_path / "cache", tmp_path / "histograms")
+    path = write_diagnostic_histograms(sc, 20_000, 1, "helicity", Cache(tmp_path / "cache"), tmp_path / "histograms")
     f = ROOT.TFile.Open(str(path))
     names = sorted(k.GetName() for k in f.GetListOfKeys())
     assert names == ["nunugamma_all", "nunugamma_selected", "signal_all", "signal_selected"]

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 import uproot
 
-from samples.generate import generate_to_root
-from samples.generators import NuNuGammaSpec, SignalSpec, generate_chunks
-from samples.kinematics import Beams, PhaseSpaceRegion
-from samples.rootio import read_metadata, write_events
+from dipole_portal.samples.generate import generate_to_root
+from dipole_portal.samples.generators import NuNuGammaSpec, SignalSpec, generate_chunks
+from dipole_portal.samples.kinematics import Beams, PhaseSpaceRegion
+from dipole_portal.samples.rootio import read_metadata, write_events
 
 
 @pytest.fixture
@@ -44,7 +44,7 @@ def test_metadata_record(tmp_path, signal_spec):
     path = tmp_path / "sig.root"
     generate_to_root(signal_spec, path, seed=4, events=1000)
     meta = read_metadata(path)
-    assert meta["process"] == "signal" and meta["mass_GeV"] == 1.0 and meta["decay_model"] == "helicity"
+    assert meta["process"] == "signal" and meta["mass_GeV"] == 1.0 and meta["decay_model"] == "exact"
     assert meta["n_cc_modes"] == 2 and meta["seed"] == 4 and meta["events_written"] == 1000
     assert meta["beams_GeV"] == {"e_minus": 7.0, "e_plus": 4.0}
     assert meta["constants"]["alpha"] == pytest.approx(1 / 137.035999)

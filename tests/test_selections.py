@@ -6,15 +6,15 @@ import awkward as ak
 import numpy as np
 import pytest
 
-from analysis.config import EnergyPoint, get_scenario
-from samples.kinematics import Beams
-from samples.rootio import write_events
-from selections import geometry as geo
-from selections import reference
-from selections.cuts import build_selection
-from selections.process import process_sample
-from selections.reader import photon_columns
-from selections.yields import compute_yields
+from dipole_portal.analysis.tasks import yields_for
+from dipole_portal.core.config import EnergyPoint, get_scenario
+from dipole_portal.samples.kinematics import Beams
+from dipole_portal.samples.rootio import write_events
+from dipole_portal.selections import geometry as geo
+from dipole_portal.selections import reference
+from dipole_portal.selections.cuts import build_selection
+from dipole_portal.selections.process import process_sample
+from dipole_portal.selections.reader import photon_columns
 
 EVENTS = 200_000  # efficiency MC error <= 0.0011; background MC error well below 1%
 
@@ -25,14 +25,20 @@ def bes3_point_418():
 
 @pytest.mark.parametrize("decay_model", ["helicity", "backward"])
 def test_bes3_advanced_418_against_quadrature(tmp_path, decay_model):
-    from selections.yields import background_for_point, signal_for_point
+    import dataclasses
+
+    from dipole_portal.analysis.tasks import YieldsRequest, selected_sample
+    from dipole_portal.core.cache import Cache
 
     sc, pt = get_scenario("bes3"), bes3_point_418()
+    one = dataclasses.replace(sc, points=(pt,))
+    cache = Cache(tmp_path)
+    ((_, sig_job, bkg_job),) = YieldsRequest(one, 1.0, decay_model, events=EVENTS, seed=5).jobs(cache)
     sel = build_selection(sc, pt)
-    sig = signal_for_point(sc, pt, 1.0, decay_model, EVENTS, 5, tmp_path)
+    sig = selected_sample(sig_job, one, pt, "signal", cache)
     assert sig.efficiency == pytest.approx(reference.signal_efficiency(sel, 1.0, decay_model), abs=0.01)
     if decay_model == "helicity":
-        bkg = background_for_point(sc, pt, EVENTS, 5, tmp_path)
+        bkg = selected_sample(bkg_job, one, pt, "nunugamma", cache)
         ref = reference.background_xsec_pb(sel)
         assert bkg.xsec_pb == pytest.approx(ref, rel=0.02)
         assert bkg.xsec_err_pb / bkg.xsec_pb < 0.005
@@ -41,7 +47,7 @@ def test_bes3_advanced_418_against_quadrature(tmp_path, decay_model):
 @pytest.mark.parametrize("name", ["belle2-lowmass", "belle2-highmass", "belle2-bbg"])
 def test_belle2_against_quadrature(tmp_path, name):
     sc = get_scenario(name)
-    y = compute_yields(sc, 1.0, "helicity", EVENTS, 7, tmp_path)
+    y = yields_for(sc, 1.0, decay_model="helicity", events=EVENTS, seed=7, cache=tmp_path)
     ch = y.channels[0]
     sel = build_selection(sc, sc.points[0])
     assert ch.efficiency == pytest.approx(reference.signal_efficiency(sel, 1.0, "helicity"), abs=0.01)
@@ -75,7 +81,7 @@ def test_region_contains_every_accepted_photon():
         outside = (E < reg.E_min) | (cth < reg.cos_min) | (cth > reg.cos_max)
         theta = np.arccos(cth)
         lab = np.radians(geo.cm_to_lab_theta_deg(np.degrees(theta), sel.beta)) if sel.beta else theta
-        from selections.cuts import PhotonColumns
+        from dipole_portal.selections.cuts import PhotonColumns
 
         assert not np.any(sel.passed(PhotonColumns(E, theta, lab)) & outside)
 
@@ -120,19 +126,19 @@ def test_boundary_photons_same_on_every_path(tmp_path, name):
 
 
 def test_yields_scale_with_luminosity_and_gap_background(tmp_path):
-    low = compute_yields(get_scenario("belle2-lowmass"), 1.0, events=20_000, workdir=tmp_path)
+    low = yields_for(get_scenario("belle2-lowmass"), 1.0, events=20_000, cache=tmp_path)
     assert low.channels[0].gap_background_events == pytest.approx(300 * 50000 / 20)
     assert low.background_events == pytest.approx(low.background_irreducible_events + 750000)
-    bbg = compute_yields(get_scenario("belle2-bbg"), 1.0, events=20_000, workdir=tmp_path)
+    bbg = yields_for(get_scenario("belle2-bbg"), 1.0, events=20_000, cache=tmp_path)
     assert bbg.background_events == bbg.background_irreducible_events
 
 
 def test_mass_above_every_energy_is_an_input_error(tmp_path):
-    from analysis.errors import InputError
+    from dipole_portal.core.errors import InputError
 
     with pytest.raises(InputError, match="cannot be produced"):
-        compute_yields(get_scenario("stcf-2gev"), 2.5, events=1000, workdir=tmp_path)
-    y = compute_yields(get_scenario("bes3"), 4.5, events=2000, workdir=tmp_path)
+        yields_for(get_scenario("stcf-2gev"), 2.5, events=1000, cache=tmp_path)
+    y = yields_for(get_scenario("bes3"), 4.5, events=2000, cache=tmp_path)
     assert min(c.sqrt_s for c in y.channels) > 4.5  # lower energies skipped
 
 
@@ -140,8 +146,8 @@ def test_scenarios_with_different_cuts_are_different_keys(tmp_path):
     """Memoised selections are keyed by the scenario: a changed cut must not hit the other scenario's entry."""
     import json
 
-    from analysis.config import DEFAULT_SCENARIOS, load_scenarios
-    from selections.yields import compute_yields
+    from dipole_portal.analysis.tasks import yields_for
+    from dipole_portal.core.config import DEFAULT_SCENARIOS, load_scenarios
 
     cfg = json.loads(DEFAULT_SCENARIOS.read_text())
     cfg["detectors"]["stcf"]["barrel"]["cos_max"] = 0.75
@@ -150,6 +156,6 @@ def test_scenarios_with_different_cuts_are_different_keys(tmp_path):
     a = load_scenarios()["stcf-2gev"]
     b = load_scenarios(tmp_path / "tight.json")["stcf-2gev"]
     assert a != b
-    ya = compute_yields(a, 1.0, events=20_000, workdir=tmp_path)
-    yb = compute_yields(b, 1.0, events=20_000, workdir=tmp_path)
+    ya = yields_for(a, 1.0, events=20_000, cache=tmp_path)
+    yb = yields_for(b, 1.0, events=20_000, cache=tmp_path)
     assert yb.background_events < ya.background_events

@@ -7,9 +7,9 @@ import pytest
 import vector
 from scipy import integrate
 
-from samples.generators import DECAY_MODELS, SignalSpec, generate_chunks, generate_signal_chunk
-from samples.kinematics import Beams
-from samples.signal_physics import signal_dsigma_dz_pb
+from dipole_portal.samples.generators import DECAY_MODELS, SignalSpec, generate_chunks, generate_signal_chunk
+from dipole_portal.samples.kinematics import Beams
+from dipole_portal.samples.signal_physics import signal_dsigma_dz_pb
 from tests.conftest import chi2_pvalue
 
 P_MIN = 1e-3  # fixed seeds: a correct generator passes, a wrong law fails by orders of magnitude
@@ -68,6 +68,10 @@ def test_rest_frame_photon_law(model):
         expected_frac = sqrt_s**2 / (sqrt_s**2 + 2 * mass**2)
         assert abs(frac - expected_frac) < 5 * np.sqrt(expected_frac * (1 - expected_frac) / len(c))
         groups = [(c[ev["helicity"] > 0], LAWS["backward"]), (c[ev["helicity"] < 0], LAWS["forward"])]
+    elif model == "exact":
+        # summed over z and psi, the exact law leaves (1 - k c)/2 with k = <P_L D>/<D> = (s - 2 m^2)/(s + 2 m^2)
+        k = (sqrt_s**2 - 2 * mass**2) / (sqrt_s**2 + 2 * mass**2)
+        groups = [(c, lambda x: (1 - k * x) / 2)]
     else:
         groups = [(c, LAWS[model])]
     for values, law in groups:
@@ -91,7 +95,7 @@ def test_photon_is_massless_and_energy_matches_two_body():
 
 
 def test_bad_signal_inputs():
-    from analysis.errors import InputError
+    from dipole_portal.core.errors import InputError
 
     with pytest.raises(InputError, match="mass"):
         SignalSpec(Beams.symmetric_at(4.0), 4.0)

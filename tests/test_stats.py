@@ -13,13 +13,19 @@ import pyhf
 import pytest
 from scipy import optimize, stats
 
-from selections.yields import ChannelYield, ScenarioYields
-from stats import chi2 as chi2mod
-from stats.cls import asymptotic_limits, toy_limits
-from stats.limits import compute_limit
-from stats.models import Systematics, build_spec
-from stats.pyhf_setup import configure
+from dipole_portal.selections.yields import ChannelYield, ScenarioYields
+from dipole_portal.stats import chi2 as chi2mod
+from dipole_portal.stats.cls import asymptotic_limits, toy_limits
+from dipole_portal.stats.limits import compute_limit
+from dipole_portal.stats.models import Systematics, build_spec
+from dipole_portal.stats.pyhf_setup import pyhf_backend
 
+
+@pytest.fixture(autouse=True)
+def _pyhf_numpy_minuit():
+    """pyhf's numpy backend with iminuit for each test, restored afterwards."""
+    with pyhf_backend():
+        yield
 
 def synthetic(masses_sqrt_s, mass, lumi=1000.0, eff=0.3, bkg_xsec=1e-3, d_ref=1e-5, length=0.8):
     chans = [ChannelYield(sqrt_s=e, lumi_fb=lumi, mass=mass, d_ref=d_ref, eps_det=1.0, length_m=length,
@@ -47,9 +53,8 @@ def test_toy_cls_single_bin_zero_background_gives_three_events():
 @pytest.mark.slow
 def test_numpy_toys_agree_with_pyhf_toys():
     """Cross-check of the numpy toy calculator against pyhf's toybased calculator at one point."""
-    from stats.toys import expected_cls
+    from dipole_portal.stats.toys import expected_cls
 
-    configure()
     S, B, ntoys = 3.0, 0.01, 1500
     model = pyhf.simplemodels.uncorrelated_background([S], [B], [B * 1e-3])
     data = list(model.expected_data([0.0] + [1.0] * (model.config.npars - 1)))
@@ -64,7 +69,6 @@ def test_numpy_toys_agree_with_pyhf_toys():
 @pytest.mark.parametrize("B", [400.0, 1e4])
 def test_asymptotic_cls_against_formula(B):
     """Large B: median and +-1 sigma expected limits agree with the Asimov formulae of Cowan et al."""
-    configure()
     spec = {"channels": [{"name": "c", "samples": [
         {"name": "signal", "data": [1.0], "modifiers": [{"name": "mu", "type": "normfactor", "data": None}]},
         {"name": "bkg", "data": [B], "modifiers": [{"name": "st", "type": "staterror", "data": [B * 1e-6]}]}]}],
@@ -117,22 +121,22 @@ def test_multichannel_cls_independent_of_d_ref():
 
 
 def test_bes3_chi2_independent_of_d_ref(tmp_path):
-    from analysis.config import get_scenario
-    from selections.yields import compute_yields
+    from dipole_portal.analysis.tasks import yields_for
+    from dipole_portal.core.config import get_scenario
 
     res = []
     for d_ref in (1e-5, 1e-3):
-        y = compute_yields(get_scenario("bes3"), 0.05, events=5000, workdir=tmp_path, d_ref=d_ref)
+        y = yields_for(get_scenario("bes3"), 0.05, events=5000, cache=tmp_path, d_ref=d_ref)
         res.append(compute_limit(y, "chi2").d95)
     assert res[0] == pytest.approx(res[1], rel=0.01)
 
 
 def run(*args):
-    return subprocess.run([sys.executable, "-m", "analysis", *args], capture_output=True, text=True)
+    return subprocess.run([sys.executable, "-m", "dipole_portal", *args], capture_output=True, text=True)
 
 
 def test_cli_limit_json(tmp_path):
-    res = run("limit", "--scenario", "stcf-4gev", "--mass", "1", "--events", "20000", "--workdir", str(tmp_path),
+    res = run("limit", "--scenario", "stcf-4gev", "--mass", "1", "--events", "20000", "--cache", str(tmp_path),
               "--json")
     assert res.returncode == 0, res.stderr
     out = json.loads(res.stdout)
@@ -143,7 +147,7 @@ def test_cli_limit_json(tmp_path):
 
 def test_cli_limits_scan_outputs_readable_by_pyhf(tmp_path):
     res = run("limits", "--scenario", "stcf-2gev", "--masses", "0.1,1.0", "--events", "20000",
-              "--workdir", str(tmp_path / "w"), "--output", str(tmp_path / "o"))
+              "--cache", str(tmp_path / "w"), "--output", str(tmp_path / "o"))
     assert res.returncode == 0, res.stderr
     o = tmp_path / "o"
     csv_lines = (o / "stcf-2gev_limits.csv").read_text().splitlines()
@@ -157,20 +161,19 @@ def test_cli_limits_scan_outputs_readable_by_pyhf(tmp_path):
     assert "references" not in raw_ps["metadata"]  # never invented
     raw_ps["metadata"]["references"] = {"hepdata": "ins0000000"}  # schema check of the rest of the format
     assert pyhf.PatchSet(raw_ps).apply(ws, [1.0]) == patched
-    configure()
     model = patched.model()
     cls = pyhf.infer.hypotest(1.0, patched.data(model), model, test_stat="qtilde")
     assert float(cls) == pytest.approx(0.05, abs=0.005)  # the patch holds the signal at the median limit
 
 
 def test_cli_limit_bad_input(tmp_path):
-    res = run("limit", "--scenario", "stcf-4gev", "--mass", "1", "--bkg-syst", "-0.1", "--workdir", str(tmp_path))
+    res = run("limit", "--scenario", "stcf-4gev", "--mass", "1", "--bkg-syst", "-0.1", "--cache", str(tmp_path))
     assert res.returncode == 2 and "--bkg-syst" in res.stderr
 
 
 def test_background_systematic_weakens_the_limit():
     """A 10% background normalisation uncertainty on B = 1e4 (S95 ~ 2 sqrt(B)) must weaken the CLs limit."""
-    from stats.models import Systematics
+    from dipole_portal.stats.models import Systematics
 
     y = synthetic([4.0], 3.0, bkg_xsec=1e-2)
     base = compute_limit(y, "cls", calculator="asymptotic")
@@ -183,7 +186,7 @@ def test_sparse_toy_qtilde_against_brute_force_fit():
     """q~_mu from event-list toys equals a direct bounded maximisation of the Poisson likelihood per toy."""
     from scipy import optimize
 
-    from stats.toys import Toys, qtilde
+    from dipole_portal.stats.toys import Toys, qtilde
 
     rng = np.random.default_rng(7)
     s = rng.uniform(0.01, 0.3, size=12)
@@ -205,7 +208,7 @@ def test_sparse_toy_qtilde_against_brute_force_fit():
 
 def test_sparse_toys_have_poisson_counts():
     """Event-list toys (Poisson total, multinomial channels) give independent Poisson counts per channel."""
-    from stats.toys import Toys
+    from dipole_portal.stats.toys import Toys
 
     lam = np.array([0.05, 0.5, 2.0])
     t = Toys.draw(np.random.default_rng(3), lam, 200_000)
@@ -219,9 +222,8 @@ def test_sparse_toys_have_poisson_counts():
 @pytest.mark.parametrize("syst", [Systematics(), Systematics(background_norm=0.1, luminosity=0.02)])
 def test_one_fit_expected_cls_equals_pyhf_hypotest(syst):
     """The one-fit-per-mu expected CLs used for limits equals pyhf.infer.hypotest's expected set."""
-    from stats.cls import ExpectedAsymptoticCLs
+    from dipole_portal.stats.cls import ExpectedAsymptoticCLs
 
-    configure()
     y = synthetic([4.0, 7.0], 1.0, bkg_xsec=2e-4)
     spec = build_spec(y, 2e-5, syst=syst)
     spec["channels"][0]["samples"][1]["data"] = [300.0]  # a sizeable background in one channel

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from analysis.config import load_scenarios, parse_scenarios
-from analysis.errors import InputError
+from dipole_portal.core.config import load_scenarios, parse_scenarios
+from dipole_portal.core.errors import InputError
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = ROOT.parent / "shared" / "schemas" / "pixi-manifest.schema.json"
@@ -50,8 +50,8 @@ def test_scenarios_load():
 
 
 def _raw():
-    raw = json.loads((ROOT / "analysis" / "data" / "scenarios.json").read_text())
-    raw["scenarios"]["bes3"]["points_csv"] = str(ROOT / "analysis" / "data" / "bes3_datasets.csv")
+    raw = json.loads((ROOT / "dipole_portal" / "core" / "data" / "scenarios.json").read_text())
+    raw["scenarios"]["bes3"]["points_csv"] = str(ROOT / "dipole_portal" / "core" / "data" / "bes3_datasets.csv")
     return raw
 
 

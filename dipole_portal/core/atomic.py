@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from analysis.errors import InputError
+from dipole_portal.core.errors import InputError
 
 
 def check_writable(path: str | os.PathLike[str]) -> Path:

@@ -13,6 +13,7 @@ consistency; every error names the file, the key and the bad value and says what
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import math
 from dataclasses import dataclass, field
@@ -22,10 +23,10 @@ from typing import Any
 
 import jsonschema
 
-from analysis.errors import InputError
-from samples.kinematics import Beams
+from dipole_portal.core.beams import Beams
+from dipole_portal.core.errors import InputError
 
-DATA = resources.files("analysis") / "data"
+DATA = resources.files("dipole_portal.core") / "data"
 DEFAULT_SCENARIOS = Path(str(DATA / "scenarios.json"))
 SCHEMA = Path(str(DATA / "scenarios.schema.json"))
 
@@ -71,6 +72,10 @@ class Scenario:
     selection: str
     points: tuple[EnergyPoint, ...]
     gap_background: GapBackground | None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The full definition (detector, cuts, energy points) as JSON-able data: part of every cache key."""
+        return json.loads(json.dumps(dataclasses.asdict(self), default=str))
 
     @property
     def max_sqrt_s(self) -> float:

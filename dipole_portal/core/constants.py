@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 
-from analysis.errors import InputError
+from dipole_portal.core.errors import InputError
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,309 @@
+"""Tasks that chain the stages: samples -> selected samples -> yields file -> limit, each a cache entry.
+
+This is the only place (with the pipeline and the command line) that knows how the stages follow each other.
+A limit task asks for its yields; the yields ask for the selected samples of every energy point; a selected
+sample asks for its sample file. Every step is an entry of the one content-addressed cache
+(:mod:`dipole_portal.core.cache`), keyed on its inputs and on the code that computes it, with its checksum
+verified on read, so a rerun recomputes exactly what changed, was damaged or is missing, and an interrupted
+run resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+from dipole_portal.core.cache import LIMIT_CODE, SELECTION_CODE, Cache
+from dipole_portal.core.config import EnergyPoint, Scenario
+from dipole_portal.core.constants import DEFAULT_CONSTANTS, PhysicsConstants
+from dipole_portal.core.errors import InputError
+from dipole_portal.core.executors import Executor, SerialExecutor
+from dipole_portal.core.options import (
+    DEFAULT_CC_MODES,
+    DEFAULT_D_REF,
+    DEFAULT_DECAY_MODEL,
+    DEFAULT_EVENTS,
+    DEFAULT_SEED,
+    Calculator,
+    DecayModel,
+    Method,
+    parse_option,
+)
+from dipole_portal.core.progress import log, progress_bar, warn
+from dipole_portal.samples.cache import derived_seed, ensure_sample, sample_entry
+from dipole_portal.samples.generators import NuNuGammaSpec, SignalSpec
+from dipole_portal.samples.kinematics import PhaseSpaceRegion
+from dipole_portal.selections.cuts import build_selection
+from dipole_portal.selections.process import SelectedSample, process_sample
+from dipole_portal.selections.yields import ScenarioYields, check_mass, yields_from_record, yields_record
+from dipole_portal.stats.limits import NO_SYST, LimitResult, compute_limit
+from dipole_portal.stats.models import Systematics, build_spec
+
+RESULT_FORMAT = 2
+
+
+# -- samples ---------------------------------------------------------------------------------------------------
+
+@functools.lru_cache(maxsize=1024)
+def generation_region(scenario: Scenario, point: EnergyPoint) -> PhaseSpaceRegion:
+    """The CM box nu nubar gamma is generated in: it contains every photon the selection accepts.
+
+    A grid scan of the cuts (about 0.1 s); memoised, and immutable, so sharing it is safe.
+    """
+    return build_selection(scenario, point).region()
+
+
+def background_sample(scenario: Scenario, point: EnergyPoint, seed: int,
+                      constants: PhysicsConstants = DEFAULT_CONSTANTS) -> tuple[NuNuGammaSpec, int]:
+    """The nu nubar gamma generator spec of one energy point (generated in the selection's box) and its seed."""
+    spec = NuNuGammaSpec(point.beams, generation_region(scenario, point), constants)
+    return spec, derived_seed(seed, "nunugamma", point.sqrt_s, point.beams.as_dict())
+
+
+def signal_sample(scenario: Scenario, point: EnergyPoint, mass: float, decay_model: DecayModel, seed: int,
+                  n_modes: int = DEFAULT_CC_MODES, d_ref: float = DEFAULT_D_REF,
+                  constants: PhysicsConstants = DEFAULT_CONSTANTS) -> tuple[SignalSpec, int]:
+    """The signal generator spec of one energy point and mass, and its seed."""
+    spec = SignalSpec(point.beams, mass, d_ref=d_ref, decay_model=decay_model, n_modes=n_modes, constants=constants)
+    return spec, derived_seed(seed, "signal", point.sqrt_s, mass, str(decay_model), n_modes)
+
+
+@dataclass(frozen=True)
+class SampleJob:
+    """One sample file to make: what, with which seed and how many events, in which cache."""
+
+    spec: SignalSpec | NuNuGammaSpec
+    seed: int
+    events: int
+    cache: str
+
+    def run(self) -> Path:
+        return ensure_sample(self.spec, self.seed, self.events, Cache(self.cache))
+
+    def cached(self) -> bool:
+        return sample_entry(self.spec, self.seed, self.events, Cache(self.cache)).json_path.exists()
+
+
+@dataclass(frozen=True)
+class YieldsRequest:
+    """Everything the yields of one (scenario, m_N, decay model, counting) depend on."""
+
+    scenario: Scenario
+    mass: float
+    decay_model: DecayModel = DEFAULT_DECAY_MODEL
+    n_modes: int = DEFAULT_CC_MODES
+    events: int = DEFAULT_EVENTS
+    seed: int = DEFAULT_SEED
+    d_ref: float = DEFAULT_D_REF
+    background_events: int | None = None
+    constants: PhysicsConstants = DEFAULT_CONSTANTS
+
+    def __post_init__(self) -> None:
+        check_mass(self.scenario, self.mass)  # a finite mass that some energy point can produce
+        object.__setattr__(self, "decay_model", parse_option(DecayModel, self.decay_model, "decay model"))
+        for name in ("events", "seed", "n_modes"):
+            v = getattr(self, name)
+            if not isinstance(v, int) or isinstance(v, bool) or v < (0 if name == "seed" else 1):
+                raise InputError(f"{name}={v!r}: expected a {'non-negative' if name == 'seed' else 'positive'} "
+                                 "integer")
+        if not (math.isfinite(self.d_ref) and self.d_ref > 0):
+            raise InputError(f"d_ref={self.d_ref!r}: expected a finite positive coupling in GeV^-1")
+
+    def key(self) -> dict:
+        d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        d["scenario"] = self.scenario.as_dict()
+        d["constants"] = self.constants.as_dict()
+        return d
+
+    def jobs(self, cache: Cache) -> list[tuple[EnergyPoint, SampleJob, SampleJob]]:
+        """Per energy point: the signal and the nu nubar gamma sample it reads."""
+        out = []
+        for point in check_mass(self.scenario, self.mass):
+            sig = signal_sample(self.scenario, point, self.mass, self.decay_model, self.seed, self.n_modes,
+                                self.d_ref, self.constants)
+            bkg = background_sample(self.scenario, point, self.seed, self.constants)
+            out.append((point, SampleJob(*sig, self.events, str(cache.root)),
+                        SampleJob(*bkg, self.background_events or self.events, str(cache.root))))
+        return out
+
+
+def selected_sample(job: SampleJob, scenario: Scenario, point: EnergyPoint, process: str, cache: Cache
+                    ) -> SelectedSample:
+    """The selection of one sample file (cached: nu nubar gamma is selected once for every mass)."""
+    sample_key = sample_entry(job.spec, job.seed, job.events, cache).key
+    entry = cache.entry("selected", {"sample": sample_key, "process": process, "scenario": scenario.as_dict(),
+                                     "sqrt_s": point.sqrt_s}, SELECTION_CODE)
+    stored = entry.load_json()
+    if stored is not None:
+        return SelectedSample.from_dict(stored)
+    res = SelectedSample.from_result(process_sample(job.run(), process, build_selection(scenario, point)))
+    entry.store_json(res.as_dict())
+    return res
+
+
+def compute_yields(request: YieldsRequest, cache: Cache | None = None) -> ScenarioYields:
+    """The yields of a request, from the cache or from its (cached) selected samples."""
+    from dipole_portal.selections.yields import channel_yield
+
+    cache = cache or Cache()
+    entry = cache.entry("yields", request.key(), SELECTION_CODE)
+    stored = entry.load_json()
+    if stored is not None:
+        return yields_from_record(stored, f"cache entry yields/{entry.key}")
+    channels, provenance = [], []
+    for point, sig_job, bkg_job in request.jobs(cache):
+        sig = selected_sample(sig_job, request.scenario, point, "signal", cache)
+        bkg = selected_sample(bkg_job, request.scenario, point, "nunugamma", cache)
+        channels.append(channel_yield(request.scenario, point, request.mass, request.d_ref, sig, bkg,
+                                      request.constants))
+        provenance.append({"channel": point.label,
+                           "signal_sample": sample_entry(sig_job.spec, sig_job.seed, sig_job.events, cache).key,
+                           "nunugamma_sample": sample_entry(bkg_job.spec, bkg_job.seed, bkg_job.events, cache).key,
+                           "signal_events": sig_job.events, "nunugamma_events": bkg_job.events})
+    y = ScenarioYields(request.scenario.name, request.mass, request.decay_model, request.n_modes, channels,
+                       {"samples": provenance, "seed": request.seed, "cache_entry": entry.key})
+    entry.store_json(yields_record(y, request.scenario, request.constants))
+    return y
+
+
+# -- limits ----------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class LimitTask:
+    """Everything one limit depends on; ``cache`` is where its entries are kept, not part of what it is."""
+
+    scenario: Scenario
+    mass: float
+    decay_model: DecayModel = DEFAULT_DECAY_MODEL
+    n_modes: int = DEFAULT_CC_MODES
+    events: int = DEFAULT_EVENTS
+    seed: int = DEFAULT_SEED
+    method: Method = Method.CLS
+    binned: bool = False
+    calculator: Calculator = Calculator.AUTO
+    syst: Systematics = NO_SYST
+    cache: str = ""
+    constants: PhysicsConstants = DEFAULT_CONSTANTS
+
+    @property
+    def request(self) -> YieldsRequest:
+        return YieldsRequest(self.scenario, self.mass, self.decay_model, self.n_modes, self.events, self.seed,
+                             constants=self.constants)
+
+    def key(self) -> dict:
+        """The JSON-able identity of the result."""
+        d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "cache"}
+        d["scenario"] = self.scenario.as_dict()
+        d["syst"] = dataclasses.asdict(self.syst)
+        d["constants"] = self.constants.as_dict()
+        d["format"] = RESULT_FORMAT
+        return d
+
+    def entry(self):
+        return Cache(self.cache or None).entry("limits", self.key(), LIMIT_CODE)
+
+
+def check_result(r: LimitResult) -> None:
+    """Refuse a result that cannot be right: non-finite numbers, efficiencies outside [0, 1], unordered bands."""
+    nums = [r.d95, r.d95_chi2, r.signal_events, r.background_events, *r.efficiency]
+    if r.d95_cls is not None:
+        nums.append(r.d95_cls)
+    if r.d95_cls_bands is not None:
+        nums += r.d95_cls_bands
+    if not all(isinstance(v, (int, float)) and math.isfinite(v) for v in nums):
+        raise ValueError("a number is not finite")
+    if not (r.d95 > 0 and r.d95_chi2 > 0) or not all(0 <= e <= 1 for e in r.efficiency):
+        raise ValueError("d95 not positive or an efficiency outside [0, 1]")
+    if r.d95_cls_bands is not None:
+        b = r.d95_cls_bands
+        if len(b) != 5 or any(b[i] > b[i + 1] * (1 + 1e-9) for i in range(4)) or b[2] != r.d95_cls:
+            raise ValueError("CLs bands are not ordered around their median")
+
+
+@dataclass(frozen=True)
+class TaskResult:
+    """A limit task's result: the limit, and the pyhf workspace with the signal at the limit."""
+
+    limit: LimitResult
+    spec: dict
+
+
+def load_cached(task: LimitTask) -> TaskResult | None:
+    """The stored result of ``task`` if a valid entry exists; a damaged or implausible one is recomputed."""
+    entry = task.entry()
+    stored = entry.load_json()
+    if stored is None:
+        return None
+    try:
+        r = LimitResult(**stored["result"])
+        check_result(r)
+        return TaskResult(r, stored["spec"])
+    except (TypeError, KeyError, ValueError) as exc:
+        warn(f"cache entry limits/{entry.key} fails its checks ({exc}); recomputing it")
+        entry.json_path.unlink(missing_ok=True)
+        return None
+
+
+def run_task(task: LimitTask) -> TaskResult:
+    """Yields and limit for one task (from the cache when present); the pyhf spec has the signal at the limit."""
+    cached = load_cached(task)
+    if cached is not None:
+        return cached
+    y = compute_yields(task.request, Cache(task.cache or None))
+    r = compute_limit(y, task.method, task.binned, task.calculator, task.syst)
+    check_result(r)
+    spec = build_spec(y, r.d95, task.binned, task.syst)
+    task.entry().store_json({"result": r.as_dict(), "spec": spec})
+    return TaskResult(r, spec)
+
+
+def run_tasks(tasks: list[LimitTask], executor: Executor | None = None, description: str = "limits",
+              cached: list[TaskResult | None] | None = None) -> list[TaskResult]:
+    """Run ``tasks`` (cached ones are read, not recomputed) with a progress bar; results in task order.
+
+    ``cached``: the ``load_cached`` results of ``tasks`` when the caller has already read them.
+    """
+    executor = executor or SerialExecutor()
+    out: list = list(cached) if cached is not None else [load_cached(t) for t in tasks]
+    todo = [i for i, res in enumerate(out) if res is None]
+    log(f"{description}: {len(todo)} to compute, {len(tasks) - len(todo)} cached")
+    if todo:
+        with progress_bar(f"{description} ({len(tasks) - len(todo)} cached)", len(todo)) as advance:
+            for i, res in zip(todo, executor.map(run_task, [tasks[i] for i in todo], on_done=advance), strict=True):
+                out[i] = res
+    return out
+
+
+@dataclass
+class ScanResult:
+    """A mass scan: limits in mass order, and each mass's pyhf workspace with the signal at its limit."""
+
+    limits: list[LimitResult]
+    specs: dict[float, dict]
+
+
+def scan_masses(scenario: Scenario, masses: list[float], *, decay_model: DecayModel = DEFAULT_DECAY_MODEL,
+                events: int = DEFAULT_EVENTS, seed: int = DEFAULT_SEED, cache: str | Path = "",
+                n_modes: int = DEFAULT_CC_MODES, method: Method = Method.CLS, binned: bool = False,
+                calculator: Calculator = Calculator.AUTO, syst: Systematics = NO_SYST,
+                executor: Executor | None = None) -> ScanResult:
+    """Limits at each mass (cached), run by ``executor``."""
+    if not masses:
+        raise InputError(f"scan of {scenario.name}: no masses given")
+    tasks = [LimitTask(scenario, float(m), decay_model, n_modes, events, seed, method, binned, calculator, syst,
+                       str(cache)) for m in masses]
+    done = run_tasks(tasks, executor, f"limits {scenario.name}")
+    return ScanResult([d.limit for d in done], {t.mass: d.spec for t, d in zip(tasks, done, strict=True)})
+
+
+def yields_for(scenario: Scenario, mass: float, *, decay_model: DecayModel = DEFAULT_DECAY_MODEL,
+               events: int = DEFAULT_EVENTS, seed: int = DEFAULT_SEED, cache: str | Path | Cache | None = None,
+               n_modes: int = DEFAULT_CC_MODES, d_ref: float = DEFAULT_D_REF,
+               background_events: int | None = None) -> ScenarioYields:
+    """Yields of ``scenario`` at ``mass`` GeV: samples made and selected as needed (all cached)."""
+    c = cache if isinstance(cache, Cache) else Cache(cache)
+    req = YieldsRequest(scenario, mass, DecayModel(decay_model), n_modes, events, seed, d_ref, background_events)
+    return compute_yields(req, c)

@@ -1,0 +1,202 @@
+"""One content-addressed cache for every stage: samples, selected samples, yields, limits, histograms.
+
+An entry's key hashes its inputs (settings, seed, constants, the scenario definition with its cuts) *and the
+source code* of the modules that compute it, so editing a formula or a cut invalidates exactly the entries that
+depend on it, and nothing else. Each entry stores a SHA-256 checksum of its content, verified on every read: a
+corrupt, truncated or altered entry is reported with a one-line warning, removed and recomputed, never used
+and never fatal. Entries appear only when complete (atomic writes), so an interrupted run leaves none half-made.
+
+Layout: ``ROOT/<kind>/<key>.json`` for JSON entries (``{"key", "inputs", "sha256", "content"}``) and
+``ROOT/<kind>/<key>.<ext>`` plus ``<key>.json`` (``{"key", "inputs", "sha256", "bytes"}``) for files.
+
+>>> import tempfile
+>>> c = Cache(tempfile.mkdtemp())
+>>> e = c.entry("demo", {"x": 1}, code=("dipole_portal.core.constants",))
+>>> e.load_json() is None
+True
+>>> _ = e.store_json({"answer": 42})
+>>> e.load_json()
+{'answer': 42}
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import hashlib
+import importlib.util
+import json
+import os
+import shutil
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from dipole_portal.core.atomic import atomic_path, write_text_atomic
+from dipole_portal.core.progress import warn
+from dipole_portal.core.version import __version__
+
+CACHE_ENV = "DIPOLE_PORTAL_CACHE"
+KEY_LENGTH = 24
+
+#: the code each kind of entry depends on (packages hash every module in them)
+SAMPLE_CODE = ("dipole_portal.samples", "dipole_portal.core.constants", "dipole_portal.core.beams")
+SELECTION_CODE = (*SAMPLE_CODE, "dipole_portal.selections", "dipole_portal.core.config")
+LIMIT_CODE = (*SELECTION_CODE, "dipole_portal.stats", "dipole_portal.analysis.tasks")
+
+
+def default_root() -> Path:
+    """``$DIPOLE_PORTAL_CACHE``, else ``$XDG_CACHE_HOME/dipole-portal`` (``~/.cache/dipole-portal``)."""
+    env = os.environ.get(CACHE_ENV)
+    if env:
+        return Path(env)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "dipole-portal"
+
+
+def canonical_json(obj: Any) -> str:
+    """The one serialisation that is hashed: sorted keys, no NaN, enums and paths as strings."""
+    return json.dumps(obj, sort_keys=True, allow_nan=False, default=str, separators=(",", ":"))
+
+
+def content_hash(obj: Any, n: int = 16) -> str:
+    """Stable short hash of a JSON-able object."""
+    return hashlib.sha256(canonical_json(obj).encode()).hexdigest()[:n]
+
+
+@functools.cache
+def code_digest(names: tuple[str, ...]) -> str:
+    """SHA-256 of the source of the named modules (a package: every ``.py`` file in it), in a stable order."""
+    h = hashlib.sha256()
+    for name in sorted(set(names)):
+        spec = importlib.util.find_spec(name)
+        if spec is None or spec.origin is None:
+            raise ModuleNotFoundError(f"cache key: module {name} not found")
+        origin = Path(spec.origin)
+        files = sorted(origin.parent.glob("*.py")) if origin.name == "__init__.py" else [origin]
+        for f in files:
+            h.update(f"{name}:{f.name}\0".encode())
+            h.update(f.read_bytes())
+    return h.hexdigest()
+
+
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One cache entry: where it lives and what it must contain."""
+
+    folder: Path
+    kind: str
+    key: str
+    inputs: dict
+
+    @property
+    def json_path(self) -> Path:
+        return self.folder / f"{self.key}.json"
+
+    def file_path(self, ext: str) -> Path:
+        return self.folder / f"{self.key}.{ext}"
+
+    def _discard(self, why: str, *paths: Path) -> None:
+        warn(f"cache entry {self.kind}/{self.key} {why}; recomputing it")
+        for p in paths:
+            with contextlib.suppress(FileNotFoundError):
+                p.unlink()
+
+    def load_json(self) -> Any | None:
+        """The stored content, or None when absent; a damaged entry is removed (with a warning) and None returned."""
+        try:
+            raw = self.json_path.read_bytes()
+        except FileNotFoundError:
+            return None
+        try:
+            stored = json.loads(raw)
+            ok = (stored["key"] == self.key and stored["sha256"] == _digest(stored["inputs"], stored["content"]))
+        except (ValueError, TypeError, KeyError, UnicodeDecodeError):
+            ok = False
+        if not ok:
+            self._discard("is damaged (checksum or key mismatch)", self.json_path)
+            return None
+        return stored["content"]
+
+    def store_json(self, content: Any) -> Path:
+        """Write ``content`` (JSON-able, finite numbers only) with its checksum, atomically."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        content = json.loads(canonical_json(content))  # what is read back is exactly what was hashed
+        record = {"key": self.key, "kind": self.kind, "version": __version__, "inputs": self.inputs,
+                  "sha256": _digest(self.inputs, content), "content": content}
+        return write_text_atomic(self.json_path, json.dumps(record, allow_nan=False) + "\n")
+
+    def valid_file(self, ext: str) -> Path | None:
+        """The entry's data file if present and its checksum matches, else None (a damaged one is removed)."""
+        data, side = self.file_path(ext), self.json_path
+        if not data.exists() and not side.exists():
+            return None
+        try:
+            stored = json.loads(side.read_bytes())
+            ok = (stored["key"] == self.key and stored["bytes"] == data.stat().st_size
+                  and stored["sha256"] == file_sha256(data))
+        except (OSError, ValueError, TypeError, KeyError, UnicodeDecodeError):
+            ok = False
+        if not ok:
+            self._discard("is damaged or incomplete (file checksum mismatch)", data, side)
+            return None
+        return data
+
+    @contextlib.contextmanager
+    def writing_file(self, ext: str) -> Iterator[Path]:
+        """Yield a temporary path to write the data file to; on success it becomes the entry, with its checksum."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        final = self.file_path(ext)
+        with atomic_path(final) as tmp:
+            yield tmp
+        record = {"key": self.key, "kind": self.kind, "version": __version__, "inputs": self.inputs,
+                  "sha256": file_sha256(final), "bytes": final.stat().st_size}
+        write_text_atomic(self.json_path, json.dumps(record, allow_nan=False, default=str) + "\n")
+
+
+def _digest(inputs: Any, content: Any) -> str:
+    return hashlib.sha256(canonical_json({"inputs": inputs, "content": content}).encode()).hexdigest()
+
+
+class Cache:
+    """The cache under ``root`` (default: :func:`default_root`)."""
+
+    def __init__(self, root: str | os.PathLike[str] | None = None) -> None:
+        self.root = Path(root) if root is not None else default_root()
+
+    def entry(self, kind: str, inputs: dict, code: Sequence[str]) -> Entry:
+        """The entry of ``kind`` for these inputs, computed by the modules named in ``code``."""
+        inputs = json.loads(canonical_json(inputs))
+        key = content_hash({"kind": kind, "inputs": inputs, "code": code_digest(tuple(code))}, KEY_LENGTH)
+        return Entry(self.root / kind, kind, key, inputs)
+
+    def info(self) -> dict[str, dict[str, int]]:
+        """Entries and bytes per kind."""
+        out: dict[str, dict[str, int]] = {}
+        if not self.root.is_dir():
+            return out
+        for folder in sorted(p for p in self.root.iterdir() if p.is_dir()):
+            files = [f for f in folder.iterdir() if f.is_file()]
+            out[folder.name] = {"entries": sum(f.suffix == ".json" for f in files),
+                                "bytes": sum(f.stat().st_size for f in files)}
+        return out
+
+    def clear(self, kind: str | None = None) -> int:
+        """Remove every entry (or those of one kind); returns how many entries went."""
+        info = self.info()
+        kinds = [kind] if kind else list(info)
+        n = 0
+        for k in kinds:
+            if k in info:
+                n += info[k]["entries"]
+                shutil.rmtree(self.root / k)
+        return n

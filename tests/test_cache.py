@@ -1,0 +1,91 @@
+"""The one cache: keys follow the code, checksums are verified, damage heals with a warning, info and clear."""
+
+from __future__ import annotations
+
+import json
+import logging
+import subprocess
+import sys
+
+import pytest
+
+from dipole_portal.analysis import tasks
+from dipole_portal.core import cache as cache_mod
+from dipole_portal.core.cache import Cache, code_digest
+from dipole_portal.core.config import get_scenario
+
+
+def test_code_digest_follows_the_source(tmp_path, monkeypatch):
+    pkg = tmp_path / "edited_pkg"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "formula.py").write_text("CHI2_95 = 2.71\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    before = code_digest(("edited_pkg",))
+    (pkg / "formula.py").write_text("CHI2_95 = 3.84\n")
+    code_digest.cache_clear()
+    assert code_digest(("edited_pkg",)) != before
+    assert code_digest(("edited_pkg.formula",)) != before  # a module alone is hashed too
+
+
+def _counts(root) -> dict[str, int]:
+    return {k: len(list((root / k).glob("*.json"))) for k in ("samples", "selected", "yields", "limits")}
+
+
+@pytest.mark.parametrize(("edited", "recomputed"), [
+    ("dipole_portal.stats", {"limits"}),
+    ("dipole_portal.selections", {"selected", "yields", "limits"}),
+    ("dipole_portal.samples", {"samples", "selected", "yields", "limits"}),
+])
+def test_an_edit_invalidates_exactly_what_depends_on_it(tmp_path, monkeypatch, edited, recomputed):
+    """Edit one stage's code (simulated through its digest): only the entries computed by it are remade."""
+    task = tasks.LimitTask(get_scenario("stcf-4gev"), 1.0, events=3000, method="chi2", cache=str(tmp_path))
+    first = tasks.run_task(task).limit
+    before = _counts(tmp_path)
+    assert all(v > 0 for v in before.values())
+    real = cache_mod.code_digest
+
+    def edited_digest(names: tuple[str, ...]) -> str:
+        return real(names) + ("-edited" if edited in names else "")
+
+    monkeypatch.setattr(cache_mod, "code_digest", edited_digest)
+    again = tasks.run_task(task).limit
+    after = _counts(tmp_path)
+    for kind in before:
+        assert after[kind] == before[kind] * (2 if kind in recomputed else 1), kind
+    assert again.d95_chi2 == first.d95_chi2  # same code in fact: the same number
+
+
+@pytest.mark.parametrize("kind", ["limits", "yields", "selected", "samples"])
+def test_damaged_entries_are_recomputed_with_a_warning(tmp_path, caplog, kind):
+    task = tasks.LimitTask(get_scenario("stcf-4gev"), 1.0, events=3000, method="chi2", cache=str(tmp_path))
+    first = tasks.run_task(task).limit
+    ext = "root" if kind == "samples" else "json"
+    victims = sorted((tmp_path / kind).glob(f"*.{ext}"))
+    for p in victims:  # flip one byte in the middle
+        raw = bytearray(p.read_bytes())
+        raw[len(raw) // 2] ^= 0x20
+        p.write_bytes(bytes(raw))
+    order = ["samples", "selected", "yields", "limits"]
+    for above in order[order.index(kind) + 1:]:  # force the recomputation down to the damaged entry
+        for p in (tmp_path / above).glob("*.json"):
+            p.unlink()
+    with caplog.at_level(logging.WARNING, logger="dipole_portal"):
+        again = tasks.run_task(task).limit
+    assert any("recomputing" in r.getMessage() for r in caplog.records)
+    assert again.d95_chi2 == first.d95_chi2
+
+
+def test_info_and_clear_from_the_command_line(tmp_path):
+    tasks.run_task(tasks.LimitTask(get_scenario("stcf-4gev"), 1.0, events=3000, method="chi2",
+                                   cache=str(tmp_path)))
+    res = subprocess.run([sys.executable, "-m", "dipole_portal", "cache", "info", "--cache", str(tmp_path), "--json"],
+                         capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    info = json.loads(res.stdout)["kinds"]
+    assert set(info) == {"samples", "selected", "yields", "limits"} and info["samples"]["bytes"] > 0
+    res = subprocess.run([sys.executable, "-m", "dipole_portal", "cache", "clear", "--kind", "limits", "--cache",
+                          str(tmp_path)], capture_output=True, text=True)
+    assert res.returncode == 0 and "removed 1 entries" in res.stderr
+    assert set(Cache(tmp_path).info()) == {"samples", "selected", "yields"}
+    assert Cache(tmp_path).clear() > 0 and Cache(tmp_path).info() == {}

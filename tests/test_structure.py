@@ -1,0 +1,135 @@
+"""The package's shape: one namespace, layers that point one way, doctests that run, no import-time side effects."""
+
+from __future__ import annotations
+
+import ast
+import doctest
+import importlib
+import pkgutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import dipole_portal
+
+ROOT = Path(__file__).resolve().parents[1]
+#: layers from the bottom up; a module may import its own layer and those below it
+LAYERS = ["core", "samples", "selections", "stats", "plotting", "analysis"]
+FOLDERS = {"core": ROOT / "dipole_portal" / "core", **{n: ROOT / n for n in LAYERS[1:]}}
+
+
+def _imports(path: Path) -> list[tuple[int, str]]:
+    """(line, module) of every import in a file, at any depth (function-level imports count too)."""
+    out = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            out += [(node.lineno, a.name) for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            out.append((node.lineno, node.module))
+            out += [(node.lineno, f"{node.module}.{a.name}") for a in node.names]
+    return out
+
+
+def _layer_of(module: str) -> int | None:
+    parts = module.split(".")
+    if parts[0] != "dipole_portal" or len(parts) < 2:
+        return None
+    return LAYERS.index(parts[1]) if parts[1] in LAYERS else None
+
+
+def upward_arrows() -> list[str]:
+    """Every import that points from a layer to one above it (or a stage import of a bare top-level name)."""
+    bad = []
+    for layer, folder in FOLDERS.items():
+        own = LAYERS.index(layer)
+        for path in sorted(folder.glob("*.py")):
+            for line, mod in _imports(path):
+                target = _layer_of(mod)
+                if target is not None and target > own:
+                    bad.append(f"{path.relative_to(ROOT)}:{line} ({layer}) imports {mod}")
+                if mod.split(".")[0] in ("analysis", "samples", "selections", "stats", "plotting"):
+                    bad.append(f"{path.relative_to(ROOT)}:{line} imports the bare top-level name {mod}")
+    return bad
+
+
+def test_no_import_points_up():
+    assert upward_arrows() == []
+
+
+def test_the_layer_check_can_fail(tmp_path, monkeypatch):
+    """A planted upward import (core -> analysis) is found."""
+    fake = tmp_path / "core"
+    fake.mkdir()
+    (fake / "bad.py").write_text("def f():\n    from dipole_portal.analysis import pipeline\n")
+    monkeypatch.setitem(FOLDERS, "core", fake)
+    monkeypatch.setattr(sys.modules[__name__], "ROOT", tmp_path)
+    assert any("imports dipole_portal.analysis" in b for b in upward_arrows())
+
+
+def _all_modules() -> list[str]:
+    """Every module of the package (each stage walked through its own ``__path__``: an editable install maps the
+    top-level stage folders into the namespace, which ``dipole_portal.__path__`` alone does not show)."""
+    names = {"dipole_portal", "dipole_portal.__main__"}
+    for stage in LAYERS:
+        pkg = importlib.import_module(f"dipole_portal.{stage}")
+        names.add(pkg.__name__)
+        names.update(m.name for m in pkgutil.walk_packages(pkg.__path__, f"{pkg.__name__}."))
+    return sorted(names)
+
+
+def test_every_stage_lives_in_the_namespace():
+    names = _all_modules()
+    for stage in LAYERS:
+        assert f"dipole_portal.{stage}" in names
+    # the stage folders are the top of the repository, mapped into the one namespace
+    assert Path(importlib.import_module("dipole_portal.samples").__file__).parent == ROOT / "samples"
+
+
+@pytest.mark.parametrize("name", _all_modules())
+def test_doctests(name):
+    module = importlib.import_module(name)
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    assert result.failed == 0
+
+
+def test_import_has_no_side_effects():
+    """Importing every module selects no matplotlib backend, leaves pyhf's backend alone and adds no log handler."""
+    code = (
+        "import logging, pkgutil, importlib, sys, matplotlib, pyhf\n"
+        "backend_before = matplotlib.rcParams._get_backend_or_none()\n"
+        "pyhf_before = pyhf.get_backend()\n"
+        f"for name in {[n for n in _all_modules() if n != 'dipole_portal.__main__']!r}:\n"
+        "    importlib.import_module(name)\n"
+        "assert matplotlib.rcParams._get_backend_or_none() == backend_before, 'backend chosen at import'\n"
+        "assert pyhf.get_backend() == pyhf_before, 'pyhf backend changed at import'\n"
+        "assert not logging.getLogger('dipole_portal').handlers, 'log handler added at import'\n"
+        "print('ok')\n"
+    )
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT.parent)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.strip() == "ok"
+
+
+def test_cli_runs_as_module_and_script(tmp_path):
+    res = subprocess.run([sys.executable, "-m", "dipole_portal", "--help"], capture_output=True, text=True,
+                         cwd=tmp_path)
+    assert res.returncode == 0 and "cache" in res.stdout
+    script = Path(sys.executable).parent / "dipole-portal"
+    if script.exists():
+        res = subprocess.run([str(script), "--version"], capture_output=True, text=True)
+        assert res.returncode == 0 and dipole_portal.__version__ in res.stdout
+
+
+def test_a_stats_module_in_the_working_directory_is_harmless(tmp_path):
+    """Generic names (stats.py, plotting/, analysis.py) in the working directory do not shadow the stages."""
+    for name in ("stats.py", "analysis.py", "samples.py"):
+        (tmp_path / name).write_text("raise RuntimeError('shadowed')\n")
+    (tmp_path / "plotting").mkdir()
+    (tmp_path / "plotting" / "__init__.py").write_text("raise RuntimeError('shadowed')\n")
+    res = subprocess.run([sys.executable, "-m", "dipole_portal", "limit", "--scenario", "stcf-4gev", "--mass", "1",
+                          "--events", "3000", "--method", "chi2", "--cache", str(tmp_path / "c"), "--json"],
+                         capture_output=True, text=True, cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    assert '"d95_chi2"' in res.stdout
