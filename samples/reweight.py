@@ -20,7 +20,7 @@ def decay_angles(N: dict[str, np.ndarray], photon: dict[str, np.ndarray]) -> tup
     """(z, cos theta*, cos psi) from CM four-vectors given as {"E", "px", "py", "pz"} arrays (GeV)."""
     n4 = vector.array({k: np.asarray(N[k], np.float64) for k in ("px", "py", "pz", "E")})
     g4 = vector.array({k: np.asarray(photon[k], np.float64) for k in ("px", "py", "pz", "E")})
-    rest = g4.boost_p4(-n4)  # the photon in the N rest frame (axes parallel to the CM axes)
+    rest = g4.boost_beta3(-n4.to_beta3())  # the photon in the N rest frame (axes parallel to the CM axes)
     k = np.stack([np.asarray(rest.px), np.asarray(rest.py), np.asarray(rest.pz)])
     k /= np.linalg.norm(k, axis=0)
     theta, phi = np.asarray(n4.theta), np.asarray(n4.phi)

@@ -159,3 +159,19 @@ def test_scenarios_with_different_cuts_are_different_keys(tmp_path):
     ya = yields_for(a, 1.0, events=20_000, cache=tmp_path)
     yb = yields_for(b, 1.0, events=20_000, cache=tmp_path)
     assert yb.background_events < ya.background_events
+
+
+QUADRATURE_ERR = 2e-4  # the 300 x 300 x 48 grid against one twice as fine: |difference| < 1e-4 at three points
+
+
+@pytest.mark.parametrize(("name", "mass"), [("stcf-2gev", 1.0), ("stcf-7gev", 0.3), ("belle2-bbg", 5.0),
+                                            ("belle2-lowmass", 1.0)])
+def test_default_yields_reproduce_the_exact_matrix_element_efficiency(tmp_path, name, mass):
+    """The default model is exact, and its yields reproduce the quadrature of the traced matrix element's law
+    (tests/test_spin_correlation.py checks that law against Dirac traces) within the MC error."""
+    import math
+
+    sc = get_scenario(name)
+    ch = yields_for(sc, mass, events=100_000, cache=tmp_path).channels[0]
+    ref = reference.signal_efficiency(build_selection(sc, sc.points[0]), mass, "exact")
+    assert abs(ch.efficiency - ref) < 4 * math.hypot(ch.efficiency_err, QUADRATURE_ERR)
