@@ -232,21 +232,26 @@ def run_pipeline(scenarios: dict[str, Scenario], names: list[str], preset_name: 
 
 
 def make_all_figures(output: Path, scenarios: dict[str, Scenario], names: list[str]) -> list[Path]:
-    """Every figure from the files of the earlier stages (``limits/``, ``histograms/``)."""
+    """Every figure from the files of the earlier stages (``limits/``, ``histograms/``), as PDF and PNG."""
     from dipole_portal.plotting import limit_figures as lf
     from dipole_portal.plotting.plane_figures import figure_plane
-    from dipole_portal.plotting.style import use_style
+    from dipole_portal.plotting.style import save, use_style
 
     use_style()
     curves = lf.load_curves(output / "limits")
     folder = output / "figures"
     paths: list[Path] = []
-    makers = ((lf.FIG1, lf.figure_belle2), (lf.FIG2, lf.figure_bes3_stcf), (lf.FIG3, lf.figure_landscape))
-    steps = [(lambda f=f: f(curves, folder)) for needs, f in makers if any(n in curves for n in needs)]
-    steps += [lambda: lf.figure_cls_vs_chi2(curves, folder), lambda: lf.figure_bands(curves, folder)]
-    steps += [(lambda n=n: figure_plane(scenarios[n], output / "histograms" / f"{n}.root", folder)) for n in names]
+    makers = [("fig1_belle2", lf.FIG1, lf.figure_belle2), ("fig2_bes3_stcf", lf.FIG2, lf.figure_bes3_stcf),
+              ("fig3_landscape", lf.FIG3, lf.figure_landscape)]
+    steps = [(name, lambda f=f: f(curves)) for name, needs, f in makers if any(n in curves for n in needs)]
+    steps += [("diag_cls_vs_chi2", lambda: lf.figure_cls_vs_chi2(curves)),
+              ("diag_bands", lambda: lf.figure_bands(curves))]
+    steps += [(f"diag_plane_{n}", lambda n=n: figure_plane(scenarios[n], output / "histograms" / f"{n}.root"))
+              for n in names]
     with progress_bar("figures", len(steps)) as advance:
-        for step in steps:
-            paths += step()
+        for name, step in steps:
+            fig = step()
+            if fig is not None:
+                paths += save(fig, folder, name)
             advance(1)
     return paths

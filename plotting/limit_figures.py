@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.figure import Figure
 from matplotlib.ticker import NullFormatter
 
 from dipole_portal.core.errors import InputError
@@ -63,6 +65,30 @@ def load_curves(folder: str | os.PathLike[str]) -> dict[str, LimitCurve]:
     return out
 
 
+def curve_from_results(scenario: str, results: Sequence, label: str | None = None) -> LimitCurve:
+    """A LimitCurve from ``LimitResult`` objects (a scan in a notebook), sorted by mass."""
+    rows = sorted(results, key=lambda r: r.mass_GeV)
+    bands = np.array([r.d95_cls_bands for r in rows]).T if rows and all(r.d95_cls_bands for r in rows) else None
+    return LimitCurve(scenario, label or scenario, np.array([r.mass_GeV for r in rows]),
+                      np.array([r.d95 for r in rows]), np.array([r.d95_chi2 for r in rows]), bands,
+                      ", ".join(sorted({r.calculator or "chi2" for r in rows})))
+
+
+def figure_limits(curves: dict[str, LimitCurve], ax: plt.Axes | None = None) -> Figure:
+    """Any set of limit curves, CLs median with the +-1 sigma band and the chi2 limit dotted."""
+    if not curves:
+        raise InputError("figure_limits: no curves given")
+    fig, ax = _axes(ax, (8, 6.5))
+    _draw_curves(ax, curves, tuple(curves))
+    lo = min(float(c.mass.min()) for c in curves.values())
+    hi = max(float(c.mass.max()) for c in curves.values())
+    d = np.concatenate([np.concatenate([c.d95, c.d95_chi2]) for c in curves.values()])
+    _limit_axes(ax, (lo / 1.5, hi * 1.5), (float(d.min()) / 3, float(d.max()) * 3))
+    ax.legend(loc="upper left", fontsize=11, title="95% C.L. expected; dotted: $\\chi^2$", title_fontsize=10)
+    style.experiment_label(ax, "Dipole portal", text="Projection")
+    return fig
+
+
 def _limit_axes(ax: plt.Axes, xlim: tuple[float, float], ylim: tuple[float, float]) -> None:
     ax.set_xscale("log")
     ax.set_yscale("log")
@@ -94,34 +120,45 @@ def _footnote(ax: plt.Axes, text: str) -> None:
     ax.text(0.98, 0.03, text, transform=ax.transAxes, ha="right", va="bottom", fontsize=10, color="0.3")
 
 
-def figure_belle2(curves: dict[str, LimitCurve], folder: Path) -> list[Path]:
-    """Fig. 1: Belle II, 50 ab^-1, the three selections."""
+def _axes(ax: plt.Axes | None, figsize: tuple[float, float]) -> tuple[Figure, plt.Axes]:
+    """The given axes and their figure, or a new figure of ``figsize`` inches."""
+    if ax is None:
+        return plt.subplots(figsize=figsize)
+    return ax.figure, ax
+
+
+def figure_belle2(curves: dict[str, LimitCurve], ax: plt.Axes | None = None) -> Figure:
+    """Fig. 1: Belle II, 50 ab^-1, the three selections (drawn on ``ax``, or a new figure)."""
     _missing(curves, FIG1, "figure 1")
-    fig, ax = plt.subplots(figsize=(8, 6.5))
+    fig, ax = _axes(ax, (8, 6.5))
     _draw_curves(ax, curves, FIG1)
     _limit_axes(ax, (1e-2, 11), (1e-6, 1e-4))
     style.experiment_label(ax, "Belle II", r"50 ab$^{-1}$, 10.58 GeV")
     ax.legend(loc="upper left", fontsize=12, title="95% C.L. expected (CLs); dotted: $\\chi^2$", title_fontsize=11)
     _footnote(ax, "band: $\\pm1\\sigma$")
-    return style.save(fig, folder, "fig1_belle2")
+    return fig
 
 
-def figure_bes3_stcf(curves: dict[str, LimitCurve], folder: Path) -> list[Path]:
+def figure_bes3_stcf(curves: dict[str, LimitCurve], ax: plt.Axes | None = None) -> Figure:
     """Fig. 2: BESIII 28 fb^-1 and STCF at 2, 4 and 7 GeV with 10 ab^-1."""
     _missing(curves, FIG2, "figure 2")
-    fig, ax = plt.subplots(figsize=(8, 6.5))
+    fig, ax = _axes(ax, (8, 6.5))
     _draw_curves(ax, curves, FIG2)
     _limit_axes(ax, (1e-2, 7.5), (5e-7, 1e-3))
     style.experiment_label(ax, "BESIII / STCF")
     ax.legend(loc="upper left", fontsize=12, title="95% C.L. expected (CLs); dotted: $\\chi^2$", title_fontsize=11)
     _footnote(ax, "band: $\\pm1\\sigma$")
-    return style.save(fig, folder, "fig2_bes3_stcf")
+    return fig
 
 
-def figure_landscape(curves: dict[str, LimitCurve], folder: Path, hnlimits: Path | None = None) -> list[Path]:
-    """Fig. 3: the e+e- projections over the existing limits, one panel per flavour of the active neutrino."""
+def figure_landscape(curves: dict[str, LimitCurve], axes: Sequence[plt.Axes] | None = None,
+                     hnlimits: Path | None = None) -> Figure:
+    """Fig. 3: the e+e- projections over the existing limits, one panel (of three ``axes``) per flavour."""
     _missing(curves, FIG3, "figure 3")
-    fig, axes = plt.subplots(1, 3, figsize=(18, 6.5), sharey=True)
+    if axes is None:
+        fig, axes = plt.subplots(1, 3, figsize=(18, 6.5), sharey=True)
+    else:
+        fig = axes[0].figure
     for ax, flavour in zip(axes, FLAVOURS, strict=True):
         for i, reg in enumerate(load_regions(flavour, hnlimits)):
             grey = str(0.55 + 0.3 * (i % 4) / 3)
@@ -141,12 +178,12 @@ def figure_landscape(curves: dict[str, LimitCurve], folder: Path, hnlimits: Path
     axes[0].legend(loc="lower right", fontsize=10, title="95% C.L. expected", title_fontsize=10)
     _footnote(axes[2], "grey: existing limits (HNLimits; 90% or 95% C.L. as published)")
     fig.tight_layout()
-    return style.save(fig, folder, "fig3_landscape")
+    return fig
 
 
-def figure_cls_vs_chi2(curves: dict[str, LimitCurve], folder: Path) -> list[Path]:
+def figure_cls_vs_chi2(curves: dict[str, LimitCurve], ax: plt.Axes | None = None) -> Figure:
     """Diagnostic: d95 (CLs) / d95 (chi2) versus m_N for every scenario."""
-    fig, ax = plt.subplots(figsize=(8, 6))
+    fig, ax = _axes(ax, (8, 6))
     for name, c in curves.items():
         ax.plot(c.mass, c.d95 / c.d95_chi2, marker="o", ms=4, color=COLOURS.get(name, "k"), label=c.label)
     ax.axhline(1.0, color="0.5", lw=1)
@@ -156,14 +193,14 @@ def figure_cls_vs_chi2(curves: dict[str, LimitCurve], folder: Path) -> list[Path
     ax.set_ylim(0.8, 1.3)
     ax.legend(fontsize=9, ncol=2, loc="upper left")
     style.experiment_label(ax, "Dipole portal", text="Diagnostics")
-    return style.save(fig, folder, "diag_cls_vs_chi2")
+    return fig
 
 
-def figure_bands(curves: dict[str, LimitCurve], folder: Path) -> list[Path]:
+def figure_bands(curves: dict[str, LimitCurve]) -> Figure | None:
     """Diagnostic: the expected CLs limit with its +-1 and +-2 sigma bands, one panel per scenario."""
     names = [n for n, c in curves.items() if c.bands is not None]
     if not names:
-        return []
+        return None
     ncol = 4
     nrow = -(-len(names) // ncol)
     fig, axes = plt.subplots(nrow, ncol, figsize=(4.5 * ncol, 4 * nrow), squeeze=False)
@@ -187,4 +224,4 @@ def figure_bands(curves: dict[str, LimitCurve], folder: Path) -> list[Path]:
     fig.suptitle("Dipole portal, $e^+e^-$ projections: expected 95% C.L. limits, CLs median and bands",
                  fontsize=14)
     fig.tight_layout()
-    return style.save(fig, folder, "diag_bands")
+    return fig

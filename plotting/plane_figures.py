@@ -8,11 +8,13 @@ evaluating the scenario's own selection on a fine grid (the same cut functions t
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.colors import LogNorm
+from matplotlib.figure import Figure
 
 from dipole_portal.core.config import Scenario
 from dipole_portal.plotting import style
@@ -33,13 +35,16 @@ def accepted_grid(scenario: Scenario, sqrt_s: float, n: int = 400) -> tuple[np.n
     return E, th_lab, ok.astype(float)
 
 
-def figure_plane(scenario: Scenario, hist_file: Path, folder: Path) -> list[Path]:
-    """Two panels, signal and background, before cuts, with the selection's boundary in red."""
+def figure_plane(scenario: Scenario, hist_file: Path, axes: Sequence[plt.Axes] | None = None) -> Figure:
+    """Two panels (``axes``, or a new figure), signal and background before cuts, the selection's boundary in red."""
     hs = read_root(hist_file)
     meta = json.loads(hist_file.with_suffix(".json").read_text())["meta"]
     sqrt_s, mass = meta["sqrt_s_GeV"], meta["mass_GeV"]
     E, th, ok = accepted_grid(scenario, sqrt_s)
-    fig, axes = plt.subplots(1, 2, figsize=(15, 6.2))
+    if axes is None:
+        fig, axes = plt.subplots(1, 2, figsize=(15, 6.2))
+    else:
+        fig = axes[0].figure
     for ax, key, title in ((axes[0], "signal_all", f"signal, $m_N$ = {mass:g} GeV ({meta['decay_model']})"),
                            (axes[1], "nunugamma_all",
                             r"$e^+e^- \to \nu\bar\nu\gamma$ (generated in the cuts' box)")):
@@ -58,4 +63,4 @@ def figure_plane(scenario: Scenario, hist_file: Path, folder: Path) -> list[Path
                 bbox={"fc": "white", "ec": "0.6", "alpha": 0.85})
         style.experiment_label(ax, scenario.detector.label, text="Simulation")
     fig.tight_layout()
-    return style.save(fig, folder, f"diag_plane_{scenario.name}")
+    return fig

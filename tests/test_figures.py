@@ -10,7 +10,7 @@ import pytest
 from matplotlib.testing.compare import compare_images
 
 from dipole_portal.plotting import limit_figures as lf
-from dipole_portal.plotting.style import use_style
+from dipole_portal.plotting.style import save, use_style
 
 REFERENCE = Path(__file__).parent / "data" / "reference"
 TOLERANCE = 2.0  # RMS of the pixel difference (0-255); fonts are pinned to DejaVu Sans, so this is not fragile
@@ -18,7 +18,7 @@ TOLERANCE = 2.0  # RMS of the pixel difference (0-255); fonts are pinned to Deja
 
 def _figure1(limits: Path, out: Path) -> Path:
     use_style()
-    lf.figure_belle2(lf.load_curves(limits), out)
+    save(lf.figure_belle2(lf.load_curves(limits)), out, "fig1_belle2")
     return out / "fig1_belle2.png"
 
 
@@ -44,4 +44,15 @@ def test_figures_need_their_tables(tmp_path):
     from dipole_portal.core.errors import InputError
 
     with pytest.raises(InputError, match="figure 1"):
-        lf.figure_belle2({}, tmp_path)
+        lf.figure_belle2({})
+
+
+def test_figures_draw_on_given_axes():
+    """Figure functions draw on the axes they are given (a notebook's) and return that figure."""
+    import matplotlib.pyplot as plt
+
+    curves = lf.load_curves(REFERENCE / "limits")
+    fig, (a, b) = plt.subplots(1, 2)
+    assert lf.figure_belle2(curves, ax=b) is fig
+    assert len(b.lines) >= 3 and len(a.lines) == 0
+    plt.close(fig)

@@ -16,6 +16,7 @@ import csv
 import dataclasses
 import json
 import math
+import re
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -26,6 +27,8 @@ import jsonschema
 from dipole_portal.core.beams import Beams
 from dipole_portal.core.errors import InputError
 
+NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}")
+NAME_RULE = "1-64 letters, digits, '_', '.', '+' or '-', starting with a letter or digit (it names files)"
 DATA = resources.files("dipole_portal.core") / "data"
 DEFAULT_SCENARIOS = Path(str(DATA / "scenarios.json"))
 SCHEMA = Path(str(DATA / "scenarios.schema.json"))
@@ -80,6 +83,28 @@ class Scenario:
     @property
     def max_sqrt_s(self) -> float:
         return max(p.sqrt_s for p in self.points)
+
+    @property
+    def lumi_fb(self) -> float:
+        """Total integrated luminosity (fb^-1)."""
+        return sum(p.lumi_fb for p in self.points)
+
+    def with_luminosity(self, lumi_fb: float, name: str | None = None, label: str | None = None) -> Scenario:
+        """The same scenario with every data set scaled so that the total is ``lumi_fb`` fb^-1.
+
+        >>> sc = get_scenario("stcf-4gev").with_luminosity(30_000, "stcf-4gev-30ab-custom")
+        >>> sc.name, sc.lumi_fb
+        ('stcf-4gev-30ab-custom', 30000.0)
+        """
+        if not (math.isfinite(lumi_fb) and lumi_fb > 0):
+            raise InputError(f"lumi_fb={lumi_fb!r}: expected a finite positive luminosity in fb^-1")
+        scale = lumi_fb / self.lumi_fb
+        points = tuple(dataclasses.replace(p, lumi_fb=p.lumi_fb * scale) for p in self.points)
+        new_name = name or self.name
+        if not NAME_PATTERN.fullmatch(new_name):
+            raise InputError(f"scenario name {new_name!r}: expected {NAME_RULE}")
+        return dataclasses.replace(self, name=new_name, label=label or f"{self.label}, {lumi_fb:g} fb$^{{-1}}$",
+                                   points=points)
 
     def points_for_mass(self, mass: float) -> tuple[EnergyPoint, ...]:
         """The energy points at which an N of ``mass`` GeV can be produced (sqrt(s) > m_N)."""
@@ -166,6 +191,8 @@ def parse_scenarios(raw: Any, source: Path) -> dict[str, Scenario]:
     scenarios = {}
     for name, s in raw["scenarios"].items():
         key = f"scenarios/{name}"
+        if not NAME_PATTERN.fullmatch(name):
+            raise InputError(f"{source}: scenario name {name!r}: expected {NAME_RULE}")
         if s["detector"] not in detectors:
             raise InputError(
                 f"{source}: key {key}/detector: value {s['detector']!r} unknown, expected one of {sorted(detectors)}"
