@@ -467,10 +467,10 @@ def run(preset, scenarios_file, only, decay_model, seed, cache_dir, output, no_f
 
     from dipole_portal.analysis.pipeline import run_pipeline
     from dipole_portal.core.cache import Cache
-    from dipole_portal.core.config import load_scenarios
+    from dipole_portal.core.config import load_configuration
 
     matplotlib.use("Agg")  # the command line draws into files; a notebook keeps its own backend
-    scenarios = load_scenarios(scenarios_file)
+    scenarios, presentation = load_configuration(scenarios_file)
     names = list(dict.fromkeys(only)) or list(scenarios)
     for n in names:
         if n not in scenarios:
@@ -478,7 +478,8 @@ def run(preset, scenarios_file, only, decay_model, seed, cache_dir, output, no_f
     t0 = time.perf_counter()
     with _executor(executor_kind, workers, dask_workers, scheduler) as ex:
         summary = run_pipeline(scenarios, names, preset, Path(output), decay_model=DecayModel(decay_model),
-                               seed=seed, executor=ex, cache=Cache(cache_dir), make_figures=not no_figures)
+                               seed=seed, executor=ex, cache=Cache(cache_dir), presentation=presentation,
+                               make_figures=not no_figures)
     log(f"done in {time.perf_counter() - t0:.1f} s: {summary.limits_computed} limits computed, "
         f"{summary.limits_cached} from the cache, {summary.samples_made} samples made")
     if "report" in summary.files:

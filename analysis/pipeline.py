@@ -20,7 +20,7 @@ import numpy as np
 from dipole_portal.analysis.tasks import LimitTask, SampleJob, YieldsRequest, load_cached, run_tasks
 from dipole_portal.core.atomic import write_json_atomic
 from dipole_portal.core.cache import SELECTION_CODE, Cache
-from dipole_portal.core.config import Scenario
+from dipole_portal.core.config import Presentation, Scenario, Target
 from dipole_portal.core.constants import DEFAULT_CONSTANTS
 from dipole_portal.core.errors import InputError
 from dipole_portal.core.executors import Executor, SerialExecutor
@@ -34,26 +34,6 @@ PRESETS: dict[str, dict] = {
 }
 M_MIN_GEV = 0.01
 DIAGNOSTIC_MASS_GEV = 1.0
-
-
-@dataclass(frozen=True)
-class Target:
-    """A statement of the paper (SPEC 7): ``scenario``'s best d95 for lo < m_N < hi is about ``paper_d95``."""
-
-    scenario: str
-    lo_GeV: float
-    hi_GeV: float
-    paper_d95: float
-    statement: str
-
-
-TARGETS = (
-    Target("bes3", 0.1, 3.0, 1.3e-5, "BESIII 28 fb^-1: d95 down to about 1.3e-5 GeV^-1 for 0.1 < m_N < 3 GeV"),
-    Target("belle2-lowmass", 0.1, 7.0, 8e-6, "Belle II low-mass cut: about 8e-6 GeV^-1 for 0.1 < m_N < 7 GeV"),
-    Target("belle2-bbg", 0.3, 9.0, 2e-6,
-           "Belle II bBG cut without gBG: about 4 times stronger than low-mass (8e-6 / 4) for 0.3 < m_N < 9 GeV"),
-    Target("stcf-4gev-30ab", 0.2, 3.0, 1.3e-6, "STCF 4 GeV, 30 ab^-1: about 1.3e-6 GeV^-1 for 0.2 < m_N < 3 GeV"),
-)
 
 
 @dataclass
@@ -78,13 +58,13 @@ def mass_grid(scenario: Scenario, n: int, m_min: float = M_MIN_GEV) -> list[floa
 
 
 def plan_run(scenarios: dict[str, Scenario], names: list[str], preset: dict, decay_model: DecayModel, seed: int,
-             cache: Cache) -> RunPlan:
+             cache: Cache, targets: tuple[Target, ...] = ()) -> RunPlan:
     def task(sc: Scenario, m: float, model: DecayModel = decay_model, n_modes: int = 2) -> LimitTask:
         return LimitTask(sc, m, model, n_modes, preset["events"], seed, cache=str(cache.root))
 
     curves = {n: [task(scenarios[n], m) for m in mass_grid(scenarios[n], preset["n_masses"])] for n in names}
     study = []
-    for tg in TARGETS:
+    for tg in targets:
         if tg.scenario not in names:
             continue
         sc = scenarios[tg.scenario]
@@ -167,7 +147,7 @@ class RunSummary:
 def run_pipeline(scenarios: dict[str, Scenario], names: list[str], preset_name: str, output: Path, *,
                  decay_model: DecayModel = DEFAULT_DECAY_MODEL, seed: int = DEFAULT_SEED,
                  executor: Executor | None = None, cache: Cache | None = None,
-                 make_figures: bool = True) -> RunSummary:
+                 presentation: Presentation | None = None, make_figures: bool = True) -> RunSummary:
     """The whole analysis; each stage logs a header line and shows progress."""
     from dipole_portal.stats.outputs import write_limit_tables, write_workspaces
 
@@ -178,7 +158,8 @@ def run_pipeline(scenarios: dict[str, Scenario], names: list[str], preset_name: 
     cache = cache or Cache()
     seconds: dict[str, float] = {}
     files: dict[str, list[Path]] = {}
-    plan = plan_run(scenarios, names, preset, decay_model, seed, cache)
+    presentation = presentation or Presentation()
+    plan = plan_run(scenarios, names, preset, decay_model, seed, cache, presentation.targets)
     tasks = plan.all_tasks()
     cached = [load_cached(t) for t in tasks]  # read once; the stages below reuse it
     n_cached = sum(c is not None for c in cached)
@@ -210,7 +191,9 @@ def run_pipeline(scenarios: dict[str, Scenario], names: list[str], preset_name: 
         files["tables"] += write_workspaces(output / "workspaces", name, specs)[:2]
     study = [results[t].limit.as_dict() for t in plan.study]
     files["tables"].append(write_json_atomic(output / "limits" / "model_study.json", {
-        "targets": [t.__dict__ for t in TARGETS if t.scenario in names], "limits": study,
+        "targets": [dataclasses.asdict(t) for t in presentation.targets if t.scenario in names],
+        "comparisons": [c for c in presentation.comparisons if all(n in names for n in c["scenarios"])],
+        "decay_model": str(decay_model), "limits": study,
         "preset": preset_name, "seed": seed, "constants": DEFAULT_CONSTANTS.as_dict()}))
     from dipole_portal.analysis.hepdata_export import write_hepdata
 
@@ -220,7 +203,7 @@ def run_pipeline(scenarios: dict[str, Scenario], names: list[str], preset_name: 
     if make_figures:
         t0 = time.perf_counter()
         log(f"[5/{stages}] figures")
-        files["figures"] = make_all_figures(output, scenarios, names)
+        files["figures"] = make_all_figures(output, scenarios, names, presentation)
         seconds["figures"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         log(f"[6/{stages}] report")
@@ -231,8 +214,13 @@ def run_pipeline(scenarios: dict[str, Scenario], names: list[str], preset_name: 
     return RunSummary(output, seconds, files, len(tasks) - n_cached, n_cached, n_samples)
 
 
-def make_all_figures(output: Path, scenarios: dict[str, Scenario], names: list[str]) -> list[Path]:
-    """Every figure from the files of the earlier stages (``limits/``, ``histograms/``), as PDF and PNG."""
+def make_all_figures(output: Path, scenarios: dict[str, Scenario], names: list[str],
+                     presentation: Presentation) -> list[Path]:
+    """Every figure from the files of the earlier stages (``limits/``, ``histograms/``), as PDF and PNG.
+
+    The configuration's figures (the paper's), then one figure for each scenario that none of them shows (a custom
+    scenario), the diagnostics, and the E_gamma-theta_gamma planes.
+    """
     from dipole_portal.plotting import limit_figures as lf
     from dipole_portal.plotting.plane_figures import figure_plane
     from dipole_portal.plotting.style import save, use_style
@@ -241,9 +229,15 @@ def make_all_figures(output: Path, scenarios: dict[str, Scenario], names: list[s
     curves = lf.load_curves(output / "limits")
     folder = output / "figures"
     paths: list[Path] = []
-    makers = [("fig1_belle2", lf.FIG1, lf.figure_belle2), ("fig2_bes3_stcf", lf.FIG2, lf.figure_bes3_stcf),
-              ("fig3_landscape", lf.FIG3, lf.figure_landscape)]
-    steps = [(name, lambda f=f: f(curves)) for name, needs, f in makers if any(n in curves for n in needs)]
+    steps = []
+    for spec in presentation.figures:
+        if not any(n in curves for n in spec.scenarios):
+            continue
+        maker = lf.figure_landscape if spec.kind == "landscape" else lf.figure_from_spec
+        steps.append((spec.name, lambda spec=spec, maker=maker: maker(curves, spec)))
+    shown = presentation.shown()
+    steps += [(f"fig_{n}", lambda n=n: lf.figure_limits({n: curves[n]})) for n in names
+              if n not in shown and n in curves]
     steps += [("diag_cls_vs_chi2", lambda: lf.figure_cls_vs_chi2(curves)),
               ("diag_bands", lambda: lf.figure_bands(curves))]
     steps += [(f"diag_plane_{n}", lambda n=n: figure_plane(scenarios[n], output / "histograms" / f"{n}.root"))

@@ -107,30 +107,37 @@ def _exact_section(ratios: dict) -> list[str]:
     return out
 
 
-def _qualitative(curves: dict[str, list[dict]]) -> list[str]:
+def _qualitative(curves: dict[str, list[dict]], comparisons: list[dict]) -> list[str]:
+    """The paper's qualitative statements (the configuration's ``comparisons``) checked on the limit tables."""
     out = []
 
     def d_of(name: str) -> dict[float, float]:
         return {r["mass_GeV"]: r["d95"] for r in curves.get(name, [])}
 
-    low, high, bbg = d_of("belle2-lowmass"), d_of("belle2-highmass"), d_of("belle2-bbg")
-    common = sorted(set(low) & set(high))
-    if common:
-        better = sum(low[m] <= high[m] for m in common)
-        out.append(f"- Belle II low-mass cut better than high-mass cut (paper: everywhere): at {better} of "
-                   f"{len(common)} masses.")
-    common = [m for m in sorted(set(low) & set(bbg)) if 0.3 <= m <= 9]
-    if common:
-        ratios = [low[m] / bbg[m] for m in common]
-        out.append(f"- bBG (no gBG) over low-mass for 0.3 < m_N < 9 GeV (paper: about 4): {min(ratios):.2f} to "
-                   f"{max(ratios):.2f}.")
-    stcf = {n: d_of(n) for n in ("stcf-2gev", "stcf-4gev", "stcf-7gev")}
-    common = sorted(set.intersection(*(set(v) for v in stcf.values()))) if all(stcf.values()) else []
-    if common:
-        m = common[0]
-        order = sorted(stcf, key=lambda n: stcf[n][m])
-        out.append(f"- STCF at equal luminosity, lowest common mass {m:.3g} GeV (paper: lower sqrt(s) is better): "
-                   f"best to worst {', '.join(order)} ({', '.join(f'{stcf[n][m]:.3g}' for n in order)} GeV^-1).")
+    for c in comparisons:
+        tables = [d_of(n) for n in c["scenarios"]]
+        if not all(tables):
+            continue
+        common = sorted(set.intersection(*(set(t) for t in tables)))
+        if c["kind"] == "ratio":
+            common = [m for m in common if c.get("lo_GeV", 0) <= m <= c.get("hi_GeV", np.inf)]
+        if not common:
+            continue
+        a = tables[0]
+        if c["kind"] == "better_everywhere":
+            b = tables[1]
+            better = sum(a[m] <= b[m] for m in common)
+            out.append(f"- {c['statement']}: at {better} of {len(common)} masses.")
+        elif c["kind"] == "ratio":
+            b = tables[1]
+            ratios = [a[m] / b[m] for m in common]
+            out.append(f"- {c['statement']}: {min(ratios):.2f} to {max(ratios):.2f}.")
+        elif c["kind"] == "order_at_lowest_mass":
+            m = common[0]
+            order = sorted(range(len(tables)), key=lambda i: tables[i][m])
+            names = [c["scenarios"][i] for i in order]
+            out.append(f"- {c['statement']}, at the lowest common mass {m:.3g} GeV: best to worst {', '.join(names)} "
+                       f"({', '.join(f'{tables[i][m]:.3g}' for i in order)} GeV^-1).")
     return out
 
 
@@ -162,7 +169,7 @@ def write_report(output: Path, preset: str, seconds: dict[str, float]) -> Path:
         "",
     ]
     lines += _exact_section(ratios)
-    lines += ["## The paper's qualitative statements", "", *_qualitative(curves), ""]
+    lines += ["## The paper's qualitative statements", "", *_qualitative(curves, study.get("comparisons", [])), ""]
     lines += ["## Figures", ""]
     for name, caption in FIGURES:
         if (output / "figures" / f"{name}.png").exists():

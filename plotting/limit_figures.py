@@ -19,15 +19,11 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import NullFormatter
 
+from dipole_portal.core.config import CurveStyle, FigureSpec, load_configuration
 from dipole_portal.core.errors import InputError
 from dipole_portal.plotting import style
 from dipole_portal.plotting.existing import FLAVOURS, load_regions
 
-FIG1 = ("belle2-lowmass", "belle2-highmass", "belle2-bbg")
-FIG2 = ("bes3", "stcf-2gev", "stcf-4gev", "stcf-7gev")
-FIG3 = ("belle2-lowmass", "belle2-bbg", "bes3", "stcf-4gev-30ab")
-COLOURS = {"belle2-lowmass": "#1f77b4", "belle2-highmass": "#ff7f0e", "belle2-bbg": "#2ca02c", "bes3": "#d62728",
-           "stcf-2gev": "#9467bd", "stcf-4gev": "#8c564b", "stcf-7gev": "#e377c2", "stcf-4gev-30ab": "#17becf"}
 FLAVOUR_LABEL = {"e": r"$d_e$", "mu": r"$d_\mu$", "tau": r"$d_\tau$"}
 
 
@@ -79,13 +75,13 @@ def figure_limits(curves: dict[str, LimitCurve], ax: plt.Axes | None = None) -> 
     if not curves:
         raise InputError("figure_limits: no curves given")
     fig, ax = _axes(ax, (8, 6.5))
-    _draw_curves(ax, curves, tuple(curves))
+    _draw_curves(ax, curves, _default_styles(curves))
     lo = min(float(c.mass.min()) for c in curves.values())
     hi = max(float(c.mass.max()) for c in curves.values())
     d = np.concatenate([np.concatenate([c.d95, c.d95_chi2]) for c in curves.values()])
     _limit_axes(ax, (lo / 1.5, hi * 1.5), (float(d.min()) / 3, float(d.max()) * 3))
     ax.legend(loc="upper left", fontsize=11, title="95% C.L. expected; dotted: $\\chi^2$", title_fontsize=10)
-    style.experiment_label(ax, "Dipole portal", text="Projection")
+    style.experiment_label(ax, "Dipole portal")
     return fig
 
 
@@ -98,22 +94,34 @@ def _limit_axes(ax: plt.Axes, xlim: tuple[float, float], ylim: tuple[float, floa
     ax.set_ylabel(style.D_LABEL)
 
 
-def _draw_curves(ax: plt.Axes, curves: dict[str, LimitCurve], names: tuple[str, ...], chi2: bool = True) -> None:
-    for name in names:
+def _default_styles(names) -> tuple[tuple[str, CurveStyle], ...]:
+    return tuple((n, CurveStyle(f"C{i % 10}")) for i, n in enumerate(names))
+
+
+def _draw_curves(ax: plt.Axes, curves: dict[str, LimitCurve], styles: tuple[tuple[str, CurveStyle], ...],
+                 chi2: bool = True, bands: bool = True) -> None:
+    for name, st in styles:
         c = curves.get(name)
         if c is None:
             continue
-        col = COLOURS.get(name, "k")
-        if c.bands is not None:
-            ax.fill_between(c.mass, c.bands[1], c.bands[3], color=col, alpha=0.15, lw=0)
-        ax.plot(c.mass, c.d95, color=col, lw=2, label=c.label)
+        if bands and c.bands is not None:
+            ax.fill_between(c.mass, c.bands[1], c.bands[3], color=st.color, alpha=0.15, lw=0)
+        ax.plot(c.mass, c.d95, color=st.color, ls=st.linestyle, lw=2, label=c.label)
         if chi2:
-            ax.plot(c.mass, c.d95_chi2, color=col, lw=1.2, ls=":")
+            ax.plot(c.mass, c.d95_chi2, color=st.color, lw=1.0, ls=(0, (1, 2)), alpha=0.8)
 
 
 def _missing(curves: dict[str, LimitCurve], names: tuple[str, ...], figure: str) -> None:
     if not any(n in curves for n in names):
         raise InputError(f"{figure}: none of the scenarios {', '.join(names)} has a limits table")
+
+
+def default_figure(name: str) -> FigureSpec:
+    """A figure of the packaged configuration (fig1_belle2, fig2_bes3_stcf, fig3_landscape)."""
+    spec = load_configuration()[1].figure(name)
+    if spec is None:  # pragma: no cover - the packaged configuration has them
+        raise InputError(f"figure {name!r} is not in the packaged configuration")
+    return spec
 
 
 def _footnote(ax: plt.Axes, text: str) -> None:
@@ -127,34 +135,37 @@ def _axes(ax: plt.Axes | None, figsize: tuple[float, float]) -> tuple[Figure, pl
     return ax.figure, ax
 
 
+def figure_from_spec(curves: dict[str, LimitCurve], spec: FigureSpec, ax: plt.Axes | None = None) -> Figure:
+    """A limits figure as the configuration describes it: its scenarios, colours, line styles and ranges."""
+    _missing(curves, spec.scenarios, spec.name)
+    fig, ax = _axes(ax, (8, 6.5))
+    _draw_curves(ax, curves, spec.curves)
+    shown = [curves[n] for n in spec.scenarios if n in curves]
+    xlim = spec.xlim or (min(c.mass.min() for c in shown) / 1.5, max(c.mass.max() for c in shown) * 1.5)
+    ylim = spec.ylim or (min(c.d95.min() for c in shown) / 3, max(c.d95.max() for c in shown) * 3)
+    _limit_axes(ax, xlim, ylim)
+    style.experiment_label(ax, spec.title)
+    ax.legend(loc="upper left", fontsize=12, title="expected 95% C.L. (CLs median); dotted: $\\chi^2$",
+              title_fontsize=11)
+    _footnote(ax, "band: CLs $\\pm1\\sigma$")
+    return fig
+
+
 def figure_belle2(curves: dict[str, LimitCurve], ax: plt.Axes | None = None) -> Figure:
     """Fig. 1: Belle II, 50 ab^-1, the three selections (drawn on ``ax``, or a new figure)."""
-    _missing(curves, FIG1, "figure 1")
-    fig, ax = _axes(ax, (8, 6.5))
-    _draw_curves(ax, curves, FIG1)
-    _limit_axes(ax, (1e-2, 11), (1e-6, 1e-4))
-    style.experiment_label(ax, "Belle II", r"50 ab$^{-1}$, 10.58 GeV")
-    ax.legend(loc="upper left", fontsize=12, title="95% C.L. expected (CLs); dotted: $\\chi^2$", title_fontsize=11)
-    _footnote(ax, "band: $\\pm1\\sigma$")
-    return fig
+    return figure_from_spec(curves, default_figure("fig1_belle2"), ax)
 
 
 def figure_bes3_stcf(curves: dict[str, LimitCurve], ax: plt.Axes | None = None) -> Figure:
     """Fig. 2: BESIII 28 fb^-1 and STCF at 2, 4 and 7 GeV with 10 ab^-1."""
-    _missing(curves, FIG2, "figure 2")
-    fig, ax = _axes(ax, (8, 6.5))
-    _draw_curves(ax, curves, FIG2)
-    _limit_axes(ax, (1e-2, 7.5), (5e-7, 1e-3))
-    style.experiment_label(ax, "BESIII / STCF")
-    ax.legend(loc="upper left", fontsize=12, title="95% C.L. expected (CLs); dotted: $\\chi^2$", title_fontsize=11)
-    _footnote(ax, "band: $\\pm1\\sigma$")
-    return fig
+    return figure_from_spec(curves, default_figure("fig2_bes3_stcf"), ax)
 
 
-def figure_landscape(curves: dict[str, LimitCurve], axes: Sequence[plt.Axes] | None = None,
-                     hnlimits: Path | None = None) -> Figure:
+def figure_landscape(curves: dict[str, LimitCurve], spec: FigureSpec | None = None,
+                     axes: Sequence[plt.Axes] | None = None, hnlimits: Path | None = None) -> Figure:
     """Fig. 3: the e+e- projections over the existing limits, one panel (of three ``axes``) per flavour."""
-    _missing(curves, FIG3, "figure 3")
+    spec = spec or default_figure("fig3_landscape")
+    _missing(curves, spec.scenarios, spec.name)
     if axes is None:
         fig, axes = plt.subplots(1, 3, figsize=(18, 6.5), sharey=True)
     else:
@@ -167,14 +178,14 @@ def figure_landscape(curves: dict[str, LimitCurve], axes: Sequence[plt.Axes] | N
             x, y = reg.mass_GeV[k], reg.d_GeV_inv[k]
             if 1e-3 < x < 20 and 1e-8 < y < 1e-2:
                 ax.text(x, y * 1.15, reg.label, fontsize=9, ha="center", va="bottom", color="0.15")
-        _draw_curves(ax, curves, FIG3, chi2=False)
-        _limit_axes(ax, (1e-3, 12), (1e-8, 1e-2))
+        _draw_curves(ax, curves, spec.curves, chi2=False, bands=False)
+        _limit_axes(ax, spec.xlim or (1e-3, 12), spec.ylim or (1e-8, 1e-2))
         sub = flavour if flavour == "e" else "\\" + flavour
         ax.text(0.97, 0.96, f"{FLAVOUR_LABEL[flavour]}: N couples to $\\nu_{{{sub}}}$", transform=ax.transAxes,
                 ha="right", va="top", fontsize=14, bbox={"fc": "white", "ec": "0.6", "alpha": 0.9})
         if ax is not axes[0]:
             ax.set_ylabel("")
-        style.experiment_label(ax, "Dipole portal")
+        style.experiment_label(ax, spec.title or "Dipole portal")
     axes[0].legend(loc="lower right", fontsize=10, title="95% C.L. expected", title_fontsize=10)
     _footnote(axes[2], "grey: existing limits (HNLimits; 90% or 95% C.L. as published)")
     fig.tight_layout()
@@ -184,15 +195,16 @@ def figure_landscape(curves: dict[str, LimitCurve], axes: Sequence[plt.Axes] | N
 def figure_cls_vs_chi2(curves: dict[str, LimitCurve], ax: plt.Axes | None = None) -> Figure:
     """Diagnostic: d95 (CLs) / d95 (chi2) versus m_N for every scenario."""
     fig, ax = _axes(ax, (8, 6))
-    for name, c in curves.items():
-        ax.plot(c.mass, c.d95 / c.d95_chi2, marker="o", ms=4, color=COLOURS.get(name, "k"), label=c.label)
+    for (name, st) in _default_styles(curves):
+        c = curves[name]
+        ax.plot(c.mass, c.d95 / c.d95_chi2, marker="o", ms=4, color=st.color, label=c.label)
     ax.axhline(1.0, color="0.5", lw=1)
     ax.set_xscale("log")
     ax.set_xlabel(style.M_LABEL)
     ax.set_ylabel(r"$d_{95}$(CLs) / $d_{95}$($\chi^2$)")
     ax.set_ylim(0.8, 1.3)
     ax.legend(fontsize=9, ncol=2, loc="upper left")
-    style.experiment_label(ax, "Dipole portal", text="Diagnostics")
+    style.experiment_label(ax, "Dipole portal: diagnostics")
     return fig
 
 

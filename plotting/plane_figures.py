@@ -61,6 +61,6 @@ def figure_plane(scenario: Scenario, hist_file: Path, axes: Sequence[plt.Axes] |
         ax.text(0.03, 0.97, f"{title}\n$\\sqrt{{s}}$ = {sqrt_s:g} GeV; red: accepted-region boundary",
                 transform=ax.transAxes, ha="left", va="top", fontsize=11,
                 bbox={"fc": "white", "ec": "0.6", "alpha": 0.85})
-        style.experiment_label(ax, scenario.detector.label, text="Simulation")
+        style.experiment_label(ax, f"{scenario.label}, generator level")
     fig.tight_layout()
     return fig

@@ -26,9 +26,16 @@ def use_style() -> None:
                          "savefig.dpi": PNG_DPI, "svg.hashsalt": "dipole-portal", "pdf.compression": 6})
 
 
-def experiment_label(ax: plt.Axes, experiment: str, right: str = "", text: str = "Projection") -> None:
-    """The experiment name in bold, ``text`` beside it, and ``right`` (luminosity, energy) on the right."""
-    mh.label.exp_label(exp=experiment, text=text, data=True, rlabel=right, loc=0, ax=ax, fontsize=15)
+def experiment_label(ax: plt.Axes, title: str, right: str = "") -> None:
+    """A plain label above the axes: what is shown, marked as a phenomenological projection.
+
+    Deliberately not a collaboration's label (no bold experiment name with "Preliminary" or "Simulation"): these
+    are projections of this analysis, not results of Belle II, BESIII or STCF.
+    """
+    ax.text(0.0, 1.01, f"{title}  (phenomenological projection)" if title else "phenomenological projection",
+            transform=ax.transAxes, ha="left", va="bottom", fontsize=12)
+    if right:
+        ax.text(1.0, 1.01, right, transform=ax.transAxes, ha="right", va="bottom", fontsize=12)
 
 
 def save(fig: plt.Figure, folder: str | os.PathLike[str], name: str) -> list[Path]:

@@ -43,7 +43,7 @@ def test_reference_comparison_detects_a_changed_curve(tmp_path):
 def test_figures_need_their_tables(tmp_path):
     from dipole_portal.core.errors import InputError
 
-    with pytest.raises(InputError, match="figure 1"):
+    with pytest.raises(InputError, match="fig1_belle2"):
         lf.figure_belle2({})
 
 
