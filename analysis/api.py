@@ -45,9 +45,10 @@ def expected_limit(scenario: str | Scenario, mass_GeV: float, *, decay_model: De
     """The expected 95% C.L. limit on d (GeV^-1) of ``scenario`` at ``mass_GeV``: chi2 and (``method="cls"``) CLs
     with its bands, in a typed ``LimitResult``."""
     task = LimitTask(_scenario(scenario, scenarios_file), float(mass_GeV),
-                     parse_option(DecayModel, decay_model, "decay_model"), n_cc_modes, events, seed,
-                     parse_option(Method, method, "method"), binned, parse_option(Calculator, calculator, "calculator"),
-                     systematics, str(cache or ""))
+                     decay_model=parse_option(DecayModel, decay_model, "decay_model"), n_modes=n_cc_modes,
+                     events=events, seed=seed, method=parse_option(Method, method, "method"), binned=binned,
+                     calculator=parse_option(Calculator, calculator, "calculator"), syst=systematics,
+                     cache=str(cache or ""))
     task.request  # noqa: B018 - validates the mass, events and seed before anything is computed
     return run_task(task).limit
 

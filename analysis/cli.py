@@ -171,7 +171,7 @@ def _request(scenario, mass, decay_model, cc_modes, events, seed, scenarios_file
     from dipole_portal.core.config import get_scenario
 
     sc = get_scenario(scenario, scenarios_file)
-    return YieldsRequest(sc, mass, DecayModel(decay_model), cc_modes, events, seed)
+    return YieldsRequest(sc, mass, decay_model=DecayModel(decay_model), n_modes=cc_modes, events=events, seed=seed)
 
 
 def _yields(scenario, mass, decay_model, cc_modes, events, seed, cache_dir, scenarios_file):
@@ -340,7 +340,7 @@ def limit(yields_files, scenario, mass, decay_model, cc_modes, events, seed, cac
     read = _yields_input([yields_files] if yields_files else [], scenario, mass)
     y = read[0] if read else _yields(scenario, mass, decay_model, cc_modes, events, seed, cache_dir,
                                      scenarios_file)[0]
-    r = compute_limit(y, Method(method), binned, Calculator(calculator), syst)
+    r = compute_limit(y, Method(method), binned=binned, calculator=Calculator(calculator), syst=syst)
     if as_json:
         click.echo(json.dumps(r.as_dict(), indent=2))
         return
@@ -409,7 +409,7 @@ def limits(yields_files, scenario, masses, n_masses, m_min, decay_model, cc_mode
             raise InputError(f"--yields: files of several scenarios ({', '.join(sorted(names))}); expected one")
         results, specs = [], {}
         for y in ys:
-            r = compute_limit(y, Method(method), binned, Calculator(calculator), syst)
+            r = compute_limit(y, Method(method), binned=binned, calculator=Calculator(calculator), syst=syst)
             results.append(r)
             specs[y.mass] = build_spec(y, r.d95, binned, syst)
         scenario, label = ys[0].scenario, ys[0].scenario

@@ -60,7 +60,8 @@ def mass_grid(scenario: Scenario, n: int, m_min: float = M_MIN_GEV) -> list[floa
 def plan_run(scenarios: dict[str, Scenario], names: list[str], preset: dict, decay_model: DecayModel, seed: int,
              cache: Cache, targets: tuple[Target, ...] = ()) -> RunPlan:
     def task(sc: Scenario, m: float, model: DecayModel = decay_model, n_modes: int = 2) -> LimitTask:
-        return LimitTask(sc, m, model, n_modes, preset["events"], seed, cache=str(cache.root))
+        return LimitTask(sc, m, decay_model=model, n_modes=n_modes, events=preset["events"], seed=seed,
+                         cache=str(cache.root))
 
     curves = {n: [task(scenarios[n], m) for m in mass_grid(scenarios[n], preset["n_masses"])] for n in names}
     study = []
@@ -109,7 +110,7 @@ def write_diagnostic_histograms(scenario: Scenario, events: int, seed: int, deca
     point = max(scenario.points, key=lambda p: p.lumi_fb)
     mass = DIAGNOSTIC_MASS_GEV
     one = dataclasses.replace(scenario, points=(point,))
-    request = YieldsRequest(one, mass, decay_model, events=events, seed=seed)
+    request = YieldsRequest(one, mass, decay_model=decay_model, events=events, seed=seed)
     (_, sig_job, bkg_job), = request.jobs(cache)
     entry = cache.entry("histograms", {**request.key(), "what": "diagnostic"}, SELECTION_CODE)
     stored = entry.load_json()

@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 from pathlib import Path
 
 from dipole_portal.core.cache import LIMIT_CODE, SELECTION_CODE, Cache
@@ -93,6 +93,7 @@ class YieldsRequest:
 
     scenario: Scenario
     mass: float
+    _: KW_ONLY
     decay_model: DecayModel = DEFAULT_DECAY_MODEL
     n_modes: int = DEFAULT_CC_MODES
     events: int = DEFAULT_EVENTS
@@ -177,6 +178,7 @@ class LimitTask:
 
     scenario: Scenario
     mass: float
+    _: KW_ONLY
     decay_model: DecayModel = DEFAULT_DECAY_MODEL
     n_modes: int = DEFAULT_CC_MODES
     events: int = DEFAULT_EVENTS
@@ -190,8 +192,8 @@ class LimitTask:
 
     @property
     def request(self) -> YieldsRequest:
-        return YieldsRequest(self.scenario, self.mass, self.decay_model, self.n_modes, self.events, self.seed,
-                             constants=self.constants)
+        return YieldsRequest(self.scenario, self.mass, decay_model=self.decay_model, n_modes=self.n_modes,
+                             events=self.events, seed=self.seed, constants=self.constants)
 
     def key(self) -> dict:
         """The JSON-able identity of the result."""
@@ -253,7 +255,7 @@ def run_task(task: LimitTask) -> TaskResult:
     if cached is not None:
         return cached
     y = compute_yields(task.request, Cache(task.cache or None))
-    r = compute_limit(y, task.method, task.binned, task.calculator, task.syst)
+    r = compute_limit(y, task.method, binned=task.binned, calculator=task.calculator, syst=task.syst)
     check_result(r)
     spec = build_spec(y, r.d95, task.binned, task.syst)
     task.entry().store_json({"result": r.as_dict(), "spec": spec})
@@ -293,8 +295,9 @@ def scan_masses(scenario: Scenario, masses: list[float], *, decay_model: DecayMo
     """Limits at each mass (cached), run by ``executor``."""
     if not masses:
         raise InputError(f"scan of {scenario.name}: no masses given")
-    tasks = [LimitTask(scenario, float(m), decay_model, n_modes, events, seed, method, binned, calculator, syst,
-                       str(cache)) for m in masses]
+    tasks = [LimitTask(scenario, float(m), decay_model=decay_model, n_modes=n_modes, events=events, seed=seed,
+                       method=method, binned=binned, calculator=calculator, syst=syst, cache=str(cache))
+             for m in masses]
     done = run_tasks(tasks, executor, f"limits {scenario.name}")
     return ScanResult([d.limit for d in done], {t.mass: d.spec for t, d in zip(tasks, done, strict=True)})
 
@@ -305,5 +308,6 @@ def yields_for(scenario: Scenario, mass: float, *, decay_model: DecayModel = DEF
                background_events: int | None = None) -> ScenarioYields:
     """Yields of ``scenario`` at ``mass`` GeV: samples made and selected as needed (all cached)."""
     c = cache if isinstance(cache, Cache) else Cache(cache)
-    req = YieldsRequest(scenario, mass, DecayModel(decay_model), n_modes, events, seed, d_ref, background_events)
+    req = YieldsRequest(scenario, mass, decay_model=DecayModel(decay_model), n_modes=n_modes, events=events, seed=seed,
+                        d_ref=d_ref, background_events=background_events)
     return compute_yields(req, c)

@@ -86,8 +86,17 @@ def choose_calculator(y: ScenarioYields, calculator: str) -> str:
     return calculator
 
 
-def cls_d95(y: ScenarioYields, d_start: float, binned: bool = False, calculator: str = "auto",
-            syst: Systematics = NO_SYST, max_iter: int = 12) -> tuple[float, list[float], MuLimits]:
+@dataclass(frozen=True)
+class ClsLimit:
+    """The self-consistent CLs limit on d (GeV^-1): median, the five bands (-2..+2 sigma), and the mu limits."""
+
+    median: float
+    bands: list[float]
+    mu_limits: MuLimits
+
+
+def cls_d95(y: ScenarioYields, d_start: float, *, binned: bool = False, calculator: str = "auto",
+            syst: Systematics = NO_SYST, max_iter: int = 12) -> ClsLimit:
     """Self-consistent CLs limit on d: median and the five bands (GeV^-1).
 
     The model is built at d, its limit gives a new d, until the two agree: to 0.1% with asymptotic CLs, and to
@@ -109,18 +118,19 @@ def cls_d95(y: ScenarioYields, d_start: float, binned: bool = False, calculator:
         # done when d is stable, or when the channel mix at the new d is the one just tested (then so is mu)
         if single or abs(bands[2] / d - 1) < tol or np.max(np.abs(_shape(y, bands[2]) - _shape(y, d))) < 1e-6:
             lim.hypotests = total_tests
-            return bands[2], bands, lim
+            return ClsLimit(bands[2], bands, lim)
         d = bands[2] if it < 3 else math.sqrt(d * bands[2])
     raise RuntimeError(f"CLs limit on d did not converge for {y.scenario} at m_N = {y.mass} GeV")
 
 
-def compute_limit(y: ScenarioYields, method: str = "cls", binned: bool = False, calculator: str = "auto",
+def compute_limit(y: ScenarioYields, method: str = "cls", *, binned: bool = False, calculator: str = "auto",
                   syst: Systematics = NO_SYST) -> LimitResult:
     """chi2 limit always; CLs limit too when ``method == 'cls'``."""
     d_chi2 = chi2mod.d95_chi2(y.channel_signal_events, y.channel_background_events)
     d_cls, bands, lim = None, None, None
     if method == "cls":
-        d_cls, bands, lim = cls_d95(y, d_chi2, binned, calculator, syst)
+        cls = cls_d95(y, d_chi2, binned=binned, calculator=calculator, syst=syst)
+        d_cls, bands, lim = cls.median, cls.bands, cls.mu_limits
     elif method != "chi2":
         raise ValueError(f"method {method!r}: expected chi2 or cls")
     d95 = d_cls if d_cls is not None else d_chi2

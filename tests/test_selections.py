@@ -33,7 +33,7 @@ def test_bes3_advanced_418_against_quadrature(tmp_path, decay_model):
     sc, pt = get_scenario("bes3"), bes3_point_418()
     one = dataclasses.replace(sc, points=(pt,))
     cache = Cache(tmp_path)
-    ((_, sig_job, bkg_job),) = YieldsRequest(one, 1.0, decay_model, events=EVENTS, seed=5).jobs(cache)
+    ((_, sig_job, bkg_job),) = YieldsRequest(one, 1.0, decay_model=decay_model, events=EVENTS, seed=5).jobs(cache)
     sel = build_selection(sc, pt)
     sig = selected_sample(sig_job, one, pt, "signal", cache)
     assert sig.efficiency == pytest.approx(reference.signal_efficiency(sel, 1.0, decay_model), abs=0.01)
