@@ -530,8 +530,36 @@ def _one_line(message: str) -> str:
     return " ".join(message.split())
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, handled exactly like Ctrl-C: temporaries removed, workers stopped, nothing half-written."""
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    raise Terminated()
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: runs the click group and maps input errors to one line and exit code 2."""
+    """Entry point: runs the click group and maps input errors to one line and exit code 2.
+
+    SIGTERM is turned into an interrupt like Ctrl-C (exit code 143, against 130 for Ctrl-C).
+    """
+    import signal
+
+    previous = signal.signal(signal.SIGTERM, _on_sigterm) if _main_thread() else None
+    try:
+        return _main(argv)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _main_thread() -> bool:
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
+
+
+def _main(argv: list[str] | None) -> int:
     try:
         cli.main(args=argv, prog_name="python -m dipole_portal", standalone_mode=False)
     except InputError as exc:
@@ -544,11 +572,17 @@ def main(argv: list[str] | None = None) -> int:
         where = f"{exc.filename}: " if exc.filename else ""
         print(f"error: {_one_line(f'{where}{exc.strerror or exc}')}", file=sys.stderr)
         return 1
-    except click.exceptions.Abort:
-        print("error: aborted", file=sys.stderr)
+    except click.exceptions.Abort as exc:  # click's form of KeyboardInterrupt (and so of SIGTERM)
+        if isinstance(exc.__cause__, Terminated):
+            print("error: terminated (SIGTERM); no partial output was kept", file=sys.stderr)
+            return 143
+        print("error: interrupted; no partial output was kept", file=sys.stderr)
         return 130
     except click.exceptions.Exit as exc:
         return exc.exit_code
+    except Terminated:
+        print("error: terminated (SIGTERM); no partial output was kept", file=sys.stderr)
+        return 143
     except KeyboardInterrupt:
         print("error: interrupted; no partial output was kept", file=sys.stderr)
         return 130

@@ -11,9 +11,9 @@ import contextlib
 import json
 import os
 import shutil
-import tempfile
 from pathlib import Path
 
+from dipole_portal.core.atomic import _umask, check_writable, new_folder_beside, swap_in_folder
 from dipole_portal.core.errors import InputError
 
 DESCRIPTION = ("Expected 95% C.L. upper limits on the transition magnetic moment d of a heavy neutral lepton N "
@@ -56,16 +56,16 @@ def write_hepdata(limits_folder: Path, out_folder: Path) -> list[Path]:
         sub.add_table(table)
     sub.comment = DESCRIPTION
     out_folder.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".hepdata.", dir=out_folder))
+    final_dir, final_tar = out_folder / "submission", out_folder / "submission.tar.gz"
+    check_writable(final_tar)
+    tmp = new_folder_beside(final_dir)
     try:
         # hepdata_lib writes its tarball into the working directory: build everything inside ``tmp``
         with open(os.devnull, "w") as null, contextlib.redirect_stdout(null), contextlib.chdir(tmp):
             sub.create_files("submission", validate=True, remove_old=True)
-        final_dir, final_tar = out_folder / "submission", out_folder / "submission.tar.gz"
+        os.chmod(tmp / "submission.tar.gz", 0o666 & ~_umask())
         os.replace(tmp / "submission.tar.gz", final_tar)
-        if final_dir.exists():
-            shutil.rmtree(final_dir)
-        os.replace(tmp / "submission", final_dir)
+        swap_in_folder(tmp / "submission", final_dir)
         tmp.rmdir()
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

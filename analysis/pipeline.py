@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from dipole_portal.analysis.tasks import LimitTask, SampleJob, YieldsRequest, load_cached, run_tasks
-from dipole_portal.core.atomic import write_json_atomic
+from dipole_portal.core.atomic import remove_stale_temporaries, write_json_atomic
 from dipole_portal.core.cache import SELECTION_CODE, Cache
 from dipole_portal.core.config import Presentation, Scenario, Target
 from dipole_portal.core.constants import DEFAULT_CONSTANTS
@@ -157,6 +157,10 @@ def run_pipeline(scenarios: dict[str, Scenario], names: list[str], preset_name: 
     preset = PRESETS[preset_name]
     executor = executor or SerialExecutor()
     cache = cache or Cache()
+    for folder in (output, cache.root):  # what a killed earlier run may have left
+        n = remove_stale_temporaries(folder)
+        if n:
+            log(f"removed {n} stale temporary files under {folder}")
     seconds: dict[str, float] = {}
     files: dict[str, list[Path]] = {}
     presentation = presentation or Presentation()

@@ -7,6 +7,7 @@ temporary name that is renamed onto the final one only when the file is complete
 from __future__ import annotations
 
 import json
+import math
 import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -73,6 +74,22 @@ def write_events(
     return Path(path)
 
 
+PROCESSES = ("signal", "nunugamma")
+
+
+def _check_fields(meta: dict, p: Path) -> None:
+    """The metadata fields the stages rely on: present, of the right type, finite and in range."""
+    if meta.get("process") not in PROCESSES:
+        raise InputError(f"{p}: metadata process {meta.get('process')!r}, expected one of {', '.join(PROCESSES)}")
+    for key in ("sqrt_s_GeV",) + (("mass_GeV", "d_ref_GeV_inv") if meta["process"] == "signal" else ()):
+        v = meta.get(key)
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0:
+            raise InputError(f"{p}: metadata {key} = {v!r}, expected a finite positive number")
+    n = meta.get("events_written")
+    if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+        raise InputError(f"{p}: metadata events_written = {n!r}, expected a non-negative integer")
+
+
 def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
     """Read and check the JSON metadata of a sample file; errors name the file and the problem."""
     p = Path(path)
@@ -88,18 +105,25 @@ def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
             if TREE not in f:
                 raise InputError(f"{p}: tree '{TREE}' missing; expected a file written by 'generate'")
             raw = f[METADATA_KEY]
-            meta = json.loads(str(raw))
             entries = f[TREE].num_entries
+            text = str(raw)
     except InputError:
         raise
     except Exception as exc:  # uproot raises many kinds on corrupt files
         raise InputError(f"{p}: not a readable ROOT file ({type(exc).__name__}: {exc})") from None
+    try:
+        meta = json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        raise InputError(f"{p}: key '{METADATA_KEY}' is not valid JSON ({type(exc).__name__})") from None
+    if not isinstance(meta, dict):
+        raise InputError(f"{p}: key '{METADATA_KEY}' holds a JSON {type(meta).__name__}, expected an object")
     if meta.get("format") != FORMAT:
         raise InputError(f"{p}: metadata format {meta.get('format')!r}, expected {FORMAT!r}")
     if meta.get("format_version") != FORMAT_VERSION:
         raise InputError(
             f"{p}: metadata format_version {meta.get('format_version')!r}, this version reads {FORMAT_VERSION}"
         )
+    _check_fields(meta, p)
     if meta.get("events_written") != entries:
         raise InputError(f"{p}: tree '{TREE}' holds {entries} entries, metadata events_written is "
                          f"{meta.get('events_written')!r}; the file is incomplete or was altered")

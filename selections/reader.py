@@ -32,12 +32,29 @@ def iterate_photons(path: str | os.PathLike[str], step_size: int = DEFAULT_STEP)
             missing = [b for b in READ_BRANCHES if b not in f[TREE].keys()]
             if missing:
                 raise InputError(f"{p}: branch '{missing[0]}' missing from tree '{TREE}'")
+        offset = 0
         for arrays in uproot.iterate(f"{p}:{TREE}", list(READ_BRANCHES), step_size=step_size, library="ak"):
+            check_values(arrays, p, offset)
+            offset += len(arrays)
             yield as_photons(arrays)
     except InputError:
         raise
     except Exception as exc:  # corrupt baskets, truncated files
         raise InputError(f"{p}: cannot read events ({type(exc).__name__}: {exc})") from None
+
+
+def check_values(arrays: ak.Array, path: Path, offset: int = 0) -> None:
+    """Every kinematic value finite, photon energies and weights non-negative; else an InputError naming the
+    branch and the first bad entry (its index in the file)."""
+    for name in READ_BRANCHES:
+        v = np.asarray(arrays[name])
+        bad = ~np.isfinite(v)
+        if name in ("photon_E", "weight"):
+            bad |= v < 0
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise InputError(f"{path}: branch '{name}' entry {offset + i} is {v[i]!r}; expected a finite "
+                             + ("non-negative " if name in ("photon_E", "weight") else "") + "number")
 
 
 def as_photons(arrays: ak.Array) -> ak.Array:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import csv
 import io
+import shutil
 from pathlib import Path
 
-from dipole_portal.core.atomic import write_json_atomic, write_text_atomic
+from dipole_portal.core.atomic import new_folder_beside, swap_in_folder, write_json_atomic, write_text_atomic
 from dipole_portal.stats.limits import LimitResult
 from dipole_portal.stats.models import background_only, patchset
 
@@ -54,7 +55,13 @@ def write_workspaces(folder: Path, scenario: str, specs: dict[float, dict], hepd
     paths = [write_json_atomic(folder / f"{scenario}_bkgonly.json", bkg),
              write_json_atomic(folder / f"{scenario}_patchset.json", ps)]
     patch_dir = folder / f"{scenario}_patches"
-    patch_dir.mkdir(exist_ok=True)
-    for p in ps["patches"]:
-        paths.append(write_json_atomic(patch_dir / f"{p['metadata']['name']}.json", p["patch"]))
+    tmp = new_folder_beside(patch_dir)  # the set of patches is replaced whole: no stale patch of an earlier run
+    try:
+        for p in ps["patches"]:
+            write_json_atomic(tmp / f"{p['metadata']['name']}.json", p["patch"])
+        swap_in_folder(tmp, patch_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    paths += [patch_dir / f"{p['metadata']['name']}.json" for p in ps["patches"]]
     return paths

@@ -79,7 +79,7 @@ def test_killed_generation_leaves_no_file_under_the_final_name(tmp_path):
                              "--mass", "1", "--events", "20000000", "--seed", "1", "--output", str(final)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
-    while not any(p.name.startswith(".big.root.") for p in tmp_path.iterdir()):
+    while not any(p.name.startswith(".dpp-big.root.") for p in tmp_path.iterdir()):
         assert proc.poll() is None and time.monotonic() < deadline
         time.sleep(0.02)
     time.sleep(0.3)

@@ -10,8 +10,10 @@ This module imports neither numpy nor anything that does, so that a spawned work
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
+import signal
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import Any
@@ -26,6 +28,13 @@ KINDS = ("serial", "processes", "dask")
 def pin_blas_threads() -> None:
     """One BLAS/OpenMP thread in this process (effective when called before numpy is imported)."""
     os.environ.update(BLAS_ENV)
+
+
+def _worker_init() -> None:
+    """A pool worker: one BLAS thread, and Ctrl-C left to the main process (which stops the pool), so an
+    interrupt prints no worker tracebacks and cannot be swallowed by a worker."""
+    pin_blas_threads()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 class Executor:
@@ -57,7 +66,14 @@ class Executor:
     def __enter__(self) -> Executor:
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, exc_type: type | None, *exc: object) -> None:
+        if exc_type is not None and issubclass(exc_type, KeyboardInterrupt):
+            self.abort()
+        else:
+            self.close()
+
+    def abort(self) -> None:
+        """Stop at once (an interrupt): running tasks are killed, nothing waits for them."""
         self.close()
 
 
@@ -73,7 +89,7 @@ class ProcessExecutor(Executor):
     def __init__(self, workers: int | None = None) -> None:
         self.workers = workers or os.cpu_count() or 1
         self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
-                                         initializer=pin_blas_threads)
+                                         initializer=_worker_init)
 
     def imap(self, fn: Callable[[Any], Any], items: Sequence[Any]) -> Iterator[tuple[int, Any]]:
         pending = {self._pool.submit(fn, item): i for i, item in enumerate(items)}
@@ -88,6 +104,16 @@ class ProcessExecutor(Executor):
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def abort(self) -> None:
+        procs = list(getattr(self._pool, "_processes", {}).values())
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        for p in procs:
+            with contextlib.suppress(Exception):
+                p.terminate()
+        for p in procs:
+            with contextlib.suppress(Exception):
+                p.join(timeout=5)
 
 
 class DaskExecutor(Executor):
@@ -105,8 +131,10 @@ class DaskExecutor(Executor):
         if scheduler:
             try:
                 self._client = Client(scheduler, timeout="10s")
-            except OSError as exc:
-                raise InputError(f"--scheduler {scheduler}: cannot connect ({exc})") from None
+            except Exception as exc:  # OSError, ValueError, TypeError, TimeoutError: a bad or unreachable address
+                raise InputError(f"--scheduler {scheduler!r}: cannot connect ({type(exc).__name__}: "
+                                 f"{' '.join(str(exc).split())[:200]}); expected tcp://HOST:PORT of a running "
+                                 "Dask scheduler") from None
             self.workers = len(self._client.scheduler_info().get("workers", {})) or 1
         else:
             self.workers = workers or os.cpu_count() or 1
