@@ -148,6 +148,10 @@ def generate(process, sqrt_s, beams, mass, decay_model, d_ref, cc_modes, region,
         raise InputError(f"--events={events!r}: expected a positive integer")
     if seed < 0:
         raise InputError(f"--seed={seed!r}: expected a non-negative integer")
+    if process == "signal" and region is not None:
+        raise InputError("--region applies to --process nunugamma only (signal is generated over full phase space)")
+    if process == "nunugamma" and mass is not None:
+        raise InputError("--mass applies to --process signal only")
     if process == "signal":
         if mass is None:
             raise InputError("--mass is required for --process signal")
@@ -222,6 +226,7 @@ def select(scenario, mass, decay_model, cc_modes, events, seed, cache_dir, scena
     cache = Cache(cache_dir)
     jobs = req.jobs(cache)  # checks the mass before anything is made
     out = Path(output)
+    _check_output_folder(out)
     stem = f"{scenario}_m{mass:g}_{decay_model}" + ("_cc1" if cc_modes == 1 else "")
     out.mkdir(parents=True, exist_ok=True)
     check_writable(out / f"{stem}_yields.json")
@@ -407,6 +412,7 @@ def limits(yields_files, scenario, masses, n_masses, m_min, decay_model, cc_mode
         names = {y.scenario for y in ys}
         if len(names) > 1:
             raise InputError(f"--yields: files of several scenarios ({', '.join(sorted(names))}); expected one")
+        _check_output_folder(Path(output))
         results, specs = [], {}
         for y in ys:
             r = compute_limit(y, Method(method), binned=binned, calculator=Calculator(calculator), syst=syst)
@@ -430,6 +436,7 @@ def limits(yields_files, scenario, masses, n_masses, m_min, decay_model, cc_mode
             grid = mass_grid(sc, n_masses, m_min)
         for m in grid:
             check_mass(sc, m)
+        _check_output_folder(Path(output))
         with _executor(executor_kind, workers, dask_workers, scheduler) as ex:
             scan = scan_masses(sc, grid, decay_model=DecayModel(decay_model), events=events, seed=seed,
                                cache=cache_dir or "", n_modes=cc_modes, method=Method(method), binned=binned,
@@ -477,6 +484,7 @@ def run(preset, scenarios_file, only, decay_model, seed, cache_dir, output, no_f
             raise InputError(f"--scenario {n!r} unknown, expected one of {', '.join(sorted(scenarios))}")
     t0 = time.perf_counter()
     with _executor(executor_kind, workers, dask_workers, scheduler) as ex:
+        _check_output_folder(Path(output))
         summary = run_pipeline(scenarios, names, preset, Path(output), decay_model=DecayModel(decay_model),
                                seed=seed, executor=ex, cache=Cache(cache_dir), presentation=presentation,
                                make_figures=not no_figures)
@@ -523,6 +531,20 @@ def cache_clear(cache_dir, kind):
     c = Cache(cache_dir)
     n = c.clear(kind)
     log(f"removed {n} entries from {c.root}" + (f" ({kind})" if kind else ""))
+
+
+def _check_output_folder(folder: Path) -> None:
+    """The output folder exists as a writable folder, or is created now; else an input error (exit 2)."""
+    import os
+
+    if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
+        raise InputError(f"--output {folder}: exists and is not a folder")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"--output {folder}: cannot be created ({exc.strerror})") from None
+    if not os.access(folder, os.W_OK):
+        raise InputError(f"--output {folder}: folder is not writable")
 
 
 def _one_line(message: str) -> str:

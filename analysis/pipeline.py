@@ -95,7 +95,7 @@ def _run_job(job: SampleJob) -> str:
 
 
 def write_diagnostic_histograms(scenario: Scenario, events: int, seed: int, decay_model: DecayModel, cache: Cache,
-                                folder: Path) -> Path:
+                                folder: Path) -> list[Path]:
     """Signal (m_N = 1 GeV) and nu nubar gamma at the scenario's largest data set, before and after cuts.
 
     Computed once into the cache (UHI JSON, keyed on the inputs and the selection code) and written to
@@ -127,12 +127,12 @@ def write_diagnostic_histograms(scenario: Scenario, events: int, seed: int, deca
     folder.mkdir(parents=True, exist_ok=True)
     root_path = folder / f"{scenario.name}.root"
     write_root(root_path, hists)
-    write_json(folder / f"{scenario.name}_uhi.json", hists)
-    write_json_atomic(root_path.with_suffix(".json"), {"meta": {
+    uhi_path = write_json(folder / f"{scenario.name}_uhi.json", hists)
+    meta_path = write_json_atomic(root_path.with_suffix(".json"), {"meta": {
         "scenario": scenario.name, "sqrt_s_GeV": point.sqrt_s, "lumi_fb": point.lumi_fb, "mass_GeV": mass,
         "decay_model": str(decay_model), "units": "pb per bin", "cutflow_signal": stored["cutflow_signal"],
         "cutflow_nunugamma": stored["cutflow_nunugamma"]}})
-    return root_path
+    return [root_path, uhi_path, meta_path]
 
 
 @dataclass
@@ -182,8 +182,8 @@ def run_pipeline(scenarios: dict[str, Scenario], names: list[str], preset_name: 
 
     t0 = time.perf_counter()
     log(f"[3/{stages}] diagnostic histograms")
-    files["histograms"] = [write_diagnostic_histograms(scenarios[n], preset["events"], seed, decay_model, cache,
-                                                       output / "histograms") for n in names]
+    files["histograms"] = [p for n in names for p in write_diagnostic_histograms(
+        scenarios[n], preset["events"], seed, decay_model, cache, output / "histograms")]
     seconds["histograms"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
@@ -194,6 +194,7 @@ def run_pipeline(scenarios: dict[str, Scenario], names: list[str], preset_name: 
         specs = {t.mass: results[t].spec for t in ts}
         files["tables"] += write_limit_tables(output / "limits", name, res, scenarios[name].label)
         files["tables"] += write_workspaces(output / "workspaces", name, specs)[:2]
+        files["tables"].append(output / "workspaces" / f"{name}_patches")
     study = [results[t].limit.as_dict() for t in plan.study]
     files["tables"].append(write_json_atomic(output / "limits" / "model_study.json", {
         "targets": [dataclasses.asdict(t) for t in presentation.targets if t.scenario in names],
@@ -202,6 +203,8 @@ def run_pipeline(scenarios: dict[str, Scenario], names: list[str], preset_name: 
         "preset": preset_name, "seed": seed, "constants": DEFAULT_CONSTANTS.as_dict()}))
     from dipole_portal.analysis.hepdata_export import write_hepdata
 
+    settings = {"preset": preset_name, "seed": seed, "decay_model": str(decay_model), "scenarios": names}
+    replace_output_set(output, files, settings)  # before HEPData, which reads every table in limits/
     files["hepdata"] = write_hepdata(output / "limits", output / "hepdata")
     seconds["tables"] = time.perf_counter() - t0
 
@@ -216,7 +219,39 @@ def run_pipeline(scenarios: dict[str, Scenario], names: list[str], preset_name: 
 
         files["report"] = [write_report(output, preset_name, seconds)]
         seconds["report"] = time.perf_counter() - t0
+    replace_output_set(output, files, settings)
     return RunSummary(output, seconds, files, len(tasks) - n_cached, n_cached, n_samples)
+
+
+MANIFEST = "manifest.json"
+
+
+def replace_output_set(output: Path, files: dict[str, list[Path]], settings: dict) -> Path:
+    """Record this run's outputs in ``manifest.json`` and remove what an earlier run wrote and this one did not.
+
+    The folder then holds one consistent set: every table, workspace, figure and the report come from the same
+    run (settings recorded beside them), never a mixture of two runs' choices.
+    """
+    import shutil
+
+    mine = {str(Path(p).resolve().relative_to(output.resolve())) for ps in files.values() for p in ps}
+    old_path = output / MANIFEST
+    try:
+        old = json.loads(old_path.read_text()).get("files", [])
+    except (OSError, ValueError, AttributeError):
+        old = []
+    root = output.resolve()
+    for rel in old:
+        if not isinstance(rel, str) or rel in mine:
+            continue
+        target = (output / rel).resolve()
+        if root not in target.parents:  # only inside the output folder, whatever the manifest says
+            continue
+        if target.is_dir() and not target.is_symlink():
+            shutil.rmtree(target, ignore_errors=True)
+        elif target.is_file() or target.is_symlink():
+            target.unlink(missing_ok=True)
+    return write_json_atomic(old_path, {"settings": settings, "files": sorted(mine)})
 
 
 def make_all_figures(output: Path, scenarios: dict[str, Scenario], names: list[str],

@@ -208,23 +208,6 @@ class LimitTask:
         return Cache(self.cache or None).entry("limits", self.key(), LIMIT_CODE)
 
 
-def check_result(r: LimitResult) -> None:
-    """Refuse a result that cannot be right: non-finite numbers, efficiencies outside [0, 1], unordered bands."""
-    nums = [r.d95, r.d95_chi2, r.signal_events, r.background_events, *r.efficiency]
-    if r.d95_cls is not None:
-        nums.append(r.d95_cls)
-    if r.d95_cls_bands is not None:
-        nums += r.d95_cls_bands
-    if not all(isinstance(v, (int, float)) and math.isfinite(v) for v in nums):
-        raise ValueError("a number is not finite")
-    if not (r.d95 > 0 and r.d95_chi2 > 0) or not all(0 <= e <= 1 for e in r.efficiency):
-        raise ValueError("d95 not positive or an efficiency outside [0, 1]")
-    if r.d95_cls_bands is not None:
-        b = r.d95_cls_bands
-        if len(b) != 5 or any(b[i] > b[i + 1] * (1 + 1e-9) for i in range(4)) or b[2] != r.d95_cls:
-            raise ValueError("CLs bands are not ordered around their median")
-
-
 @dataclass(frozen=True)
 class TaskResult:
     """A limit task's result: the limit, and the pyhf workspace with the signal at the limit."""
@@ -240,9 +223,7 @@ def load_cached(task: LimitTask) -> TaskResult | None:
     if stored is None:
         return None
     try:
-        r = LimitResult(**stored["result"])
-        check_result(r)
-        return TaskResult(r, stored["spec"])
+        return TaskResult(LimitResult(**stored["result"]).validate(), stored["spec"])
     except (TypeError, KeyError, ValueError) as exc:
         warn(f"cache entry limits/{entry.key} fails its checks ({exc}); recomputing it")
         entry.json_path.unlink(missing_ok=True)
@@ -255,8 +236,7 @@ def run_task(task: LimitTask) -> TaskResult:
     if cached is not None:
         return cached
     y = compute_yields(task.request, Cache(task.cache or None))
-    r = compute_limit(y, task.method, binned=task.binned, calculator=task.calculator, syst=task.syst)
-    check_result(r)
+    r = compute_limit(y, task.method, binned=task.binned, calculator=task.calculator, syst=task.syst).validate()
     spec = build_spec(y, r.d95, task.binned, task.syst)
     task.entry().store_json({"result": r.as_dict(), "spec": spec})
     return TaskResult(r, spec)

@@ -37,6 +37,7 @@ from dipole_portal.samples.signal_physics import (
 DECAY_MODELS = tuple(m.value for m in DecayModel)
 PROCESSES = tuple(p.value for p in Process)
 DEFAULT_CHUNK = 1_000_000
+MAX_D_REF = 1.0  # GeV^-1: far above every limit; larger values overflow cross sections
 FOUR = ("E", "px", "py", "pz")
 #: uniforms consumed per event, for the RNG-floor benchmark
 UNIFORMS_PER_EVENT = {"signal": 5, "nunugamma": 3}
@@ -61,8 +62,8 @@ class SignalSpec:
             raise InputError(
                 f"mass={self.mass!r} GeV: expected 0 < m_N < sqrt(s) = {self.beams.sqrt_s:g} GeV"
             )
-        if not (math.isfinite(self.d_ref) and self.d_ref > 0):
-            raise InputError(f"d_ref={self.d_ref!r}: expected a finite positive coupling in GeV^-1")
+        if not (math.isfinite(self.d_ref) and 0 < self.d_ref <= MAX_D_REF):
+            raise InputError(f"d_ref={self.d_ref!r}: expected a coupling in (0, {MAX_D_REF:g}] GeV^-1")
         if self.decay_model not in DECAY_MODELS:
             raise InputError(f"decay model {self.decay_model!r}: expected one of {', '.join(DECAY_MODELS)}")
         if self.n_modes not in (1, 2):

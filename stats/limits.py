@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from dipole_portal.core.errors import InputError
 from dipole_portal.selections.yields import ScenarioYields
 from dipole_portal.stats import chi2 as chi2mod
 from dipole_portal.stats.cls import MuLimits, asymptotic_limits, toy_limits
@@ -49,6 +50,24 @@ class LimitResult:
 
     def as_dict(self) -> dict:
         return asdict(self)
+
+    def validate(self) -> LimitResult:
+        """Refuse a result that cannot be right: non-finite numbers, efficiencies outside [0, 1], unordered bands.
+
+        Raises ValueError; returns the result itself when it passes.
+        """
+        nums = [self.d95, self.d95_chi2, self.signal_events, self.background_events, *self.efficiency]
+        nums += [self.d95_cls] if self.d95_cls is not None else []
+        nums += list(self.d95_cls_bands or [])
+        if not all(isinstance(v, (int, float)) and math.isfinite(v) for v in nums):
+            raise ValueError(f"m_N = {self.mass_GeV}: a number is not finite")
+        if not (self.d95 > 0 and self.d95_chi2 > 0) or not all(0 <= e <= 1 for e in self.efficiency):
+            raise ValueError(f"m_N = {self.mass_GeV}: d95 not positive or an efficiency outside [0, 1]")
+        b = self.d95_cls_bands
+        if b is not None and (len(b) != 5 or any(b[i] > b[i + 1] * (1 + 1e-9) for i in range(4))
+                              or b[2] != self.d95_cls):
+            raise ValueError(f"m_N = {self.mass_GeV}: CLs bands are not ordered around their median")
+        return self
 
 
 def _flatten(spec: dict) -> tuple[np.ndarray, np.ndarray]:
@@ -123,13 +142,34 @@ def cls_d95(y: ScenarioYields, d_start: float, *, binned: bool = False, calculat
     raise RuntimeError(f"CLs limit on d did not converge for {y.scenario} at m_N = {y.mass} GeV")
 
 
+def _no_limit(y: ScenarioYields) -> InputError:
+    """Why no coupling gives a limit: the expected signal cannot reach the 95% C.L. for any d in range."""
+    s_ref = sum(c.signal_events_ref_prompt for c in y.channels)
+    eff = ", ".join(f"{c.efficiency:.3g}" for c in y.channels[:5]) + (", ..." if len(y.channels) > 5 else "")
+    return InputError(f"{y.scenario} at m_N = {y.mass:g} GeV: no coupling d in [1e-14, 1e3] GeV^-1 reaches the "
+                      f"95% C.L. (prompt signal {s_ref:.3g} events at d_ref = {y.channels[0].d_ref:g} GeV^-1, "
+                      f"selection efficiency {eff}, background {y.background_events:.3g} events): too little "
+                      "signal (zero efficiency, too few MC events, a luminosity or decay length out of range, "
+                      "or m_N too close to sqrt(s)), or an overflow")
+
+
 def compute_limit(y: ScenarioYields, method: str = "cls", *, binned: bool = False, calculator: str = "auto",
                   syst: Systematics = NO_SYST) -> LimitResult:
     """chi2 limit always; CLs limit too when ``method == 'cls'``."""
-    d_chi2 = chi2mod.d95_chi2(y.channel_signal_events, y.channel_background_events)
+    if method == "cls" and choose_calculator(y, calculator) == "toys" and (syst.background_norm or syst.luminosity):
+        raise InputError(f"{y.scenario} at m_N = {y.mass:g} GeV: the toy calculator (used below "
+                         f"{LOW_BACKGROUND:g} background events, here {y.background_events:.3g}) does not carry "
+                         "systematic uncertainties; use --calculator asymptotic, or no --bkg-syst/--lumi-syst")
+    try:
+        d_chi2 = chi2mod.d95_chi2(y.channel_signal_events, y.channel_background_events)
+    except ValueError:
+        raise _no_limit(y) from None
     d_cls, bands, lim = None, None, None
     if method == "cls":
-        cls = cls_d95(y, d_chi2, binned=binned, calculator=calculator, syst=syst)
+        try:
+            cls = cls_d95(y, d_chi2, binned=binned, calculator=calculator, syst=syst)
+        except ValueError:
+            raise _no_limit(y) from None
         d_cls, bands, lim = cls.median, cls.bands, cls.mu_limits
     elif method != "chi2":
         raise ValueError(f"method {method!r}: expected chi2 or cls")

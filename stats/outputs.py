@@ -8,6 +8,7 @@ import shutil
 from pathlib import Path
 
 from dipole_portal.core.atomic import new_folder_beside, swap_in_folder, write_json_atomic, write_text_atomic
+from dipole_portal.core.errors import InputError
 from dipole_portal.stats.limits import LimitResult
 from dipole_portal.stats.models import background_only, patchset
 
@@ -32,7 +33,17 @@ def limits_csv(results: list[LimitResult]) -> str:
 
 def write_limit_tables(folder: Path, scenario: str, results: list[LimitResult], label: str | None = None
                        ) -> list[Path]:
-    """``<scenario>_limits.csv`` and ``.json`` (the JSON also carries the scenario's plot label)."""
+    """``<scenario>_limits.csv`` and ``.json`` (the JSON also carries the scenario's plot label).
+
+    Every row is checked (finite, ordered bands) before either file is written, so the two always agree.
+    """
+    if not results:
+        raise InputError(f"{scenario}: no limits to tabulate")
+    for r in results:
+        try:
+            r.validate()
+        except ValueError as exc:
+            raise InputError(f"{scenario}: limit table not written: {exc}") from None
     folder.mkdir(parents=True, exist_ok=True)
     p_csv = write_text_atomic(folder / f"{scenario}_limits.csv", limits_csv(results))
     p_json = write_json_atomic(folder / f"{scenario}_limits.json",

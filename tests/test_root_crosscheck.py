@@ -86,7 +86,8 @@ def test_run_outputs_open_in_root(tmp_path):
     from dipole_portal.core.cache import Cache
 
     sc = get_scenario("stcf-2gev")
-    path = write_diagnostic_histograms(sc, 20_000, 1, "helicity", Cache(tmp_path / "cache"), tmp_path / "histograms")
+    path = write_diagnostic_histograms(sc, 20_000, 1, "helicity", Cache(tmp_path / "cache"),
+                                       tmp_path / "histograms")[0]
     f = ROOT.TFile.Open(str(path))
     names = sorted(k.GetName() for k in f.GetListOfKeys())
     assert names == ["nunugamma_all", "nunugamma_selected", "signal_all", "signal_selected"]

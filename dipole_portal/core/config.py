@@ -27,6 +27,10 @@ import jsonschema
 from dipole_portal.core.beams import Beams
 from dipole_portal.core.errors import InputError
 
+BELLE2_SELECTIONS = ("lowmass", "highmass", "bbg", "belle2-basic")
+#: detector keys each selection reads (SPEC 3)
+SELECTION_NEEDS = {**{sel: ("beams_GeV", "theta_lab_deg") for sel in BELLE2_SELECTIONS},
+                   "basic": ("barrel", "endcap"), "advanced": ("barrel", "endcap", "cos_theta_b")}
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}")
 NAME_RULE = "1-64 letters, digits, '_', '.', '+' or '-', starting with a letter or digit (it names files)"
 DATA = resources.files("dipole_portal.core") / "data"
@@ -115,15 +119,39 @@ def _path_str(path: Any) -> str:
     return "/".join(str(p) for p in path) or "(top level)"
 
 
+MAX_CONFIG_BYTES = 16 * 1024 * 1024
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict:
+    keys = [k for k, _ in pairs]
+    dup = next((k for k in keys if keys.count(k) > 1), None)
+    if dup is not None:
+        raise _Duplicate(dup)
+    return dict(pairs)
+
+
+class _Duplicate(ValueError):
+    pass
+
+
 def _read_json(path: Path) -> Any:
+    """A JSON document: UTF-8, at most 16 MiB, no key given twice, nesting within Python's limits."""
     try:
-        text = path.read_text()
+        if path.is_file() and path.stat().st_size > MAX_CONFIG_BYTES:
+            raise InputError(f"{path}: larger than {MAX_CONFIG_BYTES} bytes; not a configuration file")
+        text = path.read_bytes().decode("utf-8")
     except OSError as exc:
         raise InputError(f"{path}: cannot read ({exc.strerror})") from None
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: not UTF-8 text (byte {exc.start}); expected a JSON configuration") from None
     try:
-        return json.loads(text)
+        return json.loads(text, object_pairs_hook=_no_duplicates)
+    except _Duplicate as exc:
+        raise InputError(f"{path}: key {exc.args[0]!r} appears twice in one object; each key must be unique") from None
     except json.JSONDecodeError as exc:
         raise InputError(f"{path}: not valid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+    except RecursionError:
+        raise InputError(f"{path}: JSON nested too deeply; not a configuration file") from None
 
 
 def read_points_csv(path: Path) -> tuple[tuple[float, float], ...]:
@@ -132,17 +160,19 @@ def read_points_csv(path: Path) -> tuple[tuple[float, float], ...]:
         lines = [ln for ln in path.read_text().splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
     except OSError as exc:
         raise InputError(f"{path}: cannot read ({exc.strerror})") from None
+    except UnicodeDecodeError:
+        raise InputError(f"{path}: not UTF-8 text; expected a CSV table of data sets") from None
     reader = csv.DictReader(lines)
     need = {"sqrt_s_GeV", "lumi_pb"}
     if reader.fieldnames is None or not need <= set(reader.fieldnames):
-        raise InputError(f"{path}: columns {reader.fieldnames}, expected at least {sorted(need)}")
+        raise InputError(f"{path}: no header with the columns {sorted(need)}; expected a CSV table of data sets")
     rows = []
     for i, row in enumerate(reader, start=2):
         for key in ("sqrt_s_GeV", "lumi_pb"):
             try:
                 v = float(row[key])
             except (TypeError, ValueError):
-                raise InputError(f"{path}: row {i} {key}={row[key]!r}, expected a number") from None
+                raise InputError(f"{path}: row {i} {key}={repr(row[key])[:40]}, expected a number") from None
             if not (math.isfinite(v) and v > 0):
                 raise InputError(f"{path}: row {i} {key}={row[key]!r}, expected a finite positive number")
         rows.append((float(row["sqrt_s_GeV"]), float(row["lumi_pb"])))
@@ -178,7 +208,10 @@ def _check_ranges(raw: dict, source: Path) -> None:
 
 def parse_scenarios(raw: Any, source: Path) -> dict[str, Scenario]:
     """Validate a scenarios document (already parsed) and build typed scenarios."""
-    _check_finite(raw, source)
+    try:
+        _check_finite(raw, source)
+    except RecursionError:
+        raise InputError(f"{source}: JSON nested too deeply; not a configuration file") from None
     schema = json.loads(SCHEMA.read_text())
     errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(raw), key=lambda e: list(e.path))
     if errors:
@@ -198,14 +231,21 @@ def parse_scenarios(raw: Any, source: Path) -> dict[str, Scenario]:
                 f"{source}: key {key}/detector: value {s['detector']!r} unknown, expected one of {sorted(detectors)}"
             )
         det = detectors[s["detector"]]
-        if s["selection"] in ("lowmass", "highmass", "bbg", "belle2-basic") and "beams_GeV" not in det.params:
-            raise InputError(f"{source}: key {key}/selection: {s['selection']!r} needs a detector with beams_GeV")
+        for needed in SELECTION_NEEDS[s["selection"]] + (("ecl_gaps_lab_deg",) if det.params.get("veto_ecl_gaps")
+                                                         and s["selection"] in BELLE2_SELECTIONS else ()):
+            if needed not in det.params:
+                raise InputError(f"{source}: key {key}/selection: {s['selection']!r} needs detector {det.name} to "
+                                 f"define {needed!r}")
         if "points" in s:
             pairs = [(p["sqrt_s_GeV"], p["lumi_fb"]) for p in s["points"]]
         else:
             csv_path = Path(s["points_csv"])
             csv_path = csv_path if csv_path.is_absolute() else source.parent / csv_path
             pairs = [(e, lumi_pb / 1000.0) for e, lumi_pb in read_points_csv(csv_path)]
+        energies = [round(float(e), 9) for e, _ in pairs]
+        dup = next((e for e in energies if energies.count(e) > 1), None)
+        if dup is not None:
+            raise InputError(f"{source}: key {key}: energy point {dup:g} GeV given twice; each data set once")
         points = []
         for i, (e, lumi) in enumerate(pairs):
             if "beams_GeV" in det.params:

@@ -11,6 +11,7 @@ This module imports neither numpy nor anything that does, so that a spawned work
 from __future__ import annotations
 
 import contextlib
+import logging
 import multiprocessing
 import os
 import signal
@@ -140,7 +141,8 @@ class DaskExecutor(Executor):
             self.workers = workers or os.cpu_count() or 1
             with dask.config.set({"distributed.nanny.pre-spawn-environ": BLAS_ENV}):
                 self._cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=True,
-                                             host="127.0.0.1", dashboard_address=None)
+                                             host="127.0.0.1", dashboard_address=None,
+                                             silence_logs=logging.CRITICAL)  # errors reach us as exceptions
             self._client = Client(self._cluster)
 
     def imap(self, fn: Callable[[Any], Any], items: Sequence[Any]) -> Iterator[tuple[int, Any]]:
