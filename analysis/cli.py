@@ -111,11 +111,13 @@ def _scenarios_option(f):
                         help="Scenario configuration (JSON; default: the packaged one).")(f)
 
 
+_physics_options = _stack([_decay_model_option, _cc_modes_option, _events_option, _seed_option, _cache_option,
+                           _scenarios_option])
 _common_physics = _stack(
     [
         click.option("--scenario", required=True, help="Scenario name from the configuration, e.g. bes3."),
         click.option("--mass", type=float, required=True, help="N mass in GeV."),
-        _decay_model_option, _cc_modes_option, _events_option, _seed_option, _cache_option, _scenarios_option,
+        _physics_options,
     ]
 )
 
@@ -326,12 +328,7 @@ def _yields_input(files, scenario, mass):
               help="A yields file written by 'select': the limit is computed from it alone.")
 @click.option("--scenario", default=None, help="Scenario name (instead of --yields: samples and selection first).")
 @click.option("--mass", type=float, default=None, help="N mass in GeV (with --scenario).")
-@_decay_model_option
-@_cc_modes_option
-@_events_option
-@_seed_option
-@_cache_option
-@_scenarios_option
+@_physics_options
 @_limit_options
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
 def limit(yields_files, scenario, mass, decay_model, cc_modes, events, seed, cache_dir, scenarios_file, method,
@@ -380,12 +377,7 @@ def _executor(kind, workers, dask_workers, scheduler):
 @click.option("--n-masses", type=click.IntRange(1, MAX_MASSES), default=20, show_default=True,
               help="Points of the default log grid.")
 @click.option("--m-min", type=float, default=0.01, show_default=True, help="Lowest mass of the default grid (GeV).")
-@_decay_model_option
-@_cc_modes_option
-@_events_option
-@_seed_option
-@_cache_option
-@_scenarios_option
+@_physics_options
 @_limit_options
 @click.option("--hepdata-ins", default=None, help="INSPIRE id (insNNNNNNN) for the pyhf patchset's references.")
 @click.option("--output", type=click.Path(file_okay=False), required=True, help="Output folder.")

@@ -173,34 +173,26 @@ def compute_yields(request: YieldsRequest, cache: Cache | None = None) -> Scenar
 # -- limits ----------------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
-class LimitTask:
-    """Everything one limit depends on; ``cache`` is where its entries are kept, not part of what it is."""
+class LimitTask(YieldsRequest):
+    """Everything one limit depends on: its yields request and the statistics; ``cache`` is where its entries are
+    kept, not part of what it is."""
 
-    scenario: Scenario
-    mass: float
-    _: KW_ONLY
-    decay_model: DecayModel = DEFAULT_DECAY_MODEL
-    n_modes: int = DEFAULT_CC_MODES
-    events: int = DEFAULT_EVENTS
-    seed: int = DEFAULT_SEED
     method: Method = Method.CLS
     binned: bool = False
     calculator: Calculator = Calculator.AUTO
     syst: Systematics = NO_SYST
     cache: str = ""
-    constants: PhysicsConstants = DEFAULT_CONSTANTS
 
     @property
     def request(self) -> YieldsRequest:
-        return YieldsRequest(self.scenario, self.mass, decay_model=self.decay_model, n_modes=self.n_modes,
-                             events=self.events, seed=self.seed, constants=self.constants)
+        """The yields this limit is computed from."""
+        return YieldsRequest(**{f.name: getattr(self, f.name) for f in dataclasses.fields(YieldsRequest)
+                                if f.name != "_"})
 
     def key(self) -> dict:
         """The JSON-able identity of the result."""
-        d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "cache"}
-        d["scenario"] = self.scenario.as_dict()
+        d = {**self.request.key(), "method": self.method, "binned": self.binned, "calculator": self.calculator}
         d["syst"] = dataclasses.asdict(self.syst)
-        d["constants"] = self.constants.as_dict()
         d["format"] = RESULT_FORMAT
         return d
 

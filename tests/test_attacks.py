@@ -392,3 +392,27 @@ def test_a_rerun_with_other_choices_leaves_one_consistent_set(tmp_path):
     assert all((out / f).exists() for f in manifest["files"])
     hep = (out / "hepdata" / "submission").iterdir()
     assert not any("stcf-2gev" in p.read_text() for p in hep if p.suffix == ".yaml")
+
+
+def test_ctrl_c_to_the_process_group_stops_everything_cleanly(tmp_path):
+    """Ctrl-C reaches the main process and its workers (the terminal signals the whole group): exit 130, one
+    message and no worker traceback, no process of the run left behind, and no partial table."""
+    out = tmp_path / "o"
+    cmd = [sys.executable, "-m", "dipole_portal", "limits", "--scenario", "stcf-4gev", "--n-masses", "12", "--events",
+           "20000", "--workers", "2", "--cache", str(tmp_path / "c"), "--output", str(out)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    deadline = time.monotonic() + 120
+    while len(list((tmp_path / "c" / "limits").glob("*.json"))) < 2:
+        assert proc.poll() is None and time.monotonic() < deadline
+        time.sleep(0.02)
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and err.strip().splitlines()[-1].startswith("error: interrupted")
+    time.sleep(0.5)
+    with pytest.raises(ProcessLookupError):  # the whole group is gone: no orphan workers
+        for _ in range(50):
+            os.killpg(proc.pid, 0)
+            time.sleep(0.1)
+    assert not (out / "stcf-4gev_limits.csv").exists()
