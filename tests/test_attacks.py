@@ -416,3 +416,34 @@ def test_ctrl_c_to_the_process_group_stops_everything_cleanly(tmp_path):
             os.killpg(proc.pid, 0)
             time.sleep(0.1)
     assert not (out / "stcf-4gev_limits.csv").exists()
+
+
+EXTREME_VALUES = {
+    "luminosity 1e-300 fb^-1": (lambda r: r["scenarios"]["stcf-4gev"]["points"][0].update(lumi_fb=1e-300)),
+    "luminosity 1e308 fb^-1": (lambda r: r["scenarios"]["stcf-4gev"]["points"][0].update(lumi_fb=1e308)),
+    "luminosity 5e-324 fb^-1 (subnormal)": (lambda r: r["scenarios"]["stcf-4gev"]["points"][0].update(lumi_fb=5e-324)),
+    "decay length 1e-300 m": (lambda r: r["detectors"]["stcf"].update(length_m=1e-300)),
+    "decay length 1e300 m": (lambda r: r["detectors"]["stcf"].update(length_m=1e300)),
+    "efficiency 1e-300": (lambda r: r["detectors"]["stcf"].update(eps_det=1e-300)),
+    "no acceptance": (lambda r: r["detectors"]["stcf"].update(barrel={"cos_max": 0.8, "E_min_GeV": 1e3},
+                                                             endcap={"cos_min": 0.86, "cos_max": 0.92,
+                                                                     "E_min_GeV": 1e3})),
+}
+
+
+@pytest.mark.parametrize("method", ["chi2", "cls"])
+@pytest.mark.parametrize("case", sorted(EXTREME_VALUES))
+def test_extreme_scenario_values_give_a_finite_limit_or_one_line(tmp_path, case, method):
+    """Luminosities, decay lengths and efficiencies at the edges of floating point: the limit command either
+    prints a finite, self-consistent limit (exit 0) or refuses with one sentence (exit 2), never a traceback."""
+    path = _config(tmp_path, EXTREME_VALUES[case])
+    out = io.StringIO()
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(out):
+        code = main(["limit", "--scenarios", str(path), "--scenario", "stcf-4gev", "--mass", "1", "--events", "3000",
+                     "--method", method, "--json", "--cache", str(tmp_path / "c")])
+    if code == 0:
+        rec = json.loads(out.getvalue())
+        assert 0 < rec["d95"] < 1e3 and np.isfinite(rec["d95_chi2"]), rec
+    else:
+        assert_refused(code, err.getvalue(), "stcf-4gev")

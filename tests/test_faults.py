@@ -111,3 +111,28 @@ def test_damaged_cache_entries_are_not_trusted(tmp_path):
     with uproot.open(p) as f:
         again = f["events"].arrays(library="np")
     assert again.keys() == good.keys() and all((again[k] == good[k]).all() for k in good)
+
+
+def _file_size_limit(limit_bytes: int):
+    """A real write failure in every process of the run, workers included: writes past ``limit_bytes`` fail
+    with EFBIG (SIGXFSZ ignored), as a full disk fails them with ENOSPC."""
+    import resource
+
+    def pre():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit_bytes, limit_bytes))
+    return pre
+
+
+@pytest.mark.parametrize("executor", [["--workers", "2"], ["--dask-workers", "1"]], ids=["processes", "dask"])
+def test_a_write_failure_in_a_worker_is_one_line_and_leaves_nothing(tmp_path, executor):
+    """A sample too large for the filesystem, written inside a worker process (local pool or Dask): the run ends
+    with one line naming the failure, exit 1, no worker or distributed traceback, and no file or temporary."""
+    proc = subprocess.run([sys.executable, "-m", "dipole_portal", "limits", "--scenario", "stcf-4gev", "--masses", "1",
+                           "--events", "50000", *executor, "--cache", str(tmp_path / "c"),
+                           "--output", str(tmp_path / "o")],
+                          capture_output=True, text=True, preexec_fn=_file_size_limit(300_000), timeout=300)
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stderr.strip().splitlines()[-1] == "error: File too large", proc.stderr
+    assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) <= 2, proc.stderr
+    assert [p for p in tmp_path.rglob("*") if p.is_file()] == []
