@@ -435,7 +435,8 @@ def limits(yields_files, scenario, masses, n_masses, m_min, decay_model, cc_mode
                                calculator=Calculator(calculator), syst=syst, executor=ex)
         results, specs, label = scan.limits, scan.specs, sc.label
     out = Path(output)
-    paths = write_limit_tables(out, scenario, results, label) + write_workspaces(out, scenario, specs, hepdata_ins)
+    paths = write_limit_tables(out, scenario, results, label) + write_workspaces(out, scenario, specs, hepdata_ins,
+                                                                                    results=results)
     for r in results:
         click.echo(f"m_N = {r.mass_GeV:8.4f} GeV  d95 chi2 = {r.d95_chi2:.3e}"
                    + (f"  CLs = {r.d95_cls:.3e}" if r.d95_cls else "") + " GeV^-1")

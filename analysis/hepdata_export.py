@@ -20,6 +20,18 @@ DESCRIPTION = ("Expected 95% C.L. upper limits on the transition magnetic moment
                "(neutrino dipole portal) from the single-photon signature; reproduction of arXiv:2204.07802.")
 
 
+def _qualifiers(rows: list[dict], path: Path) -> list[tuple[str, str]]:
+    """What every number of a table was computed with; a table that mixes choices is refused."""
+    def one(key: str) -> str:
+        values = {str(r[key]) for r in rows}
+        if len(values) != 1:
+            raise InputError(f"{path}: rows computed with different {key} ({', '.join(sorted(values))})")
+        return values.pop()
+    counted = {"2": "N nubar + Nbar nu", "1": "N nubar only"}[one("n_cc_modes")]
+    return [("decay model (photon angular law)", one("decay_model")), ("N counted", counted),
+            ("statistical model", one("model"))]
+
+
 def write_hepdata(limits_folder: Path, out_folder: Path) -> list[Path]:
     """Write ``out_folder/submission/`` (YAML) and ``out_folder/submission.tar.gz`` from the limit tables."""
     from hepdata_lib import Submission, Table, Uncertainty, Variable
@@ -36,6 +48,9 @@ def write_hepdata(limits_folder: Path, out_folder: Path) -> list[Path]:
         table.description = f"{data.get('label', data['scenario'])}: expected 95% C.L. upper limit on d."
         table.keywords["observables"] = ["d"]
         table.keywords["reactions"] = ["E+ E- --> N NUBAR", "N --> NU GAMMA"]
+        energies = sorted({e for r in rows for e in r["channels"]})
+        table.keywords["cmenergies"] = [energies[0], energies[-1]] if len(energies) > 1 else energies
+        qualifiers = _qualifiers(rows, path)
         mass = Variable("m_N", is_independent=True, is_binned=False, units="GeV")
         mass.values = [r["mass_GeV"] for r in rows]
         table.add_variable(mass)
@@ -43,6 +58,8 @@ def write_hepdata(limits_folder: Path, out_folder: Path) -> list[Path]:
             med = Variable("d95 CLs expected", is_independent=False, is_binned=False, units="GeV^-1")
             med.values = [r["d95_cls_bands"][2] for r in rows]
             med.add_qualifier("CL", "95%")
+            for k, v in qualifiers:
+                med.add_qualifier(k, v)
             med.add_qualifier("method", ", ".join(sorted({r["calculator"] for r in rows})))
             for k, name in ((1, "1 sigma"), (0, "2 sigma")):
                 unc = Uncertainty(name, is_symmetric=False)
@@ -52,6 +69,8 @@ def write_hepdata(limits_folder: Path, out_folder: Path) -> list[Path]:
             table.add_variable(med)
         chi2 = Variable("d95 chi2 (S^2/(S+B) = 2.71)", is_independent=False, is_binned=False, units="GeV^-1")
         chi2.values = [r["d95_chi2"] for r in rows]
+        for k, v in qualifiers:
+            chi2.add_qualifier(k, v)
         table.add_variable(chi2)
         sub.add_table(table)
     sub.comment = DESCRIPTION

@@ -193,7 +193,7 @@ def run_pipeline(scenarios: dict[str, Scenario], names: list[str], preset_name: 
         res = [results[t].limit for t in ts]
         specs = {t.mass: results[t].spec for t in ts}
         files["tables"] += write_limit_tables(output / "limits", name, res, scenarios[name].label)
-        files["tables"] += write_workspaces(output / "workspaces", name, specs)[:2]
+        files["tables"] += write_workspaces(output / "workspaces", name, specs, results=res)[:2]
         files["tables"].append(output / "workspaces" / f"{name}_patches")
     study = [results[t].limit.as_dict() for t in plan.study]
     files["tables"].append(write_json_atomic(output / "limits" / "model_study.json", {

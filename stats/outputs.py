@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import shutil
 from pathlib import Path
 
@@ -53,16 +54,46 @@ def write_limit_tables(folder: Path, scenario: str, results: list[LimitResult], 
     return [p_csv, p_json]
 
 
-def write_workspaces(folder: Path, scenario: str, specs: dict[float, dict], hepdata_ins: str | None = None
-                     ) -> list[Path]:
+def computed_with(results: list[LimitResult]) -> dict:
+    """What a set of limits was computed with, for the metadata of the files that publish them.
+
+    Raises InputError when the set mixes decay models, charge-conjugate counting, counting/binned models or
+    systematics: one published set has one of each.
+    """
+    keys = {"decay_model": lambda r: r.decay_model, "n_cc_modes": lambda r: r.n_cc_modes,
+            "model": lambda r: r.model, "method": lambda r: r.method,
+            "systematics": lambda r: json.dumps(r.systematics, sort_keys=True)}
+    out = {}
+    for k, f in keys.items():
+        values = {f(r) for r in results}
+        if len(values) != 1:
+            raise InputError(f"limits of {results[0].scenario}: mixed {k} ({', '.join(map(str, sorted(values)))})")
+        out[k] = values.pop()
+    out["systematics"] = json.loads(out["systematics"])
+    return out
+
+
+def write_workspaces(folder: Path, scenario: str, specs: dict[float, dict], hepdata_ins: str | None = None,
+                     results: list[LimitResult] | None = None) -> list[Path]:
     """Background-only workspace (of the lightest mass, which has every channel), the signal patchset and
-    one plain JSON Patch per mass (for ``pyhf cls <bkgonly> --patch <file>``)."""
+    one plain JSON Patch per mass (for ``pyhf cls <bkgonly> --patch <file>``).
+
+    With ``results`` (the limits the specs belong to), the patchset's metadata says what they were computed with
+    (decay model, counting, systematics) and each patch names the CLs calculator of its mass (toys or asymptotic).
+    """
     if not specs:
         return []
     folder.mkdir(parents=True, exist_ok=True)
     lightest = min(specs)
     bkg = background_only(specs[lightest])
     ps = patchset(bkg, specs, f"{scenario} dipole portal", hepdata_ins)
+    if results:
+        ps["metadata"]["computed_with"] = computed_with(results)
+        by_mass = {r.mass_GeV: r for r in results}
+        for mass, p in zip(specs, ps["patches"], strict=True):
+            r = by_mass.get(mass)
+            if r is not None:
+                p["metadata"].update(calculator=r.calculator or "chi2", d95_GeV_inv=r.d95)
     paths = [write_json_atomic(folder / f"{scenario}_bkgonly.json", bkg),
              write_json_atomic(folder / f"{scenario}_patchset.json", ps)]
     patch_dir = folder / f"{scenario}_patches"

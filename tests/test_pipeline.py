@@ -85,6 +85,33 @@ def test_hepdata_submission(fast_run):
     masses = table["independent_variables"][0]["values"]
     assert len(masses) == 4 and all(v["value"] > 0 for v in masses)
     assert (out / "hepdata" / "submission.tar.gz").stat().st_size > 0
+    for doc in docs:  # every table says its energies and what its numbers were computed with
+        if "data_file" not in doc:
+            continue
+        keywords = {k["name"]: k["values"] for k in doc["keywords"]}
+        assert keywords["cmenergies"] and all(2 <= e <= 11 for e in keywords["cmenergies"]), doc["name"]
+        data = yaml.safe_load((sub / doc["data_file"]).read_text())
+        for dep in data["dependent_variables"]:
+            q = {x["name"]: x["value"] for x in dep["qualifiers"]}
+            assert q["decay model (photon angular law)"] == "exact" and q["N counted"] == "N nubar + Nbar nu"
+            assert q["statistical model"] == "counting"
+
+
+def test_patchsets_say_what_they_were_computed_with(fast_run):
+    """The patchset metadata names the decay model, counting and systematics; each patch its CLs calculator
+    (toys at BESIII's low background)."""
+    out, _ = fast_run
+    for name in load_scenarios():
+        ps = json.loads((out / "workspaces" / f"{name}_patchset.json").read_text())
+        assert ps["metadata"]["computed_with"] == {"decay_model": "exact", "n_cc_modes": 2, "model": "counting",
+                                                   "method": "cls", "systematics": None}
+        rows = {r["mass_GeV"]: r for r in json.loads((out / "limits" / f"{name}_limits.json").read_text())["limits"]}
+        for patch in ps["patches"]:
+            row = rows[patch["metadata"]["values"][0]]
+            assert patch["metadata"]["calculator"] == row["calculator"]
+            assert patch["metadata"]["d95_GeV_inv"] == row["d95"]
+        if name == "bes3":
+            assert all(p["metadata"]["calculator"].startswith("toys") for p in ps["patches"])
 
 
 def test_rerun_reuses_every_sample_and_limit(fast_run):

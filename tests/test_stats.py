@@ -237,3 +237,27 @@ def test_one_fit_expected_cls_equals_pyhf_hypotest(syst):
     for mu in (0.3, 1.0, 2.5, 8.0):
         ref = pyhf.infer.hypotest(mu, data, model, test_stat="qtilde", return_expected_set=True, par_bounds=bounds)
         assert np.allclose(fast(mu), np.asarray(ref[1], float).ravel(), rtol=1e-5, atol=1e-9)
+
+
+@pytest.mark.parametrize("field", ["decay_model", "n_cc_modes", "model", "method", "systematics"])
+def test_a_published_set_has_one_choice_of_each(tmp_path, field):
+    """Limits computed with different decay models, counting, statistical models or systematics cannot share one
+    table, patchset or HEPData table: each names what it was computed with, so a mix is refused by name."""
+    from dataclasses import replace
+
+    from dipole_portal.analysis.hepdata_export import write_hepdata
+    from dipole_portal.core.errors import InputError
+    from dipole_portal.stats.outputs import computed_with, write_limit_tables
+
+    a = compute_limit(synthetic([4.0], 1.0), "chi2")
+    other = {"decay_model": "forward", "n_cc_modes": 1, "model": "binned", "method": "cls",
+             "systematics": {"background_norm": 0.1, "luminosity": 0.0}}[field]
+    b = replace(a, mass_GeV=a.mass_GeV * 1.1, **{field: other})
+    assert computed_with([a, replace(a, mass_GeV=2.0)])["decay_model"] == a.decay_model
+    with pytest.raises(InputError, match=field):
+        computed_with([a, b])
+    if field in ("decay_model", "n_cc_modes", "model"):
+        write_limit_tables(tmp_path / "limits", "mix", [a, b])
+        with pytest.raises(InputError, match=field):
+            write_hepdata(tmp_path / "limits", tmp_path / "hepdata")
+        assert not (tmp_path / "hepdata" / "submission").exists()
