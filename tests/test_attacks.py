@@ -447,3 +447,30 @@ def test_extreme_scenario_values_give_a_finite_limit_or_one_line(tmp_path, case,
         assert 0 < rec["d95"] < 1e3 and np.isfinite(rec["d95_chi2"]), rec
     else:
         assert_refused(code, err.getvalue(), "stcf-4gev")
+
+
+@pytest.mark.parametrize("damage", ["truncate root", "delete uhi", "flip cache entry", "empty metadata"])
+def test_diagnostic_histograms_heal_on_rerun(tmp_path, damage):
+    """A truncated histograms/X.root, a missing _uhi.json, an empty sidecar or a damaged cache entry: the next
+    write is identical to an undamaged one (the files are always rewritten from a verified cache entry)."""
+    from dipole_portal.analysis.pipeline import write_diagnostic_histograms
+    from dipole_portal.core.cache import Cache
+    from dipole_portal.core.options import DecayModel
+
+    sc, cache, out = get_scenario("stcf-4gev"), Cache(tmp_path / "c"), tmp_path / "h"
+    paths = write_diagnostic_histograms(sc, 3000, 1, DecayModel.EXACT, cache, out)
+    good = {p.name: p.read_bytes() for p in paths if p.suffix != ".root"}
+    good_root = uproot.open(paths[0])[uproot.open(paths[0]).keys()[0]].values()
+    if damage == "truncate root":
+        paths[0].write_bytes(paths[0].read_bytes()[:500])
+    elif damage == "delete uhi":
+        paths[1].unlink()
+    elif damage == "empty metadata":
+        paths[2].write_text("")
+    else:
+        for p in (tmp_path / "c" / "histograms").glob("*.json"):
+            _flip(p, 0.5)
+    again = write_diagnostic_histograms(sc, 3000, 1, DecayModel.EXACT, cache, out)
+    assert {p.name: p.read_bytes() for p in again if p.suffix != ".root"} == good
+    with uproot.open(again[0]) as f:
+        assert np.array_equal(f[f.keys()[0]].values(), good_root)
