@@ -111,6 +111,16 @@ def _scenarios_option(f):
                         help="Scenario configuration (JSON; default: the packaged one).")(f)
 
 
+def _check_inspire_id(ctx, param, value: str | None) -> str | None:
+    if value is not None and not (len(value) == 10 and value.startswith("ins") and value[3:].isdigit()):
+        raise click.BadParameter(f"{value!r}: expected 'ins' followed by 7 digits (an INSPIRE record id)")
+    return value
+
+
+_hepdata_ins_option = click.option(
+    "--hepdata-ins", default=None, callback=_check_inspire_id,
+    help="INSPIRE record id (insNNNNNNN) of the publication: the pyhf patchsets' references (pyhf requires it; "
+         "without it only the per-mass patches are written).")
 _physics_options = _stack([_decay_model_option, _cc_modes_option, _events_option, _seed_option, _cache_option,
                            _scenarios_option])
 _common_physics = _stack(
@@ -379,7 +389,7 @@ def _executor(kind, workers, dask_workers, scheduler):
 @click.option("--m-min", type=float, default=0.01, show_default=True, help="Lowest mass of the default grid (GeV).")
 @_physics_options
 @_limit_options
-@click.option("--hepdata-ins", default=None, help="INSPIRE id (insNNNNNNN) for the pyhf patchset's references.")
+@_hepdata_ins_option
 @click.option("--output", type=click.Path(file_okay=False), required=True, help="Output folder.")
 @_executor_options
 def limits(yields_files, scenario, masses, n_masses, m_min, decay_model, cc_modes, events, seed, cache_dir,
@@ -394,9 +404,6 @@ def limits(yields_files, scenario, masses, n_masses, m_min, decay_model, cc_mode
     from dipole_portal.stats.outputs import write_limit_tables, write_workspaces
 
     syst = _syst(bkg_syst, lumi_syst)
-    if hepdata_ins is not None and not (len(hepdata_ins) == 10 and hepdata_ins.startswith("ins")
-                                        and hepdata_ins[3:].isdigit()):
-        raise InputError(f"--hepdata-ins={hepdata_ins!r}: expected 'ins' followed by 7 digits")
     if yields_files:
         if scenario or masses:
             raise InputError("--yields: give either yields files or --scenario (and --masses), not both")
@@ -440,7 +447,8 @@ def limits(yields_files, scenario, masses, n_masses, m_min, decay_model, cc_mode
     for r in results:
         click.echo(f"m_N = {r.mass_GeV:8.4f} GeV  d95 chi2 = {r.d95_chi2:.3e}"
                    + (f"  CLs = {r.d95_cls:.3e}" if r.d95_cls else "") + " GeV^-1")
-    log(f"wrote {len(paths)} files ({scenario}_limits.csv/.json, _bkgonly.json, _patchset.json, _patches/) to {out}")
+    log(f"wrote {', '.join(p.name for p in paths)} to {out}"
+        + ("" if hepdata_ins else " (no pyhf patchset: it needs --hepdata-ins)"))
 
 
 @cli.command()
@@ -453,9 +461,10 @@ def limits(yields_files, scenario, masses, n_masses, m_min, decay_model, cc_mode
 @_cache_option
 @click.option("--output", type=click.Path(file_okay=False), default="output", show_default=True)
 @click.option("--no-figures", is_flag=True, help="Stop after the tables (no figures, no report).")
+@_hepdata_ins_option
 @_executor_options
-def run(preset, scenarios_file, only, decay_model, seed, cache_dir, output, no_figures, executor_kind, workers,
-        dask_workers, scheduler):
+def run(preset, scenarios_file, only, decay_model, seed, cache_dir, output, no_figures, hepdata_ins, executor_kind,
+        workers, dask_workers, scheduler):
     """Whole pipeline: samples -> selections -> limits -> tables, HEPData -> figures -> report.
 
     Every intermediate result is an entry of the cache (--cache), keyed on its inputs and on the code that
@@ -480,7 +489,7 @@ def run(preset, scenarios_file, only, decay_model, seed, cache_dir, output, no_f
         _check_output_folder(Path(output))
         summary = run_pipeline(scenarios, names, preset, Path(output), decay_model=DecayModel(decay_model),
                                seed=seed, executor=ex, cache=Cache(cache_dir), presentation=presentation,
-                               make_figures=not no_figures)
+                               make_figures=not no_figures, hepdata_ins=hepdata_ins)
     log(f"done in {time.perf_counter() - t0:.1f} s: {summary.limits_computed} limits computed, "
         f"{summary.limits_cached} from the cache, {summary.samples_made} samples made")
     if "report" in summary.files:

@@ -149,7 +149,8 @@ class RunSummary:
 def run_pipeline(scenarios: dict[str, Scenario], names: list[str], preset_name: str, output: Path, *,
                  decay_model: DecayModel = DEFAULT_DECAY_MODEL, seed: int = DEFAULT_SEED,
                  executor: Executor | None = None, cache: Cache | None = None,
-                 presentation: Presentation | None = None, make_figures: bool = True) -> RunSummary:
+                 presentation: Presentation | None = None, make_figures: bool = True,
+                 hepdata_ins: str | None = None) -> RunSummary:
     """The whole analysis; each stage logs a header line and shows progress."""
     from dipole_portal.stats.outputs import write_limit_tables, write_workspaces
 
@@ -194,8 +195,7 @@ def run_pipeline(scenarios: dict[str, Scenario], names: list[str], preset_name: 
         res = [results[t].limit for t in ts]
         specs = {t.mass: results[t].spec for t in ts}
         files["tables"] += write_limit_tables(output / "limits", name, res, scenarios[name].label)
-        files["tables"] += write_workspaces(output / "workspaces", name, specs, results=res)[:2]
-        files["tables"].append(output / "workspaces" / f"{name}_patches")
+        files["tables"] += write_workspaces(output / "workspaces", name, specs, hepdata_ins, results=res)
     study = [results[t].limit.as_dict() for t in plan.study]
     files["tables"].append(write_json_atomic(output / "limits" / "model_study.json", {
         "targets": [dataclasses.asdict(t) for t in presentation.targets if t.scenario in names],

@@ -65,7 +65,7 @@ def build_spec(y: ScenarioYields, d: float, binned: bool = False, syst: Systemat
         bkg_floor = np.maximum(bkg, 1e-9)
         sig_mods = [{"name": POI, "type": "normfactor", "data": None}]
         if syst.luminosity > 0:
-            sig_mods.append(_normsys("lumi", syst.luminosity))
+            sig_mods.append(_normsys("lumi_norm", syst.luminosity))
         bkg_mods = [{"name": f"staterror_{name}", "type": "staterror", "data": list(np.maximum(err, 1e-12))}]
         if syst.background_norm > 0:
             bkg_mods.append(_normsys("bkg_norm", syst.background_norm))
@@ -89,12 +89,47 @@ def build_spec(y: ScenarioYields, d: float, binned: bool = False, syst: Systemat
     }
 
 
+BKG_ONLY_POI = "lumi"  # pyhf requires this name for a lumi modifier
+
+
+BKG_ONLY_MEASUREMENT = "background_only"
+
+
 def background_only(spec: dict) -> dict:
-    """The workspace without its signal samples (for publication with a patchset)."""
+    """The workspace without its signal samples (for publication with a patchset).
+
+    pyhf builds a model only around a declared parameter of interest, and ``mu`` lives on the signal sample. So,
+    as pyhf's maintainers suggest for background-only workspaces (scikit-hep/pyhf#514), its first (default)
+    measurement, ``background_only``, has as POI a luminosity scale on every background, held fixed at 1:
+    ``pyhf inspect`` works and no number changes. The measurement(s) of ``spec`` follow, with POI ``mu``: the
+    one to use with a per-mass patch, ``pyhf cls bkgonly.json --patch FILE --measurement expected``. A patchset's
+    patch also removes ``background_only``, so a patched workspace has ``mu`` as its POI.
+    """
     bkg = copy.deepcopy(spec)
     for ch in bkg["channels"]:
         ch["samples"] = [s for s in ch["samples"] if s["name"] != "signal"]
+        for sample in ch["samples"]:
+            sample["modifiers"].append({"name": BKG_ONLY_POI, "type": "lumi", "data": None})
+    fixed_lumi = {"name": BKG_ONLY_POI, "auxdata": [1.0], "sigmas": [0.01], "bounds": [[0.9, 1.1]], "inits": [1.0],
+                  "fixed": True}
+    for m in bkg["measurements"]:
+        m["config"]["parameters"] = [*m["config"]["parameters"], fixed_lumi]
+    bkg["measurements"].insert(0, {"name": BKG_ONLY_MEASUREMENT,
+                                   "config": {"poi": BKG_ONLY_POI, "parameters": [fixed_lumi]}})
     return bkg
+
+
+def signal_patch(bkg_only: dict, spec: dict) -> list[dict]:
+    """JSON Patch operations adding the signal samples of ``spec`` to the channels of ``bkg_only``.
+
+    They touch only channels, so pyhf can apply them to a model (``pyhf cls --patch``) or to a workspace.
+    """
+    ops = []
+    for ch in spec["channels"]:
+        idx = next(i for i, c in enumerate(bkg_only["channels"]) if c["name"] == ch["name"])
+        sig = next(s for s in ch["samples"] if s["name"] == "signal")
+        ops.append({"op": "add", "path": f"/channels/{idx}/samples/0", "value": sig})
+    return ops
 
 
 def patch_name(mass: float) -> str:
@@ -104,17 +139,14 @@ def patch_name(mass: float) -> str:
 def patchset(bkg_only: dict, signal_specs: dict[float, dict], name: str, hepdata_ins: str | None = None) -> dict:
     """A pyhf patchset adding the signal sample of each mass to the background-only workspace.
 
-    pyhf's schema requires ``metadata.references.hepdata`` (an INSPIRE id, ``ins`` + 7 digits); it is set
-    only when given, never invented. Without it ``pyhf.PatchSet`` refuses the file, and the per-mass
-    JSON Patch files written beside it serve instead (``pyhf cls bkgonly.json --patch FILE``).
+    pyhf's schema requires ``metadata.references.hepdata`` (an INSPIRE id, ``ins`` + 7 digits): it is never
+    invented, so without one the patchset is not a pyhf patchset and is not written (see ``write_workspaces``);
+    the per-mass JSON Patch files serve instead
+    (``pyhf cls bkgonly.json --patch FILE --measurement expected``).
     """
     patches = []
     for mass, spec in signal_specs.items():
-        ops = []
-        for ch in spec["channels"]:
-            idx = next(i for i, c in enumerate(bkg_only["channels"]) if c["name"] == ch["name"])
-            sig = next(s for s in ch["samples"] if s["name"] == "signal")
-            ops.append({"op": "add", "path": f"/channels/{idx}/samples/0", "value": sig})
+        ops = [*signal_patch(bkg_only, spec), {"op": "remove", "path": "/measurements/0"}]
         patches.append({"metadata": {"name": patch_name(mass), "values": [mass]}, "patch": ops})
     meta_refs = {"references": {"hepdata": hepdata_ins}} if hepdata_ins else {}
     return {

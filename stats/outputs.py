@@ -11,7 +11,7 @@ from pathlib import Path
 from dipole_portal.core.atomic import new_folder_beside, swap_in_folder, write_json_atomic, write_text_atomic
 from dipole_portal.core.errors import InputError
 from dipole_portal.stats.limits import LimitResult
-from dipole_portal.stats.models import background_only, patchset
+from dipole_portal.stats.models import background_only, patchset, signal_patch
 
 CSV_COLUMNS = ["mass_GeV", "d95_chi2", "d95_cls", "cls_m2sigma", "cls_m1sigma", "cls_median", "cls_p1sigma",
                "cls_p2sigma", "signal_events", "background_events", "background_events_irreducible",
@@ -75,11 +75,14 @@ def computed_with(results: list[LimitResult]) -> dict:
 
 def write_workspaces(folder: Path, scenario: str, specs: dict[float, dict], hepdata_ins: str | None = None,
                      results: list[LimitResult] | None = None) -> list[Path]:
-    """Background-only workspace (of the lightest mass, which has every channel), the signal patchset and
-    one plain JSON Patch per mass (for ``pyhf cls <bkgonly> --patch <file>``).
+    """Background-only workspace (of the lightest mass, which has every channel), one plain JSON Patch per mass
+    (for ``pyhf cls <bkgonly> --patch <file> --measurement expected``) and, with an INSPIRE id, the pyhf
+    patchset over masses.
 
-    With ``results`` (the limits the specs belong to), the patchset's metadata says what they were computed with
-    (decay model, counting, systematics) and each patch names the CLs calculator of its mass (toys or asymptotic).
+    pyhf's patchset schema requires an INSPIRE id (``references``); without one no patchset is written (an
+    earlier one is removed), as a file that fails ``pyhf patchset verify`` would mislead. With ``results`` (the
+    limits the specs belong to), the patchset's metadata says what they were computed with (decay model,
+    counting, systematics) and each patch names the CLs calculator of its mass (toys or asymptotic).
     """
     if not specs:
         return []
@@ -94,16 +97,20 @@ def write_workspaces(folder: Path, scenario: str, specs: dict[float, dict], hepd
             r = by_mass.get(mass)
             if r is not None:
                 p["metadata"].update(calculator=r.calculator or "chi2", d95_GeV_inv=r.d95)
-    paths = [write_json_atomic(folder / f"{scenario}_bkgonly.json", bkg),
-             write_json_atomic(folder / f"{scenario}_patchset.json", ps)]
+    paths = [write_json_atomic(folder / f"{scenario}_bkgonly.json", bkg)]
     patch_dir = folder / f"{scenario}_patches"
     tmp = new_folder_beside(patch_dir)  # the set of patches is replaced whole: no stale patch of an earlier run
     try:
-        for p in ps["patches"]:
-            write_json_atomic(tmp / f"{p['metadata']['name']}.json", p["patch"])
+        for mass, p in zip(specs, ps["patches"], strict=True):
+            write_json_atomic(tmp / f"{p['metadata']['name']}.json", signal_patch(bkg, specs[mass]))
         swap_in_folder(tmp, patch_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    paths += [patch_dir / f"{p['metadata']['name']}.json" for p in ps["patches"]]
+    paths.append(patch_dir)
+    ps_path = folder / f"{scenario}_patchset.json"
+    if hepdata_ins:
+        paths.append(write_json_atomic(ps_path, ps))
+    else:
+        ps_path.unlink(missing_ok=True)
     return paths

@@ -332,13 +332,15 @@ def test_bad_options(tmp_path, argv, word):
 def test_a_smaller_rerun_replaces_the_patch_set(tmp_path):
     base = ["limits", "--scenario", "stcf-4gev", "--events", "3000", "--workers", "1", "--method", "chi2",
             "--cache", str(tmp_path / "c"), "--output", str(tmp_path / "o")]
-    assert run_main(*base, "--masses", "0.5,1,2")[0] == 0
-    assert run_main(*base, "--masses", "1")[0] == 0
+    assert run_main(*base, "--masses", "0.5,1,2", "--hepdata-ins", "ins0000000")[0] == 0
+    assert run_main(*base, "--masses", "1", "--hepdata-ins", "ins0000000")[0] == 0
     patches = sorted(p.name for p in (tmp_path / "o" / "stcf-4gev_patches").iterdir())
     table = (tmp_path / "o" / "stcf-4gev_limits.csv").read_text().splitlines()
     assert patches == ["mN_1GeV.json"] and len(table) == 2
     assert json.loads((tmp_path / "o" / "stcf-4gev_patchset.json").read_text())["patches"][0]["metadata"]["values"] \
         == [1.0]
+    assert run_main(*base, "--masses", "1")[0] == 0  # without an INSPIRE id no patchset, and no stale one
+    assert not (tmp_path / "o" / "stcf-4gev_patchset.json").exists()
 
 
 # -- 13. signals ---------------------------------------------------------------------------------------------------

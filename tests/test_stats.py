@@ -6,6 +6,7 @@ import json
 import math
 import subprocess
 import sys
+from pathlib import Path
 
 import jsonpatch
 import numpy as np
@@ -145,25 +146,51 @@ def test_cli_limit_json(tmp_path):
     assert len(out["d95_cls_bands"]) == 5 and sorted(out["d95_cls_bands"]) == out["d95_cls_bands"]
 
 
-def test_cli_limits_scan_outputs_readable_by_pyhf(tmp_path):
-    res = run("limits", "--scenario", "stcf-2gev", "--masses", "0.1,1.0", "--events", "20000",
-              "--cache", str(tmp_path / "w"), "--output", str(tmp_path / "o"))
+def _pyhf_cli(*args: str) -> str:
+    res = subprocess.run([str(Path(sys.executable).with_name("pyhf")), *args], capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    return res.stdout
+
+
+TEST_INSPIRE_ID = "ins0000000"  # syntactically valid for pyhf's schema; it names no record
+
+
+def test_cli_limits_scan_outputs_pass_pyhf_tools(tmp_path):
+    """The published artefacts work with pyhf's own command line: ``inspect`` on the background-only workspace,
+    ``cls`` with each per-mass patch (CLs_exp = 0.050 at the tabulated asymptotic limit), and with an INSPIRE
+    id, ``patchset verify`` and ``apply``; without one, no patchset (pyhf's schema requires it)."""
+    args = ["limits", "--scenario", "stcf-2gev", "--masses", "0.1,1.0", "--events", "20000",
+            "--cache", str(tmp_path / "w"), "--output"]
+    res = run(*args, str(tmp_path / "o"))
     assert res.returncode == 0, res.stderr
     o = tmp_path / "o"
     csv_lines = (o / "stcf-2gev_limits.csv").read_text().splitlines()
     assert len(csv_lines) == 3 and csv_lines[0].startswith("mass_GeV,d95_chi2,d95_cls")
     table = json.loads((o / "stcf-2gev_limits.json").read_text())
     assert [r["mass_GeV"] for r in table["limits"]] == [0.1, 1.0]
-    ws = pyhf.Workspace(json.loads((o / "stcf-2gev_bkgonly.json").read_text()))
-    patch = json.loads((o / "stcf-2gev_patches" / "mN_1GeV.json").read_text())
-    patched = pyhf.Workspace(jsonpatch.apply_patch(ws, patch))
-    raw_ps = json.loads((o / "stcf-2gev_patchset.json").read_text())
-    assert "references" not in raw_ps["metadata"]  # never invented
-    raw_ps["metadata"]["references"] = {"hepdata": "ins0000000"}  # schema check of the rest of the format
-    assert pyhf.PatchSet(raw_ps).apply(ws, [1.0]) == patched
-    model = patched.model()
-    cls = pyhf.infer.hypotest(1.0, patched.data(model), model, test_stat="qtilde")
-    assert float(cls) == pytest.approx(0.05, abs=0.005)  # the patch holds the signal at the median limit
+    assert not (o / "stcf-2gev_patchset.json").exists() and "needs --hepdata-ins" in res.stderr
+    bkg = str(o / "stcf-2gev_bkgonly.json")
+    summary = _pyhf_cli("inspect", bkg)
+    assert "nunugamma" in summary and "signal" not in summary
+    for mass in ("0p1", "1"):
+        cls = json.loads(_pyhf_cli("cls", bkg, "--patch", str(o / "stcf-2gev_patches" / f"mN_{mass}GeV.json"),
+                                   "--measurement", "expected"))
+        assert cls["CLs_exp"][2] == pytest.approx(0.05, abs=0.002), mass  # the patch holds the median limit
+    with_ins = tmp_path / "o2"
+    assert run(*args, str(with_ins), "--hepdata-ins", TEST_INSPIRE_ID).returncode == 0
+    ps = str(with_ins / "stcf-2gev_patchset.json")
+    _pyhf_cli("patchset", "verify", str(with_ins / "stcf-2gev_bkgonly.json"), ps)
+    applied = json.loads(_pyhf_cli("patchset", "apply", str(with_ins / "stcf-2gev_bkgonly.json"), ps,
+                                   "--name", "mN_1GeV"))
+    ws = pyhf.Workspace(json.loads((with_ins / "stcf-2gev_bkgonly.json").read_text()))
+    patch = json.loads((with_ins / "stcf-2gev_patches" / "mN_1GeV.json").read_text())
+    assert applied["channels"] == pyhf.Workspace(jsonpatch.apply_patch(ws, patch))["channels"]
+    assert [m["config"]["poi"] for m in applied["measurements"]] == ["mu"]
+    patched = with_ins / "patched.json"
+    patched.write_text(json.dumps(applied))
+    assert json.loads(_pyhf_cli("cls", str(patched)))["CLs_exp"][2] == pytest.approx(0.05, abs=0.002)
+    assert json.loads(ps and Path(ps).read_text())["metadata"]["references"] == {"hepdata": TEST_INSPIRE_ID}
+    assert run(*args, str(tmp_path / "o3"), "--hepdata-ins", "ins12").returncode == 2
 
 
 def test_cli_limit_bad_input(tmp_path):
