@@ -32,8 +32,12 @@ def _qualifiers(rows: list[dict], path: Path) -> list[tuple[str, str]]:
             ("statistical model", one("model"))]
 
 
-def write_hepdata(limits_folder: Path, out_folder: Path) -> list[Path]:
-    """Write ``out_folder/submission/`` (YAML) and ``out_folder/submission.tar.gz`` from the limit tables."""
+def write_hepdata(limits_folder: Path, out_folder: Path, locations: dict[str, str] | None = None) -> list[Path]:
+    """Write ``out_folder/submission/`` (YAML) and ``out_folder/submission.tar.gz`` from the limit tables.
+
+    ``locations`` names, per scenario, the figure(s) its table belongs to; a table of no figure says so (never
+    hepdata_lib's placeholder location).
+    """
     from hepdata_lib import Submission, Table, Uncertainty, Variable
 
     tables = sorted(limits_folder.glob("*_limits.json"))
@@ -46,6 +50,7 @@ def write_hepdata(limits_folder: Path, out_folder: Path) -> list[Path]:
         rows = sorted(data["limits"], key=lambda r: r["mass_GeV"])
         table = Table(f"Expected limit {data['scenario']}")
         table.description = f"{data.get('label', data['scenario'])}: expected 95% C.L. upper limit on d."
+        table.location = (locations or {}).get(data["scenario"]) or f"Limit table {path.name} (in no figure)"
         table.keywords["observables"] = ["d"]
         table.keywords["reactions"] = ["E+ E- --> N NUBAR", "N --> NU GAMMA"]
         energies = sorted({e for r in rows for e in r["channels"]})

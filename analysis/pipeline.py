@@ -206,7 +206,9 @@ def run_pipeline(scenarios: dict[str, Scenario], names: list[str], preset_name: 
 
     settings = {"preset": preset_name, "seed": seed, "decay_model": str(decay_model), "scenarios": names}
     replace_output_set(output, files, settings)  # before HEPData, which reads every table in limits/
-    files["hepdata"] = write_hepdata(output / "limits", output / "hepdata")
+    locations = {n: "; ".join(f"Figure {f.name}: {f.caption}" for f in presentation.figures if n in f.scenarios)
+                 for n in names}
+    files["hepdata"] = write_hepdata(output / "limits", output / "hepdata", locations)
     seconds["tables"] = time.perf_counter() - t0
 
     if make_figures:

@@ -82,13 +82,16 @@ def test_hepdata_submission(fast_run):
     sub = out / "hepdata" / "submission"
     docs = list(yaml.safe_load_all((sub / "submission.yaml").read_text()))
     assert len([d for d in docs if "data_file" in d]) == len(load_scenarios())
+    bes3 = next(d for d in docs if d.get("data_file") == "expected_limit_bes3.yaml")
+    assert "fig2_bes3_stcf" in bes3["location"] and "fig3_landscape" in bes3["location"]
     table = yaml.safe_load((sub / "expected_limit_bes3.yaml").read_text())
     masses = table["independent_variables"][0]["values"]
     assert len(masses) == 4 and all(v["value"] > 0 for v in masses)
     assert (out / "hepdata" / "submission.tar.gz").stat().st_size > 0
-    for doc in docs:  # every table says its energies and what its numbers were computed with
+    for doc in docs:  # every table says its figure, its energies and what its numbers were computed with
         if "data_file" not in doc:
             continue
+        assert doc["location"].startswith("Figure fig") and "Example" not in doc["location"], doc["location"]
         keywords = {k["name"]: k["values"] for k in doc["keywords"]}
         assert keywords["cmenergies"] and all(2 <= e <= 11 for e in keywords["cmenergies"]), doc["name"]
         data = yaml.safe_load((sub / doc["data_file"]).read_text())
