@@ -6,6 +6,7 @@ Bad input ends with one line ``error: ...`` on stderr and exit code 2; nothing i
 from __future__ import annotations
 
 import math
+import re
 import sys
 from pathlib import Path
 
@@ -111,8 +112,11 @@ def _scenarios_option(f):
                         help="Scenario configuration (JSON; default: the packaged one).")(f)
 
 
+INSPIRE_ID = re.compile(r"ins[0-9]{7}")  # pyhf's patchset schema: ^ins[0-9]{7}$ (ASCII digits only)
+
+
 def _check_inspire_id(ctx, param, value: str | None) -> str | None:
-    if value is not None and not (len(value) == 10 and value.startswith("ins") and value[3:].isdigit()):
+    if value is not None and not INSPIRE_ID.fullmatch(value):
         raise click.BadParameter(f"{value!r}: expected 'ins' followed by 7 digits (an INSPIRE record id)")
     return value
 

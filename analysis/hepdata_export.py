@@ -22,14 +22,18 @@ DESCRIPTION = ("Expected 95% C.L. upper limits on the transition magnetic moment
 
 def _qualifiers(rows: list[dict], path: Path) -> list[tuple[str, str]]:
     """What every number of a table was computed with; a table that mixes choices is refused."""
-    def one(key: str) -> str:
-        values = {str(r[key]) for r in rows}
-        if len(values) != 1:
-            raise InputError(f"{path}: rows computed with different {key} ({', '.join(sorted(values))})")
-        return values.pop()
-    counted = {"2": "N nubar + Nbar nu", "1": "N nubar only"}[one("n_cc_modes")]
-    return [("decay model (photon angular law)", one("decay_model")), ("N counted", counted),
-            ("statistical model", one("model"))]
+    from dipole_portal.stats.limits import LimitResult
+    from dipole_portal.stats.outputs import computed_with
+
+    try:
+        how = computed_with([LimitResult(**r) for r in rows])
+    except TypeError as exc:
+        raise InputError(f"{path}: not a limit table of this version ({exc})") from None
+    except InputError as exc:
+        raise InputError(f"{path}: {exc}") from None
+    counted = {2: "N nubar + Nbar nu", 1: "N nubar only"}[how["n_cc_modes"]]
+    return [("decay model (photon angular law)", how["decay_model"]), ("N counted", counted),
+            ("statistical model", how["model"])]
 
 
 def write_hepdata(limits_folder: Path, out_folder: Path, locations: dict[str, str] | None = None) -> list[Path]:

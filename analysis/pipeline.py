@@ -19,7 +19,7 @@ import numpy as np
 
 from dipole_portal.analysis.tasks import LimitTask, SampleJob, YieldsRequest, load_cached, run_tasks
 from dipole_portal.core.atomic import remove_stale_temporaries, write_json_atomic
-from dipole_portal.core.cache import SELECTION_CODE, Cache, canonical_json
+from dipole_portal.core.cache import SELECTION_CODE, Cache
 from dipole_portal.core.config import Presentation, Scenario, Target
 from dipole_portal.core.constants import DEFAULT_CONSTANTS
 from dipole_portal.core.errors import InputError
@@ -122,8 +122,7 @@ def write_diagnostic_histograms(scenario: Scenario, events: int, seed: int, deca
                  "nunugamma_all": bkg.histogram_all, "nunugamma_selected": bkg.histogram}
         stored = {"hists": json.dumps(hists, default=uhi.io.json.default),
                   "cutflow_signal": sig.cutflow.as_dict(), "cutflow_nunugamma": bkg.cutflow.as_dict()}
-        stored = json.loads(canonical_json(stored))  # as a later run reads it back: the same bytes either way
-        entry.store_json(stored)
+        stored = entry.store_json(stored)  # as a later run reads it back: the same bytes either way
     hists = read_json_text(stored["hists"], f"cache entry histograms/{entry.key}")
     folder.mkdir(parents=True, exist_ok=True)
     root_path = folder / f"{scenario.name}.root"

@@ -160,14 +160,14 @@ def write_report(output: Path, preset: str, seconds: dict[str, float]) -> Path:
         curves[t["scenario"]] = sorted(t["limits"], key=lambda r: r["mass_GeV"])
     study = json.loads((output / "limits" / "model_study.json").read_text())
     rows, ratios = model_table(study)
+    run_model = study.get("decay_model", DEFAULT[0])
     lines = [
         "# Neutrino dipole portal at e+e- colliders: reproduction report",
         "",
         f"Reproduction of arXiv:2204.07802 (expected 95% C.L. limits on d from the single-photon signature), "
         f"preset `{preset}`, package version {__version__}. Limits are CLs medians (asymptotic, or numpy toys "
         f"when the total background is below 5 events) unless marked chi2. The curves, tables and figures use the "
-        f"decay model `{study.get('decay_model', DEFAULT[0])}`"
-        + ("" if study.get("decay_model", DEFAULT[0]) == DEFAULT[0] else f" (not the default, `{DEFAULT[0]}`)")
+        f"decay model `{run_model}`" + ("" if run_model == DEFAULT[0] else f" (not the default, `{DEFAULT[0]}`)")
         + "; the model study below covers every model.",
         "",
         "## Headline limits against the paper",

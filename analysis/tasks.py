@@ -186,8 +186,7 @@ class LimitTask(YieldsRequest):
     @property
     def request(self) -> YieldsRequest:
         """The yields this limit is computed from."""
-        return YieldsRequest(**{f.name: getattr(self, f.name) for f in dataclasses.fields(YieldsRequest)
-                                if f.name != "_"})
+        return YieldsRequest(**{f.name: getattr(self, f.name) for f in dataclasses.fields(YieldsRequest)})
 
     def key(self) -> dict:
         """The JSON-able identity of the result."""

@@ -90,8 +90,6 @@ def build_spec(y: ScenarioYields, d: float, binned: bool = False, syst: Systemat
 
 
 BKG_ONLY_POI = "lumi"  # pyhf requires this name for a lumi modifier
-
-
 BKG_ONLY_MEASUREMENT = "background_only"
 
 

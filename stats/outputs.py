@@ -57,19 +57,16 @@ def write_limit_tables(folder: Path, scenario: str, results: list[LimitResult], 
 def computed_with(results: list[LimitResult]) -> dict:
     """What a set of limits was computed with, for the metadata of the files that publish them.
 
-    Raises InputError when the set mixes decay models, charge-conjugate counting, counting/binned models or
-    systematics: one published set has one of each.
+    Raises InputError when the set mixes decay models, charge-conjugate counting, counting/binned models, methods
+    or systematics: one published set has one of each.
     """
-    keys = {"decay_model": lambda r: r.decay_model, "n_cc_modes": lambda r: r.n_cc_modes,
-            "model": lambda r: r.model, "method": lambda r: r.method,
-            "systematics": lambda r: json.dumps(r.systematics, sort_keys=True)}
+    rows = [r.as_dict() for r in results]
     out = {}
-    for k, f in keys.items():
-        values = {f(r) for r in results}
+    for key in ("decay_model", "n_cc_modes", "model", "method", "systematics"):
+        values = {json.dumps(r[key], sort_keys=True) for r in rows}
         if len(values) != 1:
-            raise InputError(f"limits of {results[0].scenario}: mixed {k} ({', '.join(map(str, sorted(values)))})")
-        out[k] = values.pop()
-    out["systematics"] = json.loads(out["systematics"])
+            raise InputError(f"limits of {rows[0]['scenario']}: mixed {key} ({', '.join(sorted(values))})")
+        out[key] = json.loads(values.pop())
     return out
 
 

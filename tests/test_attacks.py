@@ -313,6 +313,9 @@ BAD_OPTIONS = [
     (["run", "--output", "/proc/forbidden/out"], "--output"),
     (["run", "--output", "{tmp}/afile/out"], "--output"),
     (["select", "--scenario", "stcf-2gev", "--mass", "2.5", "--output", "{tmp}/sel"], "mass"),
+    *[(["run", "--hepdata-ins", ins, "--output", "{tmp}/o"], "--hepdata-ins")  # pyhf's schema: ^ins[0-9]{7}$
+      for ins in ("ins\u00b9\u00b2\u00b3\u2074\u2075\u2076\u2077", "ins\uff11\uff12\uff13\uff14\uff15\uff16\uff17",
+                  "INS1234567", "ins123456", "ins12345678", " ins1234567", "ins1234567\n")],
 ]
 
 

@@ -127,13 +127,15 @@ class Entry:
             return None
         return stored["content"]
 
-    def store_json(self, content: Any) -> Path:
-        """Write ``content`` (JSON-able, finite numbers only) with its checksum, atomically."""
+    def store_json(self, content: Any) -> Any:
+        """Write ``content`` (JSON-able, finite numbers only) with its checksum, atomically; return it as a later
+        ``load_json`` gives it back (so a first run and a cached rerun use the same data)."""
         self.folder.mkdir(parents=True, exist_ok=True)
         content = json.loads(canonical_json(content))  # what is read back is exactly what was hashed
         record = {"key": self.key, "kind": self.kind, "version": __version__, "inputs": self.inputs,
                   "sha256": _digest(self.inputs, content), "content": content}
-        return write_text_atomic(self.json_path, json.dumps(record, allow_nan=False) + "\n")
+        write_text_atomic(self.json_path, json.dumps(record, allow_nan=False) + "\n")
+        return content
 
     def valid_file(self, ext: str) -> Path | None:
         """The entry's data file if present and its checksum matches, else None (a damaged one is removed)."""
