@@ -60,10 +60,10 @@ def scan(scenario: str | Scenario, masses_GeV: list[float] | None = None, *, n_m
          cache: str | Path | None = None) -> ScanResult:
     """Limits over a mass grid (default: ``n_masses`` log-spaced from 10 MeV to 98% of sqrt(s)), on ``workers``
     local processes; the result holds the limits and each mass's pyhf workspace."""
-    from dipole_portal.analysis.pipeline import mass_grid
+    from dipole_portal.analysis.mass_grid import log_grid
 
     sc = _scenario(scenario, scenarios_file)
-    grid = [float(m) for m in masses_GeV] if masses_GeV is not None else mass_grid(sc, n_masses)
+    grid = [float(m) for m in masses_GeV] if masses_GeV is not None else log_grid(sc.max_sqrt_s, n_masses)
     with make_executor("serial" if workers == 1 else "processes", workers) as ex:
         return scan_masses(sc, grid, decay_model=parse_option(DecayModel, decay_model, "decay_model"),
                            events=events, seed=seed, cache=str(cache or ""), n_modes=n_cc_modes,

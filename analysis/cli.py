@@ -249,16 +249,22 @@ def select(scenario, mass, decay_model, cc_modes, events, seed, cache_dir, scena
     from dipole_portal.analysis.tasks import compute_yields
 
     y = compute_yields(req, cache)
-    hists, flows = {}, {}
+    hists, flows, info = {}, {}, {}
     for point, sig_job, bkg_job in jobs:
         sel = build_selection(req.scenario, point)
         for process, job in (("signal", sig_job), ("nunugamma", bkg_job)):
             res = process_sample(job.run(), process, sel)
             hists[f"{process}_{point.label}"] = res.histogram
             flows[f"{process}_{point.label}"] = res.cutflow.as_dict()
+            where = (f"m_{{N}} = {mass:g} GeV, " if process == "signal" else "") + f"{scenario} {point.label}"
+            info[f"{process}_{point.label}"] = histograms.hist_info(process, "after cuts", where,
+                                                                    res.cutflow.events[-1], req.d_ref)
             click.echo(res.cutflow.table(f"{scenario} {process} {point.label}"))
     write_yields(out / f"{stem}_yields.json", y, req.scenario)
-    histograms.write_root(out / f"{stem}_histograms.root", hists)
+    histograms.write_root(out / f"{stem}_histograms.root", hists, info,
+                          {"scenario": scenario, "mass_GeV": mass, "decay_model": str(decay_model),
+                           "n_cc_modes": cc_modes, "d_ref_GeV_inv": req.d_ref, "units": "pb per bin",
+                           "cutflows": flows})
     histograms.write_json(out / f"{stem}_histograms.json", hists)
     write_json_atomic(out / f"{stem}_cutflows.json", {"scenario": scenario, "mass_GeV": mass, "cutflows": flows})
     log(f"wrote {stem}_yields.json, _histograms.root, _histograms.json and _cutflows.json to {out}")
@@ -294,7 +300,14 @@ def cutflow(input_file, scenario, scenarios_file, output, as_json):
                          f"{scenario} ({known})")
     res = process_sample(input_file, meta["process"], build_selection(sc, point))
     if output:
-        histograms.write_root(output, {f"{meta['process']}_selected": res.histogram})
+        name = f"{meta['process']}_selected"
+        where = (f"m_{{N}} = {meta['mass_GeV']:g} GeV, " if meta["process"] == "signal" else "") + \
+            f"{scenario} {point.label}"
+        info = histograms.hist_info(meta["process"], "after cuts", where, res.cutflow.events[-1],
+                                    meta.get("d_ref_GeV_inv"))
+        histograms.write_root(output, {name: res.histogram}, {name: info},
+                              {"scenario": scenario, "sample": str(input_file), "units": "pb per bin",
+                               "cutflow": res.cutflow.as_dict()})
     if as_json:
         click.echo(json.dumps({"file": str(input_file), "scenario": scenario, **res.cutflow.as_dict()}))
     else:
@@ -432,11 +445,11 @@ def limits(yields_files, scenario, masses, n_masses, m_min, decay_model, cc_mode
             except ValueError:
                 raise InputError(f"--masses={masses!r}: expected comma-separated numbers in GeV") from None
         else:
-            from dipole_portal.analysis.pipeline import mass_grid
+            from dipole_portal.analysis.mass_grid import log_grid
 
             if not (math.isfinite(m_min) and 0 < m_min < sc.max_sqrt_s):
                 raise InputError(f"--m-min={m_min!r}: expected 0 < m_min < {sc.max_sqrt_s:g} GeV")
-            grid = mass_grid(sc, n_masses, m_min)
+            grid = log_grid(sc.max_sqrt_s, n_masses, m_min)
         for m in grid:
             check_mass(sc, m)
         _check_output_folder(Path(output))
@@ -524,6 +537,17 @@ def cache_info(cache_dir, as_json):
         click.echo(f"  {kind:<12}{v['entries']:>8} entries {v['bytes'] / 1e6:>10.1f} MB")
     if not info:
         click.echo("  (empty)")
+
+
+@cache.command("index")
+@_cache_option
+def cache_index(cache_dir):
+    """Write <cache>/samples/index.csv: every sample file with the parameters it was made with."""
+    from dipole_portal.analysis.sample_index import write_index
+    from dipole_portal.core.cache import Cache
+
+    path = write_index(Cache(cache_dir))
+    log(f"sample index: {path}")
 
 
 @cache.command("clear")

@@ -36,25 +36,100 @@ def _qualifiers(rows: list[dict], path: Path) -> list[tuple[str, str]]:
             ("statistical model", how["model"])]
 
 
-def write_hepdata(limits_folder: Path, out_folder: Path, locations: dict[str, str] | None = None) -> list[Path]:
+CODE_PACKAGES = ("", "core", "samples", "selections", "stats", "plotting", "analysis")
+
+
+def _deterministic_tar(out: Path, members: list[tuple[str, Path]]) -> Path:
+    """A .tar.gz of ``members`` (name in the archive, file) with fixed times and owners: same files, same bytes."""
+    import gzip
+    import io
+    import tarfile
+
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        for name, path in sorted(members):
+            data = path.read_bytes()
+            info = tarfile.TarInfo(name)
+            info.size, info.mtime, info.mode = len(data), 0, 0o644
+            tar.addfile(info, io.BytesIO(data))
+    with open(out, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, filename="") as gz:
+        gz.write(buf.getvalue())
+    return out
+
+
+def code_archive(out: Path) -> Path:
+    """The sources that computed the tables (every module and data file of ``dipole_portal``) as a .tar.gz."""
+    import importlib
+
+    members = []
+    for sub in CODE_PACKAGES:
+        mod = importlib.import_module("dipole_portal" + (f".{sub}" if sub else ""))
+        root = Path(next(iter(mod.__path__)))
+        for f in sorted(root.rglob("*")):
+            rel = f.relative_to(root)
+            if f.is_file() and f.suffix in (".py", ".json", ".csv") and "__pycache__" not in rel.parts \
+                    and (sub or rel.parts[0] not in CODE_PACKAGES[1:]):
+                members.append((str(Path("dipole_portal", sub, rel)), f))
+    return _deterministic_tar(out, members)
+
+
+def pyhf_archive(workspaces: Path, scenario: str, out: Path) -> Path | None:
+    """The scenario's pyhf files (background-only workspace, per-mass patches, patchset when written) as a .tar.gz;
+    None when there are none."""
+    files = [workspaces / f"{scenario}_bkgonly.json", workspaces / f"{scenario}_patchset.json"]
+    members = [(f.name, f) for f in files if f.is_file()]
+    patches = sorted((workspaces / f"{scenario}_patches").glob("*.json"))
+    members += [(f"{scenario}_patches/{f.name}", f) for f in patches]
+    if not members:
+        return None
+    return _deterministic_tar(out, members)
+
+
+def write_hepdata(limits_folder: Path, out_folder: Path, locations: dict[str, str] | None = None,
+                  workspaces: Path | None = None) -> list[Path]:
     """Write ``out_folder/submission/`` (YAML) and ``out_folder/submission.tar.gz`` from the limit tables.
 
     ``locations`` names, per scenario, the figure(s) its table belongs to; a table of no figure says so (never
-    hepdata_lib's placeholder location).
+    hepdata_lib's placeholder location). ``workspaces``: the folder of pyhf files, attached to each table as a
+    HistFactory resource. The code that computed the numbers is attached as a resource of the submission.
     """
-    from hepdata_lib import Submission, Table, Uncertainty, Variable
+    import tempfile
 
     tables = sorted(limits_folder.glob("*_limits.json"))
     if not tables:
         raise InputError(f"{limits_folder}: no *_limits.json tables to export")
+    staging = Path(tempfile.mkdtemp(prefix="dipole-portal-hepdata-"))
+    try:
+        return _write(tables, out_folder, locations, workspaces, staging)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _write(tables: list[Path], out_folder: Path, locations: dict[str, str] | None, workspaces: Path | None,
+           staging: Path) -> list[Path]:
+    from hepdata_lib import Submission, Table, Uncertainty, Variable
+
+    from dipole_portal.core.version import __version__
+
     sub = Submission()
-    sub.add_additional_resource("Analysis code and the reproduction report", "https://arxiv.org/abs/2204.07802")
+    sub.add_additional_resource(
+        f"Analysis code: the dipole-portal {__version__} sources that computed these tables (python -m "
+        "dipole_portal run reproduces them)", str(code_archive(staging / "dipole_portal_code.tar.gz")),
+        copy_file=True)
+    sub.add_additional_resource("Reproduced publication: arXiv:2204.07802", "https://arxiv.org/abs/2204.07802")
     for path in tables:
         data = json.loads(path.read_text())
         rows = sorted(data["limits"], key=lambda r: r["mass_GeV"])
         table = Table(f"Expected limit {data['scenario']}")
         table.description = f"{data.get('label', data['scenario'])}: expected 95% C.L. upper limit on d."
         table.location = (locations or {}).get(data["scenario"]) or f"Limit table {path.name} (in no figure)"
+        if workspaces is not None:
+            tar = pyhf_archive(workspaces, data["scenario"], staging / f"{data['scenario']}_pyhf.tar.gz")
+            if tar is not None:
+                table.add_additional_resource(
+                    "pyhf workspaces: background-only workspace and one patch per mass (pyhf cls BKG --patch P "
+                    "--measurement expected), and the patchset when an INSPIRE id was given",
+                    str(tar), copy_file=True, file_type="HistFactory")
         table.keywords["observables"] = ["d"]
         table.keywords["reactions"] = ["E+ E- --> N NUBAR", "N --> NU GAMMA"]
         energies = sorted({e for r in rows for e in r["channels"]})

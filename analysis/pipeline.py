@@ -15,30 +15,47 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
-from dipole_portal.analysis.tasks import LimitTask, SampleJob, YieldsRequest, load_cached, run_tasks
+from dipole_portal.analysis.mass_grid import GridSpec, grid_quality, initial_grid, refine
+from dipole_portal.analysis.tasks import LimitTask, SampleJob, TaskResult, YieldsRequest, load_cached, run_tasks
 from dipole_portal.core.atomic import remove_stale_temporaries, write_json_atomic
 from dipole_portal.core.cache import SELECTION_CODE, Cache
-from dipole_portal.core.config import Presentation, Scenario, Target
+from dipole_portal.core.config import Presentation, Scenario
 from dipole_portal.core.constants import DEFAULT_CONSTANTS
 from dipole_portal.core.errors import InputError
 from dipole_portal.core.executors import Executor, SerialExecutor
-from dipole_portal.core.options import DEFAULT_DECAY_MODEL, DEFAULT_SEED, DecayModel
+from dipole_portal.core.options import DEFAULT_DECAY_MODEL, DEFAULT_SEED, Calculator, DecayModel
 from dipole_portal.core.progress import log, progress_bar
+from dipole_portal.stats.models import Systematics
 
-PRESETS: dict[str, dict] = {
-    # masses per curve, MC events per sample, masses per reproduction target for the model study
-    "fast": {"n_masses": 4, "events": 20_000, "report_masses": 2},
-    "paper": {"n_masses": 20, "events": 100_000, "report_masses": 6},
+
+@dataclass(frozen=True)
+class Preset:
+    """A run's size: the curves' mass grid, MC events per sample, and masses per target in the model study."""
+
+    grid: GridSpec
+    events: int
+    report_masses: int
+
+
+PRESETS: dict[str, Preset] = {
+    # fast: a coarse 4-point grid (10 MeV to 0.98 sqrt(s)); paper: 1 MeV to sqrt(s), refined until neighbouring
+    # limits differ by less than 20%, with points at 0.9, 0.99 and 0.999 sqrt(s) and 0.1% below every other energy
+    "fast": Preset(GridSpec(m_min_GeV=0.01, n_log=4, approach=(0.02,)), 20_000, 2),
+    "paper": Preset(GridSpec(m_min_GeV=1e-3, n_log=25, approach=(0.1, 0.01, 0.001), approach_each=1e-3,
+                             max_ratio=1.2), 100_000, 6),
 }
-M_MIN_GEV = 0.01
 DIAGNOSTIC_MASS_GEV = 1.0
+
+
+def thresholds(scenario: Scenario) -> list[float]:
+    """The scenario's kinematic thresholds: its distinct sqrt(s) in GeV, ascending."""
+    return sorted({p.sqrt_s for p in scenario.points})
 
 
 @dataclass
 class RunPlan:
-    """The limit tasks of a run: curves (the default model) and the decay-model / cc-counting study."""
+    """The limit tasks of a run: curves (the default model, on grids that follow each curve) and the decay-model /
+    cc-counting study at the masses of those grids where the default curve is lowest."""
 
     curves: dict[str, list[LimitTask]]
     study: list[LimitTask] = field(default_factory=list)
@@ -52,26 +69,55 @@ class RunPlan:
         return out
 
 
-def mass_grid(scenario: Scenario, n: int, m_min: float = M_MIN_GEV) -> list[float]:
-    """A log grid of N masses (GeV) from ``m_min`` to 98% of the highest sqrt(s)."""
-    return [float(f"{m:.6g}") for m in np.geomspace(m_min, scenario.max_sqrt_s * 0.98, n)]
+def _compute(tasks: list[LimitTask], executor: Executor, cache: Cache, seconds: dict[str, float], what: str
+             ) -> tuple[dict[LimitTask, TaskResult], int, int]:
+    """Samples then limits for ``tasks``: results by task, how many were read from the cache, samples made."""
+    cached = [load_cached(t) for t in tasks]
+    t0 = time.perf_counter()
+    n_samples = make_samples([t for t, c in zip(tasks, cached, strict=True) if c is None], executor, cache)
+    seconds["samples"] = seconds.get("samples", 0.0) + time.perf_counter() - t0
+    t0 = time.perf_counter()
+    res = run_tasks(tasks, executor, what, cached)
+    seconds["limits"] = seconds.get("limits", 0.0) + time.perf_counter() - t0
+    return dict(zip(tasks, res, strict=True)), sum(c is not None for c in cached), n_samples
 
 
-def plan_run(scenarios: dict[str, Scenario], names: list[str], preset: dict, decay_model: DecayModel, seed: int,
-             cache: Cache, targets: tuple[Target, ...] = ()) -> RunPlan:
-    def task(sc: Scenario, m: float, model: DecayModel = decay_model, n_modes: int = 2) -> LimitTask:
-        return LimitTask(sc, m, decay_model=model, n_modes=n_modes, events=preset["events"], seed=seed,
-                         cache=str(cache.root))
+def compute_curves(scenarios: dict[str, Scenario], names: list[str], preset: Preset, make_task, executor: Executor,
+                   cache: Cache, seconds: dict[str, float]) -> tuple[dict[str, list[LimitTask]], dict, int, int]:
+    """Every curve on a grid that follows it: the initial grids, then refinement rounds (``mass_grid.refine``).
 
-    curves = {n: [task(scenarios[n], m) for m in mass_grid(scenarios[n], preset["n_masses"])] for n in names}
-    study = []
-    for tg in targets:
-        if tg.scenario not in names:
-            continue
-        sc = scenarios[tg.scenario]
-        for m in np.geomspace(tg.lo_GeV, tg.hi_GeV, preset["report_masses"]):
-            study += [task(sc, float(f"{m:.6g}"), model, nm) for model in DecayModel for nm in (1, 2)]
-    return RunPlan(curves, study)
+    Returns the tasks per curve (mass order), all results, and how many limits were cached and samples made.
+    """
+    grids = {n: initial_grid(thresholds(scenarios[n]), preset.grid) for n in names}
+    results: dict[LimitTask, TaskResult] = {}
+    n_cached = n_samples = 0
+    for rnd in range(preset.grid.max_rounds + 1):
+        todo = [make_task(scenarios[n], m) for n in names for m in grids[n]]
+        todo = [t for t in todo if t not in results]
+        if not todo:
+            break
+        what = "curves" if rnd == 0 else f"curves, refinement {rnd}"
+        res, c, s = _compute(todo, executor, cache, seconds, what)
+        results.update(res)
+        n_cached, n_samples = n_cached + c, n_samples + s
+        if rnd == preset.grid.max_rounds:
+            break
+        for n in names:
+            ts = [make_task(scenarios[n], m) for m in grids[n]]
+            grids[n] = sorted(grids[n] + refine(grids[n], [results[t].limit.d95 for t in ts],
+                                                thresholds(scenarios[n]), preset.grid))
+    curves = {n: [make_task(scenarios[n], m) for m in grids[n]] for n in names}
+    return curves, results, n_cached, n_samples
+
+
+def study_masses(curve: list[tuple[float, float]], lo: float, hi: float, n: int) -> list[float]:
+    """The ``n`` masses of a curve's grid in [lo, hi] GeV where its d95 is lowest (ascending mass).
+
+    >>> study_masses([(0.1, 3.0), (0.3, 1.0), (1.0, 1.5), (3.0, 2.0), (9.0, 0.5)], 0.1, 3.0, 2)
+    [0.3, 1.0]
+    """
+    inside = [(d, m) for m, d in curve if lo * (1 - 1e-9) <= m <= hi * (1 + 1e-9)]
+    return sorted(m for _, m in sorted(inside)[:n])
 
 
 def make_samples(pending: list[LimitTask], executor: Executor, cache: Cache) -> int:
@@ -126,13 +172,91 @@ def write_diagnostic_histograms(scenario: Scenario, events: int, seed: int, deca
     hists = read_json_text(stored["hists"], f"cache entry histograms/{entry.key}")
     folder.mkdir(parents=True, exist_ok=True)
     root_path = folder / f"{scenario.name}.root"
-    write_root(root_path, hists)
+    meta = {"scenario": scenario.name, "label": scenario.label, "sqrt_s_GeV": point.sqrt_s,
+            "lumi_fb": point.lumi_fb, "mass_GeV": mass, "d_ref_GeV_inv": request.d_ref,
+            "decay_model": str(decay_model), "n_cc_modes": request.n_modes, "units": "pb per bin",
+            "axes": {"E_gamma": "photon energy, CM frame [GeV]", "theta_gamma": "photon polar angle, lab [deg]"},
+            "events_per_bin": "sigma [pb] x 1000 x lumi_fb (x the detector efficiency, not applied here)",
+            "cutflow_signal": stored["cutflow_signal"], "cutflow_nunugamma": stored["cutflow_nunugamma"]}
+    info = diagnostic_info(scenario, point.sqrt_s, mass, request.d_ref, decay_model, stored)
+    write_root(root_path, hists, info, {"format": "dipole-portal-histograms", "format_version": 1, **meta})
     uhi_path = write_json(folder / f"{scenario.name}_uhi.json", hists)
-    meta_path = write_json_atomic(root_path.with_suffix(".json"), {"meta": {
-        "scenario": scenario.name, "sqrt_s_GeV": point.sqrt_s, "lumi_fb": point.lumi_fb, "mass_GeV": mass,
-        "decay_model": str(decay_model), "units": "pb per bin", "cutflow_signal": stored["cutflow_signal"],
-        "cutflow_nunugamma": stored["cutflow_nunugamma"]}})
+    meta_path = write_json_atomic(root_path.with_suffix(".json"), {"meta": meta})
     return [root_path, uhi_path, meta_path]
+
+
+def diagnostic_info(scenario: Scenario, sqrt_s: float, mass: float, d_ref: float, decay_model: DecayModel,
+                    stored: dict) -> dict:
+    """Title, z-axis title (TLatex, with unit) and entries of each diagnostic TH2D."""
+    from dipole_portal.selections.histograms import hist_info
+
+    where = f"{scenario.label.replace('$^{-1}$', '^{-1}')}, #sqrt{{s}} = {sqrt_s:g} GeV"
+    out = {}
+    for proc in ("signal", "nunugamma"):
+        events = stored[f"cutflow_{proc}"]["events"]
+        what = f"m_{{N}} = {mass:g} GeV ({decay_model}), " if proc == "signal" else ""
+        out[f"{proc}_all"] = hist_info(proc, "before cuts", what + where, events[0], d_ref)
+        out[f"{proc}_selected"] = hist_info(proc, "after cuts", what + where, events[-1], d_ref)
+    return out
+
+
+BEYOND_VARIANTS = (("binned E_gamma x theta_gamma shape fit", {"binned": True}),
+                   ("background normalisation 10%", {"syst": Systematics(background_norm=0.1)}),
+                   ("background normalisation 30%", {"syst": Systematics(background_norm=0.3)}),
+                   ("shape fit with background normalisation 30%",
+                    {"binned": True, "syst": Systematics(background_norm=0.3)}))
+
+
+def beyond_paper_tasks(plan: RunPlan, results: dict, presentation: Presentation, names: list[str]
+                       ) -> list[tuple[str, str, LimitTask, LimitTask]]:
+    """(variant, target scenario, reference task, variant task) at the mass of each target's best limit.
+
+    The reference is the counting model without systematics (the paper's). The toy calculator carries no
+    nuisance parameters, so where the reference uses toys (BESIII) the systematics variants and their reference
+    are computed with the asymptotic calculator, and the ratio compares like with like; the binned fit with a
+    normalisation uncertainty is left out there (its asymptotic fits over 43 energies x bins take minutes).
+    """
+    out = []
+    for tg in presentation.targets:
+        if tg.scenario not in names:
+            continue
+        inside = [t for t in plan.curves[tg.scenario] if tg.lo_GeV * (1 - 1e-9) <= t.mass <= tg.hi_GeV * (1 + 1e-9)]
+        if not inside:
+            continue
+        base = min(inside, key=lambda t: results[t].limit.d95)
+        toys = (results[base].limit.calculator or "").startswith("toys")
+        for variant, change in BEYOND_VARIANTS:
+            ref = base
+            if toys and "syst" in change and change.get("binned"):
+                continue  # hundreds of MC-statistics parameters (43 energies x bins): asymptotic fits take minutes
+            if toys and "syst" in change:
+                ref = dataclasses.replace(base, calculator=Calculator.ASYMPTOTIC)
+                change = {**change, "calculator": Calculator.ASYMPTOTIC}
+            out.append((variant, tg.scenario, ref, dataclasses.replace(base, **change)))
+    return out
+
+
+def _describe(r) -> str:
+    return f"{r.model}, {r.calculator or 'chi2'}"
+
+
+def computing_time(tasks: list[LimitTask], cache: Cache) -> dict:
+    """The compute time recorded in the cache entries when the numbers of ``tasks`` were computed (by this run or
+    an earlier one): selections + limits summed over the limits, generation over the distinct samples they read.
+
+    A warm rerun therefore still reports what computing its numbers cost, not its own (cached) time.
+    """
+    limit_s = [t.entry().recorded_seconds() for t in tasks]
+    sample_keys: set[str] = set()
+    for t in tasks:
+        stored = cache.entry("yields", t.request.key(), SELECTION_CODE).load_json()
+        for ch in (stored or {}).get("provenance", {}).get("samples", []):
+            sample_keys |= {ch.get("signal_sample"), ch.get("nunugamma_sample")} - {None}
+    sample_s = [cache.entry_by_key("samples", k).recorded_seconds() for k in sorted(sample_keys)]
+    return {"limits": len(tasks), "limits_cpu_s": round(sum(x for x in limit_s if x), 1),
+            "limits_unrecorded": sum(x is None for x in limit_s), "samples": len(sample_keys),
+            "samples_cpu_s": round(sum(x for x in sample_s if x), 1),
+            "samples_unrecorded": sum(x is None for x in sample_s)}
 
 
 @dataclass
@@ -165,26 +289,49 @@ def run_pipeline(scenarios: dict[str, Scenario], names: list[str], preset_name: 
     seconds: dict[str, float] = {}
     files: dict[str, list[Path]] = {}
     presentation = presentation or Presentation()
-    plan = plan_run(scenarios, names, preset, decay_model, seed, cache, presentation.targets)
-    tasks = plan.all_tasks()
-    cached = [load_cached(t) for t in tasks]  # read once; the stages below reuse it
-    n_cached = sum(c is not None for c in cached)
     stages = 6 if make_figures else 4
 
-    t0 = time.perf_counter()
-    log(f"[1/{stages}] samples ({executor.describe()})")
-    n_samples = make_samples([t for t, c in zip(tasks, cached, strict=True) if c is None], executor, cache)
-    seconds["samples"] = time.perf_counter() - t0
+    def make_task(sc: Scenario, m: float, model: DecayModel = decay_model, n_modes: int = 2) -> LimitTask:
+        return LimitTask(sc, m, decay_model=model, n_modes=n_modes, events=preset.events, seed=seed,
+                         cache=str(cache.root))
 
-    t0 = time.perf_counter()
-    log(f"[2/{stages}] selections and limits: {len(tasks)} limits, {n_cached} cached")
-    results = dict(zip(tasks, run_tasks(tasks, executor, "selections + limits", cached), strict=True))
-    seconds["limits"] = time.perf_counter() - t0
+    log(f"[1/{stages}] curves: samples, selections and limits on grids that follow each curve "
+        f"({executor.describe()})")
+    curves, results, n_cached, n_samples = compute_curves(scenarios, names, preset, make_task, executor, cache,
+                                                          seconds)
+    for n, ts in curves.items():
+        q = grid_quality([t.mass for t in ts], [results[t].limit.d95 for t in ts], thresholds(scenarios[n]))
+        log(f"  {n}: {q.points} masses, largest neighbour ratio {q.max_ratio:.3f} away from thresholds")
+    study = []
+    for tg in presentation.targets:
+        if tg.scenario in names:
+            curve = [(t.mass, results[t].limit.d95) for t in curves[tg.scenario]]
+            study += [make_task(scenarios[tg.scenario], m, model, nm)
+                      for m in study_masses(curve, tg.lo_GeV, tg.hi_GeV, preset.report_masses)
+                      for model in DecayModel for nm in (1, 2)]
+    plan = RunPlan(curves, study)
+    log(f"[2/{stages}] decay-model and counting study: {len(plan.study)} limits")
+    todo = [t for t in plan.all_tasks() if t not in results]
+    res, c, s = _compute(todo, executor, cache, seconds, "model study")
+    results.update(res)
+    n_cached, n_samples = n_cached + c, n_samples + s
+    beyond = beyond_paper_tasks(plan, results, presentation, names)
+    todo = list(dict.fromkeys(t for row in beyond for t in row[2:] if t not in results))
+    if todo:
+        log(f"beyond the paper: binned fit and background normalisation, {len(todo)} limits")
+        res, c, s = _compute(todo, executor, cache, seconds, "beyond the paper")
+        results.update(res)
+        n_cached, n_samples = n_cached + c, n_samples + s
+    tasks = list(dict.fromkeys(plan.all_tasks() + [t for row in beyond for t in row[2:]]))
+    compute = computing_time(tasks, cache)
 
     t0 = time.perf_counter()
     log(f"[3/{stages}] diagnostic histograms")
     files["histograms"] = [p for n in names for p in write_diagnostic_histograms(
-        scenarios[n], preset["events"], seed, decay_model, cache, output / "histograms")]
+        scenarios[n], preset.events, seed, decay_model, cache, output / "histograms")]
+    from dipole_portal.analysis.sample_index import write_index
+
+    log(f"sample index: {write_index(cache)}")  # after every stage that makes samples
     seconds["histograms"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
@@ -201,13 +348,19 @@ def run_pipeline(scenarios: dict[str, Scenario], names: list[str], preset_name: 
         "comparisons": [c for c in presentation.comparisons if all(n in names for n in c["scenarios"])],
         "decay_model": str(decay_model), "limits": study,
         "preset": preset_name, "seed": seed, "constants": DEFAULT_CONSTANTS.as_dict()}))
+    if beyond:  # only when a reproduction target is in the run
+        files["tables"].append(write_json_atomic(output / "limits" / "beyond_paper.json", {
+            "rows": [{"scenario": t.scenario.name, "mass_GeV": t.mass, "variant": variant,
+                      "reference": _describe(results[ref].limit), "reference_d95": results[ref].limit.d95,
+                      "d95": results[t].limit.d95, "calculator": results[t].limit.calculator}
+                     for variant, _, ref, t in beyond]}))
     from dipole_portal.analysis.hepdata_export import write_hepdata
 
     settings = {"preset": preset_name, "seed": seed, "decay_model": str(decay_model), "scenarios": names}
     replace_output_set(output, files, settings)  # before HEPData, which reads every table in limits/
     locations = {n: "; ".join(f"Figure {f.name}: {f.caption}" for f in presentation.figures if n in f.scenarios)
                  for n in names}
-    files["hepdata"] = write_hepdata(output / "limits", output / "hepdata", locations)
+    files["hepdata"] = write_hepdata(output / "limits", output / "hepdata", locations, output / "workspaces")
     seconds["tables"] = time.perf_counter() - t0
 
     if make_figures:
@@ -219,7 +372,8 @@ def run_pipeline(scenarios: dict[str, Scenario], names: list[str], preset_name: 
         log(f"[6/{stages}] report")
         from dipole_portal.analysis.report import write_report
 
-        files["report"] = [write_report(output, preset_name, seconds)]
+        files["report"] = [write_report(output, preset_name, seconds, compute,
+                                        {"computed": len(tasks) - n_cached, "cached": n_cached})]
         seconds["report"] = time.perf_counter() - t0
     replace_output_set(output, files, settings)
     return RunSummary(output, seconds, files, len(tasks) - n_cached, n_cached, n_samples)
@@ -280,7 +434,10 @@ def make_all_figures(output: Path, scenarios: dict[str, Scenario], names: list[s
     shown = presentation.shown()
     steps += [(f"fig_{n}", lambda n=n: lf.figure_limits({n: curves[n]})) for n in names
               if n not in shown and n in curves]
-    steps += [("diag_cls_vs_chi2", lambda: lf.figure_cls_vs_chi2(curves)),
+    from dipole_portal.plotting.brazil import figure_brazil
+
+    steps += [("diag_brazil", lambda: figure_brazil(output / "limits", output / "workspaces")),
+              ("diag_cls_vs_chi2", lambda: lf.figure_cls_vs_chi2(curves)),
               ("diag_bands", lambda: lf.figure_bands(curves))]
     steps += [(f"diag_plane_{n}", lambda n=n: figure_plane(scenarios[n], output / "histograms" / f"{n}.root"))
               for n in names]

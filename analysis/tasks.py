@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
+import time
 from dataclasses import KW_ONLY, dataclass
 from pathlib import Path
 
@@ -226,10 +227,11 @@ def run_task(task: LimitTask) -> TaskResult:
     cached = load_cached(task)
     if cached is not None:
         return cached
+    t0 = time.perf_counter()
     y = compute_yields(task.request, Cache(task.cache or None))
     r = compute_limit(y, task.method, binned=task.binned, calculator=task.calculator, syst=task.syst).validate()
     spec = build_spec(y, r.d95, task.binned, task.syst)
-    task.entry().store_json({"result": r.as_dict(), "spec": spec})
+    task.entry().store_json({"result": r.as_dict(), "spec": spec}, seconds=time.perf_counter() - t0)
     return TaskResult(r, spec)
 
 

@@ -116,14 +116,14 @@ def bench_limits(masses: int = 10) -> dict:
 
 def bench_scan(n_masses: int = 60, workers: int = 2, events: int = 20_000) -> dict:
     """A 60-mass scan of all eight scenarios (chi2 and counting CLs) from an empty cache."""
-    from dipole_portal.analysis.pipeline import mass_grid
+    from dipole_portal.analysis.mass_grid import log_grid
     from dipole_portal.analysis.tasks import LimitTask, run_tasks
     from dipole_portal.core.config import load_scenarios
     from dipole_portal.core.executors import make_executor
 
     workdir = Path(tempfile.mkdtemp(prefix="dipole-bench-scan-"))
     tasks = [LimitTask(sc, m, events=events, cache=str(workdir))
-             for sc in load_scenarios().values() for m in mass_grid(sc, n_masses)]
+             for sc in load_scenarios().values() for m in log_grid(sc.max_sqrt_s, n_masses)]
     t0 = time.perf_counter()
     with make_executor("processes", workers) as ex:
         res = run_tasks(tasks, ex, "scan")

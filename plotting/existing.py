@@ -5,8 +5,17 @@ units (m_N in GeV or MeV; d in GeV^-1 or the magnetic moment in Bohr magnetons) 
 come in two files (lower and upper edge); they are joined into one polygon. Flavour-universal limits sit in
 the top folder and go on every panel; ``e/``, ``mu/`` and ``tau/`` hold the flavour-specific ones.
 
+Confidence levels are harmonised to 95% where the conversion is standard: for the nu-e scattering limits
+(Borexino, Borexino + SK, XENON1T, CHARM-II, DONUT) the rate grows as d^2, so a 90% C.L. limit on the rate
+becomes a 95% one by the ratio of one-sided Gaussian quantiles, d95 = d90 sqrt(1.6449 / 1.2816) = 1.133 d90
+(background-free Poisson counting, sqrt(3.00 / 2.30) = 1.142, differs by 0.8%). The astrophysical and
+cosmological bounds (SN1987A, BBN), the decay-in-detector limits (NOMAD, Super-K) have no such single rule
+and keep the confidence level they were published at, which their label states.
+
 >>> round(BOHR_MAGNETON_GEV_INV, 1)   # e / (2 m_e) in GeV^-1
 296.3
+>>> round(CL90_TO_95_RATE_D2, 4)
+1.1329
 """
 
 from __future__ import annotations
@@ -25,35 +34,56 @@ ALPHA = 1 / 137.035999
 M_E_GEV = 0.51099895e-3
 BOHR_MAGNETON_GEV_INV = math.sqrt(4 * math.pi * ALPHA) / (2 * M_E_GEV)
 FLAVOURS = ("e", "mu", "tau")
+CL90_TO_95_RATE_D2 = math.sqrt(1.6448536269514722 / 1.2815515655446004)  # d95 / d90 when the rate ~ d^2
 
-# label, files (joined lower edge + upper edge when two), flavour ("" = all panels). The list follows SPEC 6.
-REGIONS: tuple[tuple[str, tuple[str, ...], str], ...] = (
-    ("Borexino", ("Borexino_d.dat",), ""),
-    ("Borexino + SK", ("Borexino_SK_d.dat",), ""),
-    ("XENON1T", ("Xenon1T_d.dat",), ""),
-    ("LEP", ("LEPgz_d.dat",), ""),
-    ("SN1987A", ("SN1987A_muB_bottom.dat", "SN1987A_muB_top.dat"), ""),
-    ("BBN", ("BBN_muB.dat",), ""),
-    ("LSND", ("e/LSND_de.dat",), "e"),
-    ("Super-K", ("e/SK_atm_de.dat",), "e"),
-    ("CHARM-II", ("mu/CHARMII_dmu.dat",), "mu"),
-    ("MiniBooNE", ("mu/MiniBooNE_dmu.dat",), "mu"),
-    ("NOMAD", ("mu/NOMAD_dmu.dat",), "mu"),
-    ("Super-K", ("mu/SK_atm_dmu.dat",), "mu"),
-    ("DONUT", ("tau/DONUT_dtau.dat",), "tau"),
-    ("Super-K", ("tau/SK_atm_dtau.dat", "tau/SK_atm_dtau_top.dat"), "tau"),
+# label, files (joined lower edge + upper edge when two), flavour ("" = all panels), whether the 90% -> 95% C.L.
+# conversion of a nu-e scattering rate ~ d^2 applies. The list follows SPEC 6.
+REGIONS: tuple[tuple[str, tuple[str, ...], str, bool], ...] = (
+    ("Borexino", ("Borexino_d.dat",), "", True),
+    ("Borexino + SK", ("Borexino_SK_d.dat",), "", True),
+    ("XENON1T", ("Xenon1T_d.dat",), "", True),
+    ("LEP", ("LEPgz_d.dat",), "", False),
+    ("SN1987A", ("SN1987A_muB_bottom.dat", "SN1987A_muB_top.dat"), "", False),
+    ("BBN", ("BBN_muB.dat",), "", False),
+    ("LSND", ("e/LSND_de.dat",), "e", False),
+    ("Super-K", ("e/SK_atm_de.dat",), "e", False),
+    ("CHARM-II", ("mu/CHARMII_dmu.dat",), "mu", True),
+    ("MiniBooNE", ("mu/MiniBooNE_dmu.dat",), "mu", False),
+    ("NOMAD", ("mu/NOMAD_dmu.dat",), "mu", False),
+    ("Super-K", ("mu/SK_atm_dmu.dat",), "mu", False),
+    ("DONUT", ("tau/DONUT_dtau.dat",), "tau", True),
+    ("Super-K", ("tau/SK_atm_dtau.dat", "tau/SK_atm_dtau_top.dat"), "tau", False),
 )
 
 
 @dataclass(frozen=True)
 class ExcludedRegion:
-    """A polygon in (m_N GeV, d GeV^-1) excluded by an experiment; ``source`` is the file's header line."""
+    """A polygon in (m_N GeV, d GeV^-1) excluded by an experiment; ``source`` is the file's header line.
+
+    ``cl_published``: the confidence level (%) the source states; ``cl``: the one drawn (95 when converted).
+    """
 
     label: str
     flavour: str
     mass_GeV: np.ndarray
     d_GeV_inv: np.ndarray
     source: str
+    cl_published: int | None = None
+    cl: int | None = None
+
+    @property
+    def converted(self) -> bool:
+        return self.cl != self.cl_published
+
+
+def confidence_level(header: str) -> int | None:
+    """The C.L. in percent a contour's header states (``90%CL``, ``95% C.L.``), or None.
+
+    >>> confidence_level("d_gamma [1/GeV] at 90%CL from Borexino data"), confidence_level("no level")
+    (90, None)
+    """
+    m = re.search(r"(\d{2})\s*%\s*C\.?\s*L", header)
+    return int(m.group(1)) if m else None
 
 
 def data_folder() -> Path:
@@ -80,13 +110,16 @@ def read_contour(path: Path) -> tuple[np.ndarray, np.ndarray, str]:
     return mass, d, header
 
 
-def load_regions(flavour: str, folder: Path | None = None) -> list[ExcludedRegion]:
-    """The regions for one panel (``flavour`` in e, mu, tau): flavour-universal ones plus that flavour's."""
+def load_regions(flavour: str, folder: Path | None = None, harmonise: bool = True) -> list[ExcludedRegion]:
+    """The regions for one panel (``flavour`` in e, mu, tau): flavour-universal ones plus that flavour's.
+
+    ``harmonise``: convert the 90% C.L. nu-e scattering limits to 95% (see the module docstring).
+    """
     if flavour not in FLAVOURS:
         raise InputError(f"flavour {flavour!r}: expected one of {', '.join(FLAVOURS)}")
     folder = folder or data_folder()
     out = []
-    for label, files, fl in REGIONS:
+    for label, files, fl, convertible in REGIONS:
         if fl not in ("", flavour):
             continue
         parts = [read_contour(folder / f) for f in files]
@@ -95,5 +128,9 @@ def load_regions(flavour: str, folder: Path | None = None) -> list[ExcludedRegio
             m2, d2, _ = parts[1]
             order = slice(None, None, -1) if m2[0] < m2[-1] else slice(None)
             mass, d = np.concatenate([mass, m2[order]]), np.concatenate([d, d2[order]])
-        out.append(ExcludedRegion(label, fl, mass, d, header))
+        cl = confidence_level(header) or next((c for p in parts if (c := confidence_level(p[2]))), None)
+        drawn = cl
+        if harmonise and convertible and cl == 90:
+            d, drawn = d * CL90_TO_95_RATE_D2, 95
+        out.append(ExcludedRegion(label, fl, mass, d, header, cl, drawn))
     return out

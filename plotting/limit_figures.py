@@ -17,7 +17,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
-from matplotlib.ticker import NullFormatter
+from matplotlib.ticker import LogFormatterSciNotation, LogLocator
 
 from dipole_portal.core.config import CurveStyle, FigureSpec, load_configuration
 from dipole_portal.core.errors import InputError
@@ -38,6 +38,22 @@ class LimitCurve:
     d95_chi2: np.ndarray
     bands: np.ndarray | None  # (5, n): -2, -1, 0, +1, +2 sigma
     calculator: str
+    choices: str = ""  # non-default choices the numbers rest on (decay model, N counted), for the legend
+
+    @property
+    def legend(self) -> str:
+        return f"{self.label} [{self.choices}]" if self.choices else self.label
+
+
+def _choices(rows: list[dict]) -> str:
+    """The non-default decay model / counting of a table's rows, in words ('' when default)."""
+    from dipole_portal.core.options import DEFAULT_CC_MODES, DEFAULT_DECAY_MODEL
+
+    out = sorted({r.get("decay_model", DEFAULT_DECAY_MODEL.value) for r in rows} - {DEFAULT_DECAY_MODEL.value})
+    words = [f"{m} angular law" for m in out]
+    if any(r.get("n_cc_modes", DEFAULT_CC_MODES) != DEFAULT_CC_MODES for r in rows):
+        words.append("N nubar only")
+    return ", ".join(words)
 
 
 def load_curves(folder: str | os.PathLike[str]) -> dict[str, LimitCurve]:
@@ -54,7 +70,7 @@ def load_curves(folder: str | os.PathLike[str]) -> dict[str, LimitCurve]:
                 table["scenario"], table.get("label", table["scenario"]),
                 np.array([r["mass_GeV"] for r in rows]), np.array([r["d95"] for r in rows]),
                 np.array([r["d95_chi2"] for r in rows]), bands,
-                ", ".join(sorted({r["calculator"] or "chi2" for r in rows})),
+                ", ".join(sorted({r["calculator"] or "chi2" for r in rows})), _choices(rows),
             )
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise InputError(f"{path}: not a limits table ({type(exc).__name__}: {exc})") from None
@@ -67,7 +83,8 @@ def curve_from_results(scenario: str, results: Sequence, label: str | None = Non
     bands = np.array([r.d95_cls_bands for r in rows]).T if rows and all(r.d95_cls_bands for r in rows) else None
     return LimitCurve(scenario, label or scenario, np.array([r.mass_GeV for r in rows]),
                       np.array([r.d95 for r in rows]), np.array([r.d95_chi2 for r in rows]), bands,
-                      ", ".join(sorted({r.calculator or "chi2" for r in rows})))
+                      ", ".join(sorted({r.calculator or "chi2" for r in rows})),
+                      _choices([r.as_dict() for r in rows]))
 
 
 def figure_limits(curves: dict[str, LimitCurve], ax: plt.Axes | None = None) -> Figure:
@@ -106,7 +123,7 @@ def _draw_curves(ax: plt.Axes, curves: dict[str, LimitCurve], styles: tuple[tupl
             continue
         if bands and c.bands is not None:
             ax.fill_between(c.mass, c.bands[1], c.bands[3], color=st.color, alpha=0.15, lw=0)
-        ax.plot(c.mass, c.d95, color=st.color, ls=st.linestyle, lw=2, label=c.label)
+        ax.plot(c.mass, c.d95, color=st.color, ls=st.linestyle, lw=2, label=c.legend)
         if chi2:
             ax.plot(c.mass, c.d95_chi2, color=st.color, lw=1.0, ls=(0, (1, 2)), alpha=0.8)
 
@@ -145,9 +162,9 @@ def figure_from_spec(curves: dict[str, LimitCurve], spec: FigureSpec, ax: plt.Ax
     ylim = spec.ylim or (min(c.d95.min() for c in shown) / 3, max(c.d95.max() for c in shown) * 3)
     _limit_axes(ax, xlim, ylim)
     style.experiment_label(ax, spec.title)
-    ax.legend(loc="upper left", fontsize=12, title="expected 95% C.L. (CLs median); dotted: $\\chi^2$",
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2, fontsize=12, frameon=False,
+              title="expected 95% C.L.: CLs median, band $\\pm1\\sigma$; dotted: $\\chi^2$ (the paper's criterion)",
               title_fontsize=11)
-    _footnote(ax, "band: CLs $\\pm1\\sigma$")
     return fig
 
 
@@ -161,34 +178,64 @@ def figure_bes3_stcf(curves: dict[str, LimitCurve], ax: plt.Axes | None = None) 
     return figure_from_spec(curves, default_figure("fig2_bes3_stcf"), ax)
 
 
+FLAVOUR_COLOURS = {"": ("0.62", "0.35"), "e": ("orange", "#b36b00"), "mu": ("skyblue", "#2f7fa8"),
+                   "tau": ("pink", "#c0507a")}  # fill, edge and label: the paper's Fig. 3 key
+
+
 def figure_landscape(curves: dict[str, LimitCurve], spec: FigureSpec | None = None,
                      axes: Sequence[plt.Axes] | None = None, hnlimits: Path | None = None) -> Figure:
-    """Fig. 3: the e+e- projections over the existing limits, one panel (of three ``axes``) per flavour."""
+    """Fig. 3: the e+e- projections over the existing limits, one panel (of three ``axes``) per flavour.
+
+    Existing limits in the paper's colours (grey: all flavours; orange d_e; sky blue d_mu; pink d_tau), each
+    labelled inside its region (or beside it, with a leader line, when too thin), with its confidence level
+    stated where it is not 95%; the 90% C.L. nu-e scattering limits are converted to 95% (see
+    :mod:`dipole_portal.plotting.existing`). The legend sits below the panels, off the shading.
+    """
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    from dipole_portal.plotting.region_labels import RegionLabel, place_labels
+
     spec = spec or default_figure("fig3_landscape")
     _missing(curves, spec.scenarios, spec.name)
     if axes is None:
         fig, axes = plt.subplots(1, 3, figsize=(18, 6.5), sharey=True)
     else:
         fig = axes[0].figure
+    converted: set[str] = set()
     for ax, flavour in zip(axes, FLAVOURS, strict=True):
-        for i, reg in enumerate(load_regions(flavour, hnlimits)):
-            grey = str(0.55 + 0.3 * (i % 4) / 3)
-            ax.fill(reg.mass_GeV, reg.d_GeV_inv, color=grey, alpha=0.6, lw=0.5, ec="0.35")
-            k = int(np.argmin(reg.d_GeV_inv))
-            x, y = reg.mass_GeV[k], reg.d_GeV_inv[k]
-            if 1e-3 < x < 20 and 1e-8 < y < 1e-2:
-                ax.text(x, y * 1.15, reg.label, fontsize=9, ha="center", va="bottom", color="0.15")
+        labels = []
+        for reg in load_regions(flavour, hnlimits):
+            fill, edge = FLAVOUR_COLOURS[reg.flavour]
+            ax.fill(reg.mass_GeV, reg.d_GeV_inv, color=fill, alpha=0.45, lw=0.8, ec=edge)
+            text = reg.label if reg.cl == 95 else f"{reg.label} ({reg.cl or '?'}%)"
+            labels.append(RegionLabel(text, reg.mass_GeV, reg.d_GeV_inv, "0.1" if not reg.flavour else edge))
+            if reg.converted:
+                converted.add(reg.label)
         _draw_curves(ax, curves, spec.curves, chi2=False, bands=False)
         _limit_axes(ax, spec.xlim or (1e-3, 12), spec.ylim or (1e-8, 1e-2))
         sub = flavour if flavour == "e" else "\\" + flavour
-        ax.text(0.97, 0.96, f"{FLAVOUR_LABEL[flavour]}: N couples to $\\nu_{{{sub}}}$", transform=ax.transAxes,
-                ha="right", va="top", fontsize=14, bbox={"fc": "white", "ec": "0.6", "alpha": 0.9})
+        key = ax.text(0.97, 0.96, f"{FLAVOUR_LABEL[flavour]}: N couples to $\\nu_{{{sub}}}$", transform=ax.transAxes,
+                      ha="right", va="top", fontsize=14, bbox={"fc": "white", "ec": "0.6", "alpha": 0.9})
         if ax is not axes[0]:
             ax.set_ylabel("")
         style.experiment_label(ax, spec.title or "Dipole portal")
-    axes[0].legend(loc="lower right", fontsize=10, title="95% C.L. expected", title_fontsize=10)
-    _footnote(axes[2], "grey: existing limits (HNLimits; 90% or 95% C.L. as published)")
-    fig.tight_layout()
+        fig.canvas.draw()
+        shown = [curves[n] for n, _ in spec.curves if n in curves]
+        place_labels(ax, labels, obstacles_data=[(c.mass, c.d95) for c in shown],
+                     avoid=[key.get_window_extent()])
+    handles = [Line2D([], [], color=st.color, ls=st.linestyle, lw=2, label=curves[n].legend)
+               for n, st in spec.curves if n in curves]
+    handles += [Patch(fc=FLAVOUR_COLOURS[f][0], ec=FLAVOUR_COLOURS[f][1], alpha=0.6, label=text)
+                for f, text in (("", "existing: all flavours"), ("e", r"existing: $d_e$"),
+                                ("mu", r"existing: $d_\mu$"), ("tau", r"existing: $d_\tau$"))]
+    fig.tight_layout(rect=(0, 0.13, 1, 1))
+    fig.legend(handles=handles, loc="lower center", ncol=4, fontsize=11, frameon=False, bbox_to_anchor=(0.5, 0.03),
+               title="Expected 95% C.L. limits (this analysis, CLs median); existing limits at 95% C.L. unless marked",
+               title_fontsize=11)
+    note = (f"90% C.L. limits converted to 95% (nu-e scattering, rate ~ d$^2$: d x 1.133): "
+            f"{', '.join(sorted(converted))}. Others at the C.L. in brackets, as published (HNLimits).")
+    fig.text(0.5, 0.0, note, ha="center", va="bottom", fontsize=10, color="0.3")
     return fig
 
 
@@ -197,7 +244,7 @@ def figure_cls_vs_chi2(curves: dict[str, LimitCurve], ax: plt.Axes | None = None
     fig, ax = _axes(ax, (8, 6))
     for (name, st) in _default_styles(curves):
         c = curves[name]
-        ax.plot(c.mass, c.d95 / c.d95_chi2, marker="o", ms=4, color=st.color, label=c.label)
+        ax.plot(c.mass, c.d95 / c.d95_chi2, marker="o", ms=3, color=st.color, label=c.legend)
     ax.axhline(1.0, color="0.5", lw=1)
     ax.set_xscale("log")
     ax.set_xlabel(style.M_LABEL)
@@ -224,11 +271,12 @@ def figure_bands(curves: dict[str, LimitCurve]) -> Figure | None:
         ax.plot(c.mass, c.d95_chi2, color="C3", lw=1.2, ls=":", label=r"$\chi^2$")
         ax.set_xscale("log")
         ax.set_yscale("log")
-        ax.set_title(c.label, fontsize=10)
+        ax.set_title(c.legend, fontsize=10)
         ax.set_xlabel(style.M_LABEL, fontsize=11)
         ax.set_ylabel(style.D_LABEL, fontsize=11)
         ax.tick_params(which="both", labelsize=9)
-        ax.yaxis.set_minor_formatter(NullFormatter())
+        ax.yaxis.set_major_locator(LogLocator(base=10, numticks=12))
+        ax.yaxis.set_minor_formatter(LogFormatterSciNotation(labelOnlyBase=False, minor_thresholds=(1.2, 0.6)))
         ax.text(0.97, 0.95, c.calculator, transform=ax.transAxes, fontsize=8, va="top", ha="right")
     for ax in list(axes.flat)[len(names):]:
         ax.set_visible(False)

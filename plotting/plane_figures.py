@@ -1,8 +1,10 @@
 """Diagnostic: signal and nu nubar gamma in the E_gamma (CM) x theta_gamma (lab) plane, with the cuts drawn.
 
 Reads the histograms the selection stage wrote (``histograms/<scenario>.root``: ``signal_all``,
-``nunugamma_all`` before cuts, in pb per bin) and draws the boundary of the accepted region, found by
-evaluating the scenario's own selection on a fine grid (the same cut functions the event selection uses).
+``nunugamma_all`` before cuts, in pb per bin), shown as expected events per bin at the scenario's luminosity
+(so two scenarios that differ only in luminosity differ in the figure too), and draws the boundary of the
+accepted region, found by evaluating the scenario's own selection on a fine grid (the same cut functions the
+event selection uses).
 """
 
 from __future__ import annotations
@@ -39,7 +41,8 @@ def figure_plane(scenario: Scenario, hist_file: Path, axes: Sequence[plt.Axes] |
     """Two panels (``axes``, or a new figure), signal and background before cuts, the selection's boundary in red."""
     hs = read_root(hist_file)
     meta = json.loads(hist_file.with_suffix(".json").read_text())["meta"]
-    sqrt_s, mass = meta["sqrt_s_GeV"], meta["mass_GeV"]
+    sqrt_s, mass, lumi = meta["sqrt_s_GeV"], meta["mass_GeV"], meta["lumi_fb"]
+    d_ref = meta.get("d_ref_GeV_inv", 1e-5)
     E, th, ok = accepted_grid(scenario, sqrt_s)
     if axes is None:
         fig, axes = plt.subplots(1, 2, figsize=(15, 6.2))
@@ -49,12 +52,14 @@ def figure_plane(scenario: Scenario, hist_file: Path, axes: Sequence[plt.Axes] |
                            (axes[1], "nunugamma_all",
                             r"$e^+e^- \to \nu\bar\nu\gamma$ (generated in the cuts' box)")):
         h = hs[key]
-        vals = h.values()
+        vals = h.values() * 1000.0 * lumi  # pb per bin -> expected events per bin at the scenario's luminosity
         pos = vals[vals > 0]
         norm = LogNorm(vmin=max(pos.min(), pos.max() * 1e-5), vmax=pos.max()) if pos.size else None
         e_edges, t_edges = h.axes[0].edges, h.axes[1].edges
         mesh = ax.pcolormesh(e_edges, t_edges, np.where(vals > 0, vals, np.nan).T, norm=norm, cmap="viridis")
-        fig.colorbar(mesh, ax=ax, label=r"$\sigma$ per bin [pb]")
+        what = f"events per bin, {lumi:g} fb$^{{-1}}$" + (f", $d$ = {d_ref:g} GeV$^{{-1}}$" if key.startswith("signal")
+                                                          else "")
+        fig.colorbar(mesh, ax=ax, label=what)
         ax.contour(E, th, ok.T, levels=[0.5], colors="red", linewidths=1.8)
         ax.set_xlabel(r"$E_\gamma$ (CM) [GeV]")
         ax.set_ylabel(r"$\theta_\gamma$ (lab) [deg]")

@@ -24,6 +24,31 @@ METADATA_KEY = "metadata"
 FORMAT = "dipole-portal-events"
 FORMAT_VERSION = 1
 MIN_BASKET = 100_000
+BRANCH_TITLES = {  # what a ROOT user sees in TTree::Print: meaning, frame and unit of every branch
+    "photon_E": "photon energy, CM frame [GeV]",
+    "photon_px": "photon momentum x, CM frame [GeV]",
+    "photon_py": "photon momentum y, CM frame [GeV]",
+    "photon_pz": "photon momentum z (along the e- beam), CM frame [GeV]",
+    "N_E": "N energy, CM frame [GeV]",
+    "N_px": "N momentum x, CM frame [GeV]",
+    "N_py": "N momentum y, CM frame [GeV]",
+    "N_pz": "N momentum z (along the e- beam), CM frame [GeV]",
+    "helicity": "production term the N polar angle was drawn from: +1 s(1-z^2), -1 m^2(1+z^2)",
+    "weight": "event weight [pb]; the sum is the cross section of the generated region",
+}
+
+
+def _title_branches(tree: Any, sink: Any) -> None:
+    """Give every branch its BRANCH_TITLES description (uproot writes ``name/leaf-type``; the leaves keep the name).
+
+    uproot has no argument for branch titles: they are set in its tree description and the (still empty) tree's
+    header is written again in place of the first, before any basket.
+    """
+    cascading = tree._cascading
+    for datum in cascading._branch_data:
+        if datum.get("fName") in BRANCH_TITLES:
+            datum["fTitle"] = BRANCH_TITLES[datum["fName"]]
+    cascading.write_anew(sink)
 
 
 def _concat(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
@@ -42,6 +67,8 @@ def write_events(
     Chunks smaller than 100k entries are merged before ``extend`` so that every basket holds at least
     that many entries (except the last).
     """
+    title = (f"dipole-portal {metadata.get('process', '')} events, sqrt(s) = {metadata.get('sqrt_s_GeV', '?')} GeV"
+             + (f", m_N = {metadata['mass_GeV']} GeV" if "mass_GeV" in metadata else "")).replace("  ", " ")
     with atomic_path(path) as tmp:
         with uproot.recreate(tmp, compression=uproot.ZSTD(compression_level)) as f:
             tree = None
@@ -55,7 +82,8 @@ def write_events(
                     return
                 data = pending[0] if len(pending) == 1 else _concat(pending)
                 if tree is None:
-                    tree = f.mktree(TREE, {k: v.dtype for k, v in data.items()}, title="dipole-portal events")
+                    tree = f.mktree(TREE, {k: v.dtype for k, v in data.items()}, title=title)
+                    _title_branches(tree, f._file.sink)
                 tree.extend(data)
                 total += n_pending
                 pending, n_pending = [], 0

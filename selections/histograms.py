@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import hist
@@ -38,12 +39,66 @@ def fill(h: hist.Hist, E: np.ndarray, theta_lab_rad: np.ndarray, weight: np.ndar
     h.fill(E_gamma=E, theta_gamma=np.degrees(theta_lab_rad), weight=weight)
 
 
-def write_root(path: str | os.PathLike[str], histograms: dict[str, hist.Hist]) -> Path:
-    """Write histograms as TH2D (sums of weights and of squared weights) atomically."""
+ROOT_AXIS_TITLES = ("E_{#gamma}^{CM} [GeV]", "#theta_{#gamma}^{lab} [deg]")  # TLatex, as ROOT draws them
+METADATA_KEY = "metadata"
+
+
+@dataclass(frozen=True)
+class RootHistInfo:
+    """What a TH2D says about itself in ROOT: its title, z-axis title (with unit) and number of entries."""
+
+    title: str
+    z_title: str
+    entries: int
+
+
+def d_latex(d_GeV_inv: float) -> str:
+    """A coupling in TLatex: ``d = 10^{-5} GeV^{-1}``, ``d = 3#times10^{-6} GeV^{-1}``.
+
+    >>> d_latex(1e-5), d_latex(3e-6)
+    ('d = 10^{-5} GeV^{-1}', 'd = 3#times10^{-6} GeV^{-1}')
+    """
+    mant, exp = f"{d_GeV_inv:.0e}".split("e")
+    power = f"10^{{{int(exp)}}}"
+    return f"d = {power if mant == '1' else mant + '#times' + power} GeV^{{-1}}"
+
+
+def hist_info(process: str, stage: str, where: str, entries: int, d_ref: float | None = None) -> RootHistInfo:
+    """Title, z title and entries of a TH2D of ``process`` ('signal' or 'nunugamma') ``stage`` ('before cuts' or
+    'after cuts') at ``where`` (scenario and energy); the signal's z title names its coupling."""
+    name = "signal" if process == "signal" else "e^{+}e^{-} #rightarrow #nu#bar{#nu}#gamma"
+    z = "#sigma per bin [pb]" + (f" at {d_latex(d_ref)}" if process == "signal" and d_ref else "")
+    return RootHistInfo(f"{name}, {stage}; {where}", z, int(entries))
+
+
+def to_th2d(h: hist.Hist, info: RootHistInfo | None = None) -> object:
+    """uproot's writable TH2D of ``h`` with TLatex axis titles and, given ``info``, its title, z title and the
+    number of filled events as entries (uproot would store the sum of weights there)."""
+    th2 = uproot.to_writable(h)
+    th1 = th2.bases[0].bases[0]
+    for axis, title in zip((th1.member("fXaxis"), th1.member("fYaxis")), ROOT_AXIS_TITLES, strict=True):
+        axis.bases[0]._members["fTitle"] = title
+    if info is not None:
+        th1.bases[0]._members["fTitle"] = info.title
+        th1.member("fZaxis").bases[0]._members["fTitle"] = info.z_title
+        th1._members["fEntries"] = float(info.entries)
+    return th2
+
+
+def write_root(path: str | os.PathLike[str], histograms: dict[str, hist.Hist],
+               info: dict[str, RootHistInfo] | None = None, metadata: dict | None = None) -> Path:
+    """Write histograms as TH2D (sums of weights and of squared weights) atomically.
+
+    ``info``: per histogram, the title, z-axis title and entries ROOT shows; ``metadata``: stored inside the file as
+    a TObjString ``metadata`` holding JSON (scenario, mass, units), so the file describes itself.
+    """
+    info = info or {}
     with atomic_path(path) as tmp:
         with uproot.recreate(tmp) as f:
             for name, h in histograms.items():
-                f[name] = h
+                f[name] = to_th2d(h, info.get(name))
+            if metadata is not None:
+                f[METADATA_KEY] = json.dumps(metadata, sort_keys=True, allow_nan=False)
     return Path(path)
 
 

@@ -84,7 +84,33 @@ def _solve_bands(cls_of_mu: Callable[[float], np.ndarray], guess: float, tol: fl
         out[k] = optimize.brentq(g, a, b, xtol=tol)
         if k == 2:
             x_med = out[2]
-    return np.exp(np.array([out[k] for k in range(5)])), len(cache)
+    return np.exp(order_bands(np.array([out[k] for k in range(5)]), 2 * tol)), len(cache)
+
+
+def order_bands(x: np.ndarray, tol: float) -> np.ndarray:
+    """Bands (log mu, -2 .. +2 sigma) made ordered around their median where they cross by at most ``tol``.
+
+    With toys at very low background two quantiles can fall on the same count, so two bands have the same root;
+    solved separately to a tolerance, they can come out crossed by up to that tolerance. Those are set equal
+    (the median is kept); a larger crossing is a real error and is raised.
+
+    >>> order_bands(np.array([-1.0, -0.5, 0.0, 0.3, 0.2999]), 1e-3).tolist()
+    [-1.0, -0.5, 0.0, 0.3, 0.3]
+    """
+    x = np.array(x, dtype=float)
+    for i in (1, 0):
+        x[i] = _ordered(x[i], x[i + 1], tol)
+    for i in (3, 4):
+        x[i] = -_ordered(-x[i], -x[i - 1], tol)
+    return x
+
+
+def _ordered(lower: float, upper: float, tol: float) -> float:
+    if lower <= upper:
+        return lower
+    if lower - upper > tol:
+        raise ValueError(f"expected-limit bands cross by {lower - upper:.3g} in ln mu (more than the solver's {tol:g})")
+    return upper
 
 
 class ExpectedAsymptoticCLs:

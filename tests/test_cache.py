@@ -89,3 +89,24 @@ def test_info_and_clear_from_the_command_line(tmp_path):
     assert res.returncode == 0 and "removed 1 entries" in res.stderr
     assert set(Cache(tmp_path).info()) == {"samples", "selected", "yields"}
     assert Cache(tmp_path).clear() > 0 and Cache(tmp_path).info() == {}
+
+
+def test_sample_index_lists_every_sample_file_with_its_parameters(tmp_path):
+    """``cache index`` writes samples/index.csv from the entries' records: one row per ROOT file, a damaged
+    record or a record without its file left out (its entry is remade and indexed when next needed)."""
+    import csv
+
+    sc = get_scenario("stcf-2gev")
+    tasks.yields_for(sc, 1.0, events=2_000, cache=tmp_path)
+    folder = tmp_path / "samples"
+    (folder / "ffffffffffffffffffffffff.json").write_text("{not json")
+    (folder / "eeeeeeeeeeeeeeeeeeeeeeee.json").write_text(json.dumps({"inputs": {"process": "signal"}}))
+    res = subprocess.run([sys.executable, "-m", "dipole_portal", "cache", "index", "--cache", str(tmp_path)],
+                         capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    rows = list(csv.DictReader((folder / "index.csv").open()))
+    assert sorted(r["file"] for r in rows) == sorted(p.name for p in folder.glob("*.root")) and len(rows) == 2
+    by = {r["process"]: r for r in rows}
+    assert float(by["signal"]["mass_GeV"]) == 1.0 and float(by["nunugamma"]["sqrt_s_GeV"]) == 2.0
+    assert by["signal"]["decay_model"] == "exact" and int(by["signal"]["events"]) == 2_000
+    assert Cache(tmp_path).info()["samples"]["entries"] == 4  # the index is not an entry

@@ -6,6 +6,7 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 from matplotlib.testing.compare import compare_images
 
@@ -56,3 +57,98 @@ def test_figures_draw_on_given_axes():
     assert lf.figure_belle2(curves, ax=b) is fig
     assert len(b.lines) >= 3 and len(a.lines) == 0
     plt.close(fig)
+
+
+def _landscape_curves():
+    """Fig. 3's curves from the stored reference tables (the Belle II ones stand in for all four)."""
+    curves = lf.load_curves(REFERENCE / "limits")
+    spec = lf.default_figure("fig3_landscape")
+    for name, _ in spec.curves:
+        if name not in curves:
+            src = curves["belle2-bbg"]
+            curves[name] = lf.LimitCurve(name, name, src.mass, src.d95 * 2, src.d95_chi2 * 2, None, "")
+    return curves
+
+
+def test_landscape_regions_are_coloured_by_flavour_and_labelled_without_overlap():
+    """Fig. 3: grey for all flavours, orange d_e, sky blue d_mu, pink d_tau; every region labelled once per panel,
+    inside the axes, no two labels overlapping, the C.L. stated where it is not 95%; the legend below the panels."""
+    import matplotlib.colors as mcolors
+
+    from dipole_portal.plotting.existing import load_regions
+
+    use_style()
+    fig = lf.figure_landscape(_landscape_curves())
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    for ax, flavour in zip(fig.axes[:3], ("e", "mu", "tau"), strict=True):
+        regions = load_regions(flavour)
+        fills = {mcolors.to_hex(p.get_facecolor(), keep_alpha=False) for p in ax.patches}
+        want = {mcolors.to_hex(lf.FLAVOUR_COLOURS[r.flavour][0]) for r in regions}
+        assert fills == want, (flavour, fills)
+        texts = [t for t in ax.texts if t.get_text() in
+                 {r.label if r.cl == 95 else f"{r.label} ({r.cl}%)" for r in regions}]
+        assert sorted(t.get_text() for t in texts) == sorted(
+            r.label if r.cl == 95 else f"{r.label} ({r.cl}%)" for r in regions)
+        boxes = [t.get_window_extent(renderer) for t in texts]
+        axbox = ax.get_window_extent(renderer)
+        for i, b in enumerate(boxes):
+            assert axbox.x0 - 1 <= b.x0 and b.x1 <= axbox.x1 + 1 and axbox.y0 - 1 <= b.y0 and b.y1 <= axbox.y1 + 1, \
+                texts[i].get_text()
+            for j in range(i):
+                assert not b.overlaps(boxes[j]), (texts[i].get_text(), texts[j].get_text())
+    assert any("SN1987A (90%)" == t.get_text() for t in fig.axes[0].texts)
+    legend = fig.legends[0].get_window_extent(renderer)
+    assert all(legend.y1 <= ax.get_window_extent(renderer).y0 for ax in fig.axes[:3])  # off the shading
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+
+
+def test_ninety_percent_scattering_limits_are_converted_to_95():
+    from dipole_portal.plotting.existing import CL90_TO_95_RATE_D2, load_regions
+
+    raw = {r.label: r for r in load_regions("mu", harmonise=False)}
+    for r in load_regions("mu"):
+        if r.label in ("Borexino", "XENON1T", "CHARM-II"):
+            assert r.cl_published == 90 and r.cl == 95
+            assert np.allclose(r.d_GeV_inv, raw[r.label].d_GeV_inv * CL90_TO_95_RATE_D2)
+        elif r.label in ("SN1987A", "BBN", "NOMAD"):
+            assert r.cl == r.cl_published == 90 and np.array_equal(r.d_GeV_inv, raw[r.label].d_GeV_inv)
+        elif r.label in ("LEP", "MiniBooNE"):
+            assert r.cl == r.cl_published == 95
+
+
+def test_band_panels_label_several_y_ticks():
+    """diag_bands: every panel labels at least two y values (a panel within one decade used to label one)."""
+    use_style()
+    curves = lf.load_curves(REFERENCE / "limits")
+    fig = lf.figure_bands(curves)
+    fig.canvas.draw()
+    for ax in [a for a in fig.axes if a.get_visible()]:
+        lo, hi = ax.get_ylim()
+        labelled = [t for t in ax.yaxis.get_ticklabels(which="both")
+                    if t.get_text() and lo <= t.get_position()[1] <= hi]
+        assert len(labelled) >= 2, ax.get_title()
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+
+
+def test_legend_names_a_non_default_decay_model():
+    curves = lf.load_curves(REFERENCE / "limits")
+    assert curves["belle2-bbg"].legend == curves["belle2-bbg"].label  # default: nothing added
+    rows = [{"decay_model": "helicity", "n_cc_modes": 1}]
+    assert lf._choices(rows) == "helicity angular law, N nubar only"
+
+
+def _figure3(out: Path) -> Path:
+    use_style()
+    save(lf.figure_landscape(_landscape_curves()), out, "fig3_landscape")
+    return out / "fig3_landscape.png"
+
+
+def test_figure3_matches_reference(tmp_path):
+    """Fig. 3 (regions, colours, labels, legend) against its stored image."""
+    png = _figure3(tmp_path)
+    assert compare_images(str(REFERENCE / "fig3_landscape.png"), str(png), tol=TOLERANCE) is None

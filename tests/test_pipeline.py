@@ -56,7 +56,15 @@ def test_fast_preset_writes_every_figure_and_table(fast_run):
         for ext in ("pdf", "png"):
             assert (out / "figures" / f"{fig}.{ext}").stat().st_size > 10_000, fig
     study = json.loads((out / "limits" / "model_study.json").read_text())
-    assert len(study["limits"]) == 4 * 2 * len(DecayModel) * 2  # targets x masses x decay models x counting
+    expected = 0
+    for tg in study["targets"]:  # one mass grid everywhere: the study's masses are the curve's, at most 2 per target
+        curve = {r["mass_GeV"] for r in json.loads((out / "limits" / f"{tg['scenario']}_limits.json").read_text())
+                 ["limits"]}
+        studied = {r["mass_GeV"] for r in study["limits"] if r["scenario"] == tg["scenario"]}
+        inside = {m for m in curve if tg["lo_GeV"] <= m <= tg["hi_GeV"]}
+        assert studied <= inside and len(studied) == min(2, len(inside)) >= 1, tg["scenario"]
+        expected += len(studied) * len(DecayModel) * 2
+    assert len(study["limits"]) == expected  # masses x decay models x counting
     for row in study["limits"]:
         assert math.isfinite(row["d95"]) and row["d95"] > 0
     report = (out / "report.md").read_text()
@@ -64,6 +72,106 @@ def test_fast_preset_writes_every_figure_and_table(fast_run):
         assert f"| {model.value}" in report
     assert "N nubar only" in report and "figures/fig3_landscape.png" in report
     assert "done in" in res.stderr and "[6/6] report" in res.stderr
+
+
+def test_histogram_files_describe_themselves(fast_run):
+    """TH2D titles, TLatex axis titles with units, entries = filled events, metadata inside the ROOT file."""
+    import uproot
+
+    out, _ = fast_run
+    path = out / "histograms" / "stcf-4gev-30ab.root"
+    with uproot.open(path) as f:
+        meta = json.loads(str(f["metadata"]))
+        assert meta["scenario"] == "stcf-4gev-30ab" and meta["lumi_fb"] == 30000.0 and meta["mass_GeV"] == 1.0
+        assert meta["units"] == "pb per bin" and meta["decay_model"] == "exact"
+        for name in ("signal_all", "signal_selected", "nunugamma_all", "nunugamma_selected"):
+            h = f[name]
+            proc, stage = name.split("_")
+            assert "30 ab" in h.member("fTitle") and ("after cuts" in h.member("fTitle")) == (stage == "selected")
+            assert h.member("fXaxis").member("fTitle") == "E_{#gamma}^{CM} [GeV]"
+            assert h.member("fYaxis").member("fTitle") == "#theta_{#gamma}^{lab} [deg]"
+            assert "[pb]" in h.member("fZaxis").member("fTitle")
+            events = meta[f"cutflow_{proc}"]["events"]
+            assert h.member("fEntries") == (events[0] if stage == "all" else events[-1]) > 0
+    try:
+        import ROOT
+    except ImportError:
+        return
+    rf = ROOT.TFile.Open(str(path))
+    h = rf.Get("signal_selected")
+    assert h.GetEntries() > 0 and "#gamma" in h.GetXaxis().GetTitle() and "10^{-5}" in h.GetZaxis().GetTitle()
+    assert json.loads(str(rf.Get("metadata").GetString()))["scenario"] == "stcf-4gev-30ab"
+    rf.Close()
+
+
+def test_sample_files_are_indexed_and_their_branches_say_their_units(fast_run):
+    import csv
+
+    import uproot
+
+    from dipole_portal.samples.rootio import BRANCH_TITLES
+
+    out, _ = fast_run
+    folder = out / "cache" / "samples"
+    rows = list(csv.DictReader((folder / "index.csv").open()))
+    assert {r["file"] for r in rows} == {p.name for p in folder.glob("*.root")}
+    sig = next(r for r in rows if r["process"] == "signal" and r["mass_GeV"])
+    assert float(sig["sqrt_s_GeV"]) > float(sig["mass_GeV"]) > 0 and sig["decay_model"] == "exact"
+    with uproot.open(folder / sig["file"]) as f:
+        meta = json.loads(str(f["metadata"]))
+        assert meta["mass_GeV"] == float(sig["mass_GeV"]) and meta["sqrt_s_GeV"] == float(sig["sqrt_s_GeV"])
+        titles = {b.name: b.title for b in f["events"].branches}
+    assert titles == {k: BRANCH_TITLES[k] for k in titles}
+    assert all("[" in t for k, t in titles.items() if k != "helicity")
+
+
+def test_luminosity_shows_in_the_plane_diagnostics(fast_run):
+    """Two scenarios that differ only in luminosity no longer give byte-identical planes (events, not pb)."""
+    out, _ = fast_run
+    a = (out / "figures" / "diag_plane_stcf-4gev.png").read_bytes()
+    b = (out / "figures" / "diag_plane_stcf-4gev-30ab.png").read_bytes()
+    assert a != b
+
+
+def test_beyond_the_paper_table(fast_run):
+    """The shape fit never loses against counting (beyond MC noise); a background normalisation uncertainty never
+    helps, and 30% costs at least as much as 10%; the shape fit recovers part of what the normalisation costs."""
+    out, _ = fast_run
+    rows = json.loads((out / "limits" / "beyond_paper.json").read_text())["rows"]
+    by = {(r["scenario"], r["variant"]): r for r in rows}
+    assert {r["scenario"] for r in rows} == {"bes3", "belle2-lowmass", "belle2-bbg", "stcf-4gev-30ab"}
+    for sc in {r["scenario"] for r in rows}:
+        shape = by[(sc, "binned E_gamma x theta_gamma shape fit")]
+        n10, n30 = by[(sc, "background normalisation 10%")], by[(sc, "background normalisation 30%")]
+        assert shape["d95"] <= shape["reference_d95"] * 1.02
+        assert n30["d95"] >= n10["d95"] * 0.999 >= n10["reference_d95"] * 0.998
+        both = by.get((sc, "shape fit with background normalisation 30%"))
+        assert (both is None) == (sc == "bes3")  # left out where toys are the reference
+        assert both is None or both["d95"] <= n30["d95"] * 1.001
+        if sc == "bes3":
+            assert n10["reference"] == "counting, asymptotic"  # toys carry no nuisance parameters
+    report = (out / "report.md").read_text()
+    assert "## Beyond the paper" in report and "## Conclusion" in report and "reproduces the paper best" in report
+    assert "Computing the numbers of this report" in report and "## Mass grids" in report
+
+
+@pytest.mark.parametrize("name", ["bes3", "belle2-bbg"])
+def test_brazil_diagnostic_median_crosses_alpha_at_the_tabulated_limit(fast_run, name):
+    """The Brazil-band diagnostic's curves, from the published files: CLs_exp(mu = 1) = 0.05 (toys at BESIII)."""
+    import numpy as np
+
+    from dipole_portal.plotting.brazil import cls_scan
+    from dipole_portal.stats.models import patch_name
+
+    out, _ = fast_run
+    assert (out / "figures" / "diag_brazil.png").stat().st_size > 10_000
+    row = json.loads((out / "limits" / f"{name}_limits.json").read_text())["limits"][2]
+    bkg = json.loads((out / "workspaces" / f"{name}_bkgonly.json").read_text())
+    patch = json.loads((out / "workspaces" / f"{name}_patches" / f"{patch_name(row['mass_GeV'])}.json").read_text())
+    toys = row["calculator"].startswith("toys")
+    (_, exp), = cls_scan(bkg, patch, toys, np.array([1.0]))
+    assert exp[2] == pytest.approx(0.05, abs=0.004 if toys else 0.002)
+    assert exp == sorted(exp)
 
 
 def test_counting_one_mode_halves_the_signal(fast_run):
@@ -99,6 +207,37 @@ def test_hepdata_submission(fast_run):
             q = {x["name"]: x["value"] for x in dep["qualifiers"]}
             assert q["decay model (photon angular law)"] == "exact" and q["N counted"] == "N nubar + Nbar nu"
             assert q["statistical model"] == "counting"
+
+
+def test_hepdata_submission_validates_and_carries_workspaces_and_code(fast_run):
+    """hepdata-validator accepts the folder; each table has its pyhf files as a HistFactory resource whose
+    workspace and patches pyhf reads; the submission carries the code that computed it."""
+    import tarfile
+
+    import jsonpatch
+    import pyhf
+    from hepdata_validator.full_submission_validator import FullSubmissionValidator
+
+    out, _ = fast_run
+    sub = out / "hepdata" / "submission"
+    validator = FullSubmissionValidator()
+    assert validator.validate(directory=str(sub)), validator.get_messages()
+    docs = list(yaml.safe_load_all((sub / "submission.yaml").read_text()))
+    code = next(r for r in docs[0]["additional_resources"] if "code" in r["description"].lower())
+    with tarfile.open(sub / code["location"]) as tar:
+        names = tar.getnames()
+    assert "dipole_portal/stats/limits.py" in names and "dipole_portal/core/data/scenarios.json" in names
+    for doc in docs[1:]:
+        res = [r for r in doc.get("additional_resources", []) if r.get("type") == "HistFactory"]
+        assert len(res) == 1, doc["name"]
+        with tarfile.open(sub / res[0]["location"]) as tar:
+            files = {m.name: tar.extractfile(m).read() for m in tar.getmembers()}
+        scenario = res[0]["location"].removesuffix("_pyhf.tar.gz")
+        bkg = json.loads(files[f"{scenario}_bkgonly.json"])
+        patches = [json.loads(v) for k, v in files.items() if k.startswith(f"{scenario}_patches/")]
+        assert len(patches) == 4 and f"{scenario}_patchset.json" in files
+        ws = pyhf.Workspace(jsonpatch.apply_patch(bkg, patches[0]))
+        assert ws.model(measurement_name="expected").config.poi_name == "mu"
 
 
 def test_patchsets_say_what_they_were_computed_with(fast_run):
@@ -161,3 +300,4 @@ def test_run_unknown_scenario_is_an_input_error(tmp_path):
     assert res.stderr.strip().splitlines() == ["error: --scenario 'lep' unknown, expected one of belle2-bbg, "
                                                "belle2-highmass, belle2-lowmass, bes3, stcf-2gev, stcf-4gev, "
                                                "stcf-4gev-30ab, stcf-7gev"]
+

@@ -89,8 +89,10 @@ def test_run_outputs_open_in_root(tmp_path):
     path = write_diagnostic_histograms(sc, 20_000, 1, "helicity", Cache(tmp_path / "cache"),
                                        tmp_path / "histograms")[0]
     f = ROOT.TFile.Open(str(path))
-    names = sorted(k.GetName() for k in f.GetListOfKeys())
+    names = sorted(k.GetName() for k in f.GetListOfKeys() if k.GetClassName() == "TH2D")
     assert names == ["nunugamma_all", "nunugamma_selected", "signal_all", "signal_selected"]
+    meta = json.loads(str(f.Get("metadata").GetString()))  # the file says what it holds (a TObjString of JSON)
+    assert meta["scenario"] == "stcf-2gev" and meta["decay_model"] == "helicity" and meta["units"] == "pb per bin"
     with uproot.open(path) as u:
         for n in names:
             assert f.Get(n).Integral() == pytest.approx(u[n].values().sum(), rel=1e-12)

@@ -28,6 +28,7 @@ import importlib.util
 import json
 import os
 import shutil
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -127,15 +128,28 @@ class Entry:
             return None
         return stored["content"]
 
-    def store_json(self, content: Any) -> Any:
+    def store_json(self, content: Any, seconds: float | None = None) -> Any:
         """Write ``content`` (JSON-able, finite numbers only) with its checksum, atomically; return it as a later
-        ``load_json`` gives it back (so a first run and a cached rerun use the same data)."""
+        ``load_json`` gives it back (so a first run and a cached rerun use the same data).
+
+        ``seconds``: how long computing it took, kept beside the content (not part of it) for run-time reports.
+        """
         self.folder.mkdir(parents=True, exist_ok=True)
         content = json.loads(canonical_json(content))  # what is read back is exactly what was hashed
         record = {"key": self.key, "kind": self.kind, "version": __version__, "inputs": self.inputs,
                   "sha256": _digest(self.inputs, content), "content": content}
+        if seconds is not None:
+            record["seconds"] = round(float(seconds), 4)
         write_text_atomic(self.json_path, json.dumps(record, allow_nan=False) + "\n")
         return content
+
+    def recorded_seconds(self) -> float | None:
+        """How long computing this entry took when it was computed (None: not recorded, or no entry)."""
+        try:
+            v = json.loads(self.json_path.read_bytes()).get("seconds")
+        except (OSError, ValueError, AttributeError):
+            return None
+        return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
 
     def valid_file(self, ext: str) -> Path | None:
         """The entry's data file if present and its checksum matches, else None (a damaged one is removed)."""
@@ -158,10 +172,12 @@ class Entry:
         """Yield a temporary path to write the data file to; on success it becomes the entry, with its checksum."""
         self.folder.mkdir(parents=True, exist_ok=True)
         final = self.file_path(ext)
+        t0 = time.perf_counter()
         with atomic_path(final) as tmp:
             yield tmp
         record = {"key": self.key, "kind": self.kind, "version": __version__, "inputs": self.inputs,
-                  "sha256": file_sha256(final), "bytes": final.stat().st_size}
+                  "sha256": file_sha256(final), "bytes": final.stat().st_size,
+                  "seconds": round(time.perf_counter() - t0, 4)}
         write_text_atomic(self.json_path, json.dumps(record, allow_nan=False, default=str) + "\n")
 
 
@@ -180,6 +196,10 @@ class Cache:
         inputs = json.loads(canonical_json(inputs))
         key = content_hash({"kind": kind, "inputs": inputs, "code": code_digest(tuple(code))}, KEY_LENGTH)
         return Entry(self.root / kind, kind, key, inputs)
+
+    def entry_by_key(self, kind: str, key: str) -> Entry:
+        """An existing entry found by its key (as a provenance record names it); its inputs are not known here."""
+        return Entry(self.root / kind, kind, key, {})
 
     def info(self) -> dict[str, dict[str, int]]:
         """Entries and bytes per kind."""
