@@ -112,7 +112,12 @@ def _limit_axes(ax: plt.Axes, xlim: tuple[float, float], ylim: tuple[float, floa
 
 
 def _default_styles(names) -> tuple[tuple[str, CurveStyle], ...]:
-    return tuple((n, CurveStyle(f"C{i % 10}")) for i, n in enumerate(names))
+    """Distinct colours (matplotlib's tab10; mplhep's ROOT style cycles fewer) and, past ten, dashed lines."""
+    import matplotlib as mpl
+
+    colours = mpl.colormaps["tab10"].colors
+    return tuple((n, CurveStyle(mpl.colors.to_hex(colours[i % 10]), "-" if i < 10 else "--"))
+                 for i, n in enumerate(names))
 
 
 def _draw_curves(ax: plt.Axes, curves: dict[str, LimitCurve], styles: tuple[tuple[str, CurveStyle], ...],
@@ -244,7 +249,7 @@ def figure_cls_vs_chi2(curves: dict[str, LimitCurve], ax: plt.Axes | None = None
     fig, ax = _axes(ax, (8, 6))
     for (name, st) in _default_styles(curves):
         c = curves[name]
-        ax.plot(c.mass, c.d95 / c.d95_chi2, marker="o", ms=3, color=st.color, label=c.legend)
+        ax.plot(c.mass, c.d95 / c.d95_chi2, marker="o", ms=3, color=st.color, ls=st.linestyle, label=c.legend)
     ax.axhline(1.0, color="0.5", lw=1)
     ax.set_xscale("log")
     ax.set_xlabel(style.M_LABEL)
@@ -271,6 +276,8 @@ def figure_bands(curves: dict[str, LimitCurve]) -> Figure | None:
         ax.plot(c.mass, c.d95_chi2, color="C3", lw=1.2, ls=":", label=r"$\chi^2$")
         ax.set_xscale("log")
         ax.set_yscale("log")
+        # from the best limit to the lowest mass's: the divergence at threshold would squeeze the bands flat
+        ax.set_ylim(float(np.min(c.bands[0])) / 1.5, float(max(c.bands[4][0], np.min(c.bands[4]) * 3)) * 1.5)
         ax.set_title(c.legend, fontsize=10)
         ax.set_xlabel(style.M_LABEL, fontsize=11)
         ax.set_ylabel(style.D_LABEL, fontsize=11)
