@@ -36,6 +36,11 @@ BRANCH_TITLES = {  # what a ROOT user sees in TTree::Print: meaning, frame and u
     "helicity": "production term the N polar angle was drawn from: +1 s(1-z^2), -1 m^2(1+z^2)",
     "weight": "event weight [pb]; the sum is the cross section of the generated region",
 }
+BRANCH_TITLES |= {f"{k}_lab": v.replace("CM frame", "lab frame") for k, v in BRANCH_TITLES.items() if "CM frame" in v}
+
+
+def _num(x: Any) -> str:
+    return f"{x:.6g}" if isinstance(x, (int, float)) and not isinstance(x, bool) else str(x)
 
 
 def _title_branches(tree: Any, sink: Any) -> None:
@@ -67,8 +72,8 @@ def write_events(
     Chunks smaller than 100k entries are merged before ``extend`` so that every basket holds at least
     that many entries (except the last).
     """
-    title = (f"dipole-portal {metadata.get('process', '')} events, sqrt(s) = {metadata.get('sqrt_s_GeV', '?')} GeV"
-             + (f", m_N = {metadata['mass_GeV']} GeV" if "mass_GeV" in metadata else "")).replace("  ", " ")
+    title = (f"dipole-portal {metadata.get('process', '')} events, sqrt(s) = {_num(metadata.get('sqrt_s_GeV'))} GeV"
+             + (f", m_N = {_num(metadata['mass_GeV'])} GeV" if "mass_GeV" in metadata else "")).replace("  ", " ")
     with atomic_path(path) as tmp:
         with uproot.recreate(tmp, compression=uproot.ZSTD(compression_level)) as f:
             tree = None

@@ -53,6 +53,22 @@ def test_metadata_record(tmp_path, signal_spec):
         assert f["events"].num_entries == 1000
 
 
+def test_every_branch_says_its_meaning_frame_and_unit(tmp_path, signal_spec):
+    """Asymmetric beams (Belle II) write CM and lab branches: every branch title describes it (none is uproot's
+    default ``name/type``), with its unit; the tree title names the process, sqrt(s) and m_N."""
+    path = tmp_path / "sig.root"
+    generate_to_root(signal_spec, path, seed=4, events=1000)
+    with uproot.open(path) as f:
+        tree = f["events"]
+        titles = {b.name: b.title for b in tree.branches}
+        assert "photon_pz_lab" in titles and "N_E_lab" in titles
+        for name, title in titles.items():
+            assert not title.startswith(name + "/"), name
+            assert name == "helicity" or "[" in title, name
+        assert "lab frame" in titles["photon_E_lab"] and "CM frame" in titles["photon_E"]
+        assert tree.title == "dipole-portal signal events, sqrt(s) = 10.583 GeV, m_N = 1 GeV"
+
+
 def test_same_seed_same_bits_other_seed_differs(tmp_path):
     spec = NuNuGammaSpec(Beams.symmetric_at(4.0), PhaseSpaceRegion(0.2, 2.0, -0.9, 0.9))
     arrays = []
