@@ -153,6 +153,10 @@ def _write(tables: list[Path], out_folder: Path, locations: dict[str, str] | Non
             table.add_variable(med)
         chi2 = Variable("d95 chi2 (S^2/(S+B) = 2.71)", is_independent=False, is_binned=False, units="GeV^-1")
         chi2.values = [r["d95_chi2"] for r in rows]
+        if all(r.get("d95_mc_rel_err") is not None for r in rows):
+            mc = Uncertainty("MC statistics", is_symmetric=True)
+            mc.values = [r["d95_chi2"] * r["d95_mc_rel_err"] for r in rows]
+            chi2.add_uncertainty(mc)
         for k, v in qualifiers:
             chi2.add_qualifier(k, v)
         table.add_variable(chi2)

@@ -302,12 +302,22 @@ def write_report(output: Path, preset: str, seconds: dict[str, float], compute: 
     lines += ["## Mass grids", "", "Each curve's grid is refined until neighbouring limits differ by less than 20%, "
               "and approaches every kinematic threshold (each sqrt(s)), where the limit diverges; the headline "
               "table, the model study and the figures all use these masses.", "", *_grid_lines(curves), ""]
-    lines += ["## Limit tables", "", "| scenario | masses | best d95 [GeV^-1] | at m_N [GeV] | calculator |",
-              "|---|---|---|---|---|"]
+    lines += ["## Limit tables", "", "| scenario | masses | best d95 [GeV^-1] | at m_N [GeV] | calculator | "
+              "largest MC uncertainty of d95 |", "|---|---|---|---|---|---|"]
+    worst = None
     for name, rows_ in curves.items():
         r = min(rows_, key=lambda r: r["d95"])
         calcs = ", ".join(sorted({x["calculator"] or "chi2" for x in rows_}))
-        lines.append(f"| {name} | {len(rows_)} | {r['d95']:.3g} | {r['mass_GeV']:.3g} | {calcs} |")
+        errs = [x for x in rows_ if x.get("d95_mc_rel_err") is not None]
+        mc = max(errs, key=lambda x: x["d95_mc_rel_err"]) if errs else None
+        if mc is not None and (worst is None or mc["d95_mc_rel_err"] > worst[1]["d95_mc_rel_err"]):
+            worst = (name, mc)
+        mc_txt = f"{mc['d95_mc_rel_err'] * 100:.2f}% at {mc['mass_GeV']:.4g} GeV" if mc else "not recorded"
+        lines.append(f"| {name} | {len(rows_)} | {r['d95']:.3g} | {r['mass_GeV']:.3g} | {calcs} | {mc_txt} |")
+    if worst is not None:
+        lines += ["", f"MC precision: every tabulated d95 carries its MC-statistics uncertainty (`d95_mc_rel_err`, "
+                  "propagated from the selection efficiencies and the nu nubar gamma background); the largest is "
+                  f"{worst[1]['d95_mc_rel_err'] * 100:.2f}% ({worst[0]} at m_N = {worst[1]['mass_GeV']:.4g} GeV)."]
     lines += ["", "Tables: `limits/*_limits.csv|json`; pyhf workspaces: `workspaces/`; HEPData: `hepdata/`; "
               "histograms (TH2D + UHI JSON): `histograms/`.", "",
               "## Run time", ""]

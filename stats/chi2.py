@@ -44,6 +44,7 @@ def solve_increasing(f: Callable[[float], float], target: float, guess: float = 
     return math.exp(optimize.brentq(g, a, b, xtol=1e-12, rtol=1e-10))
 
 
-def d95_chi2(signal_of_d: Callable[[float], np.ndarray], background: np.ndarray, threshold: float = CHI2_95) -> float:
+def d95_chi2(signal_of_d: Callable[[float], np.ndarray], background: np.ndarray, threshold: float = CHI2_95,
+             guess: float = 1e-5) -> float:
     """d (GeV^-1) with chi2(d) = threshold; ``signal_of_d`` returns S_i(d) per channel."""
-    return solve_increasing(lambda d: chi2(signal_of_d(d), background), threshold)
+    return solve_increasing(lambda d: chi2(signal_of_d(d), background), threshold, guess=guess)

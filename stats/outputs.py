@@ -15,7 +15,7 @@ from dipole_portal.stats.models import background_only, patchset, signal_patch
 
 CSV_COLUMNS = ["mass_GeV", "d95_chi2", "d95_cls", "cls_m2sigma", "cls_m1sigma", "cls_median", "cls_p1sigma",
                "cls_p2sigma", "signal_events", "background_events", "background_events_irreducible",
-               "efficiency", "method", "model", "calculator", "decay_model", "n_cc_modes"]
+               "efficiency", "method", "model", "calculator", "decay_model", "n_cc_modes", "d95_mc_rel_err"]
 
 
 def limits_csv(results: list[LimitResult]) -> str:
@@ -28,7 +28,8 @@ def limits_csv(results: list[LimitResult]) -> str:
                     *[b if b == "" else f"{b:.6e}" for b in bands], f"{r.signal_events:.6g}",
                     f"{r.background_events:.6g}", f"{r.background_events_irreducible:.6g}",
                     ";".join(f"{e:.5f}" for e in r.efficiency), r.method, r.model, r.calculator or "",
-                    r.decay_model, r.n_cc_modes])
+                    r.decay_model, r.n_cc_modes,
+                    "" if r.d95_mc_rel_err is None else f"{r.d95_mc_rel_err:.3e}"])
     return buf.getvalue()
 
 

@@ -207,6 +207,9 @@ def test_hepdata_submission(fast_run):
             q = {x["name"]: x["value"] for x in dep["qualifiers"]}
             assert q["decay model (photon angular law)"] == "exact" and q["N counted"] == "N nubar + Nbar nu"
             assert q["statistical model"] == "counting"
+            if dep["header"]["name"].startswith("d95 chi2"):  # the MC-statistics uncertainty of every point
+                assert all(v["errors"][0]["label"] == "MC statistics" and v["errors"][0]["symerror"] > 0
+                           for v in dep["values"])
 
 
 def test_hepdata_submission_validates_and_carries_workspaces_and_code(fast_run):

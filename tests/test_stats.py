@@ -327,3 +327,24 @@ def test_toy_bands_on_one_count_are_ordered(tmp_path):
     r = run_task(LimitTask(sc, 0.5, events=20_000, cache=str(tmp_path))).limit
     assert r.background_events < 0.5 and r.calculator.startswith("toys")
     assert r.d95_cls_bands == sorted(r.d95_cls_bands)
+
+
+@pytest.mark.parametrize("events", [5_000, 20_000])
+def test_mc_uncertainty_of_d95_follows_the_propagation_law(tmp_path, events):
+    """A prompt N in one channel (STCF 2 GeV, m_N = 1 GeV): S95 = t/2 + sqrt(t^2/4 + t B) (t = 2.71) and
+    d95^2 ~ S95(B) / eps, so the relative MC uncertainty of d95 is
+    (1/2) sqrt((sigma_eps / eps)^2 + (dln S95 / dln B  sigma_B / B)^2); it shrinks as 1/sqrt(events)."""
+    from dipole_portal.analysis.tasks import yields_for
+    from dipole_portal.core.config import load_scenarios
+    from dipole_portal.stats.chi2 import CHI2_95, s95_closed_form
+    from dipole_portal.stats.limits import compute_limit
+
+    y = yields_for(load_scenarios()["stcf-2gev"], 1.0, events=events, cache=tmp_path)
+    r = compute_limit(y, "chi2")
+    ch = y.channels[0]
+    b, t = ch.background_events, CHI2_95
+    dlns_dlnb = t * b / (2 * math.sqrt(t * t / 4 + t * b) * s95_closed_form(b))
+    expected = 0.5 * math.hypot(ch.efficiency_err / ch.efficiency,
+                                dlns_dlnb * ch.background_irreducible_err / ch.background_irreducible_events)
+    assert r.d95_mc_rel_err == pytest.approx(expected, rel=0.02)
+    assert 1e-4 < r.d95_mc_rel_err < 0.05 * math.sqrt(1e4 / events)
