@@ -18,6 +18,10 @@ INDEX_COLUMNS = ("file", "process", "sqrt_s_GeV", "e_minus_GeV", "e_plus_GeV", "
                  "n_cc_modes", "events", "seed", "xsec_pb")
 
 
+def _number(x: object) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool)
+
+
 def write_index(cache: Cache) -> Path:
     """``<cache>/samples/index.csv``: one row per sample file (named by its hash) with the parameters it was made
     with, so that a reader finds the file of a given energy, mass and decay model without opening every one.
@@ -35,11 +39,12 @@ def write_index(cache: Cache) -> Path:
         try:
             rec = json.loads(rec_path.read_text())
             inp = rec["inputs"]
-        except (OSError, ValueError, KeyError, TypeError):
+        except (OSError, ValueError, KeyError, TypeError, UnicodeDecodeError):
             continue  # a damaged record: its entry is recomputed when next read, and indexed then
-        if not rec_path.with_suffix(".root").is_file():
-            continue
-        beams = inp.get("beams_GeV", {})
+        if not (isinstance(inp, dict) and _number(inp.get("sqrt_s_GeV")) and _number(inp.get("mass_GeV", 0.0))
+                and rec_path.with_suffix(".root").is_file()):
+            continue  # not a sample record this version wrote, or its file is gone
+        beams = inp.get("beams_GeV") if isinstance(inp.get("beams_GeV"), dict) else {}
         rows.append({"file": rec_path.with_suffix(".root").name, "process": inp.get("process"),
                      "sqrt_s_GeV": inp.get("sqrt_s_GeV"), "e_minus_GeV": beams.get("e_minus"),
                      "e_plus_GeV": beams.get("e_plus"), "mass_GeV": inp.get("mass_GeV", ""),

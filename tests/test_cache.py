@@ -101,12 +101,17 @@ def test_sample_index_lists_every_sample_file_with_its_parameters(tmp_path):
     folder = tmp_path / "samples"
     (folder / "ffffffffffffffffffffffff.json").write_text("{not json")
     (folder / "eeeeeeeeeeeeeeeeeeeeeeee.json").write_text(json.dumps({"inputs": {"process": "signal"}}))
+    for i, odd in enumerate(([1, 2], {"sqrt_s_GeV": "2.0"}, {"sqrt_s_GeV": 2.0, "mass_GeV": [1]}, "x")):
+        (folder / f"dddddddddddddddddddddd{i:02d}.json").write_text(json.dumps({"inputs": odd}))
+        (folder / f"dddddddddddddddddddddd{i:02d}.root").write_bytes(b"")  # a file beside an odd record
+    (folder / "cccccccccccccccccccccccc.json").write_bytes(b"\xff\xfe")
     res = subprocess.run([sys.executable, "-m", "dipole_portal", "cache", "index", "--cache", str(tmp_path)],
                          capture_output=True, text=True)
     assert res.returncode == 0, res.stderr
     rows = list(csv.DictReader((folder / "index.csv").open()))
-    assert sorted(r["file"] for r in rows) == sorted(p.name for p in folder.glob("*.root")) and len(rows) == 2
+    assert sorted(r["file"] for r in rows) == sorted(p.name for p in folder.glob("*.root") if p.stat().st_size)
+    assert len(rows) == 2
     by = {r["process"]: r for r in rows}
     assert float(by["signal"]["mass_GeV"]) == 1.0 and float(by["nunugamma"]["sqrt_s_GeV"]) == 2.0
     assert by["signal"]["decay_model"] == "exact" and int(by["signal"]["events"]) == 2_000
-    assert Cache(tmp_path).info()["samples"]["entries"] == 4  # the index is not an entry
+    assert "index.csv" not in {p.name for p in folder.glob("*.json")}  # the index is not an entry
