@@ -140,8 +140,9 @@ class DaskExecutor(Executor):
         else:
             self.workers = workers or os.cpu_count() or 1
             with dask.config.set({"distributed.nanny.pre-spawn-environ": BLAS_ENV}):
+                # dashboard on any free port (None still binds 8787, and warns when another cluster has it)
                 self._cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=True,
-                                             host="127.0.0.1", dashboard_address=None,
+                                             host="127.0.0.1", dashboard_address=":0",
                                              silence_logs=logging.CRITICAL)  # errors reach us as exceptions
             self._client = Client(self._cluster)
 
