@@ -240,22 +240,17 @@ def _describe(r) -> str:
     return f"{r.model}, {r.calculator or 'chi2'}"
 
 
-def computing_time(tasks: list[LimitTask], cache: Cache) -> dict:
-    """The compute time recorded in the cache entries when the numbers of ``tasks`` were computed (by this run or
-    an earlier one): selections + limits summed over the limits, generation over the distinct samples they read.
+def computing_time(results: list[TaskResult], cache: Cache) -> dict:
+    """The compute time recorded when the numbers of ``results`` were computed (by this run or an earlier one):
+    selections + limits summed over the limits, generation over the distinct samples they read.
 
     A warm rerun therefore still reports what computing its numbers cost, not its own (cached) time.
     """
-    limit_s = [t.entry().recorded_seconds() for t in tasks]
-    sample_keys: set[str] = set()
-    for t in tasks:
-        stored = cache.entry("yields", t.request.key(), SELECTION_CODE).load_json()
-        for ch in (stored or {}).get("provenance", {}).get("samples", []):
-            sample_keys |= {ch.get("signal_sample"), ch.get("nunugamma_sample")} - {None}
-    sample_s = [cache.entry_by_key("samples", k).recorded_seconds() for k in sorted(sample_keys)]
-    return {"limits": len(tasks), "limits_cpu_s": round(sum(x for x in limit_s if x), 1),
-            "limits_unrecorded": sum(x is None for x in limit_s), "samples": len(sample_keys),
-            "samples_cpu_s": round(sum(x for x in sample_s if x), 1),
+    sample_keys = sorted({k for r in results for k in r.samples})
+    sample_s = [cache.entry_by_key("samples", k).recorded_seconds() for k in sample_keys]
+    return {"limits": len(results), "limits_cpu_s": round(sum(r.seconds or 0.0 for r in results), 1),
+            "limits_unrecorded": sum(r.seconds is None or not r.samples for r in results),
+            "samples": len(sample_keys), "samples_cpu_s": round(sum(x for x in sample_s if x), 1),
             "samples_unrecorded": sum(x is None for x in sample_s)}
 
 
@@ -323,7 +318,7 @@ def run_pipeline(scenarios: dict[str, Scenario], names: list[str], preset_name: 
         results.update(res)
         n_cached, n_samples = n_cached + c, n_samples + s
     tasks = list(dict.fromkeys(plan.all_tasks() + [t for row in beyond for t in row[2:]]))
-    compute = computing_time(tasks, cache)
+    compute = computing_time([results[t] for t in tasks], cache)
 
     t0 = time.perf_counter()
     log(f"[3/{stages}] diagnostic histograms")

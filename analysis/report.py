@@ -66,14 +66,25 @@ def model_table(study: dict) -> tuple[list[str], dict]:
     return lines, ratios
 
 
-def _closest(ratios: dict) -> list[str]:
-    """Which (model, counting) brings every target closest to the paper (smallest mean |ln ratio|)."""
-    logs: dict[tuple, list[float]] = defaultdict(list)  # signed ln(ratio) per (model, counting)
+def _log_ratios(ratios: dict) -> dict[tuple, list[float]]:
+    """Signed ln(this analysis / paper) per (model, counting), over the targets."""
+    logs: dict[tuple, list[float]] = defaultdict(list)
     for (_, model, cc), r in ratios.items():
         logs[(model, cc)].append(float(np.log(r)))
+    return logs
+
+
+def _ranked(logs: dict[tuple, list[float]]) -> list[tuple]:
+    """(model, counting) from closest to the paper to farthest (smallest mean |ln ratio| first)."""
+    return sorted(logs, key=lambda k: np.mean(np.abs(logs[k])))
+
+
+def _closest(ratios: dict) -> list[str]:
+    """Which (model, counting) brings every target closest to the paper (smallest mean |ln ratio|)."""
+    logs = _log_ratios(ratios)
     if not logs:
         return []
-    ranked = sorted(logs, key=lambda k: np.mean(np.abs(logs[k])))
+    ranked = _ranked(logs)
     out = ["| angular model | N counted | mean ratio to paper (geometric) | largest deviation |", "|---|---|---|---|"]
     for model, cc in ranked:
         x = np.array(logs[(model, cc)])
@@ -155,12 +166,10 @@ def _qualitative(curves: dict[str, list[dict]], comparisons: list[dict]) -> list
 
 def _conclusion(ratios: dict, run_model: str) -> list[str]:
     """The report's conclusion in words: which assumption reproduces the paper, by how much; what the default gives."""
-    logs: dict[tuple, list[float]] = defaultdict(list)
-    for (_, model, cc), r in ratios.items():
-        logs[(model, cc)].append(float(np.log(r)))
+    logs = _log_ratios(ratios)
     if not logs:
         return ["No reproduction target was computed in this run, so there is no comparison with the paper."]
-    best = min(logs, key=lambda k: np.mean(np.abs(logs[k])))
+    best = _ranked(logs)[0]
 
     def words(key: tuple) -> str:
         x = np.array(logs[key])

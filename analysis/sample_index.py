@@ -10,9 +10,7 @@ import json
 from pathlib import Path
 
 from dipole_portal.core.cache import Cache
-
-KIND = "samples"
-
+from dipole_portal.samples.cache import KIND
 
 INDEX_COLUMNS = ("file", "process", "sqrt_s_GeV", "e_minus_GeV", "e_plus_GeV", "mass_GeV", "decay_model",
                  "n_cc_modes", "events", "seed", "xsec_pb")

@@ -202,20 +202,26 @@ class LimitTask(YieldsRequest):
 
 @dataclass(frozen=True)
 class TaskResult:
-    """A limit task's result: the limit, and the pyhf workspace with the signal at the limit."""
+    """A limit task's result: the limit, the pyhf workspace with the signal at the limit, and what computing it
+    cost: ``seconds`` (selections and limit, when it was computed; None if not recorded) and the cache keys of
+    the sample files it read."""
 
     limit: LimitResult
     spec: dict
+    seconds: float | None = None
+    samples: tuple[str, ...] = ()
 
 
 def load_cached(task: LimitTask) -> TaskResult | None:
     """The stored result of ``task`` if a valid entry exists; a damaged or implausible one is recomputed."""
     entry = task.entry()
-    stored = entry.load_json()
-    if stored is None:
+    record = entry.load_record()
+    if record is None:
         return None
+    stored = record["content"]
     try:
-        return TaskResult(LimitResult(**stored["result"]).validate(), stored["spec"])
+        return TaskResult(LimitResult(**stored["result"]).validate(), stored["spec"], record.get("seconds"),
+                          tuple(stored.get("samples", ())))
     except (TypeError, KeyError, ValueError) as exc:
         warn(f"cache entry limits/{entry.key} fails its checks ({exc}); recomputing it")
         entry.json_path.unlink(missing_ok=True)
@@ -231,8 +237,11 @@ def run_task(task: LimitTask) -> TaskResult:
     y = compute_yields(task.request, Cache(task.cache or None))
     r = compute_limit(y, task.method, binned=task.binned, calculator=task.calculator, syst=task.syst).validate()
     spec = build_spec(y, r.d95, task.binned, task.syst)
-    task.entry().store_json({"result": r.as_dict(), "spec": spec}, seconds=time.perf_counter() - t0)
-    return TaskResult(r, spec)
+    samples = sorted({key for ch in y.provenance.get("samples", [])
+                      for key in (ch.get("signal_sample"), ch.get("nunugamma_sample")) if key})
+    seconds = time.perf_counter() - t0
+    task.entry().store_json({"result": r.as_dict(), "spec": spec, "samples": samples}, seconds=seconds)
+    return TaskResult(r, spec, round(seconds, 4), tuple(samples))
 
 
 def run_tasks(tasks: list[LimitTask], executor: Executor | None = None, description: str = "limits",

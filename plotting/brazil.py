@@ -27,16 +27,12 @@ def cls_scan(bkg_only: dict, patch: list, toys: bool, mus: np.ndarray = MU_SCAN)
     import pyhf
 
     from dipole_portal.stats import toys as toymod
+    from dipole_portal.stats.limits import signal_background
     from dipole_portal.stats.pyhf_setup import pyhf_backend
 
     spec = jsonpatch.apply_patch(bkg_only, patch)
     if toys:
-        s, b = [], []
-        for ch in spec["channels"]:
-            samples = {x["name"]: np.asarray(x["data"], float) for x in ch["samples"]}
-            s.append(samples["signal"])
-            b.append(sum(v for k, v in samples.items() if k != "signal"))
-        s, b = np.concatenate(s), np.concatenate(b)
+        s, b = signal_background(spec)
         out = []
         for mu in mus:
             exp = toymod.expected_cls(float(mu), s, b, ntoys=30_000, seed=0).tolist()

@@ -74,7 +74,8 @@ class LimitResult:
         return self
 
 
-def _flatten(spec: dict) -> tuple[np.ndarray, np.ndarray]:
+def signal_background(spec: dict) -> tuple[np.ndarray, np.ndarray]:
+    """Signal and total background per bin of a pyhf spec, channels concatenated (events)."""
     sig, bkg = [], []
     for ch in spec["channels"]:
         samples = {s["name"]: np.asarray(s["data"], float) for s in ch["samples"]}
@@ -89,7 +90,7 @@ def mu_limits(y: ScenarioYields, d: float, binned: bool, calculator: str, syst: 
     spec = build_spec(y, d, binned, syst)
     if calculator == "toys":
         # toys in units of total signal events: the same shape gives the same (seeded) toys at any d
-        s, b = _flatten(spec)
+        s, b = signal_background(spec)
         lim = toy_limits(s / s.sum(), b, guess=float(s.sum()), ntoys=ntoys)
         lim.bands = lim.bands / s.sum()
         return lim
@@ -158,8 +159,8 @@ def _no_limit(y: ScenarioYields) -> InputError:
 
 
 def mc_rel_err(y: ScenarioYields, d95: float) -> float:
-    """Relative MC-statistics uncertainty of a limit d95 (GeV^-1), propagated linearly from every channel's
-    selection-efficiency error (binomial) and nu nubar gamma background error (sum of squared weights).
+    """Relative MC-statistics uncertainty of ``d95``, the chi2 limit of ``y`` (GeV^-1), propagated linearly from
+    every channel's selection-efficiency error (binomial) and nu nubar gamma background error (sum of weights^2).
 
     Each error is applied alone to the paper's chi2 criterion and the shifts of d95 add in quadrature; the CLs
     limit responds to S and B as chi2 does to first order, so the same relative error is quoted for both. For a
@@ -167,7 +168,7 @@ def mc_rel_err(y: ScenarioYields, d95: float) -> float:
     sqrt((sigma_eps / 2 eps)^2 + (sigma_B / 4 B)^2) (tested).
     """
     b = y.channel_background_events
-    base = chi2mod.d95_chi2(y.channel_signal_events, b)
+    base = d95
     var = 0.0
     for i, ch in enumerate(y.channels):
         if ch.efficiency > 0 and ch.efficiency_err > 0:

@@ -114,6 +114,11 @@ class Entry:
 
     def load_json(self) -> Any | None:
         """The stored content, or None when absent; a damaged entry is removed (with a warning) and None returned."""
+        record = self.load_record()
+        return None if record is None else record["content"]
+
+    def load_record(self) -> dict | None:
+        """The whole verified record (``content`` and what is kept beside it, such as ``seconds``), or None."""
         try:
             raw = self.json_path.read_bytes()
         except FileNotFoundError:
@@ -126,7 +131,7 @@ class Entry:
         if not ok:
             self._discard("is damaged (checksum or key mismatch)", self.json_path)
             return None
-        return stored["content"]
+        return stored
 
     def store_json(self, content: Any, seconds: float | None = None) -> Any:
         """Write ``content`` (JSON-able, finite numbers only) with its checksum, atomically; return it as a later
