@@ -49,10 +49,27 @@ def cls_scan(bkg_only: dict, patch: list, toys: bool, mus: np.ndarray = MU_SCAN)
     return out
 
 
+def _read_json(path: Path, what: str) -> object:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise InputError(f"{path}: cannot read the {what} ({exc})") from None
+
+
+def _patch_errors() -> tuple[type[Exception], ...]:
+    """What jsonpatch and pyhf raise for a patch that does not fit its workspace."""
+    import jsonpatch
+    import pyhf.exceptions
+
+    return (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException, pyhf.exceptions.InvalidModel,
+            pyhf.exceptions.InvalidSpecification)
+
+
 def figure_brazil(limits_folder: Path, workspaces: Path, target_mass_GeV: float = 1.0) -> Figure | None:
     """One panel per scenario at the tabulated mass nearest ``target_mass_GeV``; None without workspaces."""
     from pyhf.contrib.viz import brazil
 
+    patch_errors = _patch_errors()
     panels = []
     for table_path in sorted(limits_folder.glob("*_limits.json")):
         table = json.loads(table_path.read_text())
@@ -62,13 +79,14 @@ def figure_brazil(limits_folder: Path, workspaces: Path, target_mass_GeV: float 
             continue
         row = min(table["limits"], key=lambda r: abs(np.log(r["mass_GeV"] / target_mass_GeV)))
         patch_path = workspaces / f"{name}_patches" / f"{patch_name(row['mass_GeV'])}.json"
-        try:
-            patch = json.loads(patch_path.read_text())
-            bkg = json.loads(bkg_path.read_text())
-        except (OSError, ValueError) as exc:
-            raise InputError(f"{patch_path}: cannot read the pyhf patch ({exc})") from None
+        bkg, patch = _read_json(bkg_path, "background-only workspace"), _read_json(patch_path, "per-mass patch")
         toys = (row.get("calculator") or "").startswith("toys")
-        panels.append((table.get("label", name), row, cls_scan(bkg, patch, toys), toys))
+        try:
+            scan = cls_scan(bkg, patch, toys)
+        except (*patch_errors, KeyError, TypeError, ValueError) as exc:
+            raise InputError(f"{patch_path}: not a signal patch of {bkg_path.name} that pyhf can fit "
+                             f"({type(exc).__name__}: {exc})") from None
+        panels.append((table.get("label", name), row, scan, toys))
     if not panels:
         return None
     ncol = 4

@@ -152,3 +152,32 @@ def test_figure3_matches_reference(tmp_path):
     """Fig. 3 (regions, colours, labels, legend) against its stored image."""
     png = _figure3(tmp_path)
     assert compare_images(str(REFERENCE / "fig3_landscape.png"), str(png), tol=TOLERANCE) is None
+
+
+@pytest.mark.parametrize("content", ['{"a": 1}', '[{"op": "add", "path": "/channels/7/samples/0", "value": {}}]', "[]",
+                                     "[{\"op\": \"add\", \"path\": \"/channels/0/samples/0\", \"value\": 3}]"])
+def test_brazil_diagnostic_names_a_patch_that_does_not_fit(tmp_path, content):
+    """A per-mass patch that is JSON but not a signal patch of its workspace (not a list of operations, a channel
+    that does not exist, no signal, a sample that is not an object): one InputError naming the file."""
+    from dipole_portal.core.errors import InputError
+    from dipole_portal.plotting.brazil import figure_brazil
+    from dipole_portal.stats.models import patch_name
+    from dipole_portal.stats.outputs import write_workspaces
+
+    curves = json.loads((REFERENCE / "limits" / "belle2-bbg_limits.json").read_text())
+    row = curves["limits"][0]
+    spec = {"channels": [{"name": "E10p583GeV", "samples": [
+        {"name": "signal", "data": [5.0], "modifiers": [{"name": "mu", "type": "normfactor", "data": None}]},
+        {"name": "nunugamma", "data": [50.0], "modifiers": [
+            {"name": "staterror_E10p583GeV", "type": "staterror", "data": [1.0]}]}]}],
+        "observations": [{"name": "E10p583GeV", "data": [50.0]}],
+        "measurements": [{"name": "expected", "config": {"poi": "mu", "parameters": []}}], "version": "1.0.0"}
+    (tmp_path / "limits").mkdir()
+    (tmp_path / "limits" / "belle2-bbg_limits.json").write_text(json.dumps(
+        {"scenario": "belle2-bbg", "limits": [{**row, "calculator": "asymptotic"}]}))
+    write_workspaces(tmp_path / "ws", "belle2-bbg", {row["mass_GeV"]: spec})
+    patch = tmp_path / "ws" / "belle2-bbg_patches" / f"{patch_name(row['mass_GeV'])}.json"
+    figure_brazil(tmp_path / "limits", tmp_path / "ws")  # the patch as written draws
+    patch.write_text(content)
+    with pytest.raises(InputError, match=patch.name):
+        figure_brazil(tmp_path / "limits", tmp_path / "ws")
