@@ -253,7 +253,7 @@ def select(scenario, mass, decay_model, cc_modes, events, seed, cache_dir, scena
     for point, sig_job, bkg_job in jobs:
         sel = build_selection(req.scenario, point)
         for process, job in (("signal", sig_job), ("nunugamma", bkg_job)):
-            res = process_sample(job.run(), process, sel)
+            res = process_sample(job.run(), process, sel, decay_model=req.decay_model, n_modes=req.n_modes)
             hists[f"{process}_{point.label}"] = res.histogram
             flows[f"{process}_{point.label}"] = res.cutflow.as_dict()
             where = (f"m_{{N}} = {mass:g} GeV, " if process == "signal" else "") + f"{scenario} {point.label}"

@@ -162,7 +162,8 @@ def write_diagnostic_histograms(scenario: Scenario, events: int, seed: int, deca
     stored = entry.load_json()
     if stored is None:
         sel = build_selection(scenario, point)
-        sig = process_sample(sig_job.run(), "signal", sel, fill_all=True)
+        sig = process_sample(sig_job.run(), "signal", sel, fill_all=True, decay_model=decay_model,
+                             n_modes=request.n_modes)
         bkg = process_sample(bkg_job.run(), "nunugamma", sel, fill_all=True)
         hists = {"signal_all": sig.histogram_all, "signal_selected": sig.histogram,
                  "nunugamma_all": bkg.histogram_all, "nunugamma_selected": bkg.histogram}

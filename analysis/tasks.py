@@ -17,6 +17,7 @@ import time
 from dataclasses import KW_ONLY, dataclass
 from pathlib import Path
 
+from dipole_portal.analysis.allocation import signal_events
 from dipole_portal.core.cache import LIMIT_CODE, SELECTION_CODE, Cache
 from dipole_portal.core.config import EnergyPoint, Scenario
 from dipole_portal.core.constants import DEFAULT_CONSTANTS, PhysicsConstants
@@ -64,12 +65,17 @@ def background_sample(scenario: Scenario, point: EnergyPoint, seed: int,
     return spec, derived_seed(seed, "nunugamma", point.sqrt_s, point.beams.as_dict())
 
 
-def signal_sample(scenario: Scenario, point: EnergyPoint, mass: float, decay_model: DecayModel, seed: int,
-                  n_modes: int = DEFAULT_CC_MODES, d_ref: float = DEFAULT_D_REF,
+#: the decay model signal samples are generated with: every model and counting is this one sample reweighted
+#: event by event (``selections.process.process_sample``); from isotropic every weight lies in [0, 2]
+SAMPLE_DECAY_MODEL = DecayModel.ISOTROPIC
+
+
+def signal_sample(point: EnergyPoint, mass: float, seed: int, d_ref: float = DEFAULT_D_REF,
                   constants: PhysicsConstants = DEFAULT_CONSTANTS) -> tuple[SignalSpec, int]:
-    """The signal generator spec of one energy point and mass, and its seed."""
-    spec = SignalSpec(point.beams, mass, d_ref=d_ref, decay_model=decay_model, n_modes=n_modes, constants=constants)
-    return spec, derived_seed(seed, "signal", point.sqrt_s, mass, str(decay_model), n_modes)
+    """The signal sample of one energy point and mass (one for every decay model and counting), and its seed."""
+    spec = SignalSpec(point.beams, mass, d_ref=d_ref, decay_model=SAMPLE_DECAY_MODEL, n_modes=DEFAULT_CC_MODES,
+                      constants=constants)
+    return spec, derived_seed(seed, "signal", point.sqrt_s, mass, str(SAMPLE_DECAY_MODEL), DEFAULT_CC_MODES)
 
 
 @dataclass(frozen=True)
@@ -121,27 +127,33 @@ class YieldsRequest:
         return d
 
     def jobs(self, cache: Cache) -> list[tuple[EnergyPoint, SampleJob, SampleJob]]:
-        """Per energy point: the signal and the nu nubar gamma sample it reads."""
+        """Per energy point: the signal and the nu nubar gamma sample it reads (signal events allocated across a
+        combination's points by :func:`dipole_portal.analysis.allocation.signal_events`)."""
+        points = check_mass(self.scenario, self.mass)
+        n_signal = signal_events(self.scenario, points, self.mass, self.events, self.constants)
         out = []
-        for point in check_mass(self.scenario, self.mass):
-            sig = signal_sample(self.scenario, point, self.mass, self.decay_model, self.seed, self.n_modes,
-                                self.d_ref, self.constants)
+        for point, n in zip(points, n_signal, strict=True):
+            sig = signal_sample(point, self.mass, self.seed, self.d_ref, self.constants)
             bkg = background_sample(self.scenario, point, self.seed, self.constants)
-            out.append((point, SampleJob(*sig, self.events, str(cache.root)),
+            out.append((point, SampleJob(*sig, n, str(cache.root)),
                         SampleJob(*bkg, self.background_events or self.events, str(cache.root))))
         return out
 
 
-def selected_sample(job: SampleJob, scenario: Scenario, point: EnergyPoint, process: str, cache: Cache
-                    ) -> SelectedSample:
-    """The selection of one sample file (cached: nu nubar gamma is selected once for every mass)."""
+def selected_sample(job: SampleJob, scenario: Scenario, point: EnergyPoint, process: str, cache: Cache,
+                    decay_model: DecayModel | None = None, n_modes: int | None = None) -> SelectedSample:
+    """The selection of one sample file (cached: nu nubar gamma is selected once for every mass), a signal
+    sample reweighted to ``decay_model`` and counted with ``n_modes``."""
     sample_key = sample_entry(job.spec, job.seed, job.events, cache).key
-    entry = cache.entry("selected", {"sample": sample_key, "process": process, "scenario": scenario.as_dict(),
-                                     "sqrt_s": point.sqrt_s}, SELECTION_CODE)
+    key = {"sample": sample_key, "process": process, "scenario": scenario.as_dict(), "sqrt_s": point.sqrt_s}
+    if process == "signal":
+        key |= {"decay_model": decay_model, "n_modes": n_modes}
+    entry = cache.entry("selected", key, SELECTION_CODE)
     stored = entry.load_json()
     if stored is not None:
         return SelectedSample.from_dict(stored)
-    res = SelectedSample.from_result(process_sample(job.run(), process, build_selection(scenario, point)))
+    res = SelectedSample.from_result(process_sample(job.run(), process, build_selection(scenario, point),
+                                                    decay_model=decay_model, n_modes=n_modes))
     entry.store_json(res.as_dict())
     return res
 
@@ -157,7 +169,7 @@ def compute_yields(request: YieldsRequest, cache: Cache | None = None) -> Scenar
         return yields_from_record(stored, f"cache entry yields/{entry.key}")
     channels, provenance = [], []
     for point, sig_job, bkg_job in request.jobs(cache):
-        sig = selected_sample(sig_job, request.scenario, point, "signal", cache)
+        sig = selected_sample(sig_job, request.scenario, point, "signal", cache, request.decay_model, request.n_modes)
         bkg = selected_sample(bkg_job, request.scenario, point, "nunugamma", cache)
         channels.append(channel_yield(request.scenario, point, request.mass, request.d_ref, sig, bkg,
                                       request.constants))

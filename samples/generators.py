@@ -5,12 +5,13 @@ Each generator makes one chunk of events from its own ``numpy.random.Generator``
 from ``numpy.random.SeedSequence(seed)``: the same (seed, events, chunk_size) gives the same bits
 whichever order or process the chunks are made in.
 
-Branches (CM frame, GeV): photon_E, photon_px, photon_py, photon_pz; for asymmetric beams the same
-with ``_lab``; ``weight`` in pb (sum of weights = cross section of the generated region); for signal
-N_E, N_px, N_py, N_pz (and ``_lab``) and ``helicity``: +1 or -1, the term of the production law the N polar
-angle was drawn from (s (1 - z^2) or m^2 (1 + z^2); twice the N helicity for the models without the P_T
-interference). The rest-frame angles (z, theta*, psi) that every model's weight depends on are recomputable from
-the N and photon four-vectors (``samples.reweight``), so one sample can be reweighted to any model.
+Branches (CM frame, GeV): photon_E, photon_px, photon_py, photon_pz; ``weight`` in pb (sum of weights = cross section
+of the generated region); for signal N_E, N_px, N_py, N_pz and ``helicity``: +1 or -1, the term of the production law
+the N polar angle was drawn from (s (1 - z^2) or m^2 (1 + z^2); twice the N helicity for the models without the P_T
+interference). Lab-frame quantities are not stored: the selection boosts the CM four-vectors with vector (the beams'
+boost is in the metadata), which halves the file. The rest-frame angles every model's weight depends on are stored as
+generated (``cos_theta_star``, ``cos_psi``; z is the N direction), so one sample can be reweighted to any model
+(``selections.process``); ``samples.reweight`` recomputes them from the four-vectors as a cross-check.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import numpy as np
 from dipole_portal.core.constants import DEFAULT_CONSTANTS, PhysicsConstants
 from dipole_portal.core.errors import InputError
 from dipole_portal.core.options import DEFAULT_CC_MODES, DEFAULT_D_REF, DEFAULT_DECAY_MODEL, DecayModel, Process
-from dipole_portal.samples.kinematics import Beams, PhaseSpaceRegion, boost_z
+from dipole_portal.samples.kinematics import Beams, PhaseSpaceRegion
 from dipole_portal.samples.nunugamma_physics import d2sigma_dE_dz_pb
 from dipole_portal.samples.signal_physics import (
     helicity_plus_fraction,
@@ -158,13 +159,9 @@ def rest_frame_cos(u: np.ndarray, helicity: np.ndarray, model: str) -> np.ndarra
     raise InputError(f"decay model {model!r}: expected one of {', '.join(DECAY_MODELS)}")
 
 
-def _store(out: dict[str, np.ndarray], prefix: str, E, px, py, pz, beta: float | None) -> None:
+def _store(out: dict[str, np.ndarray], prefix: str, E, px, py, pz) -> None:
     for name, arr in zip(FOUR, (E, px, py, pz), strict=True):
         out[f"{prefix}_{name}"] = arr.astype(MOMENTUM_DTYPE)
-    if beta is not None:
-        E_lab, pz_lab = boost_z(E, pz, beta)
-        for name, arr in zip(FOUR, (E_lab, px, py, pz_lab), strict=True):
-            out[f"{prefix}_{name}_lab"] = arr.astype(MOMENTUM_DTYPE)
 
 
 def generate_signal_chunk(rng: np.random.Generator, n: int, spec: SignalSpec, total_events: int) -> dict:
@@ -182,23 +179,28 @@ def generate_signal_chunk(rng: np.random.Generator, n: int, spec: SignalSpec, to
     if spec.decay_model == DecayModel.EXACT:
         c_star, k_theta, k_phi = exact_photon_direction(u[3], u[4], z, sqrt_s, m)
         a, b = 0.5 * m * k_theta, 0.5 * m * k_phi
+        cos_psi = k_theta / np.maximum(np.hypot(k_theta, k_phi), 1e-300)
     else:
         c_star = rest_frame_cos(u[3], helicity, spec.decay_model)
         s_star = np.sqrt(np.maximum(0.0, 1.0 - c_star * c_star))
         psi = 2.0 * np.pi * u[4]
         p_perp = 0.5 * m * s_star
-        a, b = p_perp * np.cos(psi), p_perp * np.sin(psi)
+        cos_psi = np.cos(psi)
+        a, b = p_perp * cos_psi, p_perp * np.sin(psi)
     # two-body decay N -> nu gamma, boosted along the N direction: E = (E_N + p_N c*)/2 etc.
     E_g = 0.5 * (E_N + p_N * c_star)
     p_par = 0.5 * (p_N + E_N * c_star)
     px = p_par * sin_t * cphi + a * z * cphi - b * sphi
     py = p_par * sin_t * sphi + a * z * sphi + b * cphi
     pz = p_par * z - a * sin_t
-    beta = None if spec.beams.symmetric else spec.beams.beta
     out: dict[str, np.ndarray] = {}
-    _store(out, "photon", E_g, px, py, pz, beta)
-    _store(out, "N", np.full(n, E_N), p_N * sin_t * cphi, p_N * sin_t * sphi, p_N * z, beta)
+    _store(out, "photon", E_g, px, py, pz)
+    _store(out, "N", np.full(n, E_N), p_N * sin_t * cphi, p_N * sin_t * sphi, p_N * z)
     out["helicity"] = helicity
+    # the rest-frame angles every decay model's weight depends on, as generated: recomputing them from the
+    # float32 four-vectors loses them when N is ultra-relativistic (m_N << sqrt(s)) or nearly at rest
+    out["cos_theta_star"] = c_star.astype(MOMENTUM_DTYPE)
+    out["cos_psi"] = cos_psi.astype(MOMENTUM_DTYPE)
     out["weight"] = np.full(n, spec.xsec_pb / total_events)
     return out
 
@@ -220,9 +222,8 @@ def generate_nunugamma_chunk(rng: np.random.Generator, n: int, spec: NuNuGammaSp
     w = nunugamma_weight_pb(E, z, sqrt_s, spec.constants) * (volume / total_events)
     phi = 2.0 * np.pi * u[2]
     sin_t = np.sqrt(1.0 - z * z)
-    beta = None if spec.beams.symmetric else spec.beams.beta
     out: dict[str, np.ndarray] = {}
-    _store(out, "photon", E, E * sin_t * np.cos(phi), E * sin_t * np.sin(phi), E * z, beta)
+    _store(out, "photon", E, E * sin_t * np.cos(phi), E * sin_t * np.sin(phi), E * z)
     out["weight"] = w
     return out
 

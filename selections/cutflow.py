@@ -37,6 +37,11 @@ class CutFlow:
         self.sumw[i] += float(w.sum())
         self.sumw2[i] += float(np.square(w).sum())
 
+    def scale(self, factor: float) -> None:
+        """Multiply every weight by ``factor`` (sums by it, sums of squares by its square)."""
+        self.sumw = [w * factor for w in self.sumw]
+        self.sumw2 = [w * factor**2 for w in self.sumw2]
+
     @property
     def efficiency(self) -> float:
         return self.sumw[-1] / self.sumw[0] if self.sumw[0] else 0.0

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import os
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import awkward as ak
 import hist
 import numpy as np
 
+from dipole_portal.core.options import DecayModel, parse_option
+from dipole_portal.samples.reweight import model_weights
+from dipole_portal.samples.rootio import open_sample
 from dipole_portal.selections import histograms
 from dipole_portal.selections.cutflow import CutFlow
 from dipole_portal.selections.cuts import Selection
-from dipole_portal.selections.reader import DEFAULT_STEP, check_sample, iterate_photons, photon_columns
+from dipole_portal.selections.reader import DEFAULT_STEP, check_meta, iterate_tree, photon_columns
 
 
 @dataclass
@@ -60,6 +64,24 @@ class SelectedSample:
     def efficiency(self) -> float:
         return self.xsec_pb / self.xsec_total_pb if self.xsec_total_pb else 0.0
 
+    @property
+    def efficiency_err(self) -> float:
+        """MC error of the weighted efficiency eps = sum_pass w / sum_all w:
+        sqrt((1 - eps)^2 sum_pass w^2 + eps^2 sum_fail w^2) / sum_all w, which is the binomial
+        sqrt(eps (1 - eps) / N) for equal weights.
+
+        >>> flow = {"sumw_pb": [10.0, 4.0], "sumw2_pb2": [1.0, 0.4]}   # 100 events of 0.1 pb, 40 pass
+        >>> s = SelectedSample("signal", 100, 10.0, 4.0, 0.0, (), (), flow)
+        >>> round(s.efficiency_err, 6) == round((0.4 * 0.6 / 100) ** 0.5, 6)
+        True
+        """
+        sumw, sumw2 = self.cutflow["sumw_pb"], self.cutflow["sumw2_pb2"]
+        if not sumw[0]:
+            return 0.0
+        eps = sumw[-1] / sumw[0]
+        var = (1 - eps) ** 2 * sumw2[-1] + eps**2 * max(0.0, sumw2[0] - sumw2[-1])
+        return float(np.sqrt(max(0.0, var)) / sumw[0])
+
     @classmethod
     def from_result(cls, r: SampleResult) -> SelectedSample:
         h = histograms.fit_binned(r.histogram)
@@ -78,18 +100,49 @@ class SelectedSample:
 
 def process_sample(
     path: str | os.PathLike[str], process: str, selection: Selection, step_size: int = DEFAULT_STEP,
-    fill_all: bool = False,
+    fill_all: bool = False, decay_model: DecayModel | str | None = None, n_modes: int | None = None,
 ) -> SampleResult:
     """Read ``path`` chunk by chunk, apply ``selection`` and fill the cut-flow and histogram.
 
     ``fill_all`` also fills a histogram of every event before cuts (for the diagnostics figure).
+
+    A signal sample generated with one decay model and charge-conjugate counting is turned into another
+    (``decay_model``, ``n_modes``) event by event: each event's weight is multiplied by the ratio of the two models'
+    angular laws at its (z, cos theta*, cos psi): z from the stored N momentum, the rest-frame angles from their
+    branches (:mod:`dipole_portal.samples.reweight`), and the sum of those factors is normalised to the number of
+    events, so the sample keeps its cross section (the models share the production law). The counting only scales the
+    cross section (n_modes / the sample's). From an ``isotropic`` sample every factor lies in [0, 2], so the effective
+    number of events is at least 3/4 of the sample's. The MC errors follow from the weights
+    (:attr:`SelectedSample.efficiency_err`).
     """
-    meta = check_sample(path, process, selection.sqrt_s)
-    flow = CutFlow(selection.cut_names)
-    h = histograms.make_histogram(selection.sqrt_s)
-    h_all = histograms.make_histogram(selection.sqrt_s) if fill_all else None
-    for chunk in iterate_photons(path, step_size):
-        select_chunk(chunk, selection, flow, h, h_all)
+    with open_sample(path) as (meta, tree):
+        check_meta(meta, path, process, selection.sqrt_s)
+        target = None
+        if process == "signal" and decay_model is not None:
+            target = parse_option(DecayModel, decay_model, "decay model")
+        reweight = target is not None and target != meta.get("decay_model")
+        flow = CutFlow(selection.cut_names)
+        h = histograms.make_histogram(selection.sqrt_s)
+        h_all = histograms.make_histogram(selection.sqrt_s) if fill_all else None
+        n_events, sum_factor = 0, 0.0
+        for chunk in iterate_tree(tree, Path(path), step_size, with_n=reweight):
+            if reweight:
+                factor = model_weights(target, meta["decay_model"], ak.to_numpy(chunk.N.costheta),
+                                       ak.to_numpy(chunk.cos_theta_star), ak.to_numpy(chunk.cos_psi),
+                                       meta["sqrt_s_GeV"], meta["mass_GeV"])
+                n_events, sum_factor = n_events + len(factor), sum_factor + float(factor.sum())
+                chunk = ak.with_field(chunk, chunk.weight * factor, "weight")
+            select_chunk(chunk, selection, flow, h, h_all)
+    scale = n_events / sum_factor if reweight and sum_factor > 0 else 1.0
+    if process == "signal" and n_modes is not None and n_modes != meta.get("n_cc_modes"):
+        scale *= n_modes / meta["n_cc_modes"]
+    if scale != 1.0:
+        flow.scale(scale)
+        h, h_all = h * scale, (h_all * scale if h_all is not None else None)
+    if process == "signal" and (reweight or scale != 1.0):
+        meta = {**meta, "decay_model": str(target or meta["decay_model"]), "n_cc_modes": n_modes or meta["n_cc_modes"],
+                "xsec_pb": meta["xsec_pb"] * (n_modes or meta["n_cc_modes"]) / meta["n_cc_modes"],
+                "reweighted_from": {"decay_model": meta["decay_model"], "n_cc_modes": meta["n_cc_modes"]}}
     return SampleResult(process, flow, h, meta, h_all)
 
 

@@ -18,6 +18,7 @@ from dipole_portal.selections.cuts import PhotonColumns
 vector.register_awkward()
 
 PHOTON_BRANCHES = ("photon_E", "photon_px", "photon_py", "photon_pz")
+N_BRANCHES = ("N_px", "N_py", "N_pz", "cos_theta_star", "cos_psi")
 READ_BRANCHES = (*PHOTON_BRANCHES, "weight")
 DEFAULT_STEP = 1_000_000
 
@@ -26,27 +27,40 @@ def iterate_photons(path: str | os.PathLike[str], step_size: int = DEFAULT_STEP)
     """Yield chunks as awkward records {photon: Momentum4D (CM), weight}; errors name the file and branch."""
     p = Path(path)
     try:
-        with uproot.open(p) as f:
-            if TREE not in f:
-                raise InputError(f"{p}: tree '{TREE}' missing")
-            missing = [b for b in READ_BRANCHES if b not in f[TREE].keys()]
-            if missing:
-                raise InputError(f"{p}: branch '{missing[0]}' missing from tree '{TREE}'")
+        f = uproot.open(p)
+    except Exception as exc:
+        raise InputError(f"{p}: cannot read events ({type(exc).__name__}: {exc})") from None
+    with f:
+        if TREE not in f:
+            raise InputError(f"{p}: tree '{TREE}' missing")
+        yield from iterate_tree(f[TREE], p, step_size)
+
+
+def iterate_tree(tree: object, path: Path, step_size: int = DEFAULT_STEP, with_n: bool = False
+                 ) -> Iterator[ak.Array]:
+    """Chunks of an open ``events`` tree as records {photon, weight}; with ``with_n`` also the N momentum ``N``
+    (Momentum3D, CM) and the photon's rest-frame angles ``cos_theta_star``, ``cos_psi``. Every value is checked
+    (:func:`check_values`); errors name the file and branch."""
+    names = (*READ_BRANCHES, *N_BRANCHES) if with_n else READ_BRANCHES
+    try:
+        missing = [b for b in names if b not in tree.keys()]
+        if missing:
+            raise InputError(f"{path}: branch '{missing[0]}' missing from tree '{TREE}'")
         offset = 0
-        for arrays in uproot.iterate(f"{p}:{TREE}", list(READ_BRANCHES), step_size=step_size, library="ak"):
-            check_values(arrays, p, offset)
+        for arrays in tree.iterate(list(names), step_size=step_size, library="ak"):
+            check_values(arrays, path, offset, names)
             offset += len(arrays)
-            yield as_photons(arrays)
+            yield as_photons(arrays, with_n)
     except InputError:
         raise
     except Exception as exc:  # corrupt baskets, truncated files
-        raise InputError(f"{p}: cannot read events ({type(exc).__name__}: {exc})") from None
+        raise InputError(f"{path}: cannot read events ({type(exc).__name__}: {exc})") from None
 
 
-def check_values(arrays: ak.Array, path: Path, offset: int = 0) -> None:
+def check_values(arrays: ak.Array, path: Path, offset: int = 0, names: tuple[str, ...] = READ_BRANCHES) -> None:
     """Every kinematic value finite, photon energies and weights non-negative; else an InputError naming the
     branch and the first bad entry (its index in the file)."""
-    for name in READ_BRANCHES:
+    for name in names:
         v = np.asarray(arrays[name])
         bad = ~np.isfinite(v)
         if name in ("photon_E", "weight"):
@@ -57,14 +71,22 @@ def check_values(arrays: ak.Array, path: Path, offset: int = 0) -> None:
                              + ("non-negative " if name in ("photon_E", "weight") else "") + "number")
 
 
-def as_photons(arrays: ak.Array) -> ak.Array:
-    """Branch arrays -> records {photon: Momentum4D (CM), weight}.
+def as_photons(arrays: ak.Array, with_n: bool = False) -> ak.Array:
+    """Branch arrays -> records {photon: Momentum4D (CM), weight} (and N with ``with_n``).
 
     Kinematics in float64 whatever the storage type, so every code path sees identical values.
     """
-    photon = ak.zip({k: ak.values_astype(arrays[f"photon_{k}"], np.float64) for k in ("px", "py", "pz", "E")},
-                    with_name="Momentum4D")
-    return ak.zip({"photon": photon, "weight": arrays["weight"]}, depth_limit=1)
+    def four(prefix: str) -> ak.Array:
+        return ak.zip({k: ak.values_astype(arrays[f"{prefix}_{k}"], np.float64) for k in ("px", "py", "pz", "E")},
+                      with_name="Momentum4D")
+
+    fields = {"photon": four("photon"), "weight": arrays["weight"]}
+    if with_n:
+        fields |= {"N": ak.zip({k: ak.values_astype(arrays[f"N_{k}"], np.float64) for k in ("px", "py", "pz")},
+                               with_name="Momentum3D"),
+                   "cos_theta_star": ak.values_astype(arrays["cos_theta_star"], np.float64),
+                   "cos_psi": ak.values_astype(arrays["cos_psi"], np.float64)}
+    return ak.zip(fields, depth_limit=1)
 
 
 def photon_columns(chunk: ak.Array, beta: float) -> PhotonColumns:
@@ -81,7 +103,11 @@ def photon_columns(chunk: ak.Array, beta: float) -> PhotonColumns:
 
 def check_sample(path: str | os.PathLike[str], process: str, sqrt_s: float) -> dict:
     """Read the metadata and check that the file holds ``process`` at ``sqrt_s`` GeV."""
-    meta = read_metadata(path)
+    return check_meta(read_metadata(path), path, process, sqrt_s)
+
+
+def check_meta(meta: dict, path: str | os.PathLike[str], process: str, sqrt_s: float) -> dict:
+    """``meta`` (a sample's checked metadata) if the file holds ``process`` at ``sqrt_s`` GeV, else an InputError."""
     if meta.get("process") != process:
         raise InputError(f"{path}: metadata process {meta.get('process')!r}, expected {process!r}")
     if abs(meta["sqrt_s_GeV"] - sqrt_s) > 1e-3:

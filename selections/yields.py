@@ -153,11 +153,10 @@ def channel_yield(scenario: Scenario, point: EnergyPoint, mass: float, d_ref: fl
     """One channel's yields from its selected signal and nu nubar gamma samples."""
     det = scenario.detector
     eff = signal.efficiency
-    n = signal.events_total
     return ChannelYield(
         sqrt_s=point.sqrt_s, lumi_fb=point.lumi_fb, mass=mass, d_ref=d_ref, eps_det=det.eps_det,
         length_m=det.length_m, signal_xsec_pb=signal.xsec_total_pb, efficiency=eff,
-        efficiency_err=float(np.sqrt(eff * (1 - eff) / n)) if n else 0.0,
+        efficiency_err=signal.efficiency_err,
         background_xsec_pb=background.xsec_pb, background_xsec_err_pb=background.xsec_err_pb,
         gap_background_events=scenario.gap_background.expected(point.lumi_fb) if scenario.gap_background else 0.0,
         fit_signal_pb=list(signal.fit_values_pb), fit_background_pb=list(background.fit_values_pb),

@@ -291,7 +291,9 @@ BAD_OPTIONS = [
     (["limit", "--scenario", "bes3", "--mass", "1", "--calculator", "toys", "--lumi-syst", "0.1", "--events", "2000"],
      "systematic"),
     (["limit", "--scenario", "stcf-4gev", "--mass", "3.9999999999", "--events", "2000"], "no coupling"),
-    (["limit", "--scenario", "stcf-4gev", "--mass", "1", "--events", "1", "--method", "chi2"], "no coupling"),
+    # one signal event, which with seed 5 fails the cuts: zero efficiency
+    (["limit", "--scenario", "stcf-4gev", "--mass", "1", "--events", "1", "--method", "chi2", "--seed", "5"],
+     "no coupling"),
     (["generate", "--process", "signal", "--sqrt-s", "4", "--mass", "1", "--d-ref", "1e300", "--events", "10",
       "--seed", "1", "--output", "{tmp}/x.root"], "d_ref"),
     (["generate", "--process", "signal", "--sqrt-s", "4", "--mass", "1", "--region", "0.1,1,-0.5,0.5", "--events",

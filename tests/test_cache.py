@@ -113,5 +113,6 @@ def test_sample_index_lists_every_sample_file_with_its_parameters(tmp_path):
     assert len(rows) == 2
     by = {r["process"]: r for r in rows}
     assert float(by["signal"]["mass_GeV"]) == 1.0 and float(by["nunugamma"]["sqrt_s_GeV"]) == 2.0
-    assert by["signal"]["decay_model"] == "exact" and int(by["signal"]["events"]) == 2_000
+    # one isotropic sample serves every decay model (reweighted in the selection)
+    assert by["signal"]["decay_model"] == "isotropic" and int(by["signal"]["events"]) == 2_000
     assert "index.csv" not in {p.name for p in folder.glob("*.json")}  # the index is not an entry

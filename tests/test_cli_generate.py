@@ -19,7 +19,7 @@ def test_generate_signal_belle2(tmp_path):
               "--events", "5000", "--seed", "1", "--output", str(out))
     assert res.returncode == 0, res.stderr
     with uproot.open(out) as f:
-        assert "photon_E_lab" in f["events"].keys()
+        assert "photon_E" in f["events"].keys() and "photon_E_lab" not in f["events"].keys()
         assert f["events"].num_entries == 5000
 
 

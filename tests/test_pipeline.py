@@ -116,13 +116,15 @@ def test_sample_files_are_indexed_and_their_branches_say_their_units(fast_run):
     rows = list(csv.DictReader((folder / "index.csv").open()))
     assert {r["file"] for r in rows} == {p.name for p in folder.glob("*.root")}
     sig = next(r for r in rows if r["process"] == "signal" and r["mass_GeV"])
-    assert float(sig["sqrt_s_GeV"]) > float(sig["mass_GeV"]) > 0 and sig["decay_model"] == "exact"
+    # every decay model and counting is read from one isotropic sample per (sqrt(s), m_N), reweighted
+    assert float(sig["sqrt_s_GeV"]) > float(sig["mass_GeV"]) > 0 and sig["decay_model"] == "isotropic"
+    assert {r["decay_model"] for r in rows if r["process"] == "signal"} == {"isotropic"}
     with uproot.open(folder / sig["file"]) as f:
         meta = json.loads(str(f["metadata"]))
         assert meta["mass_GeV"] == float(sig["mass_GeV"]) and meta["sqrt_s_GeV"] == float(sig["sqrt_s_GeV"])
         titles = {b.name: b.title for b in f["events"].branches}
     assert titles == {k: BRANCH_TITLES[k] for k in titles}
-    assert all("[" in t for k, t in titles.items() if k != "helicity")
+    assert all("[" in t for k, t in titles.items() if k != "helicity" and not k.startswith("cos_"))
 
 
 def test_luminosity_shows_in_the_plane_diagnostics(fast_run):

@@ -25,10 +25,10 @@ def test_fresh_process_reads_exact_arrays(tmp_path, signal_spec):
     path = tmp_path / "sig.root"
     generate_to_root(signal_spec, path, seed=4, events=250_000, chunk_size=100_000)
     written = {k: np.concatenate([c[k] for c in generate_chunks(signal_spec, 4, 250_000, 100_000)])
-               for k in ("photon_E", "photon_pz_lab", "weight", "helicity")}
+               for k in ("photon_E", "photon_pz", "N_px", "weight", "helicity")}
     code = (
         "import sys, uproot, numpy as np; t = uproot.open(sys.argv[1])['events'];"
-        "a = t.arrays(['photon_E', 'photon_pz_lab', 'weight', 'helicity'], library='np');"
+        "a = t.arrays(['photon_E', 'photon_pz', 'N_px', 'weight', 'helicity'], library='np');"
         "np.savez(sys.argv[2], **a); print(t.classname)"
     )
     out = tmp_path / "back.npz"
@@ -54,18 +54,20 @@ def test_metadata_record(tmp_path, signal_spec):
 
 
 def test_every_branch_says_its_meaning_frame_and_unit(tmp_path, signal_spec):
-    """Asymmetric beams (Belle II) write CM and lab branches: every branch title describes it (none is uproot's
-    default ``name/type``), with its unit; the tree title names the process, sqrt(s) and m_N."""
+    """Every branch title describes it (none is uproot's default ``name/type``), with its frame and unit; only
+    CM branches are stored, even for asymmetric beams (Belle II); the tree title names the process, sqrt(s) and
+    m_N."""
     path = tmp_path / "sig.root"
     generate_to_root(signal_spec, path, seed=4, events=1000)
     with uproot.open(path) as f:
         tree = f["events"]
         titles = {b.name: b.title for b in tree.branches}
-        assert "photon_pz_lab" in titles and "N_E_lab" in titles
+        assert set(titles) == {"photon_E", "photon_px", "photon_py", "photon_pz", "N_E", "N_px", "N_py", "N_pz",
+                               "helicity", "cos_theta_star", "cos_psi", "weight"}
         for name, title in titles.items():
             assert not title.startswith(name + "/"), name
-            assert name == "helicity" or "[" in title, name
-        assert "lab frame" in titles["photon_E_lab"] and "CM frame" in titles["photon_E"]
+            assert "[" in title or name == "helicity" or (name.startswith("cos_") and "N rest frame" in title), name
+        assert "CM frame" in titles["photon_E"] and "CM frame" in titles["N_pz"]
         assert tree.title == "dipole-portal signal events, sqrt(s) = 10.583 GeV, m_N = 1 GeV"
 
 

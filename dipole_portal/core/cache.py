@@ -43,8 +43,10 @@ KEY_LENGTH = 24
 
 #: the code each kind of entry depends on (packages hash every module in them)
 SAMPLE_CODE = ("dipole_portal.samples", "dipole_portal.core.constants", "dipole_portal.core.beams")
-SELECTION_CODE = (*SAMPLE_CODE, "dipole_portal.selections", "dipole_portal.core.config")
-LIMIT_CODE = (*SELECTION_CODE, "dipole_portal.stats", "dipole_portal.analysis.tasks")
+#: yields also depend on how the tasks choose samples (base decay model, seeds, events per channel)
+SELECTION_CODE = (*SAMPLE_CODE, "dipole_portal.selections", "dipole_portal.core.config",
+                  "dipole_portal.analysis.allocation", "dipole_portal.analysis.tasks")
+LIMIT_CODE = (*SELECTION_CODE, "dipole_portal.stats")
 
 
 def default_root() -> Path:
