@@ -1,18 +1,34 @@
-"""Benchmarks that print figures (never timed tests). ``python benchmarks/bench.py [--events N] [--only STAGE]``.
+"""Benchmarks that print figures (never timed tests): each figure beside its floor or peer, and the ratio.
 
-Stages: ``generate`` (events/s written and ratio to numpy's RNG floor), ``select`` (read-select-histogram
-events/s and ratio to plain uproot reading), ``limits`` (seconds and hypotests per limit, against pyhf's
-stock ``upper_limits``), ``scan`` (60 masses x 8 scenarios, chi2 + counting CLs, 2 workers) and ``e2e``
-(the ``paper`` preset from an empty cache with 1 and 2 worker processes and a Dask LocalCluster, then
-from a full cache).
+``python benchmarks/bench.py [--json FILE] [--only STAGE ...] [--events N] [--executors]``
+
+Stages:
+
+- ``generate``: signal events generated and written to ROOT per second, against the floor of drawing the same
+  uniforms with numpy (``generate_vs_rng``: time / floor);
+- ``select``: read + reweight + select + histogram per second, against plain ``uproot`` reading of the branches
+  the selection reads (``select_vs_uproot``: time / read);
+- ``limits``: our expected CLs limits against pyhf's own ``upper_limit(scan=None)`` root finding (TOMS748, same
+  relative tolerance) on the same models: single-channel counting at B = 300 and 3000 events (asymptotic), and a
+  43-channel counting model with 0.2 background events (toys; pyhf's cost per toy measured and scaled to our 30000
+  toys, see :func:`pyhf_toy_limit_seconds`) (``limit_vs_pyhf``: pyhf time / ours, the smallest of the three);
+- ``scan``: 60 masses x 8 scenarios from an empty cache, 2 workers;
+- ``e2e``: ``run --preset paper`` from an empty cache (2 workers), again from the full cache, the cache's size,
+  and ``run --preset fast`` from an empty cache; ``--executors`` adds 1 worker and a Dask LocalCluster.
+
+``--json FILE`` writes the same rows as ``{"rows": [{"name", "value", "unit", "floor", "ratio", "target"}]}``.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import shutil
+import subprocess
+import sys
 import tempfile
 import time
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
@@ -21,13 +37,30 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 import numpy as np  # noqa: E402
 
 
-def bench_generate(events: int, workdir: Path) -> dict:
-    """Signal at Belle II (asymmetric beams, 18 branches), one core, ZSTD level 1."""
+@dataclass
+class Row:
+    """One figure: its value and unit, the floor or peer it is measured against, the ratio and the target."""
+
+    name: str
+    value: float
+    unit: str
+    floor: float | None = None
+    ratio: float | None = None
+    target: str = ""
+
+    def line(self) -> str:
+        floor = "" if self.floor is None else f"{self.floor:.4g}"
+        ratio = "" if self.ratio is None else f"{self.ratio:.2f}x"
+        return f"{self.name:<24}{self.value:>12.4g} {self.unit:<12}{floor:>12} {ratio:>12}   {self.target}"
+
+
+def bench_generate(events: int, workdir: Path) -> tuple[list[Row], Path]:
+    """Signal at Belle II (asymmetric beams), one core, ZSTD level 1, against numpy's uniforms for it."""
     from dipole_portal.samples.generate import generate_to_root
     from dipole_portal.samples.generators import DEFAULT_CHUNK, UNIFORMS_PER_EVENT, SignalSpec, chunk_plan
     from dipole_portal.samples.kinematics import Beams
 
-    spec = SignalSpec(Beams(7.0, 4.0), 1.0)
+    spec = SignalSpec(Beams(7.0, 4.0), 1.0, decay_model="isotropic")
     path = workdir / "bench_signal.root"
     t0 = time.perf_counter()
     generate_to_root(spec, path, seed=1, events=events)
@@ -36,88 +69,118 @@ def bench_generate(events: int, workdir: Path) -> dict:
     for seq, n in chunk_plan(1, events, DEFAULT_CHUNK):
         np.random.default_rng(seq).random((UNIFORMS_PER_EVENT["signal"], n))
     t_rng = time.perf_counter() - t0
-    res = {
-        "events": events,
-        "seconds": t_write,
-        "events_per_s": events / t_write,
-        "rng_floor_events_per_s": events / t_rng,
-        "ratio_to_floor": t_write / t_rng,
-        "file_MB": path.stat().st_size / 1e6,
-        "path": path,
-    }
-    print(f"generate: {events:.2e} signal events in {t_write:.2f} s = {res['events_per_s'] / 1e6:.2f} M ev/s written "
-          f"({res['file_MB']:.0f} MB); numpy RNG floor {res['rng_floor_events_per_s'] / 1e6:.1f} M ev/s; "
-          f"ratio {res['ratio_to_floor']:.1f}x")
-    return res
+    mb = path.stat().st_size / 1e6
+    print(f"generate: {events:.2e} events in {t_write:.2f} s, {mb:.0f} MB ({mb * 1e6 / events:.1f} bytes/event)")
+    return [Row("generate_vs_rng", events / t_write / 1e6, "M events/s", events / t_rng / 1e6, t_write / t_rng,
+                "<= 10x"),
+            Row("sample_bytes_per_event", mb * 1e6 / events, "bytes")], path
 
 
-def bench_select(path: Path) -> dict:
-    """Read -> select (Belle II bBG, vector boosts) -> histogram, against plain uproot reading of the same branches."""
+def bench_select(path: Path) -> list[Row]:
+    """Read -> reweight to ``exact`` -> select (Belle II bBG, vector boosts) -> histogram, against plain uproot
+    reading of the same branches."""
     import uproot
 
     from dipole_portal.core.config import get_scenario
     from dipole_portal.selections.cuts import build_selection
     from dipole_portal.selections.process import process_sample
-    from dipole_portal.selections.reader import READ_BRANCHES
+    from dipole_portal.selections.reader import N_BRANCHES, READ_BRANCHES
 
     sc = get_scenario("belle2-bbg")
     sel = build_selection(sc, sc.points[0])
     t0 = time.perf_counter()
-    for _ in uproot.iterate(f"{path}:events", list(READ_BRANCHES), step_size=1_000_000, library="np"):
+    for _ in uproot.iterate(f"{path}:events", [*READ_BRANCHES, *N_BRANCHES], step_size=1_000_000, library="np"):
         pass
     t_read = time.perf_counter() - t0
     t0 = time.perf_counter()
-    res = process_sample(path, "signal", sel)
+    res = process_sample(path, "signal", sel, decay_model="exact")
     t_sel = time.perf_counter() - t0
     n = res.cutflow.events[0]
-    print(f"select: {n:.2e} events read+selected+histogrammed in {t_sel:.2f} s = {n / t_sel / 1e6:.2f} M ev/s; "
-          f"plain uproot read {n / t_read / 1e6:.2f} M ev/s; ratio {t_sel / t_read:.2f}x")
-    return {"events_per_s": n / t_sel, "read_floor_events_per_s": n / t_read, "ratio": t_sel / t_read}
+    return [Row("select_vs_uproot", n / t_sel / 1e6, "M events/s", n / t_read / 1e6, t_sel / t_read, "<= 2x")]
 
 
-def bench_limits(masses: int = 10) -> dict:
-    """Seconds and hypotests per limit (chi2 + counting CLs), and pyhf's stock upper_limits on the same model."""
-    import numpy as np
+def counting_spec(signal: np.ndarray, background: np.ndarray) -> dict:
+    """A pyhf workspace of counting channels and Asimov background-only data; each background carries a 0.1%
+    MC-statistics error (``staterror``, as the analysis's models do; pyhf's fits need a free parameter besides
+    mu), so it is fixed in all but name."""
+    mu = [{"name": "mu", "type": "normfactor", "data": None}]
+    names = [f"c{i}" for i in range(len(signal))]
+    chans = [{"name": n, "samples": [{"name": "signal", "data": [float(s)], "modifiers": mu},
+                                     {"name": "background", "data": [float(b)], "modifiers": [
+                                         {"name": f"staterror_{n}", "type": "staterror", "data": [1e-3 * float(b)]}]}]}
+             for n, s, b in zip(names, signal, background, strict=True)]
+    obs = [{"name": n, "data": [float(b)]} for n, b in zip(names, background, strict=True)]
+    return {"channels": chans, "observations": obs, "version": "1.0.0",
+            "measurements": [{"name": "m", "config": {"poi": "mu", "parameters": []}}]}
 
-    from dipole_portal.analysis.tasks import yields_for
-    from dipole_portal.core.config import load_scenarios
-    from dipole_portal.stats.cls import pyhf_stock_upper_limit
-    from dipole_portal.stats.limits import compute_limit
-    from dipole_portal.stats.models import build_spec
 
-    workdir = Path(tempfile.mkdtemp(prefix="dipole-bench-limits-"))
-    times, tests, stock_t, stock_n = [], [], [], []
-    for name, sc in load_scenarios().items():
-        if name == "bes3":
-            continue  # 43 channels: timed separately below
-        for m in np.geomspace(0.05, 0.9 * sc.max_sqrt_s, masses):
-            y = yields_for(sc, float(m), events=20_000, cache=workdir)
+def pyhf_toy_limit_seconds(spec: dict, mu: float, ntoys: int) -> tuple[float, int, float]:
+    """What pyhf's toy-based ``upper_limit(scan=None)`` would take with ``ntoys`` toys: a full run is out of reach
+    (about a second per toy with 43 channels), so one hypotest is timed at 4 and 12 toys, which gives its fixed
+    cost and its cost per toy, and multiplied by the hypotests TOMS748 needs on the same model (counted with the
+    asymptotic calculator). Returns (seconds, hypotests, seconds per toy)."""
+    import pyhf
+
+    from dipole_portal.stats.cls import pyhf_upper_limit
+    from dipole_portal.stats.pyhf_setup import pyhf_backend
+
+    _, n = pyhf_upper_limit(spec, rtol=2e-3)
+    times = {}
+    with pyhf_backend():
+        model = pyhf.Workspace(spec).model()
+        data = pyhf.Workspace(spec).data(model)
+        for k in (4, 12):
             t0 = time.perf_counter()
-            r = compute_limit(y, "cls")
-            times.append(time.perf_counter() - t0)
-            tests.append(r.hypotests)
-            spec = build_spec(y, r.d95_chi2)
-            t0 = time.perf_counter()
-            _, n = pyhf_stock_upper_limit(spec, hi=5.0)
-            stock_t.append(time.perf_counter() - t0)
-            stock_n.append(n)
-    sc = load_scenarios()["bes3"]
-    y = yields_for(sc, 1.0, events=20_000, cache=workdir)
+            pyhf.infer.hypotest(mu, data, model, calctype="toybased", ntoys=k, track_progress=False,
+                                return_expected_set=True)
+            times[k] = time.perf_counter() - t0
+    per_toy = max(times[12] - times[4], 0.0) / 8
+    return n * (times[4] - 4 * per_toy + ntoys * per_toy), n, per_toy
+
+
+def bench_limits() -> list[Row]:
+    """Our expected limits against pyhf's TOMS748 ``upper_limit(scan=None)`` on the same counting models."""
+    from dipole_portal.stats.cls import asymptotic_limits, pyhf_upper_limit, toy_limits
+
+    rows, ratios = [], []
+    for b in (300.0, 3000.0):
+        spec = counting_spec(np.array([2.5 * np.sqrt(b)]), np.array([b]))  # the limit near mu = 1
+        reps = 5
+        t0 = time.perf_counter()
+        for _ in range(reps):
+            ours = asymptotic_limits(spec, guess=1.0)
+        t_ours = (time.perf_counter() - t0) / reps
+        t0 = time.perf_counter()
+        theirs, n = pyhf_upper_limit(spec, rtol=2e-3)
+        t_pyhf = time.perf_counter() - t0
+        assert np.allclose(ours.bands, theirs, rtol=1e-2), (ours.bands, theirs)  # the same limits
+        print(f"limits: counting B = {b:g}: ours {t_ours:.3f} s ({ours.hypotests} CLs evaluations), pyhf TOMS748 "
+              f"{t_pyhf:.3f} s ({n} hypotests); median mu {ours.bands[2]:.4f} vs {theirs[2]:.4f}")
+        rows.append(Row(f"limit_vs_pyhf_B{b:g}", t_ours, "s/limit", t_pyhf, t_pyhf / t_ours, ">= 5x"))
+        ratios.append(t_pyhf / t_ours)
+    rng = np.random.default_rng(1)
+    share = rng.dirichlet(np.ones(43))
+    s, b = 3.0 * share, 0.2 * rng.dirichlet(np.ones(43))
     t0 = time.perf_counter()
-    rb = compute_limit(y, "cls")
-    t_bes3 = time.perf_counter() - t0
-    print(f"limits: {len(times)} single-channel limits (chi2 + counting CLs): {np.mean(times):.3f} s/limit, "
-          f"{np.mean(tests):.1f} hypotests/limit; pyhf upper_limits (41-point linear scan): "
-          f"{np.mean(stock_t):.3f} s/limit, {np.mean(stock_n):.0f} hypotests/limit; ratio "
-          f"{np.mean(stock_t) / np.mean(times):.1f}x")
-    print(f"limits: bes3 (43 channels, {rb.calculator}) at m_N = 1 GeV: {t_bes3:.1f} s, {rb.hypotests} CLs evaluations")
-    return {"s_per_limit": float(np.mean(times)), "hypotests": float(np.mean(tests))}
+    ours = toy_limits(s, b, guess=1.0, ntoys=30_000)
+    t_ours = time.perf_counter() - t0
+    t_pyhf, n, per_toy = pyhf_toy_limit_seconds(counting_spec(s, b), ours.bands[2], 30_000)
+    print(f"limits: 43 channels, B = 0.2, toys: ours {t_ours:.2f} s with 30000 toys ({ours.hypotests} CLs "
+          f"evaluations); pyhf: {per_toy * 1e3:.0f} ms per toy, x 30000 toys x {n} TOMS748 hypotests = {t_pyhf:.0f} s")
+    rows.append(Row("limit_vs_pyhf_toys43", t_ours, "s/limit", t_pyhf, t_pyhf / t_ours, ">= 5x"))
+    ratios.append(t_pyhf / t_ours)
+    worst = min(range(len(ratios)), key=ratios.__getitem__)
+    rows.append(Row("limit_vs_pyhf", rows[worst].value, "s/limit", rows[worst].floor, ratios[worst],
+                    ">= 5x (the smallest of the three)"))
+    return rows
 
 
-def bench_scan(n_masses: int = 60, workers: int = 2, events: int = 20_000) -> dict:
+def bench_scan(n_masses: int = 60, workers: int = 2, events: int = 20_000) -> list[Row]:
     """A 60-mass scan of all eight scenarios (chi2 and counting CLs) from an empty cache."""
     from dipole_portal.analysis.mass_grid import log_grid
+    from dipole_portal.analysis.pipeline import make_samples
     from dipole_portal.analysis.tasks import LimitTask, run_tasks
+    from dipole_portal.core.cache import Cache
     from dipole_portal.core.config import load_scenarios
     from dipole_portal.core.executors import make_executor
 
@@ -126,59 +189,87 @@ def bench_scan(n_masses: int = 60, workers: int = 2, events: int = 20_000) -> di
              for sc in load_scenarios().values() for m in log_grid(sc.max_sqrt_s, n_masses)]
     t0 = time.perf_counter()
     with make_executor("processes", workers) as ex:
-        res = run_tasks(tasks, ex, "scan")
+        make_samples(tasks, ex, Cache(workdir))
+        run_tasks(tasks, ex, "scan")
     dt = time.perf_counter() - t0
-    tests = np.mean([r.hypotests for r, _ in res])
-    print(f"scan: {n_masses} masses x 8 scenarios = {len(tasks)} limits (chi2 + counting CLs, {events:.0e} events per "
-          f"sample, samples generated too) with {workers} workers: {dt:.1f} s; {tests:.1f} CLs evaluations per limit")
-    return {"seconds": dt, "limits": len(tasks), "hypotests": float(tests)}
+    shutil.rmtree(workdir, ignore_errors=True)
+    return [Row("scan_60x8_s", dt, "s", None, None, "<= 60 s")]
 
 
-def bench_e2e(preset: str = "paper") -> dict:
-    """``python -m dipole_portal run --preset paper`` from an empty cache: 1, 2 workers and a Dask LocalCluster."""
-    import subprocess
-    import sys
-
-    out = {}
-    env = {**os.environ, "DIPOLE_PORTAL_PROGRESS": "0"}
-    runs = (("1 worker", ["--workers", "1"]), ("2 workers", ["--workers", "2"]),
-            ("Dask LocalCluster, 2 workers", ["--dask-workers", "2"]))
-    for label, args in runs:
-        folder = tempfile.mkdtemp(prefix="dipole-bench-e2e-")
-        cmd = [sys.executable, "-m", "dipole_portal", "run", "--preset", preset, "--output", folder, *args]
-        t0 = time.perf_counter()
-        subprocess.run(cmd, check=True, env=env, capture_output=True)
-        out[label] = time.perf_counter() - t0
-        print(f"e2e: run --preset {preset}, empty cache, {label}: {out[label]:.1f} s", flush=True)
+def _run_preset(preset: str, args: list[str], folder: str) -> float:
+    cmd = [sys.executable, "-m", "dipole_portal", "run", "--preset", preset, "--output", folder,
+           "--cache", os.path.join(folder, "cache"), *args]
     t0 = time.perf_counter()
-    subprocess.run(cmd, check=True, env=env, capture_output=True)
-    out["full cache"] = time.perf_counter() - t0
-    print(f"e2e: run --preset {preset}, full cache: {out['full cache']:.1f} s")
-    return out
+    subprocess.run(cmd, check=True, env={**os.environ, "DIPOLE_PORTAL_PROGRESS": "0"}, capture_output=True)
+    return time.perf_counter() - t0
+
+
+def _size_gb(folder: Path) -> float:
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) / 1e9
+
+
+def bench_e2e(executors: bool = False) -> list[Row]:
+    """The presets end to end, each in a fresh output folder and cache."""
+    rows = []
+    folder = tempfile.mkdtemp(prefix="dipole-bench-paper-")
+    cold = _run_preset("paper", ["--workers", "2"], folder)
+    warm = _run_preset("paper", ["--workers", "2"], folder)
+    cache_gb = _size_gb(Path(folder) / "cache" / "samples")
+    shutil.rmtree(folder, ignore_errors=True)
+    rows += [Row("paper_cold_s", cold, "s", None, None, "<= 60 s"),
+             Row("paper_warm_s", warm, "s", None, None, "<= 5 s"),
+             Row("paper_cache_GB", cache_gb, "GB", None, None, "<= 1 GB")]
+    folder = tempfile.mkdtemp(prefix="dipole-bench-fast-")
+    rows.append(Row("fast_cold_s", _run_preset("fast", ["--workers", "2"], folder), "s", None, None, "<= 20 s"))
+    shutil.rmtree(folder, ignore_errors=True)
+    if executors:
+        for name, args in (("paper_cold_1worker_s", ["--workers", "1"]),
+                           ("paper_cold_dask2_s", ["--dask-workers", "2"])):
+            folder = tempfile.mkdtemp(prefix="dipole-bench-exec-")
+            rows.append(Row(name, _run_preset("paper", args, folder), "s", cold, None, "(2 processes as floor)"))
+            rows[-1].ratio = rows[-1].value / cold
+            shutil.rmtree(folder, ignore_errors=True)
+    return rows
 
 
 STAGES = ("generate", "select", "limits", "scan", "e2e")
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--events", type=int, default=10_000_000)
-    ap.add_argument("--only", choices=STAGES, default=None)
-    ap.add_argument("--cache", default=None)
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--events", type=int, default=5_000_000, help="events for generate/select (default 5e6)")
+    ap.add_argument("--only", choices=STAGES, nargs="+", default=None, help="run only these stages")
+    ap.add_argument("--json", type=Path, default=None, help="also write the rows to this JSON file")
+    ap.add_argument("--executors", action="store_true", help="also time the paper preset with 1 worker and Dask")
     args = ap.parse_args()
-    workdir = Path(args.workdir or tempfile.mkdtemp(prefix="dipole-bench-"))
-    stages = [args.only] if args.only else list(STAGES)
-    gen = None
-    if "generate" in stages or "select" in stages:
-        gen = bench_generate(args.events, workdir)
-    if "select" in stages:
-        bench_select(gen["path"])
-    if "limits" in stages:
-        bench_limits()
-    if "scan" in stages:
-        bench_scan()
-    if "e2e" in stages:
-        bench_e2e()
+    stages = args.only or list(STAGES)
+    workdir = Path(tempfile.mkdtemp(prefix="dipole-bench-"))
+    rows: list[Row] = []
+    t_start = time.perf_counter()
+    try:
+        if "generate" in stages or "select" in stages:
+            gen_rows, path = bench_generate(args.events, workdir)
+            rows += gen_rows
+            if "select" in stages:
+                rows += bench_select(path)
+        if "limits" in stages:
+            rows += bench_limits()
+        if "scan" in stages:
+            rows += bench_scan()
+        if "e2e" in stages:
+            rows += bench_e2e(args.executors)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    rows.append(Row("bench_total_s", time.perf_counter() - t_start, "s", None, None, "<= 300 s"))
+    print(f"\n{'figure':<24}{'value':>12} {'unit':<12}{'floor/peer':>12} {'ratio':>12}   target")
+    for r in rows:
+        print(r.line())
+    if args.json:
+        from dipole_portal.core.atomic import write_json_atomic
+
+        write_json_atomic(args.json, {"rows": [asdict(r) for r in rows],
+                                      "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]}})
+        print(f"wrote {args.json}")
 
 
 if __name__ == "__main__":

@@ -189,12 +189,32 @@ def toy_limits(signal: np.ndarray, background: np.ndarray, guess: float = 1.0, n
     return MuLimits(bands, f"toys ({ntoys})", n)
 
 
-def pyhf_stock_upper_limit(spec: dict, hi: float, points: int = 41) -> tuple[float, int]:
-    """pyhf's own ``upper_limits`` with a linear mu grid (for the benchmark); returns (median, hypotests)."""
+def pyhf_upper_limit(spec: dict, rtol: float = 2e-3, **hypotest_kwargs: object) -> tuple[np.ndarray, int]:
+    """pyhf's own expected limits, as ``upper_limit(data, model, scan=None)`` computes them: TOMS748 root finding
+    (``toms748_scan``) between the POI's suggested bounds, here with ``level`` passed explicitly (pyhf 0.7.6's
+    ``upper_limit`` drops it when ``scan=None``) and relative tolerance ``rtol`` (ours: 2e-3 in ln mu).
+
+    For the benchmark: returns the five expected limits (-2 .. +2 sigma) and how many hypotests it ran.
+    ``hypotest_kwargs`` go to ``pyhf.infer.hypotest`` (``calctype="toybased"``, ``ntoys``, ...).
+    """
+    from pyhf.infer.intervals import upper_limits
+
+    calls = 0
+    stock = upper_limits.hypotest
+
+    def counted(*args: object, **kwargs: object) -> object:
+        nonlocal calls
+        calls += 1
+        return stock(*args, **kwargs)
+
     with pyhf_backend():
         ws = pyhf.Workspace(spec)
         model = ws.model()
         data = ws.data(model)
-        scan = np.linspace(0, hi, points)
-        _, exp_lim = pyhf.infer.intervals.upper_limits.upper_limit(data, model, scan, level=ALPHA)
-    return float(exp_lim[2]), points
+        lo, hi = model.config.suggested_bounds()[model.config.poi_index]
+        upper_limits.hypotest = counted
+        try:
+            _, exp_lim = upper_limits.toms748_scan(data, model, lo, hi, level=ALPHA, rtol=rtol, **hypotest_kwargs)
+        finally:
+            upper_limits.hypotest = stock
+    return np.asarray(exp_lim, dtype=float).ravel(), calls
