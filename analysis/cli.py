@@ -470,7 +470,8 @@ def limits(yields_files, scenario, masses, n_masses, m_min, decay_model, cc_mode
 
 @cli.command()
 @click.option("--preset", type=click.Choice(["fast", "paper"]), default="fast", show_default=True,
-              help="paper: 20 masses and 1e5 events per sample; fast: 4 masses, 2e4 events.")
+              help="paper: curves refined until neighbouring limits differ by < 20% (1 MeV to sqrt(s)), 1e5 "
+                   "events per sample; fast: 4 masses, 2e4 events.")
 @_scenarios_option
 @click.option("--scenario", "only", multiple=True, help="Restrict to these scenarios (repeatable).")
 @_decay_model_option

@@ -13,8 +13,10 @@ import os
 import shutil
 from pathlib import Path
 
-from dipole_portal.core.atomic import _umask, check_writable, new_folder_beside, swap_in_folder
+from dipole_portal.core.atomic import _umask, check_writable, copy_atomic, new_folder_beside, swap_in_folder
+from dipole_portal.core.cache import Cache, files_digest
 from dipole_portal.core.errors import InputError
+from dipole_portal.core.version import __version__
 
 DESCRIPTION = ("Expected 95% C.L. upper limits on the transition magnetic moment d of a heavy neutral lepton N "
                "(neutrino dipole portal) from the single-photon signature; reproduction of arXiv:2204.07802.")
@@ -59,6 +61,11 @@ def _deterministic_tar(out: Path, members: list[tuple[str, Path]]) -> Path:
 
 def code_archive(out: Path) -> Path:
     """The sources that computed the tables (every module and data file of ``dipole_portal``) as a .tar.gz."""
+    return _deterministic_tar(out, code_members())
+
+
+def code_members() -> list[tuple[str, Path]]:
+    """(name in the archive, file) of every module and data file of ``dipole_portal``."""
     import importlib
 
     members = []
@@ -70,7 +77,7 @@ def code_archive(out: Path) -> Path:
             if f.is_file() and f.suffix in (".py", ".json", ".csv") and "__pycache__" not in rel.parts \
                     and (sub or rel.parts[0] not in CODE_PACKAGES[1:]):
                 members.append((str(Path("dipole_portal", sub, rel)), f))
-    return _deterministic_tar(out, members)
+    return members
 
 
 def pyhf_archive(workspaces: Path, scenario: str, out: Path) -> Path | None:
@@ -86,30 +93,66 @@ def pyhf_archive(workspaces: Path, scenario: str, out: Path) -> Path | None:
 
 
 def write_hepdata(limits_folder: Path, out_folder: Path, locations: dict[str, str] | None = None,
-                  workspaces: Path | None = None) -> list[Path]:
+                  workspaces: Path | None = None, cache: Cache | None = None) -> list[Path]:
     """Write ``out_folder/submission/`` (YAML) and ``out_folder/submission.tar.gz`` from the limit tables.
 
     ``locations`` names, per scenario, the figure(s) its table belongs to; a table of no figure says so (never
     hepdata_lib's placeholder location). ``workspaces``: the folder of pyhf files, attached to each table as a
     HistFactory resource. The code that computed the numbers is attached as a resource of the submission.
+
+    With ``cache``, the submission's tarball is kept as a cache entry keyed on the bytes of the tables, the
+    workspaces and the sources, and the figure locations: a rerun with nothing changed unpacks it instead of
+    building it again (hepdata_lib validates every table as it writes it, which takes seconds).
     """
     import tempfile
 
     tables = sorted(limits_folder.glob("*_limits.json"))
     if not tables:
         raise InputError(f"{limits_folder}: no *_limits.json tables to export")
+    entry = None
+    if cache is not None:
+        inputs = {"tables": files_digest(*tables), "locations": locations or {}, "version": __version__,
+                  "workspaces": files_digest(workspaces) if workspaces is not None else None,
+                  "sources": files_digest(*[f for _, f in code_members()])}
+        entry = cache.entry("hepdata", inputs, ("dipole_portal.analysis.hepdata_export",))
+        stored = entry.valid_file("tar.gz")
+        if stored is not None:
+            return _unpack(stored, out_folder)
     staging = Path(tempfile.mkdtemp(prefix="dipole-portal-hepdata-"))
     try:
-        return _write(tables, out_folder, locations, workspaces, staging)
+        written = _write(tables, out_folder, locations, workspaces, staging)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+    if entry is not None:
+        with entry.writing_file("tar.gz") as tmp:
+            shutil.copyfile(out_folder / "submission.tar.gz", tmp)
+    return written
+
+
+def _unpack(tarball: Path, out_folder: Path) -> list[Path]:
+    """``submission.tar.gz`` and the ``submission/`` folder it holds (hepdata_lib's tarball is the folder's files),
+    each put in place atomically."""
+    import tarfile
+
+    out_folder.mkdir(parents=True, exist_ok=True)
+    final_dir, final_tar = out_folder / "submission", out_folder / "submission.tar.gz"
+    tmp = new_folder_beside(final_dir)
+    try:
+        (tmp / "submission").mkdir()
+        with tarfile.open(tarball) as tar:
+            tar.extractall(tmp / "submission", filter="data")
+        copy_atomic(tarball, final_tar)
+        swap_in_folder(tmp / "submission", final_dir)
+        tmp.rmdir()
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return [final_dir, final_tar]
 
 
 def _write(tables: list[Path], out_folder: Path, locations: dict[str, str] | None, workspaces: Path | None,
            staging: Path) -> list[Path]:
     from hepdata_lib import Submission, Table, Uncertainty, Variable
-
-    from dipole_portal.core.version import __version__
 
     sub = Submission()
     sub.add_additional_resource(

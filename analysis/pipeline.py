@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from dipole_portal.analysis.mass_grid import GridSpec, grid_quality, initial_grid, refine
 from dipole_portal.analysis.tasks import LimitTask, SampleJob, TaskResult, YieldsRequest, load_cached, run_tasks
-from dipole_portal.core.atomic import remove_stale_temporaries, write_json_atomic
-from dipole_portal.core.cache import SELECTION_CODE, Cache
+from dipole_portal.core.atomic import copy_atomic, remove_stale_temporaries, write_json_atomic
+from dipole_portal.core.cache import FIGURE_CODE, SELECTION_CODE, Cache, canonical_json, files_digest
 from dipole_portal.core.config import Presentation, Scenario
 from dipole_portal.core.constants import DEFAULT_CONSTANTS
 from dipole_portal.core.errors import InputError
@@ -356,13 +357,14 @@ def run_pipeline(scenarios: dict[str, Scenario], names: list[str], preset_name: 
     replace_output_set(output, files, settings)  # before HEPData, which reads every table in limits/
     locations = {n: "; ".join(f"Figure {f.name}: {f.caption}" for f in presentation.figures if n in f.scenarios)
                  for n in names}
-    files["hepdata"] = write_hepdata(output / "limits", output / "hepdata", locations, output / "workspaces")
+    files["hepdata"] = write_hepdata(output / "limits", output / "hepdata", locations, output / "workspaces",
+                                     cache)
     seconds["tables"] = time.perf_counter() - t0
 
     if make_figures:
         t0 = time.perf_counter()
         log(f"[5/{stages}] figures")
-        files["figures"] = make_all_figures(output, scenarios, names, presentation)
+        files["figures"] = make_all_figures(output, scenarios, names, presentation, cache)
         seconds["figures"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         log(f"[6/{stages}] report")
@@ -407,15 +409,20 @@ def replace_output_set(output: Path, files: dict[str, list[Path]], settings: dic
 
 
 def make_all_figures(output: Path, scenarios: dict[str, Scenario], names: list[str],
-                     presentation: Presentation) -> list[Path]:
+                     presentation: Presentation, cache: Cache) -> list[Path]:
     """Every figure from the files of the earlier stages (``limits/``, ``histograms/``), as PDF and PNG.
+
+    Each drawn figure is kept in the cache, keyed on the bytes of the files it is drawn from, the configuration,
+    matplotlib's version and the plotting code: a rerun with nothing changed copies them instead of drawing.
 
     The configuration's figures (the paper's), then one figure for each scenario that none of them shows (a custom
     scenario), the diagnostics, and the E_gamma-theta_gamma planes.
     """
+    import matplotlib
+
     from dipole_portal.plotting import limit_figures as lf
     from dipole_portal.plotting.plane_figures import figure_plane
-    from dipole_portal.plotting.style import save, use_style
+    from dipole_portal.plotting.style import FORMATS, save, use_style
 
     use_style()
     curves = lf.load_curves(output / "limits")
@@ -437,10 +444,29 @@ def make_all_figures(output: Path, scenarios: dict[str, Scenario], names: list[s
               ("diag_bands", lambda: lf.figure_bands(curves))]
     steps += [(f"diag_plane_{n}", lambda n=n: figure_plane(scenarios[n], output / "histograms" / f"{n}.root"))
               for n in names]
+    # what each figure is drawn from: the tables and workspaces, or one scenario's diagnostic histograms (their
+    # JSON files: the ROOT files carry write times, so their bytes change on every run)
+    tables = files_digest(output / "limits", output / "workspaces")
+    sources = {name: tables for name, _ in steps}
+    sources |= {f"diag_plane_{n}": files_digest(output / "histograms" / f"{n}.json",
+                                                output / "histograms" / f"{n}_uhi.json") for n in names}
+    settings = {"presentation": canonical_json(dataclasses.asdict(presentation)), "matplotlib": matplotlib.__version__,
+                "scenarios": {n: scenarios[n].as_dict() for n in names}}
     with progress_bar("figures", len(steps)) as advance:
         for name, step in steps:
-            fig = step()
-            if fig is not None:
-                paths += save(fig, folder, name)
+            entries = [cache.entry("figures", {"figure": name, "format": ext, "inputs": sources[name], **settings},
+                                   FIGURE_CODE) for ext in FORMATS]
+            stored = [e.valid_file(ext) for e, ext in zip(entries, FORMATS, strict=True)]
+            if all(stored):  # the same inputs and plotting code: copy the stored files
+                for src, ext in zip(stored, FORMATS, strict=True):
+                    paths.append(copy_atomic(src, folder / f"{name}.{ext}"))
+            else:
+                fig = step()
+                if fig is not None:
+                    drawn = save(fig, folder, name)
+                    for e, ext, src in zip(entries, FORMATS, drawn, strict=True):
+                        with e.writing_file(ext) as tmp:
+                            shutil.copyfile(src, tmp)
+                    paths += drawn
             advance(1)
     return paths

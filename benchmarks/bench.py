@@ -208,14 +208,15 @@ def _size_gb(folder: Path) -> float:
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) / 1e9
 
 
-def bench_e2e(executors: bool = False) -> list[Row]:
-    """The presets end to end, each in a fresh output folder and cache."""
+def bench_e2e(executors: bool = False, keep: Path | None = None) -> list[Row]:
+    """The presets end to end, each in a fresh output folder and cache; ``keep``: leave the paper run there."""
     rows = []
-    folder = tempfile.mkdtemp(prefix="dipole-bench-paper-")
+    folder = str(keep) if keep else tempfile.mkdtemp(prefix="dipole-bench-paper-")
     cold = _run_preset("paper", ["--workers", "2"], folder)
     warm = _run_preset("paper", ["--workers", "2"], folder)
     cache_gb = _size_gb(Path(folder) / "cache" / "samples")
-    shutil.rmtree(folder, ignore_errors=True)
+    if not keep:
+        shutil.rmtree(folder, ignore_errors=True)
     rows += [Row("paper_cold_s", cold, "s", None, None, "<= 60 s"),
              Row("paper_warm_s", warm, "s", None, None, "<= 5 s"),
              Row("paper_cache_GB", cache_gb, "GB", None, None, "<= 1 GB")]
@@ -241,6 +242,7 @@ def main() -> None:
     ap.add_argument("--only", choices=STAGES, nargs="+", default=None, help="run only these stages")
     ap.add_argument("--json", type=Path, default=None, help="also write the rows to this JSON file")
     ap.add_argument("--executors", action="store_true", help="also time the paper preset with 1 worker and Dask")
+    ap.add_argument("--keep", type=Path, default=None, help="run the paper preset into this (new) folder and keep it")
     args = ap.parse_args()
     stages = args.only or list(STAGES)
     workdir = Path(tempfile.mkdtemp(prefix="dipole-bench-"))
@@ -257,7 +259,9 @@ def main() -> None:
         if "scan" in stages:
             rows += bench_scan()
         if "e2e" in stages:
-            rows += bench_e2e(args.executors)
+            if args.keep and args.keep.exists():
+                ap.error(f"--keep {args.keep}: expected a folder that does not exist yet")
+            rows += bench_e2e(args.executors, args.keep)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     rows.append(Row("bench_total_s", time.perf_counter() - t_start, "s", None, None, "<= 300 s"))

@@ -68,7 +68,9 @@ class Selection:
         cth = np.linspace(-1, 1, n_grid + 1)[1:-1]
         EE, CC = np.meshgrid(E, cth, indexing="ij")
         theta = np.arccos(CC)
-        ok = self.passed(PhotonColumns(EE, theta, geo.cm_to_lab_theta_rad(theta, self.beta)))
+        # the lab angle depends on the CM angle only: boost one row, not the whole grid
+        theta_lab = np.broadcast_to(geo.cm_to_lab_theta_rad(theta[0], self.beta), theta.shape)
+        ok = self.passed(PhotonColumns(EE, theta, theta_lab))
         if not ok.any():
             raise InputError(f"selection {self.name} at sqrt(s)={self.sqrt_s:g} GeV accepts no photon")
         ie = np.nonzero(ok.any(axis=1))[0]

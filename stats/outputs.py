@@ -71,6 +71,17 @@ def computed_with(results: list[LimitResult]) -> dict:
     return out
 
 
+def _folder_holds(folder: Path, texts: dict[str, str]) -> bool:
+    """True if ``folder`` is a real folder holding exactly the files ``texts`` names, with exactly those texts."""
+    if folder.is_symlink() or not folder.is_dir():
+        return False
+    try:
+        present = {p.name for p in folder.iterdir()}
+        return present == set(texts) and all((folder / n).read_bytes() == t.encode() for n, t in texts.items())
+    except OSError:
+        return False
+
+
 def write_workspaces(folder: Path, scenario: str, specs: dict[float, dict], hepdata_ins: str | None = None,
                      results: list[LimitResult] | None = None) -> list[Path]:
     """Background-only workspace (of the lightest mass, which has every channel), one plain JSON Patch per mass
@@ -97,14 +108,17 @@ def write_workspaces(folder: Path, scenario: str, specs: dict[float, dict], hepd
                 p["metadata"].update(calculator=r.calculator or "chi2", d95_GeV_inv=r.d95)
     paths = [write_json_atomic(folder / f"{scenario}_bkgonly.json", bkg)]
     patch_dir = folder / f"{scenario}_patches"
-    tmp = new_folder_beside(patch_dir)  # the set of patches is replaced whole: no stale patch of an earlier run
-    try:
-        for mass, p in zip(specs, ps["patches"], strict=True):
-            write_json_atomic(tmp / f"{p['metadata']['name']}.json", signal_patch(bkg, specs[mass]))
-        swap_in_folder(tmp, patch_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    texts = {f"{p['metadata']['name']}.json": json.dumps(signal_patch(bkg, specs[mass]), indent=2, allow_nan=False)
+             + "\n" for mass, p in zip(specs, ps["patches"], strict=True)}
+    if not _folder_holds(patch_dir, texts):
+        tmp = new_folder_beside(patch_dir)  # the set of patches is replaced whole: no stale patch of an earlier run
+        try:
+            for name, text in texts.items():
+                write_text_atomic(tmp / name, text)
+            swap_in_folder(tmp, patch_dir)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
     paths.append(patch_dir)
     ps_path = folder / f"{scenario}_patchset.json"
     if hepdata_ins:

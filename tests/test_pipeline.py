@@ -306,3 +306,19 @@ def test_run_unknown_scenario_is_an_input_error(tmp_path):
                                                "belle2-highmass, belle2-lowmass, bes3, stcf-2gev, stcf-4gev, "
                                                "stcf-4gev-30ab, stcf-7gev"]
 
+
+
+def test_dask_local_cluster_run_gives_the_same_tables(fast_run, tmp_path):
+    """``run`` on a Dask LocalCluster (2 worker processes, its own cache) writes the tables the local process
+    pool wrote, byte for byte (two scenarios, to keep the suite short: BESIII's 43 channels and STCF)."""
+    pytest.importorskip("distributed")
+    out, _ = fast_run
+    names = ("bes3", "stcf-2gev")
+    res = _run("--preset", "fast", "--output", str(tmp_path), "--cache", str(tmp_path / "cache"), "--dask-workers",
+               "2", "--no-figures", *[a for n in names for a in ("--scenario", n)])
+    assert res.returncode == 0, res.stderr
+    assert "Dask" in res.stderr or "dask" in res.stderr
+    for name in names:
+        for ext in ("csv", "json"):
+            assert (tmp_path / "limits" / f"{name}_limits.{ext}").read_bytes() == \
+                (out / "limits" / f"{name}_limits.{ext}").read_bytes(), (name, ext)

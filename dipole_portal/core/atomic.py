@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import stat
 import tempfile
 import time
@@ -74,10 +75,24 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
 
 
 def write_text_atomic(path: str | os.PathLike[str], text: str) -> Path:
-    """Write ``text`` to ``path`` atomically."""
-    with atomic_path(path) as tmp:
-        tmp.write_text(text)
-    return Path(path)
+    """Write ``text`` to ``path`` atomically; a regular file that already holds exactly ``text`` is left as it is
+    (a rerun that changes nothing rewrites, and syncs to disk, nothing)."""
+    final = check_writable(path)
+    data = text.encode()
+    with contextlib.suppress(OSError):
+        if final.is_file() and not final.is_symlink() and final.stat().st_size == len(data) \
+                and final.read_bytes() == data:
+            return final
+    with atomic_path(final) as tmp:
+        tmp.write_bytes(data)
+    return final
+
+
+def copy_atomic(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> Path:
+    """Copy the bytes of ``src`` to ``dst`` under a temporary name, then rename (``dst``'s mode from the umask)."""
+    with atomic_path(dst) as tmp:
+        shutil.copyfile(src, tmp)
+    return Path(dst)
 
 
 def write_json_atomic(path: str | os.PathLike[str], obj: Any) -> Path:
@@ -124,7 +139,6 @@ def swap_in_folder(new: str | os.PathLike[str], final: str | os.PathLike[str], a
     another run just put in place fails with ENOTEMPTY/EEXIST).
     """
     import errno
-    import shutil
 
     new, final = Path(new), Path(final)
     if final.is_symlink() or (final.exists() and not final.is_dir()):

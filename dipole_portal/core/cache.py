@@ -47,6 +47,7 @@ SAMPLE_CODE = ("dipole_portal.samples", "dipole_portal.core.constants", "dipole_
 SELECTION_CODE = (*SAMPLE_CODE, "dipole_portal.selections", "dipole_portal.core.config",
                   "dipole_portal.analysis.allocation", "dipole_portal.analysis.tasks")
 LIMIT_CODE = (*SELECTION_CODE, "dipole_portal.stats")
+FIGURE_CODE = ("dipole_portal.plotting",)
 
 
 def default_root() -> Path:
@@ -81,6 +82,18 @@ def code_digest(names: tuple[str, ...]) -> str:
         for f in files:
             h.update(f"{name}:{f.name}\0".encode())
             h.update(f.read_bytes())
+    return h.hexdigest()
+
+
+def files_digest(*paths: Path) -> str:
+    """SHA-256 over the names (relative to each given path) and bytes of the given files and of every file under
+    the given folders, in a stable order; a missing path counts as empty."""
+    h = hashlib.sha256()
+    for root in paths:
+        files = sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else [root] * root.is_file()
+        h.update(f"{root.name}\0".encode())
+        for f in files:
+            h.update(f"{f.relative_to(root) if f != root else f.name}\0{file_sha256(f)}\0".encode())
     return h.hexdigest()
 
 
