@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -39,6 +40,7 @@ def fast_run(tmp_path_factory):
     res = _run("--preset", "fast", "--output", str(out), "--cache", str(out / "cache"), "--workers", "2",
                "--hepdata-ins", "ins0000000")  # syntactically valid for pyhf's patchset schema; names no record
     assert res.returncode == 0, res.stderr
+    shutil.copytree(out / "limits", out.parent / "first_run_limits")  # later tests rerun into ``out``
     return out, res
 
 
@@ -266,11 +268,13 @@ def test_rerun_reuses_every_sample_and_limit(fast_run):
     out, _ = fast_run
     before = {p: p.stat().st_mtime_ns for p in (out / "cache").rglob("*") if p.is_file()}
     assert len(before) > 100
-    res = _run("--preset", "fast", "--output", str(out), "--cache", str(out / "cache"), "--workers", "1")
+    res = _run("--preset", "fast", "--output", str(out), "--cache", str(out / "cache"), "--workers", "1",
+               "--hepdata-ins", "ins0000000")  # the first run's settings: nothing to compute, draw or export
     assert res.returncode == 0, res.stderr
     assert "0 limits computed" in res.stderr and "0 samples made" in res.stderr
     after = {p: p.stat().st_mtime_ns for p in (out / "cache").rglob("*") if p.is_file()}
     assert after == before
+    assert {p.parent.name for p in before} >= {"samples", "limits", "figures", "hepdata"}
 
 
 def test_changed_cut_reuses_the_samples(fast_run, tmp_path):
@@ -321,4 +325,4 @@ def test_dask_local_cluster_run_gives_the_same_tables(fast_run, tmp_path):
     for name in names:
         for ext in ("csv", "json"):
             assert (tmp_path / "limits" / f"{name}_limits.{ext}").read_bytes() == \
-                (out / "limits" / f"{name}_limits.{ext}").read_bytes(), (name, ext)
+                (out.parent / "first_run_limits" / f"{name}_limits.{ext}").read_bytes(), (name, ext)
