@@ -211,7 +211,13 @@ def _size_gb(folder: Path) -> float:
 def bench_e2e(executors: bool = False, keep: Path | None = None) -> list[Row]:
     """The presets end to end, each in a fresh output folder and cache; ``keep``: leave the paper run there."""
     rows = []
-    folder = str(keep) if keep else tempfile.mkdtemp(prefix="dipole-bench-paper-")
+    def new_folder(label: str) -> str:
+        if keep:
+            (keep / label).mkdir(parents=True)
+            return str(keep / label)
+        return tempfile.mkdtemp(prefix=f"dipole-bench-{label}-")
+
+    folder = new_folder("paper")
     cold = _run_preset("paper", ["--workers", "2"], folder)
     warm = _run_preset("paper", ["--workers", "2"], folder)
     cache_gb = _size_gb(Path(folder) / "cache" / "samples")
@@ -226,10 +232,11 @@ def bench_e2e(executors: bool = False, keep: Path | None = None) -> list[Row]:
     if executors:
         for name, args in (("paper_cold_1worker_s", ["--workers", "1"]),
                            ("paper_cold_dask2_s", ["--dask-workers", "2"])):
-            folder = tempfile.mkdtemp(prefix="dipole-bench-exec-")
+            folder = new_folder(name.removesuffix("_s"))
             rows.append(Row(name, _run_preset("paper", args, folder), "s", cold, None, "(2 processes as floor)"))
             rows[-1].ratio = rows[-1].value / cold
-            shutil.rmtree(folder, ignore_errors=True)
+            if not keep:
+                shutil.rmtree(folder, ignore_errors=True)
     return rows
 
 
@@ -242,7 +249,8 @@ def main() -> None:
     ap.add_argument("--only", choices=STAGES, nargs="+", default=None, help="run only these stages")
     ap.add_argument("--json", type=Path, default=None, help="also write the rows to this JSON file")
     ap.add_argument("--executors", action="store_true", help="also time the paper preset with 1 worker and Dask")
-    ap.add_argument("--keep", type=Path, default=None, help="run the paper preset into this (new) folder and keep it")
+    ap.add_argument("--keep", type=Path, default=None,
+                    help="run the paper preset(s) into sub-folders of this (new) folder and keep them")
     args = ap.parse_args()
     stages = args.only or list(STAGES)
     workdir = Path(tempfile.mkdtemp(prefix="dipole-bench-"))
