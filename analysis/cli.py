@@ -17,10 +17,12 @@ from dipole_portal.core.options import (
     DEFAULT_CC_MODES,
     DEFAULT_D_REF,
     DEFAULT_DECAY_MODEL,
+    DEFAULT_DETECTOR_MODEL,
     DEFAULT_EVENTS,
     DEFAULT_SEED,
     Calculator,
     DecayModel,
+    DetectorModel,
     Method,
     Process,
 )
@@ -87,6 +89,13 @@ def _decay_model_option(f):
                              "backward, isotropic or forward.")(f)
 
 
+def _detector_model_option(f):
+    return click.option("--detector-model", type=click.Choice([m.value for m in DetectorModel]),
+                        default=DEFAULT_DETECTOR_MODEL.value, show_default=True,
+                        help="paper: a decay within l_D of the collision point (eq. 5); realistic: per event, "
+                             "along the N flight direction, inside the calorimeter's inner surface.")(f)
+
+
 def _cc_modes_option(f):
     return click.option("--cc-modes", type=click.IntRange(1, 2), default=DEFAULT_CC_MODES, show_default=True,
                         help="Charge-conjugate modes counted: 2 = N nubar + Nbar nu (Dirac N), 1 = N nubar only.")(f)
@@ -125,7 +134,8 @@ _hepdata_ins_option = click.option(
     "--hepdata-ins", default=None, callback=_check_inspire_id,
     help="INSPIRE record id (insNNNNNNN) of the publication: the pyhf patchsets' references (pyhf requires it; "
          "without it only the per-mass patches are written).")
-_physics_options = _stack([_decay_model_option, _cc_modes_option, _events_option, _seed_option, _cache_option,
+_physics_options = _stack([_decay_model_option, _detector_model_option, _cc_modes_option, _events_option, _seed_option,
+                           _cache_option,
                            _scenarios_option])
 _common_physics = _stack(
     [
@@ -186,30 +196,31 @@ def generate(process, sqrt_s, beams, mass, decay_model, d_ref, cc_modes, region,
     log(f"wrote {events} {process} events to {path}")
 
 
-def _request(scenario, mass, decay_model, cc_modes, events, seed, scenarios_file):
+def _request(scenario, mass, decay_model, cc_modes, events, seed, scenarios_file, detector_model="paper"):
     from dipole_portal.analysis.tasks import YieldsRequest
     from dipole_portal.core.config import get_scenario
 
     sc = get_scenario(scenario, scenarios_file)
-    return YieldsRequest(sc, mass, decay_model=DecayModel(decay_model), n_modes=cc_modes, events=events, seed=seed)
+    return YieldsRequest(sc, mass, decay_model=DecayModel(decay_model), n_modes=cc_modes, events=events, seed=seed,
+                         detector_model=DetectorModel(detector_model))
 
 
-def _yields(scenario, mass, decay_model, cc_modes, events, seed, cache_dir, scenarios_file):
+def _yields(scenario, mass, decay_model, cc_modes, events, seed, cache_dir, scenarios_file, detector_model="paper"):
     from dipole_portal.analysis.tasks import compute_yields
     from dipole_portal.core.cache import Cache
 
-    req = _request(scenario, mass, decay_model, cc_modes, events, seed, scenarios_file)
+    req = _request(scenario, mass, decay_model, cc_modes, events, seed, scenarios_file, detector_model)
     return compute_yields(req, Cache(cache_dir)), req
 
 
 @cli.command()
 @_common_physics
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
-def yields(scenario, mass, decay_model, cc_modes, events, seed, cache_dir, scenarios_file, as_json):
+def yields(scenario, mass, decay_model, detector_model, cc_modes, events, seed, cache_dir, scenarios_file, as_json):
     """Signal efficiency, signal cross section and background events of a scenario at one mass."""
     import json
 
-    y, _ = _yields(scenario, mass, decay_model, cc_modes, events, seed, cache_dir, scenarios_file)
+    y, _ = _yields(scenario, mass, decay_model, cc_modes, events, seed, cache_dir, scenarios_file, detector_model)
     summary = y.summary()
     if as_json:
         click.echo(json.dumps(summary, indent=2))
@@ -225,7 +236,7 @@ def yields(scenario, mass, decay_model, cc_modes, events, seed, cache_dir, scena
 @cli.command()
 @_common_physics
 @click.option("--output", type=click.Path(file_okay=False), required=True, help="Output folder.")
-def select(scenario, mass, decay_model, cc_modes, events, seed, cache_dir, scenarios_file, output):
+def select(scenario, mass, decay_model, detector_model, cc_modes, events, seed, cache_dir, scenarios_file, output):
     """Select a scenario at one mass: the yields file that 'limit --yields' reads, histograms and cut-flows.
 
     Writes <scenario>_m<mass>_<model>_yields.json, _histograms.root (TH2D), _histograms.json (UHI) and
@@ -238,7 +249,7 @@ def select(scenario, mass, decay_model, cc_modes, events, seed, cache_dir, scena
     from dipole_portal.selections.process import process_sample
     from dipole_portal.selections.yields import write_yields
 
-    req = _request(scenario, mass, decay_model, cc_modes, events, seed, scenarios_file)
+    req = _request(scenario, mass, decay_model, cc_modes, events, seed, scenarios_file, detector_model)
     cache = Cache(cache_dir)
     jobs = req.jobs(cache)  # checks the mass before anything is made
     out = Path(output)
@@ -358,8 +369,8 @@ def _yields_input(files, scenario, mass):
 @_physics_options
 @_limit_options
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
-def limit(yields_files, scenario, mass, decay_model, cc_modes, events, seed, cache_dir, scenarios_file, method,
-          binned, calculator, bkg_syst, lumi_syst, as_json):
+def limit(yields_files, scenario, mass, decay_model, detector_model, cc_modes, events, seed, cache_dir, scenarios_file,
+          method, binned, calculator, bkg_syst, lumi_syst, as_json):
     """Expected 95% C.L. upper limit on d (GeV^-1) from a yields file, or for a scenario and mass."""
     import json
 
@@ -368,7 +379,7 @@ def limit(yields_files, scenario, mass, decay_model, cc_modes, events, seed, cac
     syst = _syst(bkg_syst, lumi_syst)
     read = _yields_input([yields_files] if yields_files else [], scenario, mass)
     y = read[0] if read else _yields(scenario, mass, decay_model, cc_modes, events, seed, cache_dir,
-                                     scenarios_file)[0]
+                                     scenarios_file, detector_model)[0]
     r = compute_limit(y, Method(method), binned=binned, calculator=Calculator(calculator), syst=syst)
     if as_json:
         click.echo(json.dumps(r.as_dict(), indent=2))
@@ -409,9 +420,9 @@ def _executor(kind, workers, dask_workers, scheduler):
 @_hepdata_ins_option
 @click.option("--output", type=click.Path(file_okay=False), required=True, help="Output folder.")
 @_executor_options
-def limits(yields_files, scenario, masses, n_masses, m_min, decay_model, cc_modes, events, seed, cache_dir,
-           scenarios_file, method, binned, calculator, bkg_syst, lumi_syst, hepdata_ins, output, executor_kind,
-           workers, dask_workers, scheduler):
+def limits(yields_files, scenario, masses, n_masses, m_min, decay_model, detector_model, cc_modes, events, seed,
+           cache_dir, scenarios_file, method, binned, calculator, bkg_syst, lumi_syst, hepdata_ins, output,
+           executor_kind, workers, dask_workers, scheduler):
     """Limits over masses: table (CSV, JSON), pyhf background-only workspace and patchset."""
     from dipole_portal.analysis.tasks import scan_masses
     from dipole_portal.core.config import get_scenario
@@ -456,7 +467,8 @@ def limits(yields_files, scenario, masses, n_masses, m_min, decay_model, cc_mode
         with _executor(executor_kind, workers, dask_workers, scheduler) as ex:
             scan = scan_masses(sc, grid, decay_model=DecayModel(decay_model), events=events, seed=seed,
                                cache=cache_dir or "", n_modes=cc_modes, method=Method(method), binned=binned,
-                               calculator=Calculator(calculator), syst=syst, executor=ex)
+                               calculator=Calculator(calculator), syst=syst, executor=ex,
+                               detector_model=DetectorModel(detector_model))
         results, specs, label = scan.limits, scan.specs, sc.label
     out = Path(output)
     paths = write_limit_tables(out, scenario, results, label) + write_workspaces(out, scenario, specs, hepdata_ins,
@@ -475,14 +487,15 @@ def limits(yields_files, scenario, masses, n_masses, m_min, decay_model, cc_mode
 @_scenarios_option
 @click.option("--scenario", "only", multiple=True, help="Restrict to these scenarios (repeatable).")
 @_decay_model_option
+@_detector_model_option
 @_seed_option
 @_cache_option
 @click.option("--output", type=click.Path(file_okay=False), default="output", show_default=True)
 @click.option("--no-figures", is_flag=True, help="Stop after the tables (no figures, no report).")
 @_hepdata_ins_option
 @_executor_options
-def run(preset, scenarios_file, only, decay_model, seed, cache_dir, output, no_figures, hepdata_ins, executor_kind,
-        workers, dask_workers, scheduler):
+def run(preset, scenarios_file, only, decay_model, detector_model, seed, cache_dir, output, no_figures, hepdata_ins,
+        executor_kind, workers, dask_workers, scheduler):
     """Whole pipeline: samples -> selections -> limits -> tables, HEPData -> figures -> report.
 
     Every intermediate result is an entry of the cache (--cache), keyed on its inputs and on the code that
@@ -506,6 +519,7 @@ def run(preset, scenarios_file, only, decay_model, seed, cache_dir, output, no_f
     with _executor(executor_kind, workers, dask_workers, scheduler) as ex:
         _check_output_folder(Path(output))
         summary = run_pipeline(scenarios, names, preset, Path(output), decay_model=DecayModel(decay_model),
+                               detector_model=DetectorModel(detector_model),
                                seed=seed, executor=ex, cache=Cache(cache_dir), presentation=presentation,
                                make_figures=not no_figures, hepdata_ins=hepdata_ins)
     log(f"done in {time.perf_counter() - t0:.1f} s: {summary.limits_computed} limits computed, "

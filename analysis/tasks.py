@@ -27,10 +27,12 @@ from dipole_portal.core.options import (
     DEFAULT_CC_MODES,
     DEFAULT_D_REF,
     DEFAULT_DECAY_MODEL,
+    DEFAULT_DETECTOR_MODEL,
     DEFAULT_EVENTS,
     DEFAULT_SEED,
     Calculator,
     DecayModel,
+    DetectorModel,
     Method,
     parse_option,
 )
@@ -39,6 +41,7 @@ from dipole_portal.samples.cache import derived_seed, ensure_sample, sample_entr
 from dipole_portal.samples.generators import NuNuGammaSpec, SignalSpec
 from dipole_portal.samples.kinematics import PhaseSpaceRegion
 from dipole_portal.selections.cuts import build_selection
+from dipole_portal.selections.decay_volume import DecayVolume
 from dipole_portal.selections.process import SelectedSample, process_sample
 from dipole_portal.selections.yields import ScenarioYields, check_mass, yields_from_record, yields_record
 from dipole_portal.stats.limits import NO_SYST, LimitResult, compute_limit
@@ -108,10 +111,16 @@ class YieldsRequest:
     d_ref: float = DEFAULT_D_REF
     background_events: int | None = None
     constants: PhysicsConstants = DEFAULT_CONSTANTS
+    detector_model: DetectorModel = DEFAULT_DETECTOR_MODEL
 
     def __post_init__(self) -> None:
         check_mass(self.scenario, self.mass)  # a finite mass that some energy point can produce
         object.__setattr__(self, "decay_model", parse_option(DecayModel, self.decay_model, "decay model"))
+        object.__setattr__(self, "detector_model", parse_option(DetectorModel, self.detector_model,
+                                                                "detector model"))
+        if self.detector_model == DetectorModel.REALISTIC and self.scenario.detector.decay_volume is None:
+            raise InputError(f"scenario {self.scenario.name}: detector {self.scenario.detector.name!r} has no "
+                             "decay_volume in the configuration; the realistic detector model needs one")
         for name in ("events", "seed", "n_modes"):
             v = getattr(self, name)
             if not isinstance(v, int) or isinstance(v, bool) or v < (0 if name == "seed" else 1):
@@ -122,6 +131,8 @@ class YieldsRequest:
 
     def key(self) -> dict:
         d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        if self.detector_model == DEFAULT_DETECTOR_MODEL:
+            del d["detector_model"]  # the paper's detector: the keys of earlier versions
         d["scenario"] = self.scenario.as_dict()
         d["constants"] = self.constants.as_dict()
         return d
@@ -141,19 +152,26 @@ class YieldsRequest:
 
 
 def selected_sample(job: SampleJob, scenario: Scenario, point: EnergyPoint, process: str, cache: Cache,
-                    decay_model: DecayModel | None = None, n_modes: int | None = None) -> SelectedSample:
+                    decay_model: DecayModel | None = None, n_modes: int | None = None,
+                    detector_model: DetectorModel = DEFAULT_DETECTOR_MODEL) -> SelectedSample:
     """The selection of one sample file (cached: nu nubar gamma is selected once for every mass), a signal
-    sample reweighted to ``decay_model`` and counted with ``n_modes``."""
+    sample reweighted to ``decay_model`` and counted with ``n_modes``; with the realistic detector model its
+    accepted events' decay probabilities in the detector's decay volume are recorded too."""
     sample_key = sample_entry(job.spec, job.seed, job.events, cache).key
     key = {"sample": sample_key, "process": process, "scenario": scenario.as_dict(), "sqrt_s": point.sqrt_s}
+    volume = None
     if process == "signal":
         key |= {"decay_model": decay_model, "n_modes": n_modes}
+        if detector_model != DEFAULT_DETECTOR_MODEL:
+            key["detector_model"] = detector_model
+            volume = DecayVolume(**scenario.detector.decay_volume)
     entry = cache.entry("selected", key, SELECTION_CODE)
     stored = entry.load_json()
     if stored is not None:
         return SelectedSample.from_dict(stored)
     res = SelectedSample.from_result(process_sample(job.run(), process, build_selection(scenario, point),
-                                                    decay_model=decay_model, n_modes=n_modes))
+                                                    decay_model=decay_model, n_modes=n_modes,
+                                                    decay_volume=volume))
     entry.store_json(res.as_dict())
     return res
 
@@ -169,7 +187,8 @@ def compute_yields(request: YieldsRequest, cache: Cache | None = None) -> Scenar
         return yields_from_record(stored, f"cache entry yields/{entry.key}")
     channels, provenance = [], []
     for point, sig_job, bkg_job in request.jobs(cache):
-        sig = selected_sample(sig_job, request.scenario, point, "signal", cache, request.decay_model, request.n_modes)
+        sig = selected_sample(sig_job, request.scenario, point, "signal", cache, request.decay_model, request.n_modes,
+                              request.detector_model)
         bkg = selected_sample(bkg_job, request.scenario, point, "nunugamma", cache)
         channels.append(channel_yield(request.scenario, point, request.mass, request.d_ref, sig, bkg,
                                       request.constants))
@@ -286,12 +305,14 @@ def scan_masses(scenario: Scenario, masses: list[float], *, decay_model: DecayMo
                 events: int = DEFAULT_EVENTS, seed: int = DEFAULT_SEED, cache: str | Path = "",
                 n_modes: int = DEFAULT_CC_MODES, method: Method = Method.CLS, binned: bool = False,
                 calculator: Calculator = Calculator.AUTO, syst: Systematics = NO_SYST,
-                executor: Executor | None = None) -> ScanResult:
+                executor: Executor | None = None, detector_model: DetectorModel = DEFAULT_DETECTOR_MODEL
+                ) -> ScanResult:
     """Limits at each mass (cached), run by ``executor``."""
     if not masses:
         raise InputError(f"scan of {scenario.name}: no masses given")
     tasks = [LimitTask(scenario, float(m), decay_model=decay_model, n_modes=n_modes, events=events, seed=seed,
-                       method=method, binned=binned, calculator=calculator, syst=syst, cache=str(cache))
+                       method=method, binned=binned, calculator=calculator, syst=syst, cache=str(cache),
+                       detector_model=detector_model)
              for m in masses]
     done = run_tasks(tasks, executor, f"limits {scenario.name}")
     return ScanResult([d.limit for d in done], {t.mass: d.spec for t, d in zip(tasks, done, strict=True)})

@@ -9,6 +9,7 @@ from pathlib import Path
 import awkward as ak
 import hist
 import numpy as np
+import vector
 
 from dipole_portal.core.options import DecayModel, parse_option
 from dipole_portal.samples.reweight import model_weights
@@ -16,6 +17,13 @@ from dipole_portal.samples.rootio import open_sample
 from dipole_portal.selections import histograms
 from dipole_portal.selections.cutflow import CutFlow
 from dipole_portal.selections.cuts import Selection
+from dipole_portal.selections.decay_volume import (
+    DecayVolume,
+    decay_k,
+    k_histogram,
+    k_means_and_fractions,
+    merge_k_histograms,
+)
 from dipole_portal.selections.reader import DEFAULT_STEP, check_meta, iterate_tree, photon_columns
 
 
@@ -28,6 +36,8 @@ class SampleResult:
     histogram: hist.Hist
     metadata: dict
     histogram_all: hist.Hist | None = None  # every event, before cuts (diagnostics only)
+    #: accepted events' decay-probability parameter: {log10 k bin: (sum w, sum w k)} (realistic detector only)
+    decay_k: dict[int, tuple[float, float]] | None = None
 
     @property
     def xsec_pb(self) -> float:
@@ -59,6 +69,9 @@ class SelectedSample:
     fit_values_pb: tuple[float, ...]
     fit_variances_pb2: tuple[float, ...]
     cutflow: dict
+    #: accepted events' weighted mean k per log10 k bin and the bin's share (realistic detector only; GeV^2)
+    decay_k_mean: tuple[float, ...] | None = None
+    decay_k_fraction: tuple[float, ...] | None = None
 
     @property
     def efficiency(self) -> float:
@@ -85,22 +98,25 @@ class SelectedSample:
     @classmethod
     def from_result(cls, r: SampleResult) -> SelectedSample:
         h = histograms.fit_binned(r.histogram)
+        k_mean, k_frac = k_means_and_fractions(r.decay_k) if r.decay_k is not None else (None, None)
         return cls(r.process, r.cutflow.events[0], r.cutflow.sumw[0], r.xsec_pb, r.xsec_err_pb,
                    tuple(float(v) for v in h.values().ravel()), tuple(float(v) for v in h.variances().ravel()),
-                   r.cutflow.as_dict())
+                   r.cutflow.as_dict(), k_mean, k_frac)
 
     def as_dict(self) -> dict:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, d: dict) -> SelectedSample:
-        return cls(**{**d, "fit_values_pb": tuple(d["fit_values_pb"]),
-                      "fit_variances_pb2": tuple(d["fit_variances_pb2"])})
+        tup = {k: tuple(d[k]) for k in ("fit_values_pb", "fit_variances_pb2", "decay_k_mean", "decay_k_fraction")
+               if d.get(k) is not None}
+        return cls(**{**d, **tup})
 
 
 def process_sample(
     path: str | os.PathLike[str], process: str, selection: Selection, step_size: int = DEFAULT_STEP,
     fill_all: bool = False, decay_model: DecayModel | str | None = None, n_modes: int | None = None,
+    decay_volume: DecayVolume | None = None,
 ) -> SampleResult:
     """Read ``path`` chunk by chunk, apply ``selection`` and fill the cut-flow and histogram.
 
@@ -114,6 +130,10 @@ def process_sample(
     cross section (n_modes / the sample's). From an ``isotropic`` sample every factor lies in [0, 2], so the effective
     number of events is at least 3/4 of the sample's. The MC errors follow from the weights
     (:attr:`SelectedSample.efficiency_err`).
+
+    With ``decay_volume`` (signal only: the ``realistic`` detector model) every accepted event also records k, its
+    decay probability's coupling dependence 1 - exp(-k d^2) from its lab flight direction and momentum
+    (:mod:`dipole_portal.selections.decay_volume`), as a weighted histogram of log10 k.
     """
     with open_sample(path) as (meta, tree):
         check_meta(meta, path, process, selection.sqrt_s)
@@ -125,14 +145,19 @@ def process_sample(
         h = histograms.make_histogram(selection.sqrt_s)
         h_all = histograms.make_histogram(selection.sqrt_s) if fill_all else None
         n_events, sum_factor = 0, 0.0
-        for chunk in iterate_tree(tree, Path(path), step_size, with_n=reweight):
+        k_hist: dict[int, tuple[float, float]] = {}
+        volume = decay_volume if process == "signal" else None
+        for chunk in iterate_tree(tree, Path(path), step_size, with_n=reweight or volume is not None):
             if reweight:
                 factor = model_weights(target, meta["decay_model"], ak.to_numpy(chunk.N.costheta),
                                        ak.to_numpy(chunk.cos_theta_star), ak.to_numpy(chunk.cos_psi),
                                        meta["sqrt_s_GeV"], meta["mass_GeV"])
                 n_events, sum_factor = n_events + len(factor), sum_factor + float(factor.sum())
                 chunk = ak.with_field(chunk, chunk.weight * factor, "weight")
-            select_chunk(chunk, selection, flow, h, h_all)
+            passed = select_chunk(chunk, selection, flow, h, h_all)
+            if volume is not None:
+                k = decay_k_of(chunk, volume, meta["mass_GeV"], selection.beta)
+                k_hist = merge_k_histograms(k_hist, k_histogram(k[passed], ak.to_numpy(chunk.weight)[passed]))
     scale = n_events / sum_factor if reweight and sum_factor > 0 else 1.0
     if process == "signal" and n_modes is not None and n_modes != meta.get("n_cc_modes"):
         scale *= n_modes / meta["n_cc_modes"]
@@ -143,15 +168,24 @@ def process_sample(
         meta = {**meta, "decay_model": str(target or meta["decay_model"]), "n_cc_modes": n_modes or meta["n_cc_modes"],
                 "xsec_pb": meta["xsec_pb"] * (n_modes or meta["n_cc_modes"]) / meta["n_cc_modes"],
                 "reweighted_from": {"decay_model": meta["decay_model"], "n_cc_modes": meta["n_cc_modes"]}}
-    return SampleResult(process, flow, h, meta, h_all)
+    return SampleResult(process, flow, h, meta, h_all, k_hist if volume is not None else None)
+
+
+def decay_k_of(chunk: ak.Array, volume: DecayVolume, mass: float, beta: float) -> np.ndarray:
+    """Each event's k (GeV^2; decay probability 1 - exp(-k d^2)) from its N boosted to the lab with vector."""
+    n = chunk.N
+    n4 = vector.zip({"px": n.px, "py": n.py, "pz": n.pz, "mass": ak.full_like(n.px, mass)})
+    lab = n4.boostZ(beta=beta) if beta else n4
+    return decay_k(volume, ak.to_numpy(lab.p), ak.to_numpy(lab.costheta), mass)
 
 
 def select_chunk(chunk: ak.Array, selection: Selection, flow: CutFlow, h: hist.Hist,
-                 h_all: hist.Hist | None = None) -> None:
-    """Apply ``selection`` to one chunk of photons; add to the cut-flow and histograms."""
+                 h_all: hist.Hist | None = None) -> np.ndarray:
+    """Apply ``selection`` to one chunk of photons; add to the cut-flow and histograms; return the pass mask."""
     cols = photon_columns(chunk, selection.beta)
     weight = np.asarray(chunk.weight, dtype=np.float64)
     mask = flow.fill(selection.masks(cols), weight)
     histograms.fill(h, cols.E[mask], cols.theta_lab[mask], weight[mask])
     if h_all is not None:
         histograms.fill(h_all, cols.E, cols.theta_lab, weight)
+    return mask

@@ -25,6 +25,7 @@ from dipole_portal.core.config import EnergyPoint, Scenario
 from dipole_portal.core.constants import DEFAULT_CONSTANTS, PhysicsConstants
 from dipole_portal.core.errors import InputError
 from dipole_portal.samples.signal_physics import decay_probability
+from dipole_portal.selections.decay_volume import mean_decay_probability
 from dipole_portal.selections.process import SelectedSample
 
 YIELDS_FORMAT = "dipole-portal-yields"
@@ -53,6 +54,9 @@ class ChannelYield:
     fit_signal_pb: list[float] | None = field(default=None, repr=False)
     fit_background_pb: list[float] | None = field(default=None, repr=False)
     fit_background_var_pb2: list[float] | None = field(default=None, repr=False)
+    #: realistic detector: accepted events' decay-probability parameters, P = sum f (1 - exp(-k d^2)) (k in GeV^2)
+    decay_k_mean: list[float] | None = field(default=None, repr=False)
+    decay_k_fraction: list[float] | None = field(default=None, repr=False)
     constants: PhysicsConstants = field(default=DEFAULT_CONSTANTS, repr=False)
 
     @property
@@ -73,6 +77,10 @@ class ChannelYield:
         return self.lumi_fb * PB_FB * self.signal_xsec_pb * self.eps_det * self.efficiency
 
     def decay_probability(self, d: np.ndarray | float) -> np.ndarray:
+        """The paper's P_dec(d) within length_m (eq. 5), or, with the realistic detector, the accepted events' mean
+        probability of decaying inside the decay volume along their own flight direction."""
+        if self.decay_k_mean is not None:
+            return mean_decay_probability(np.asarray(self.decay_k_mean), np.asarray(self.decay_k_fraction), d)
         return decay_probability(self.sqrt_s, self.mass, d, self.length_m, self.constants)
 
     def signal_events(self, d: np.ndarray | float) -> np.ndarray:
@@ -81,7 +89,8 @@ class ChannelYield:
         return self.signal_events_ref_prompt * (d / self.d_ref) ** 2 * self.decay_probability(d)
 
     def as_dict(self) -> dict:
-        out = {k: v for k, v in asdict(self).items() if k != "constants" and not k.startswith("fit_")}
+        out = {k: v for k, v in asdict(self).items()
+               if k != "constants" and not k.startswith(("fit_", "decay_k_"))}
         out.update(
             background_irreducible_events=self.background_irreducible_events,
             background_events=self.background_events,
@@ -122,7 +131,8 @@ class ScenarioYields:
         c = self.channels
         key = tuple(id(ch) for ch in c)
         if getattr(self, "_columns_key", None) != key:
-            same = bool(c) and all(ch.constants == c[0].constants and ch.mass == c[0].mass for ch in c)
+            same = bool(c) and all(ch.constants == c[0].constants and ch.mass == c[0].mass
+                                   and ch.decay_k_mean is None for ch in c)
             self._columns = {"ref": np.array([ch.signal_events_ref_prompt for ch in c]),
                              "d_ref": np.array([ch.d_ref for ch in c]),
                              "sqrt_s": np.array([ch.sqrt_s for ch in c]),
@@ -185,6 +195,8 @@ def channel_yield(scenario: Scenario, point: EnergyPoint, mass: float, d_ref: fl
         gap_background_events=scenario.gap_background.expected(point.lumi_fb) if scenario.gap_background else 0.0,
         fit_signal_pb=list(signal.fit_values_pb), fit_background_pb=list(background.fit_values_pb),
         fit_background_var_pb2=list(background.fit_variances_pb2), constants=constants,
+        decay_k_mean=None if signal.decay_k_mean is None else list(signal.decay_k_mean),
+        decay_k_fraction=None if signal.decay_k_fraction is None else list(signal.decay_k_fraction),
     )
 
 
@@ -230,6 +242,7 @@ def yields_from_record(record: Any, where: str = "yields") -> ScenarioYields:
                     raise InputError(f"{where}: channels[{i}].{k} = {v!r}, expected a finite non-negative number")
             if not 0 <= c["efficiency"] <= 1:
                 raise InputError(f"{where}: channels[{i}].efficiency = {c['efficiency']!r}, expected a value in [0, 1]")
+            _check_decay_k(c, f"{where}: channels[{i}]")
             channels.append(ChannelYield(mass=mass, constants=constants, **c))
         y = ScenarioYields(str(record["scenario"]), mass, str(record["decay_model"]), int(record["n_cc_modes"]),
                            channels, record.get("provenance", {}))
@@ -240,6 +253,20 @@ def yields_from_record(record: Any, where: str = "yields") -> ScenarioYields:
     if not channels:
         raise InputError(f"{where}: no channels")
     return y
+
+
+def _check_decay_k(c: dict, where: str) -> None:
+    """The realistic detector's per-event decay parameters: absent, or two equal-length lists of finite positive k
+    and of fractions in [0, 1] summing to 1."""
+    k, f = c.get("decay_k_mean"), c.get("decay_k_fraction")
+    if k is None and f is None:
+        return
+    ok = isinstance(k, list) and isinstance(f, list) and len(k) == len(f) > 0
+    ok = ok and all(isinstance(x, (int, float)) and math.isfinite(x) and x > 0 for x in k)
+    ok = ok and all(isinstance(x, (int, float)) and 0 <= x <= 1 for x in f) and abs(sum(f) - 1) < 1e-6
+    if not ok:
+        raise InputError(f"{where}.decay_k_mean/decay_k_fraction: expected equal-length lists of finite positive k "
+                         "and of fractions in [0, 1] summing to 1")
 
 
 def read_yields(path: str | os.PathLike[str]) -> ScenarioYields:

@@ -59,6 +59,13 @@ class Detector:
     length_m: float
     params: dict[str, Any] = field(hash=False)  # compared (cuts differ => scenarios differ), not hashed
 
+    @property
+    def decay_volume(self) -> dict[str, float] | None:
+        """Where a decay gives a calorimeter photon (the ``realistic`` detector model): barrel radius and endcap
+        faces in m, lab frame; None when the configuration does not describe it."""
+        v = self.params.get("decay_volume")
+        return None if v is None else {k: float(v[k]) for k in ("radius_m", "z_forward_m", "z_backward_m")}
+
 
 @dataclass(frozen=True)
 class GapBackground:

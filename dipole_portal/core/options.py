@@ -28,6 +28,13 @@ class DecayModel(StrEnum):
     FORWARD = "forward"
 
 
+class DetectorModel(StrEnum):
+    """Where an N decay counts and what the calorimeter sees (issue 16)."""
+
+    PAPER = "paper"  # the paper's idealisation: a decay within l_D of the collision point (eq. 5)
+    REALISTIC = "realistic"  # per event, along the N flight direction, inside the calorimeter's inner surface
+
+
 class Process(StrEnum):
     SIGNAL = "signal"  # e+e- -> N nubar (+ Nbar nu), N -> nu gamma
     NUNUGAMMA = "nunugamma"  # SM e+e- -> nu nubar gamma
@@ -45,6 +52,7 @@ class Calculator(StrEnum):
 
 
 DEFAULT_DECAY_MODEL = DecayModel.EXACT
+DEFAULT_DETECTOR_MODEL = DetectorModel.PAPER
 DEFAULT_EVENTS = 100_000  # MC events per sample, every command
 DEFAULT_SEED = 1
 DEFAULT_D_REF = 1e-5  # GeV^-1, the reference coupling of signal samples
