@@ -48,6 +48,7 @@ class LimitResult:
     hypotests: int = 0
     systematics: dict | None = None
     d95_mc_rel_err: float | None = None  # relative MC-statistics uncertainty of d95 (efficiencies, backgrounds)
+    detector_model: str = "paper"  # where a decay counts: the paper's l_D, or the realistic decay volume
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -214,4 +215,5 @@ def compute_limit(y: ScenarioYields, method: str = "cls", *, binned: bool = Fals
         hypotests=lim.hypotests if lim else 0,
         systematics=asdict(syst) if (syst.background_norm or syst.luminosity) else None,
         d95_mc_rel_err=mc_rel_err(y, d_chi2),
+        detector_model="realistic" if any(c.decay_k_mean is not None for c in y.channels) else "paper",
     )

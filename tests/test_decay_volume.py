@@ -120,3 +120,23 @@ def test_per_event_weights_against_regenerated_decays(tmp_path, d):
     frac = inside[passed].mean()
     assert 0.02 < frac < 0.98
     assert p_stored == pytest.approx(frac, abs=4 * np.sqrt(frac * (1 - frac) / passed.sum()))
+
+
+def test_realistic_model_needs_a_described_volume_and_refuses_a_bad_one():
+    import dataclasses
+
+    from dipole_portal.analysis.tasks import YieldsRequest
+    from dipole_portal.core.config import get_scenario
+    from dipole_portal.core.errors import InputError
+
+    sc = get_scenario("bes3")
+    bare = dataclasses.replace(sc, detector=dataclasses.replace(
+        sc.detector, params={k: v for k, v in sc.detector.params.items() if k != "decay_volume"}))
+    with pytest.raises(InputError, match="no decay_volume"):
+        YieldsRequest(bare, 1.0, detector_model="realistic")
+    YieldsRequest(bare, 1.0)  # the paper's detector needs none
+    with pytest.raises(InputError, match="detector model"):
+        YieldsRequest(sc, 1.0, detector_model="ideal")
+    for bad in ((0.0, 1.0, -1.0), (1.0, -1.0, -1.0), (1.0, 1.0, 1.0), (float("nan"), 1.0, -1.0)):
+        with pytest.raises(InputError, match="decay volume"):
+            DecayVolume(*bad)
