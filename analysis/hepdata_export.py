@@ -11,9 +11,10 @@ import contextlib
 import json
 import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
-from dipole_portal.core.atomic import _umask, check_writable, copy_atomic, new_folder_beside, swap_in_folder
+from dipole_portal.core.atomic import _umask, check_writable, new_folder_beside, swap_in_folder
 from dipole_portal.core.cache import Cache, files_digest
 from dipole_portal.core.errors import InputError
 from dipole_portal.core.version import __version__
@@ -134,14 +135,26 @@ def _unpack(tarball: Path, out_folder: Path) -> list[Path]:
     each put in place atomically."""
     import tarfile
 
-    out_folder.mkdir(parents=True, exist_ok=True)
-    final_dir, final_tar = out_folder / "submission", out_folder / "submission.tar.gz"
-    tmp = new_folder_beside(final_dir)
-    try:
+    def fill(tmp: Path) -> None:
         (tmp / "submission").mkdir()
         with tarfile.open(tarball) as tar:
             tar.extractall(tmp / "submission", filter="data")
-        copy_atomic(tarball, final_tar)
+        shutil.copyfile(tarball, tmp / "submission.tar.gz")
+
+    return _put_in_place(out_folder, fill)
+
+
+def _put_in_place(out_folder: Path, fill: Callable[[Path], None]) -> list[Path]:
+    """``fill(tmp)`` writes ``tmp/submission/`` and ``tmp/submission.tar.gz`` in a folder beside the output; both
+    then replace ``out_folder``'s (mode from the umask); on any error nothing there changes."""
+    out_folder.mkdir(parents=True, exist_ok=True)
+    final_dir, final_tar = out_folder / "submission", out_folder / "submission.tar.gz"
+    check_writable(final_tar)
+    tmp = new_folder_beside(final_dir)
+    try:
+        fill(tmp)
+        os.chmod(tmp / "submission.tar.gz", 0o666 & ~_umask())
+        os.replace(tmp / "submission.tar.gz", final_tar)
         swap_in_folder(tmp / "submission", final_dir)
         tmp.rmdir()
     except BaseException:
@@ -205,19 +218,9 @@ def _write(tables: list[Path], out_folder: Path, locations: dict[str, str] | Non
         table.add_variable(chi2)
         sub.add_table(table)
     sub.comment = DESCRIPTION
-    out_folder.mkdir(parents=True, exist_ok=True)
-    final_dir, final_tar = out_folder / "submission", out_folder / "submission.tar.gz"
-    check_writable(final_tar)
-    tmp = new_folder_beside(final_dir)
-    try:
+    def fill(tmp: Path) -> None:
         # hepdata_lib writes its tarball into the working directory: build everything inside ``tmp``
         with open(os.devnull, "w") as null, contextlib.redirect_stdout(null), contextlib.chdir(tmp):
             sub.create_files("submission", validate=True, remove_old=True)
-        os.chmod(tmp / "submission.tar.gz", 0o666 & ~_umask())
-        os.replace(tmp / "submission.tar.gz", final_tar)
-        swap_in_folder(tmp / "submission", final_dir)
-        tmp.rmdir()
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return [final_dir, final_tar]
+
+    return _put_in_place(out_folder, fill)

@@ -346,19 +346,15 @@ def run_pipeline(scenarios: dict[str, Scenario], names: list[str], preset_name: 
     results.update(res)
     n_cached, n_samples = n_cached + c, n_samples + s
     beyond = beyond_paper_tasks(plan, results, presentation, names)
-    todo = list(dict.fromkeys(t for row in beyond for t in row[2:] if t not in results))
-    if todo:
-        log(f"beyond the paper: binned fit and background normalisation, {len(todo)} limits")
-        res, c, s = _compute(todo, executor, cache, seconds, "beyond the paper")
-        results.update(res)
-        n_cached, n_samples = n_cached + c, n_samples + s
     detector = detector_tasks(plan, results, presentation, names) if detector_model == DetectorModel.PAPER else []
-    todo = list(dict.fromkeys(t for row in detector for t in row[2:] if t not in results))
-    if todo:
-        log(f"beyond the paper's detector: {len(todo)} limits")
-        res, c, s = _compute(todo, executor, cache, seconds, "beyond the paper's detector")
-        results.update(res)
-        n_cached, n_samples = n_cached + c, n_samples + s
+    for rows, what in ((beyond, "beyond the paper: binned fit and background normalisation"),
+                       (detector, "beyond the paper's detector")):
+        todo = list(dict.fromkeys(t for row in rows for t in row[2:] if t not in results))
+        if todo:
+            log(f"{what}: {len(todo)} limits")
+            res, c, s = _compute(todo, executor, cache, seconds, what.split(":")[0])
+            results.update(res)
+            n_cached, n_samples = n_cached + c, n_samples + s
     tasks = list(dict.fromkeys(plan.all_tasks() + [t for row in beyond + detector for t in row[2:]]))
     compute = computing_time([results[t] for t in tasks], cache)
 
