@@ -41,6 +41,7 @@ def fast_run(tmp_path_factory):
                "--hepdata-ins", "ins0000000")  # syntactically valid for pyhf's patchset schema; names no record
     assert res.returncode == 0, res.stderr
     shutil.copytree(out / "limits", out.parent / "first_run_limits")  # later tests rerun into ``out``
+    shutil.copyfile(out / "report.md", out.parent / "first_run_report.md")
     return out, res
 
 
@@ -254,7 +255,7 @@ def test_patchsets_say_what_they_were_computed_with(fast_run):
     for name in load_scenarios():
         ps = json.loads((out / "workspaces" / f"{name}_patchset.json").read_text())
         assert ps["metadata"]["computed_with"] == {"decay_model": "exact", "n_cc_modes": 2, "model": "counting",
-                                                   "method": "cls", "systematics": None}
+                                                   "method": "cls", "systematics": None, "detector_model": "paper"}
         rows = {r["mass_GeV"]: r for r in json.loads((out / "limits" / f"{name}_limits.json").read_text())["limits"]}
         for patch in ps["patches"]:
             row = rows[patch["metadata"]["values"][0]]
@@ -333,7 +334,7 @@ def test_report_states_how_far_the_realistic_decay_volume_moves_each_target(fast
     limits weaken; BESIII's and STCF's (0.94-1.38 m) are farther than 0.8 m, so theirs strengthen. A prompt N (the
     best mass) decays within microns: no change."""
     out, _ = fast_run
-    rows = json.loads((out / "limits" / "beyond_detector.json").read_text())["rows"]
+    rows = json.loads((out.parent / "first_run_limits" / "beyond_detector.json").read_text())["rows"]
     assert {r["scenario"] for r in rows} == {"bes3", "belle2-lowmass", "belle2-bbg", "stcf-4gev-30ab"}
     for r in rows:
         ratio = r["d95_realistic"] / r["d95_paper"]
@@ -343,4 +344,4 @@ def test_report_states_how_far_the_realistic_decay_volume_moves_each_target(fast
             assert 1.1 < ratio < 1.35, r
         else:
             assert 0.85 < ratio < 0.99, r
-    assert "## Beyond the paper's detector" in (out / "report.md").read_text()
+    assert "## Beyond the paper's detector" in (out.parent / "first_run_report.md").read_text()
