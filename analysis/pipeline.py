@@ -347,12 +347,12 @@ def run_pipeline(scenarios: dict[str, Scenario], names: list[str], preset_name: 
     n_cached, n_samples = n_cached + c, n_samples + s
     beyond = beyond_paper_tasks(plan, results, presentation, names)
     detector = detector_tasks(plan, results, presentation, names) if detector_model == DetectorModel.PAPER else []
-    for rows, what in ((beyond, "beyond the paper: binned fit and background normalisation"),
-                       (detector, "beyond the paper's detector")):
+    for rows, what, detail in ((beyond, "beyond the paper", ": binned fit and background normalisation"),
+                               (detector, "beyond the paper's detector", "")):
         todo = list(dict.fromkeys(t for row in rows for t in row[2:] if t not in results))
         if todo:
-            log(f"{what}: {len(todo)} limits")
-            res, c, s = _compute(todo, executor, cache, seconds, what.split(":")[0])
+            log(f"{what}{detail}: {len(todo)} limits")
+            res, c, s = _compute(todo, executor, cache, seconds, what)
             results.update(res)
             n_cached, n_samples = n_cached + c, n_samples + s
     tasks = list(dict.fromkeys(plan.all_tasks() + [t for row in beyond + detector for t in row[2:]]))

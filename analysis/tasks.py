@@ -131,8 +131,6 @@ class YieldsRequest:
 
     def key(self) -> dict:
         d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
-        if self.detector_model == DEFAULT_DETECTOR_MODEL:
-            del d["detector_model"]  # the paper's detector: the keys of earlier versions
         d["scenario"] = self.scenario.as_dict()
         d["constants"] = self.constants.as_dict()
         return d

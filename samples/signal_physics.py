@@ -110,8 +110,14 @@ def decay_length_m(
     sqrt_s: float, mass: float, d: ArrayLike, constants: PhysicsConstants = DEFAULT_CONSTANTS
 ) -> np.ndarray:
     """Lab decay length l_dec = 4 pi p_N / (d^2 m^4) in m (eq. 6), at the CM momentum of N."""
+    return decay_length_at_momentum_m(n_momentum_GeV(sqrt_s, mass), mass, d, constants)
+
+
+def decay_length_at_momentum_m(p_GeV: ArrayLike, mass: float, d: ArrayLike,
+                               constants: PhysicsConstants = DEFAULT_CONSTANTS) -> np.ndarray:
+    """Decay length 4 pi p / (d^2 m^4) in m of an N of momentum ``p_GeV`` (width d^2 m^3 / 4 pi, eq. 4)."""
     d = np.asarray(d, dtype=float)
-    return 4 * np.pi * n_momentum_GeV(sqrt_s, mass) / (d**2 * mass**4) * constants.hbarc_GeV_m
+    return 4 * np.pi * np.asarray(p_GeV, dtype=float) / (d**2 * mass**4) * constants.hbarc_GeV_m
 
 
 def decay_probability(

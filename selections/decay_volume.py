@@ -26,6 +26,7 @@ import numpy as np
 
 from dipole_portal.core.constants import DEFAULT_CONSTANTS, PhysicsConstants
 from dipole_portal.core.errors import InputError
+from dipole_portal.samples.signal_physics import decay_length_at_momentum_m
 
 
 @dataclass(frozen=True)
@@ -52,16 +53,10 @@ class DecayVolume:
         return np.minimum(barrel, cap)
 
 
-def decay_length_m(p_GeV: np.ndarray, mass: float, d: float, constants: PhysicsConstants = DEFAULT_CONSTANTS
-                   ) -> np.ndarray:
-    """Lab decay length (m) of an N of momentum ``p_GeV``: 4 pi p / (d^2 m^4) hbar c (Dirac width d^2 m^3 / 4 pi)."""
-    return 4 * math.pi * np.asarray(p_GeV, dtype=float) / (d**2 * mass**4) * constants.hbarc_GeV_m
-
-
 def decay_probability(volume: DecayVolume, p_GeV: np.ndarray, cos_theta: np.ndarray, mass: float, d: float,
                       constants: PhysicsConstants = DEFAULT_CONSTANTS) -> np.ndarray:
     """Per event: the probability that N decays inside ``volume``, 1 - exp(-L(theta) / l_dec(p))."""
-    return -np.expm1(-volume.path_length_m(cos_theta) / decay_length_m(p_GeV, mass, d, constants))
+    return -np.expm1(-volume.path_length_m(cos_theta) / decay_length_at_momentum_m(p_GeV, mass, d, constants))
 
 
 def decay_k(volume: DecayVolume, p_GeV: np.ndarray, cos_theta: np.ndarray, mass: float,
@@ -75,7 +70,7 @@ def decay_k(volume: DecayVolume, p_GeV: np.ndarray, cos_theta: np.ndarray, mass:
     >>> bool(np.isclose(1 - np.exp(-k[0] * 1e-8), p[0]))
     True
     """
-    return volume.path_length_m(cos_theta) / decay_length_m(p_GeV, mass, 1.0, constants)
+    return volume.path_length_m(cos_theta) / decay_length_at_momentum_m(p_GeV, mass, 1.0, constants)
 
 
 LOG10_K_BIN = 0.01  # decades: k within a bin differs by < 2.3%; each bin keeps its weighted mean k

@@ -158,15 +158,16 @@ def process_sample(
             if volume is not None:
                 k = decay_k_of(chunk, volume, meta["mass_GeV"], selection.beta)
                 k_hist = merge_k_histograms(k_hist, k_histogram(k[passed], ak.to_numpy(chunk.weight)[passed]))
-    scale = n_events / sum_factor if reweight and sum_factor > 0 else 1.0
-    if process == "signal" and n_modes is not None and n_modes != meta.get("n_cc_modes"):
-        scale *= n_modes / meta["n_cc_modes"]
+    recount = process == "signal" and n_modes is not None and n_modes != meta.get("n_cc_modes")
+    modes = n_modes if recount else meta.get("n_cc_modes")
+    scale = (n_events / sum_factor if reweight and sum_factor > 0 else 1.0) * \
+        (n_modes / meta["n_cc_modes"] if recount else 1.0)
     if scale != 1.0:
         flow.scale(scale)
         h, h_all = h * scale, (h_all * scale if h_all is not None else None)
-    if process == "signal" and (reweight or scale != 1.0):
-        meta = {**meta, "decay_model": str(target or meta["decay_model"]), "n_cc_modes": n_modes or meta["n_cc_modes"],
-                "xsec_pb": meta["xsec_pb"] * (n_modes or meta["n_cc_modes"]) / meta["n_cc_modes"],
+    if reweight or recount:
+        meta = {**meta, "decay_model": str(target if reweight else meta["decay_model"]), "n_cc_modes": modes,
+                "xsec_pb": meta["xsec_pb"] * modes / meta["n_cc_modes"],
                 "reweighted_from": {"decay_model": meta["decay_model"], "n_cc_modes": meta["n_cc_modes"]}}
     return SampleResult(process, flow, h, meta, h_all, k_hist if volume is not None else None)
 

@@ -119,26 +119,15 @@ class ScenarioYields:
         >>> bool(np.allclose(y.channel_signal_events(3e-4), [c.signal_events(3e-4) for c in ch], rtol=1e-12))
         True
         """
-        cols = self._signal_columns()
-        if cols is None:  # channels with different constants or masses: one at a time
-            return np.array([float(ch.signal_events(d)) for ch in self.channels])
-        p_dec = decay_probability(cols["sqrt_s"], self.channels[0].mass, d, cols["length_m"],
-                                  self.channels[0].constants)
-        return cols["ref"] * (d / cols["d_ref"]) ** 2 * p_dec
-
-    def _signal_columns(self) -> dict[str, np.ndarray] | None:
-        """The channels' numbers as arrays, rebuilt when the list of channels changes."""
         c = self.channels
-        key = tuple(id(ch) for ch in c)
-        if getattr(self, "_columns_key", None) != key:
-            same = bool(c) and all(ch.constants == c[0].constants and ch.mass == c[0].mass
-                                   and ch.decay_k_mean is None for ch in c)
-            self._columns = {"ref": np.array([ch.signal_events_ref_prompt for ch in c]),
-                             "d_ref": np.array([ch.d_ref for ch in c]),
-                             "sqrt_s": np.array([ch.sqrt_s for ch in c]),
-                             "length_m": np.array([ch.length_m for ch in c])} if same else None
-            self._columns_key = key
-        return self._columns
+        if not c or any(ch.constants != c[0].constants or ch.mass != c[0].mass or ch.decay_k_mean is not None
+                        for ch in c):  # mixed constants or masses, or the realistic detector: one at a time
+            return np.array([float(ch.signal_events(d)) for ch in c])
+        ref = np.array([ch.signal_events_ref_prompt for ch in c])
+        d_ref = np.array([ch.d_ref for ch in c])
+        p_dec = decay_probability(np.array([ch.sqrt_s for ch in c]), c[0].mass, d,
+                                  np.array([ch.length_m for ch in c]), c[0].constants)
+        return ref * (d / d_ref) ** 2 * p_dec
 
     @property
     def channel_background_events(self) -> np.ndarray:

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import uproot
 
-from dipole_portal.selections.decay_volume import DecayVolume, decay_length_m, decay_probability
+from dipole_portal.samples.signal_physics import decay_length_at_momentum_m
+from dipole_portal.selections.decay_volume import DecayVolume, decay_probability
 
 BELLE2 = DecayVolume(radius_m=1.25, z_forward_m=1.96, z_backward_m=-1.02)
 
@@ -34,7 +35,7 @@ def test_decay_probability_for_a_fixed_direction_against_exponential_decays():
     """Closed form 1 - exp(-L / l_dec) against decay points drawn from the exponential law."""
     rng = np.random.default_rng(1)
     p, m, d, c = 3.0, 0.05, 3e-5, 0.3
-    lam = float(decay_length_m(p, m, d))
+    lam = float(decay_length_at_momentum_m(p, m, d))
     t = rng.exponential(lam, 400_000)
     s = np.sqrt(1 - c * c)
     inside = (t * s < BELLE2.radius_m) & (t * c < BELLE2.z_forward_m) & (t * c > BELLE2.z_backward_m)
@@ -114,7 +115,7 @@ def test_per_event_weights_against_regenerated_decays(tmp_path, d):
     n = vector.array({"px": a["N_px"].astype(float), "py": a["N_py"].astype(float), "pz": a["N_pz"].astype(float),
                       "mass": np.full(len(g), mass)}).boostZ(beta=sel.beta)
     passed = sel.passed(PhotonColumns(g.E, g.theta, g.boostZ(beta=sel.beta).theta))
-    t = np.random.default_rng(3).exponential(decay_length_m(n.p, mass, d))
+    t = np.random.default_rng(3).exponential(decay_length_at_momentum_m(n.p, mass, d))
     inside = (t * np.sin(n.theta) < vol.radius_m) & (t * n.costheta < vol.z_forward_m) \
         & (t * n.costheta > vol.z_backward_m)
     frac = inside[passed].mean()
