@@ -254,7 +254,8 @@ def select(scenario, mass, decay_model, detector_model, cc_modes, events, seed, 
     jobs = req.jobs(cache)  # checks the mass before anything is made
     out = Path(output)
     _check_output_folder(out)
-    stem = f"{scenario}_m{mass:g}_{decay_model}" + ("_cc1" if cc_modes == 1 else "")
+    stem = f"{scenario}_m{mass:g}_{decay_model}" + ("_cc1" if cc_modes == 1 else "") + \
+        ("" if detector_model == DEFAULT_DETECTOR_MODEL else f"_{detector_model}")
     out.mkdir(parents=True, exist_ok=True)
     check_writable(out / f"{stem}_yields.json")
     from dipole_portal.analysis.tasks import compute_yields
@@ -274,6 +275,7 @@ def select(scenario, mass, decay_model, detector_model, cc_modes, events, seed, 
     write_yields(out / f"{stem}_yields.json", y, req.scenario)
     histograms.write_root(out / f"{stem}_histograms.root", hists, info,
                           {"scenario": scenario, "mass_GeV": mass, "decay_model": str(decay_model),
+                           "detector_model": str(detector_model),
                            "n_cc_modes": cc_modes, "d_ref_GeV_inv": req.d_ref, "units": "pb per bin",
                            "cutflows": flows})
     histograms.write_json(out / f"{stem}_histograms.json", hists)
