@@ -19,11 +19,13 @@ from dipole_portal.core.options import (
     DEFAULT_DECAY_MODEL,
     DEFAULT_DETECTOR_MODEL,
     DEFAULT_EVENTS,
+    DEFAULT_N_TYPE,
     DEFAULT_SEED,
     Calculator,
     DecayModel,
     DetectorModel,
     Method,
+    NType,
     Process,
 )
 from dipole_portal.core.progress import configure_cli_logging, log, progress_bar
@@ -92,8 +94,17 @@ def _decay_model_option(f):
 def _detector_model_option(f):
     return click.option("--detector-model", type=click.Choice([m.value for m in DetectorModel]),
                         default=DEFAULT_DETECTOR_MODEL.value, show_default=True,
-                        help="paper: a decay within l_D of the collision point (eq. 5); realistic: per event, "
-                             "along the N flight direction, inside the calorimeter's inner surface.")(f)
+                        help="paper: a decay within l_D of the collision point (eq. 5); geometry: per event, "
+                             "along the N flight direction, inside the calorimeter's inner surface; direction: also "
+                             "the photon direction the calorimeter measures (collision point to impact point); "
+                             "realistic: also the calorimeter's energy and position resolution.")(f)
+
+
+def _n_type_option(f):
+    return click.option("--n-type", type=click.Choice([m.value for m in NType]), default=DEFAULT_N_TYPE.value,
+                        show_default=True,
+                        help="dirac, or majorana: twice the width, an isotropic photon, the same production "
+                             "(DarkNews conventions).")(f)
 
 
 def _cc_modes_option(f):
@@ -134,9 +145,8 @@ _hepdata_ins_option = click.option(
     "--hepdata-ins", default=None, callback=_check_inspire_id,
     help="INSPIRE record id (insNNNNNNN) of the publication: the pyhf patchsets' references (pyhf requires it; "
          "without it only the per-mass patches are written).")
-_physics_options = _stack([_decay_model_option, _detector_model_option, _cc_modes_option, _events_option, _seed_option,
-                           _cache_option,
-                           _scenarios_option])
+_physics_options = _stack([_decay_model_option, _detector_model_option, _n_type_option, _cc_modes_option,
+                           _events_option, _seed_option, _cache_option, _scenarios_option])
 _common_physics = _stack(
     [
         click.option("--scenario", required=True, help="Scenario name from the configuration, e.g. bes3."),
@@ -196,31 +206,35 @@ def generate(process, sqrt_s, beams, mass, decay_model, d_ref, cc_modes, region,
     log(f"wrote {events} {process} events to {path}")
 
 
-def _request(scenario, mass, decay_model, cc_modes, events, seed, scenarios_file, detector_model="paper"):
+def _request(scenario, mass, decay_model, cc_modes, events, seed, scenarios_file, detector_model="paper",
+             n_type="dirac"):
     from dipole_portal.analysis.tasks import YieldsRequest
     from dipole_portal.core.config import get_scenario
 
     sc = get_scenario(scenario, scenarios_file)
     return YieldsRequest(sc, mass, decay_model=DecayModel(decay_model), n_modes=cc_modes, events=events, seed=seed,
-                         detector_model=DetectorModel(detector_model))
+                         detector_model=DetectorModel(detector_model), n_type=NType(n_type))
 
 
-def _yields(scenario, mass, decay_model, cc_modes, events, seed, cache_dir, scenarios_file, detector_model="paper"):
+def _yields(scenario, mass, decay_model, cc_modes, events, seed, cache_dir, scenarios_file, detector_model="paper",
+            n_type="dirac"):
     from dipole_portal.analysis.tasks import compute_yields
     from dipole_portal.core.cache import Cache
 
-    req = _request(scenario, mass, decay_model, cc_modes, events, seed, scenarios_file, detector_model)
+    req = _request(scenario, mass, decay_model, cc_modes, events, seed, scenarios_file, detector_model, n_type)
     return compute_yields(req, Cache(cache_dir)), req
 
 
 @cli.command()
 @_common_physics
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
-def yields(scenario, mass, decay_model, detector_model, cc_modes, events, seed, cache_dir, scenarios_file, as_json):
+def yields(scenario, mass, decay_model, detector_model, n_type, cc_modes, events, seed, cache_dir, scenarios_file,
+           as_json):
     """Signal efficiency, signal cross section and background events of a scenario at one mass."""
     import json
 
-    y, _ = _yields(scenario, mass, decay_model, cc_modes, events, seed, cache_dir, scenarios_file, detector_model)
+    y, _ = _yields(scenario, mass, decay_model, cc_modes, events, seed, cache_dir, scenarios_file, detector_model,
+                   n_type)
     summary = y.summary()
     if as_json:
         click.echo(json.dumps(summary, indent=2))
@@ -236,7 +250,8 @@ def yields(scenario, mass, decay_model, detector_model, cc_modes, events, seed, 
 @cli.command()
 @_common_physics
 @click.option("--output", type=click.Path(file_okay=False), required=True, help="Output folder.")
-def select(scenario, mass, decay_model, detector_model, cc_modes, events, seed, cache_dir, scenarios_file, output):
+def select(scenario, mass, decay_model, detector_model, n_type, cc_modes, events, seed, cache_dir, scenarios_file,
+           output):
     """Select a scenario at one mass: the yields file that 'limit --yields' reads, histograms and cut-flows.
 
     Writes <scenario>_m<mass>_<model>_yields.json, _histograms.root (TH2D), _histograms.json (UHI) and
@@ -249,23 +264,27 @@ def select(scenario, mass, decay_model, detector_model, cc_modes, events, seed, 
     from dipole_portal.selections.process import process_sample
     from dipole_portal.selections.yields import write_yields
 
-    req = _request(scenario, mass, decay_model, cc_modes, events, seed, scenarios_file, detector_model)
+    req = _request(scenario, mass, decay_model, cc_modes, events, seed, scenarios_file, detector_model, n_type)
     cache = Cache(cache_dir)
     jobs = req.jobs(cache)  # checks the mass before anything is made
     out = Path(output)
     _check_output_folder(out)
-    stem = f"{scenario}_m{mass:g}_{decay_model}" + ("_cc1" if cc_modes == 1 else "") + \
-        ("" if detector_model == DEFAULT_DETECTOR_MODEL else f"_{detector_model}")
+    stem = f"{scenario}_m{mass:g}_{req.decay_model}" + ("_cc1" if cc_modes == 1 else "") + \
+        ("" if detector_model == DEFAULT_DETECTOR_MODEL else f"_{detector_model}") + \
+        ("" if n_type == DEFAULT_N_TYPE else f"_{n_type}")
     out.mkdir(parents=True, exist_ok=True)
     check_writable(out / f"{stem}_yields.json")
-    from dipole_portal.analysis.tasks import compute_yields
+    from dipole_portal.analysis.tasks import compute_yields, detector_response
 
     y = compute_yields(req, cache)
     hists, flows, info = {}, {}, {}
     for point, sig_job, bkg_job in jobs:
         sel = build_selection(req.scenario, point)
         for process, job in (("signal", sig_job), ("nunugamma", bkg_job)):
-            res = process_sample(job.run(), process, sel, decay_model=req.decay_model, n_modes=req.n_modes)
+            model = req.detector_model if process == "signal" or req.detector_model.resolution else None
+            response = detector_response(req.scenario, model, job.seed) if model else None
+            res = process_sample(job.run(), process, sel, decay_model=req.decay_model, n_modes=req.n_modes,
+                                 response=response)
             hists[f"{process}_{point.label}"] = res.histogram
             flows[f"{process}_{point.label}"] = res.cutflow.as_dict()
             where = (f"m_{{N}} = {mass:g} GeV, " if process == "signal" else "") + f"{scenario} {point.label}"
@@ -275,7 +294,7 @@ def select(scenario, mass, decay_model, detector_model, cc_modes, events, seed, 
     write_yields(out / f"{stem}_yields.json", y, req.scenario)
     histograms.write_root(out / f"{stem}_histograms.root", hists, info,
                           {"scenario": scenario, "mass_GeV": mass, "decay_model": str(decay_model),
-                           "detector_model": str(detector_model),
+                           "detector_model": str(detector_model), "n_type": str(n_type),
                            "n_cc_modes": cc_modes, "d_ref_GeV_inv": req.d_ref, "units": "pb per bin",
                            "cutflows": flows})
     histograms.write_json(out / f"{stem}_histograms.json", hists)
@@ -371,8 +390,8 @@ def _yields_input(files, scenario, mass):
 @_physics_options
 @_limit_options
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
-def limit(yields_files, scenario, mass, decay_model, detector_model, cc_modes, events, seed, cache_dir, scenarios_file,
-          method, binned, calculator, bkg_syst, lumi_syst, as_json):
+def limit(yields_files, scenario, mass, decay_model, detector_model, n_type, cc_modes, events, seed, cache_dir,
+          scenarios_file, method, binned, calculator, bkg_syst, lumi_syst, as_json):
     """Expected 95% C.L. upper limit on d (GeV^-1) from a yields file, or for a scenario and mass."""
     import json
 
@@ -381,7 +400,7 @@ def limit(yields_files, scenario, mass, decay_model, detector_model, cc_modes, e
     syst = _syst(bkg_syst, lumi_syst)
     read = _yields_input([yields_files] if yields_files else [], scenario, mass)
     y = read[0] if read else _yields(scenario, mass, decay_model, cc_modes, events, seed, cache_dir,
-                                     scenarios_file, detector_model)[0]
+                                     scenarios_file, detector_model, n_type)[0]
     r = compute_limit(y, Method(method), binned=binned, calculator=Calculator(calculator), syst=syst)
     if as_json:
         click.echo(json.dumps(r.as_dict(), indent=2))
@@ -422,7 +441,7 @@ def _executor(kind, workers, dask_workers, scheduler):
 @_hepdata_ins_option
 @click.option("--output", type=click.Path(file_okay=False), required=True, help="Output folder.")
 @_executor_options
-def limits(yields_files, scenario, masses, n_masses, m_min, decay_model, detector_model, cc_modes, events, seed,
+def limits(yields_files, scenario, masses, n_masses, m_min, decay_model, detector_model, n_type, cc_modes, events, seed,
            cache_dir, scenarios_file, method, binned, calculator, bkg_syst, lumi_syst, hepdata_ins, output,
            executor_kind, workers, dask_workers, scheduler):
     """Limits over masses: table (CSV, JSON), pyhf background-only workspace and patchset."""
@@ -470,7 +489,7 @@ def limits(yields_files, scenario, masses, n_masses, m_min, decay_model, detecto
             scan = scan_masses(sc, grid, decay_model=DecayModel(decay_model), events=events, seed=seed,
                                cache=cache_dir or "", n_modes=cc_modes, method=Method(method), binned=binned,
                                calculator=Calculator(calculator), syst=syst, executor=ex,
-                               detector_model=DetectorModel(detector_model))
+                               detector_model=DetectorModel(detector_model), n_type=NType(n_type))
         results, specs, label = scan.limits, scan.specs, sc.label
     out = Path(output)
     paths = write_limit_tables(out, scenario, results, label) + write_workspaces(out, scenario, specs, hepdata_ins,

@@ -16,6 +16,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from dipole_portal.analysis.mass_grid import GridSpec, grid_quality, initial_grid, refine
 from dipole_portal.analysis.tasks import LimitTask, SampleJob, TaskResult, YieldsRequest, load_cached, run_tasks
 from dipole_portal.core.atomic import copy_atomic, remove_stale_temporaries, write_json_atomic
@@ -31,6 +33,7 @@ from dipole_portal.core.options import (
     Calculator,
     DecayModel,
     DetectorModel,
+    NType,
 )
 from dipole_portal.core.progress import log, progress_bar
 from dipole_portal.stats.models import Systematics
@@ -245,29 +248,54 @@ def beyond_paper_tasks(plan: RunPlan, results: dict, presentation: Presentation,
     return out
 
 
-#: the realistic detector's steps computed so far, and those of issue 16 not yet modelled
-DETECTOR_STEPS = ("decay volume: per event, along the N flight direction, inside the calorimeter's inner surface",)
-DETECTOR_NOT_MODELLED = ("photon direction measured from the collision point", "calorimeter resolution",
-                         "Majorana N")
+#: the realistic detector's steps, each added to the one before (name, what it adds, the task's changed fields)
+DETECTOR_STEPS: tuple[tuple[str, str, dict], ...] = (
+    ("geometry", "decay volume: per event, along the N flight direction, inside the calorimeter's inner surface",
+     {"detector_model": DetectorModel.GEOMETRY}),
+    ("direction", "+ the photon direction the calorimeter measures (collision point to impact point)",
+     {"detector_model": DetectorModel.DIRECTION}),
+    ("realistic", "+ the calorimeter's energy and position resolution (the realistic detector)",
+     {"detector_model": DetectorModel.REALISTIC}),
+    ("majorana", "the realistic detector with a Majorana N (twice the width, isotropic photon)",
+     {"detector_model": DetectorModel.REALISTIC, "n_type": NType.MAJORANA}),
+)
+OVERLAY_MASSES = 12  # masses of each target's curve recomputed with the realistic detector for the overlay figure
 
 
 def detector_tasks(plan: RunPlan, results: dict, presentation: Presentation, names: list[str]
-                   ) -> list[tuple[str, str, LimitTask, LimitTask]]:
-    """(where, target scenario, paper-detector task, realistic-detector task) for each reproduction target, at
-    its curve's lightest mass (long-lived N: the geometry matters) and at the mass of its best limit (prompt)."""
+                   ) -> list[tuple[str, str, LimitTask, dict[str, LimitTask]]]:
+    """(where, target scenario, paper-detector task, {step: task}) for each reproduction target, at its curve's
+    lightest mass (long-lived N: the geometry matters) and at the mass of its best limit (prompt)."""
     out = []
     for tg in presentation.targets:
         if tg.scenario not in names or tg.scenario not in plan.curves:
             continue
         inside = [t for t in plan.curves[tg.scenario] if tg.lo_GeV * (1 - 1e-9) <= t.mass <= tg.hi_GeV * (1 + 1e-9)]
-        if not inside:
+        if not inside or plan.curves[tg.scenario][0].scenario.detector.decay_volume is None:
             continue
         best = min(inside, key=lambda t: results[t].limit.d95)
         for where, base in (("lightest mass", plan.curves[tg.scenario][0]), ("best mass", best)):
-            if base.scenario.detector.decay_volume is None:
-                continue
-            out.append((where, tg.scenario, base, dataclasses.replace(base, detector_model=DetectorModel.REALISTIC)))
+            out.append((where, tg.scenario, base, {name: dataclasses.replace(base, **change)
+                                                   for name, _, change in DETECTOR_STEPS}))
     return out
+
+
+def overlay_tasks(plan: RunPlan, presentation: Presentation, names: list[str]) -> dict[str, list[LimitTask]]:
+    """Per target scenario, OVERLAY_MASSES masses of its curve (evenly spread in its order) with the realistic
+    detector: the realistic curves of the overlay figure."""
+    out = {}
+    for tg in presentation.targets:
+        curve = plan.curves.get(tg.scenario) if tg.scenario in names else None
+        if not curve or curve[0].scenario.detector.decay_volume is None:
+            continue
+        idx = sorted({round(i) for i in np.linspace(0, len(curve) - 1, min(OVERLAY_MASSES, len(curve)))})
+        out[tg.scenario] = [dataclasses.replace(curve[i], detector_model=DetectorModel.REALISTIC) for i in idx]
+    return out
+
+
+def _row_tasks(row: tuple) -> list[LimitTask]:
+    """The limit tasks of a comparison row (the tasks among its fields)."""
+    return [t for t in row if isinstance(t, LimitTask)]
 
 
 def _describe(r) -> str:
@@ -346,16 +374,19 @@ def run_pipeline(scenarios: dict[str, Scenario], names: list[str], preset_name: 
     results.update(res)
     n_cached, n_samples = n_cached + c, n_samples + s
     beyond = beyond_paper_tasks(plan, results, presentation, names)
-    detector = detector_tasks(plan, results, presentation, names) if detector_model == DetectorModel.PAPER else []
+    paper_detector = detector_model == DetectorModel.PAPER
+    detector = detector_tasks(plan, results, presentation, names) if paper_detector else []
+    overlay = overlay_tasks(plan, presentation, names) if paper_detector else {}
+    detector_rows = [(row[2], *row[3].values()) for row in detector] + [tuple(ts) for ts in overlay.values()]
     for rows, what, detail in ((beyond, "beyond the paper", ": binned fit and background normalisation"),
-                               (detector, "beyond the paper's detector", "")):
-        todo = list(dict.fromkeys(t for row in rows for t in row[2:] if t not in results))
+                               (detector_rows, "beyond the paper's detector", ": steps and realistic curves")):
+        todo = list(dict.fromkeys(t for row in rows for t in _row_tasks(row) if t not in results))
         if todo:
             log(f"{what}{detail}: {len(todo)} limits")
             res, c, s = _compute(todo, executor, cache, seconds, what)
             results.update(res)
             n_cached, n_samples = n_cached + c, n_samples + s
-    tasks = list(dict.fromkeys(plan.all_tasks() + [t for row in beyond + detector for t in row[2:]]))
+    tasks = list(dict.fromkeys(plan.all_tasks() + [t for row in beyond + detector_rows for t in _row_tasks(row)]))
     compute = computing_time([results[t] for t in tasks], cache)
 
     t0 = time.perf_counter()
@@ -389,12 +420,17 @@ def run_pipeline(scenarios: dict[str, Scenario], names: list[str], preset_name: 
                      for variant, _, ref, t in beyond]}))
     if detector:
         files["tables"].append(write_json_atomic(output / "limits" / "beyond_detector.json", {
-            "steps": list(DETECTOR_STEPS), "not_modelled": list(DETECTOR_NOT_MODELLED),
-            "rows": [{"scenario": t.scenario.name, "mass_GeV": t.mass, "where": where,
-                      "d95_paper": results[ref].limit.d95, "d95_realistic": results[t].limit.d95,
-                      "calculator": results[t].limit.calculator,
-                      "decay_volume": {**t.scenario.detector.params["decay_volume"]}}
-                     for where, _, ref, t in detector]}))
+            "steps": [{"name": name, "adds": adds, **{k: str(v) for k, v in change.items()}}
+                      for name, adds, change in DETECTOR_STEPS],
+            "rows": [{"scenario": ref.scenario.name, "mass_GeV": ref.mass, "where": where,
+                      "d95_paper": results[ref].limit.d95, "calculator": results[ref].limit.calculator,
+                      "d95": {name: results[t].limit.d95 for name, t in steps.items()},
+                      "decay_volume": {**ref.scenario.detector.params["decay_volume"]},
+                      "calorimeter_resolution": ref.scenario.detector.params.get("calorimeter_resolution")}
+                     for where, _, ref, steps in detector]}))
+    for name, ts in overlay.items():
+        files["tables"] += write_limit_tables(output / "limits" / "realistic_detector", name,
+                                              [results[t].limit for t in ts], scenarios[name].label)
     from dipole_portal.analysis.hepdata_export import write_hepdata
 
     settings = {"preset": preset_name, "seed": seed, "decay_model": str(decay_model), "scenarios": names,
@@ -484,6 +520,13 @@ def make_all_figures(output: Path, scenarios: dict[str, Scenario], names: list[s
               if n not in shown and n in curves]
     from dipole_portal.plotting.brazil import figure_brazil
 
+    realistic = lf.load_curves(output / "limits" / "realistic_detector")
+    if realistic:
+        panels: dict[str, list[str]] = {}
+        for n in realistic:
+            label = "Belle II" if scenarios[n].detector.name == "belle2" else "BESIII / STCF"
+            panels.setdefault(label, []).append(n)
+        steps.append(("fig_detector", lambda: lf.figure_detector(curves, realistic, panels)))
     steps += [("diag_brazil", lambda: figure_brazil(output / "limits", output / "workspaces")),
               ("diag_cls_vs_chi2", lambda: lf.figure_cls_vs_chi2(curves)),
               ("diag_bands", lambda: lf.figure_bands(curves))]

@@ -29,11 +29,13 @@ from dipole_portal.core.options import (
     DEFAULT_DECAY_MODEL,
     DEFAULT_DETECTOR_MODEL,
     DEFAULT_EVENTS,
+    DEFAULT_N_TYPE,
     DEFAULT_SEED,
     Calculator,
     DecayModel,
     DetectorModel,
     Method,
+    NType,
     parse_option,
 )
 from dipole_portal.core.progress import log, progress_bar, warn
@@ -42,6 +44,7 @@ from dipole_portal.samples.generators import NuNuGammaSpec, SignalSpec
 from dipole_portal.samples.kinematics import PhaseSpaceRegion
 from dipole_portal.selections.cuts import build_selection
 from dipole_portal.selections.decay_volume import DecayVolume
+from dipole_portal.selections.detector_response import CalorimeterResolution, DetectorResponse
 from dipole_portal.selections.process import SelectedSample, process_sample
 from dipole_portal.selections.yields import ScenarioYields, check_mass, yields_from_record, yields_record
 from dipole_portal.stats.limits import NO_SYST, LimitResult, compute_limit
@@ -52,19 +55,39 @@ RESULT_FORMAT = 2
 
 # -- samples ---------------------------------------------------------------------------------------------------
 
+SMEAR_MARGIN_SIGMAS = 5.0  # how far outside the accepted box a smeared photon may come from
+
+
 @functools.lru_cache(maxsize=1024)
-def generation_region(scenario: Scenario, point: EnergyPoint) -> PhaseSpaceRegion:
+def generation_region(scenario: Scenario, point: EnergyPoint, smeared: bool = False) -> PhaseSpaceRegion:
     """The CM box nu nubar gamma is generated in: it contains every photon the selection accepts.
 
-    A grid scan of the cuts (about 0.1 s); memoised, and immutable, so sharing it is safe.
+    With ``smeared`` (the calorimeter resolution of the ``realistic`` detector model) the box is widened by
+    SMEAR_MARGIN_SIGMAS resolutions at its lowest energy, in energy and in angle (angle resolution: the position
+    resolution over the nearest calorimeter face, doubled for the boost), so photons that smearing moves into the
+    accepted region are generated. A grid scan of the cuts (about 0.1 s); memoised, and immutable.
     """
-    return build_selection(scenario, point).region()
+    box = build_selection(scenario, point).region()
+    if not smeared:
+        return box
+    res = CalorimeterResolution.from_config(scenario.detector.params["calorimeter_resolution"])
+    vol = scenario.detector.decay_volume
+    n = SMEAR_MARGIN_SIGMAS
+    d_theta = 2 * n * res.max_position_m(box.E_min) / min(vol["radius_m"], vol["z_forward_m"], -vol["z_backward_m"])
+    half = point.sqrt_s / 2
+    return PhaseSpaceRegion(
+        E_min=max(box.E_min * (1 - n * res.max_energy_rel(box.E_min)), 1e-4 * half), E_max=box.E_max,
+        cos_min=max(math.cos(min(math.pi, math.acos(box.cos_min) + d_theta)), -1 + 1e-9),
+        cos_max=min(math.cos(max(0.0, math.acos(box.cos_max) - d_theta)), 1 - 1e-9),
+    ).validate(point.sqrt_s)
 
 
 def background_sample(scenario: Scenario, point: EnergyPoint, seed: int,
-                      constants: PhysicsConstants = DEFAULT_CONSTANTS) -> tuple[NuNuGammaSpec, int]:
-    """The nu nubar gamma generator spec of one energy point (generated in the selection's box) and its seed."""
-    spec = NuNuGammaSpec(point.beams, generation_region(scenario, point), constants)
+                      constants: PhysicsConstants = DEFAULT_CONSTANTS, smeared: bool = False
+                      ) -> tuple[NuNuGammaSpec, int]:
+    """The nu nubar gamma generator spec of one energy point (generated in the selection's box, widened for a
+    smeared selection) and its seed."""
+    spec = NuNuGammaSpec(point.beams, generation_region(scenario, point, smeared), constants)
     return spec, derived_seed(seed, "nunugamma", point.sqrt_s, point.beams.as_dict())
 
 
@@ -112,15 +135,26 @@ class YieldsRequest:
     background_events: int | None = None
     constants: PhysicsConstants = DEFAULT_CONSTANTS
     detector_model: DetectorModel = DEFAULT_DETECTOR_MODEL
+    n_type: NType = DEFAULT_N_TYPE
 
     def __post_init__(self) -> None:
         check_mass(self.scenario, self.mass)  # a finite mass that some energy point can produce
         object.__setattr__(self, "decay_model", parse_option(DecayModel, self.decay_model, "decay model"))
         object.__setattr__(self, "detector_model", parse_option(DetectorModel, self.detector_model,
                                                                 "detector model"))
-        if self.detector_model == DetectorModel.REALISTIC and self.scenario.detector.decay_volume is None:
-            raise InputError(f"scenario {self.scenario.name}: detector {self.scenario.detector.name!r} has no "
-                             "decay_volume in the configuration; the realistic detector model needs one")
+        object.__setattr__(self, "n_type", parse_option(NType, self.n_type, "N type"))
+        if self.n_type == NType.MAJORANA:
+            # a Majorana N's photon is isotropic in its rest frame (NType); the default model follows, others clash
+            if self.decay_model not in (DEFAULT_DECAY_MODEL, DecayModel.ISOTROPIC):
+                raise InputError(f"decay model {self.decay_model!r} with a Majorana N: its photon is isotropic in "
+                                 "its rest frame; expected the default or isotropic")
+            object.__setattr__(self, "decay_model", DecayModel.ISOTROPIC)
+        det = self.scenario.detector
+        for needed, what in ((self.detector_model.decay_volume, "decay_volume"),
+                             (self.detector_model.resolution, "calorimeter_resolution")):
+            if needed and det.params.get(what) is None:
+                raise InputError(f"scenario {self.scenario.name}: detector {det.name!r} has no {what} in the "
+                                 f"configuration; the {self.detector_model!r} detector model needs one")
         for name in ("events", "seed", "n_modes"):
             v = getattr(self, name)
             if not isinstance(v, int) or isinstance(v, bool) or v < (0 if name == "seed" else 1):
@@ -143,33 +177,45 @@ class YieldsRequest:
         out = []
         for point, n in zip(points, n_signal, strict=True):
             sig = signal_sample(point, self.mass, self.seed, self.d_ref, self.constants)
-            bkg = background_sample(self.scenario, point, self.seed, self.constants)
+            bkg = background_sample(self.scenario, point, self.seed, self.constants,
+                                    smeared=self.detector_model.resolution)
             out.append((point, SampleJob(*sig, n, str(cache.root)),
                         SampleJob(*bkg, self.background_events or self.events, str(cache.root))))
         return out
+
+
+def detector_response(scenario: Scenario, detector_model: DetectorModel | str, seed: int) -> DetectorResponse | None:
+    """The detector response of a model beyond the paper's (None for the paper's own)."""
+    detector_model = parse_option(DetectorModel, detector_model, "detector model")
+    if not detector_model.decay_volume:
+        return None
+    res = scenario.detector.params.get("calorimeter_resolution") if detector_model.resolution else None
+    return DetectorResponse(DecayVolume(**scenario.detector.decay_volume), detector_model.measured_direction,
+                            None if res is None else CalorimeterResolution.from_config(res), seed)
 
 
 def selected_sample(job: SampleJob, scenario: Scenario, point: EnergyPoint, process: str, cache: Cache,
                     decay_model: DecayModel | None = None, n_modes: int | None = None,
                     detector_model: DetectorModel = DEFAULT_DETECTOR_MODEL) -> SelectedSample:
     """The selection of one sample file (cached: nu nubar gamma is selected once for every mass), a signal
-    sample reweighted to ``decay_model`` and counted with ``n_modes``; with the realistic detector model its
-    accepted events' decay probabilities in the detector's decay volume are recorded too."""
+    sample reweighted to ``decay_model`` and counted with ``n_modes``. With a detector model beyond the paper's the
+    cuts see the measured photon, and a signal sample's accepted events record their decay probabilities in the
+    detector's decay volume; nu nubar gamma (prompt) differs from the paper's only with the resolution."""
     sample_key = sample_entry(job.spec, job.seed, job.events, cache).key
     key = {"sample": sample_key, "process": process, "scenario": scenario.as_dict(), "sqrt_s": point.sqrt_s}
-    volume = None
     if process == "signal":
         key |= {"decay_model": decay_model, "n_modes": n_modes}
-        if detector_model != DEFAULT_DETECTOR_MODEL:
-            key["detector_model"] = detector_model
-            volume = DecayVolume(**scenario.detector.decay_volume)
+    elif not detector_model.resolution:
+        detector_model = DEFAULT_DETECTOR_MODEL  # a prompt photon from the collision point: the paper's selection
+    response = detector_response(scenario, detector_model, job.seed)
+    if response is not None:
+        key["detector_model"] = detector_model
     entry = cache.entry("selected", key, SELECTION_CODE)
     stored = entry.load_json()
     if stored is not None:
         return SelectedSample.from_dict(stored)
     res = SelectedSample.from_result(process_sample(job.run(), process, build_selection(scenario, point),
-                                                    decay_model=decay_model, n_modes=n_modes,
-                                                    decay_volume=volume))
+                                                    decay_model=decay_model, n_modes=n_modes, response=response))
     entry.store_json(res.as_dict())
     return res
 
@@ -187,15 +233,17 @@ def compute_yields(request: YieldsRequest, cache: Cache | None = None) -> Scenar
     for point, sig_job, bkg_job in request.jobs(cache):
         sig = selected_sample(sig_job, request.scenario, point, "signal", cache, request.decay_model, request.n_modes,
                               request.detector_model)
-        bkg = selected_sample(bkg_job, request.scenario, point, "nunugamma", cache)
+        bkg = selected_sample(bkg_job, request.scenario, point, "nunugamma", cache,
+                              detector_model=request.detector_model)
         channels.append(channel_yield(request.scenario, point, request.mass, request.d_ref, sig, bkg,
-                                      request.constants))
+                                      request.constants, request.n_type.width_factor))
         provenance.append({"channel": point.label,
                            "signal_sample": sample_entry(sig_job.spec, sig_job.seed, sig_job.events, cache).key,
                            "nunugamma_sample": sample_entry(bkg_job.spec, bkg_job.seed, bkg_job.events, cache).key,
                            "signal_events": sig_job.events, "nunugamma_events": bkg_job.events})
     y = ScenarioYields(request.scenario.name, request.mass, request.decay_model, request.n_modes, channels,
-                       {"samples": provenance, "seed": request.seed, "cache_entry": entry.key})
+                       {"samples": provenance, "seed": request.seed, "cache_entry": entry.key},
+                       str(request.detector_model), str(request.n_type))
     entry.store_json(yields_record(y, request.scenario, request.constants))
     return y
 
@@ -303,14 +351,14 @@ def scan_masses(scenario: Scenario, masses: list[float], *, decay_model: DecayMo
                 events: int = DEFAULT_EVENTS, seed: int = DEFAULT_SEED, cache: str | Path = "",
                 n_modes: int = DEFAULT_CC_MODES, method: Method = Method.CLS, binned: bool = False,
                 calculator: Calculator = Calculator.AUTO, syst: Systematics = NO_SYST,
-                executor: Executor | None = None, detector_model: DetectorModel = DEFAULT_DETECTOR_MODEL
-                ) -> ScanResult:
+                executor: Executor | None = None, detector_model: DetectorModel = DEFAULT_DETECTOR_MODEL,
+                n_type: NType = DEFAULT_N_TYPE) -> ScanResult:
     """Limits at each mass (cached), run by ``executor``."""
     if not masses:
         raise InputError(f"scan of {scenario.name}: no masses given")
     tasks = [LimitTask(scenario, float(m), decay_model=decay_model, n_modes=n_modes, events=events, seed=seed,
                        method=method, binned=binned, calculator=calculator, syst=syst, cache=str(cache),
-                       detector_model=detector_model)
+                       detector_model=detector_model, n_type=n_type)
              for m in masses]
     done = run_tasks(tasks, executor, f"limits {scenario.name}")
     return ScanResult([d.limit for d in done], {t.mass: d.spec for t, d in zip(tasks, done, strict=True)})

@@ -244,6 +244,40 @@ def figure_landscape(curves: dict[str, LimitCurve], spec: FigureSpec | None = No
     return fig
 
 
+def figure_detector(paper: dict[str, LimitCurve], realistic: dict[str, LimitCurve],
+                    panels: dict[str, list[str]]) -> Figure | None:
+    """The paper's idealised detector against the realistic one (decay volume, measured direction, resolution):
+    one panel per group of scenarios (``{title: [scenario, ...]}``), paper curves solid, realistic dashed with
+    markers at the masses computed, and their ratio below."""
+    panels = {t: [n for n in ns if n in paper and n in realistic] for t, ns in panels.items()}
+    panels = {t: ns for t, ns in panels.items() if ns}
+    if not panels:
+        return None
+    fig, axes = plt.subplots(2, len(panels), figsize=(7.5 * len(panels), 8), squeeze=False, sharex="col",
+                             gridspec_kw={"height_ratios": [3, 1], "hspace": 0.05})
+    styles = dict(_default_styles([n for ns in panels.values() for n in ns]))
+    for col, (title, names) in enumerate(panels.items()):
+        ax, rax = axes[0, col], axes[1, col]
+        for n in names:
+            p, r, st = paper[n], realistic[n], styles[n]
+            ax.plot(p.mass, p.d95, color=st.color, lw=2, label=f"{p.label}: paper's detector")
+            ax.plot(r.mass, r.d95, color=st.color, lw=1.5, ls="--", marker="o", ms=4, label="realistic detector")
+            rax.plot(r.mass, r.d95 / np.interp(np.log(r.mass), np.log(p.mass), p.d95), color=st.color, marker="o",
+                     ms=4, lw=1.2)
+        lo = min(float(paper[n].mass.min()) for n in names)
+        hi = max(float(paper[n].mass.max()) for n in names)
+        d = np.concatenate([np.concatenate([paper[n].d95, realistic[n].d95]) for n in names])
+        _limit_axes(ax, (lo / 1.5, hi * 1.5), (float(d.min()) / 3, float(d.max()) * 3))
+        ax.set_xlabel("")
+        ax.legend(loc="upper left", fontsize=10, title="expected 95% C.L. (CLs median)", title_fontsize=10)
+        style.experiment_label(ax, f"{title}: paper's vs realistic detector")
+        rax.axhline(1.0, color="0.5", lw=1)
+        rax.set_xscale("log")
+        rax.set_xlabel(style.M_LABEL)
+        rax.set_ylabel("realistic / paper")
+    return fig
+
+
 def figure_cls_vs_chi2(curves: dict[str, LimitCurve], ax: plt.Axes | None = None) -> Figure:
     """Diagnostic: d95 (CLs) / d95 (chi2) versus m_N for every scenario."""
     fig, ax = _axes(ax, (8, 6))

@@ -19,11 +19,14 @@ from dipole_portal.selections.cutflow import CutFlow
 from dipole_portal.selections.cuts import Selection
 from dipole_portal.selections.decay_volume import (
     DecayVolume,
+    KHistogram,
     decay_k,
     k_histogram,
     k_means_and_fractions,
     merge_k_histograms,
+    u_points,
 )
+from dipole_portal.selections.detector_response import DetectorResponse
 from dipole_portal.selections.reader import DEFAULT_STEP, check_meta, iterate_tree, photon_columns
 
 
@@ -36,8 +39,10 @@ class SampleResult:
     histogram: hist.Hist
     metadata: dict
     histogram_all: hist.Hist | None = None  # every event, before cuts (diagnostics only)
-    #: accepted events' decay-probability parameter: {log10 k bin: (sum w, sum w k)} (realistic detector only)
-    decay_k: dict[int, tuple[float, float]] | None = None
+    #: accepted events' decay-probability parameters (a realistic detector step, signal only)
+    decay_k: KHistogram | None = None
+    #: the decay-position intervals of ``decay_k`` (fractions of the path to the calorimeter face)
+    decay_u_edges: tuple[float, ...] | None = None
 
     @property
     def xsec_pb(self) -> float:
@@ -69,9 +74,11 @@ class SelectedSample:
     fit_values_pb: tuple[float, ...]
     fit_variances_pb2: tuple[float, ...]
     cutflow: dict
-    #: accepted events' weighted mean k per log10 k bin and the bin's share (realistic detector only; GeV^2)
+    #: a realistic detector step: accepted events' weighted mean k per log10 k bin (GeV^2), the share of the accepted
+    #: weight per (bin, decay interval), and the intervals' edges (fractions of the path to the calorimeter face)
     decay_k_mean: tuple[float, ...] | None = None
-    decay_k_fraction: tuple[float, ...] | None = None
+    decay_k_fraction: tuple[tuple[float, ...], ...] | None = None
+    decay_u_edges: tuple[float, ...] | None = None
 
     @property
     def efficiency(self) -> float:
@@ -101,22 +108,24 @@ class SelectedSample:
         k_mean, k_frac = k_means_and_fractions(r.decay_k) if r.decay_k is not None else (None, None)
         return cls(r.process, r.cutflow.events[0], r.cutflow.sumw[0], r.xsec_pb, r.xsec_err_pb,
                    tuple(float(v) for v in h.values().ravel()), tuple(float(v) for v in h.variances().ravel()),
-                   r.cutflow.as_dict(), k_mean, k_frac)
+                   r.cutflow.as_dict(), k_mean, k_frac, r.decay_u_edges)
 
     def as_dict(self) -> dict:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, d: dict) -> SelectedSample:
-        tup = {k: tuple(d[k]) for k in ("fit_values_pb", "fit_variances_pb2", "decay_k_mean", "decay_k_fraction")
+        tup = {k: tuple(d[k]) for k in ("fit_values_pb", "fit_variances_pb2", "decay_k_mean", "decay_u_edges")
                if d.get(k) is not None}
+        if d.get("decay_k_fraction") is not None:
+            tup["decay_k_fraction"] = tuple(tuple(row) for row in d["decay_k_fraction"])
         return cls(**{**d, **tup})
 
 
 def process_sample(
     path: str | os.PathLike[str], process: str, selection: Selection, step_size: int = DEFAULT_STEP,
     fill_all: bool = False, decay_model: DecayModel | str | None = None, n_modes: int | None = None,
-    decay_volume: DecayVolume | None = None,
+    response: DetectorResponse | None = None,
 ) -> SampleResult:
     """Read ``path`` chunk by chunk, apply ``selection`` and fill the cut-flow and histogram.
 
@@ -131,9 +140,13 @@ def process_sample(
     number of events is at least 3/4 of the sample's. The MC errors follow from the weights
     (:attr:`SelectedSample.efficiency_err`).
 
-    With ``decay_volume`` (signal only: the ``realistic`` detector model) every accepted event also records k, its
-    decay probability's coupling dependence 1 - exp(-k d^2) from its lab flight direction and momentum
-    (:mod:`dipole_portal.selections.decay_volume`), as a weighted histogram of log10 k.
+    With a detector ``response`` (the detector models beyond the paper's) the cuts act on the measured photon:
+    from the collision point to where it meets the calorimeter, smeared with the calorimeter's resolution
+    (:mod:`dipole_portal.selections.detector_response`). A signal event also records k, its decay probability's
+    coupling dependence 1 - exp(-k d^2) from its lab flight direction and momentum
+    (:mod:`dipole_portal.selections.decay_volume`), and, with the measured direction, whether it is accepted when
+    N decays in each interval of its path; these go into a weighted histogram of log10 k. The cut-flow and the
+    histograms then count an event accepted somewhere along its path (at the first such interval).
     """
     with open_sample(path) as (meta, tree):
         check_meta(meta, path, process, selection.sqrt_s)
@@ -145,19 +158,23 @@ def process_sample(
         h = histograms.make_histogram(selection.sqrt_s)
         h_all = histograms.make_histogram(selection.sqrt_s) if fill_all else None
         n_events, sum_factor = 0, 0.0
-        k_hist: dict[int, tuple[float, float]] = {}
-        volume = decay_volume if process == "signal" else None
-        for chunk in iterate_tree(tree, Path(path), step_size, with_n=reweight or volume is not None):
+        k_hist: KHistogram = {}
+        signal_response = response if process == "signal" else None
+        for i, chunk in enumerate(iterate_tree(tree, Path(path), step_size,
+                                               with_n=reweight or signal_response is not None)):
             if reweight:
                 factor = model_weights(target, meta["decay_model"], ak.to_numpy(chunk.N.costheta),
                                        ak.to_numpy(chunk.cos_theta_star), ak.to_numpy(chunk.cos_psi),
                                        meta["sqrt_s_GeV"], meta["mass_GeV"])
                 n_events, sum_factor = n_events + len(factor), sum_factor + float(factor.sum())
                 chunk = ak.with_field(chunk, chunk.weight * factor, "weight")
-            passed = select_chunk(chunk, selection, flow, h, h_all)
-            if volume is not None:
-                k = decay_k_of(chunk, volume, meta["mass_GeV"], selection.beta)
-                k_hist = merge_k_histograms(k_hist, k_histogram(k[passed], ak.to_numpy(chunk.weight)[passed]))
+            if response is None or (not response.measured_direction and response.resolution is None):
+                passed = select_chunk(chunk, selection, flow, h, h_all)[:, None]
+            else:
+                passed = select_measured(chunk, selection, flow, h, h_all, response, meta, i)
+            if signal_response is not None:
+                k = decay_k_of(chunk, signal_response.volume, meta["mass_GeV"], selection.beta)
+                k_hist = merge_k_histograms(k_hist, k_histogram(k, ak.to_numpy(chunk.weight), passed))
     recount = process == "signal" and n_modes is not None and n_modes != meta.get("n_cc_modes")
     modes = n_modes if recount else meta.get("n_cc_modes")
     scale = (n_events / sum_factor if reweight and sum_factor > 0 else 1.0) * \
@@ -169,15 +186,70 @@ def process_sample(
         meta = {**meta, "decay_model": str(target if reweight else meta["decay_model"]), "n_cc_modes": modes,
                 "xsec_pb": meta["xsec_pb"] * modes / meta["n_cc_modes"],
                 "reweighted_from": {"decay_model": meta["decay_model"], "n_cc_modes": meta["n_cc_modes"]}}
-    return SampleResult(process, flow, h, meta, h_all, k_hist if volume is not None else None)
+    return SampleResult(process, flow, h, meta, h_all, k_hist if signal_response is not None else None,
+                        signal_response.u_edges if signal_response is not None else None)
+
+
+def n_lab(chunk: ak.Array, mass: float, beta: float) -> ak.Array:
+    """The N of each event boosted to the lab with vector (Momentum4D)."""
+    n = chunk.N
+    n4 = vector.zip({"px": n.px, "py": n.py, "pz": n.pz, "mass": ak.full_like(n.px, mass)})
+    return n4.boostZ(beta=beta) if beta else n4
 
 
 def decay_k_of(chunk: ak.Array, volume: DecayVolume, mass: float, beta: float) -> np.ndarray:
     """Each event's k (GeV^2; decay probability 1 - exp(-k d^2)) from its N boosted to the lab with vector."""
-    n = chunk.N
-    n4 = vector.zip({"px": n.px, "py": n.py, "pz": n.pz, "mass": ak.full_like(n.px, mass)})
-    lab = n4.boostZ(beta=beta) if beta else n4
+    lab = n_lab(chunk, mass, beta)
     return decay_k(volume, ak.to_numpy(lab.p), ak.to_numpy(lab.costheta), mass)
+
+
+def _xyz(v: ak.Array) -> np.ndarray:
+    return np.stack([ak.to_numpy(v.px), ak.to_numpy(v.py), ak.to_numpy(v.pz)], axis=1)
+
+
+def select_measured(chunk: ak.Array, selection: Selection, flow: CutFlow, h: hist.Hist, h_all: hist.Hist | None,
+                    response: DetectorResponse, meta: dict, chunk_index: int) -> np.ndarray:
+    """Apply ``selection`` to the measured photons of one chunk (see :func:`process_sample`); return (n, intervals):
+    whether each event is accepted when its N decays in each interval of its path (one column for nu nubar gamma).
+
+    The smearing's normals come from a generator seeded with the response's seed, the sample's seed and the chunk
+    index, and are shared by every decay interval of an event: the same inputs give the same bits.
+    """
+    photon = chunk.photon.boostZ(beta=selection.beta) if selection.beta else chunk.photon
+    p_lab, E_lab = _xyz(photon), ak.to_numpy(photon.E)
+    weight = np.asarray(chunk.weight, dtype=np.float64)
+    normals = None
+    if response.resolution is not None:
+        rng = np.random.default_rng([response.seed, int(meta.get("seed", 0)), chunk_index])
+        normals = rng.standard_normal((len(weight), 2))
+    signal = meta.get("process") == "signal" and response.measured_direction
+    if signal:
+        n = n_lab(chunk, meta["mass_GeV"], selection.beta)
+        n_xyz = _xyz(n)
+        n_dir = n_xyz / np.linalg.norm(n_xyz, axis=1)[:, None]
+        path = response.volume.path_length_m(ak.to_numpy(n.costheta))
+        us = u_points(response.u_edges)
+    else:
+        n_dir, path, us = None, None, np.zeros(1)
+    names = selection.cut_names
+    passed = np.zeros((len(weight), len(us)), dtype=bool)
+    any_cumulative = {name: np.zeros(len(weight), dtype=bool) for name in names}
+    first_E, first_theta = np.zeros(len(weight)), np.zeros(len(weight))
+    for j, u in enumerate(us):
+        cols = response.photon_columns(p_lab, E_lab, selection.beta, normals, n_dir, path, float(u))
+        masks = selection.masks(cols)
+        cumulative = np.ones(len(weight), dtype=bool)
+        for name in names:
+            cumulative = cumulative & masks[name]
+            any_cumulative[name] |= cumulative
+        new = cumulative & ~passed.any(axis=1)
+        first_E[new], first_theta[new] = cols.E[new], cols.theta_lab[new]
+        passed[:, j] = cumulative
+        if j == 0 and h_all is not None:
+            histograms.fill(h_all, cols.E, cols.theta_lab, weight)
+    mask = flow.fill(any_cumulative, weight)
+    histograms.fill(h, first_E[mask], first_theta[mask], weight[mask])
+    return passed
 
 
 def select_chunk(chunk: ak.Array, selection: Selection, flow: CutFlow, h: hist.Hist,

@@ -24,12 +24,13 @@ from dipole_portal.core.atomic import write_json_atomic
 from dipole_portal.core.config import EnergyPoint, Scenario
 from dipole_portal.core.constants import DEFAULT_CONSTANTS, PhysicsConstants
 from dipole_portal.core.errors import InputError
+from dipole_portal.core.options import DetectorModel, NType, parse_option
 from dipole_portal.samples.signal_physics import decay_probability
 from dipole_portal.selections.decay_volume import mean_decay_probability
 from dipole_portal.selections.process import SelectedSample
 
 YIELDS_FORMAT = "dipole-portal-yields"
-YIELDS_FORMAT_VERSION = 1
+YIELDS_FORMAT_VERSION = 2
 
 PB_FB = 1000.0  # events per (pb x fb^-1)
 
@@ -54,9 +55,13 @@ class ChannelYield:
     fit_signal_pb: list[float] | None = field(default=None, repr=False)
     fit_background_pb: list[float] | None = field(default=None, repr=False)
     fit_background_var_pb2: list[float] | None = field(default=None, repr=False)
-    #: realistic detector: accepted events' decay-probability parameters, P = sum f (1 - exp(-k d^2)) (k in GeV^2)
+    #: a realistic detector step: accepted events' decay-probability parameters, k in GeV^2, the accepted share per
+    #: (k bin, decay interval) and the intervals' edges (``decay_volume.mean_decay_probability``)
     decay_k_mean: list[float] | None = field(default=None, repr=False)
-    decay_k_fraction: list[float] | None = field(default=None, repr=False)
+    decay_k_fraction: list[list[float]] | None = field(default=None, repr=False)
+    decay_u_edges: list[float] | None = field(default=None, repr=False)
+    #: the N width relative to the Dirac width d^2 m^3 / (4 pi): 2 for a Majorana N
+    width_factor: float = 1.0
     constants: PhysicsConstants = field(default=DEFAULT_CONSTANTS, repr=False)
 
     @property
@@ -79,9 +84,17 @@ class ChannelYield:
     def decay_probability(self, d: np.ndarray | float) -> np.ndarray:
         """The paper's P_dec(d) within length_m (eq. 5), or, with the realistic detector, the accepted events' mean
         probability of decaying inside the decay volume along their own flight direction."""
+        d_width = np.asarray(d, dtype=float) * math.sqrt(self.width_factor)  # decay length ~ 1 / (d^2 width)
         if self.decay_k_mean is not None:
-            return mean_decay_probability(np.asarray(self.decay_k_mean), np.asarray(self.decay_k_fraction), d)
-        return decay_probability(self.sqrt_s, self.mass, d, self.length_m, self.constants)
+            return mean_decay_probability(np.asarray(self.decay_k_mean), np.asarray(self.decay_k_fraction), d_width,
+                                          tuple(self.decay_u_edges or (0.0, 1.0)))
+        return decay_probability(self.sqrt_s, self.mass, d_width, self.length_m, self.constants)
+
+    @property
+    def signal_may_decrease(self) -> bool:
+        """Whether S(d) need not grow with d: with the measured direction, a prompt decay may be rejected where a
+        displaced one is accepted (the limit solvers then look for the first crossing)."""
+        return self.decay_u_edges is not None and len(self.decay_u_edges) > 2
 
     def signal_events(self, d: np.ndarray | float) -> np.ndarray:
         """Expected signal events at coupling d (GeV^-1), including P_dec(d)."""
@@ -90,7 +103,7 @@ class ChannelYield:
 
     def as_dict(self) -> dict:
         out = {k: v for k, v in asdict(self).items()
-               if k != "constants" and not k.startswith(("fit_", "decay_k_"))}
+               if k != "constants" and not k.startswith(("fit_", "decay_"))}
         out.update(
             background_irreducible_events=self.background_irreducible_events,
             background_events=self.background_events,
@@ -107,6 +120,8 @@ class ScenarioYields:
     n_modes: int
     channels: list[ChannelYield]
     provenance: dict[str, Any] = field(default_factory=dict, repr=False)
+    detector_model: str = "paper"  # a DetectorModel value
+    n_type: str = "dirac"  # an NType value
 
     def signal_events(self, d: np.ndarray | float) -> np.ndarray:
         return sum(c.signal_events(d) for c in self.channels)
@@ -121,13 +136,23 @@ class ScenarioYields:
         """
         c = self.channels
         if not c or any(ch.constants != c[0].constants or ch.mass != c[0].mass or ch.decay_k_mean is not None
+                        or ch.width_factor != c[0].width_factor
                         for ch in c):  # mixed constants or masses, or the realistic detector: one at a time
             return np.array([float(ch.signal_events(d)) for ch in c])
         ref = np.array([ch.signal_events_ref_prompt for ch in c])
         d_ref = np.array([ch.d_ref for ch in c])
-        p_dec = decay_probability(np.array([ch.sqrt_s for ch in c]), c[0].mass, d,
+        p_dec = decay_probability(np.array([ch.sqrt_s for ch in c]), c[0].mass, d * math.sqrt(c[0].width_factor),
                                   np.array([ch.length_m for ch in c]), c[0].constants)
         return ref * (d / d_ref) ** 2 * p_dec
+
+    def channel_signal_upper(self, d: float) -> np.ndarray:
+        """Per channel, a bound on S_i(d) that grows with d: every N decaying where it is accepted (P = 1)."""
+        return np.array([c.signal_events_ref_prompt * (d / c.d_ref) ** 2 for c in self.channels])
+
+    @property
+    def signal_may_decrease(self) -> bool:
+        """Whether S(d) need not grow with d (see :attr:`ChannelYield.signal_may_decrease`)."""
+        return any(c.signal_may_decrease for c in self.channels)
 
     @property
     def channel_background_events(self) -> np.ndarray:
@@ -172,7 +197,8 @@ def check_mass(scenario: Scenario, mass: float) -> tuple[EnergyPoint, ...]:
 
 
 def channel_yield(scenario: Scenario, point: EnergyPoint, mass: float, d_ref: float, signal: SelectedSample,
-                  background: SelectedSample, constants: PhysicsConstants = DEFAULT_CONSTANTS) -> ChannelYield:
+                  background: SelectedSample, constants: PhysicsConstants = DEFAULT_CONSTANTS,
+                  width_factor: float = 1.0) -> ChannelYield:
     """One channel's yields from its selected signal and nu nubar gamma samples."""
     det = scenario.detector
     eff = signal.efficiency
@@ -185,7 +211,8 @@ def channel_yield(scenario: Scenario, point: EnergyPoint, mass: float, d_ref: fl
         fit_signal_pb=list(signal.fit_values_pb), fit_background_pb=list(background.fit_values_pb),
         fit_background_var_pb2=list(background.fit_variances_pb2), constants=constants,
         decay_k_mean=None if signal.decay_k_mean is None else list(signal.decay_k_mean),
-        decay_k_fraction=None if signal.decay_k_fraction is None else list(signal.decay_k_fraction),
+        decay_k_fraction=None if signal.decay_k_fraction is None else [list(r) for r in signal.decay_k_fraction],
+        decay_u_edges=None if signal.decay_u_edges is None else list(signal.decay_u_edges), width_factor=width_factor,
     )
 
 
@@ -195,6 +222,7 @@ def yields_record(y: ScenarioYields, scenario: Scenario, constants: PhysicsConst
         "format": YIELDS_FORMAT, "format_version": YIELDS_FORMAT_VERSION,
         "scenario": scenario.name, "scenario_definition": scenario.as_dict(),
         "mass_GeV": y.mass, "decay_model": str(y.decay_model), "n_cc_modes": y.n_modes,
+        "detector_model": str(y.detector_model), "n_type": str(y.n_type),
         "units": {"xsec": "pb", "lumi": "fb^-1", "length": "m", "d": "GeV^-1", "mass": "GeV", "background": "events"},
         "constants": constants.as_dict(),
         "channels": [{f.name: getattr(c, f.name) for f in fields(c) if f.name not in ("constants", "mass")}
@@ -210,7 +238,8 @@ def write_yields(path: str | os.PathLike[str], y: ScenarioYields, scenario: Scen
 
 
 _CHANNEL_NUMBERS = ("sqrt_s", "lumi_fb", "d_ref", "eps_det", "length_m", "signal_xsec_pb", "efficiency",
-                    "efficiency_err", "background_xsec_pb", "background_xsec_err_pb", "gap_background_events")
+                    "efficiency_err", "background_xsec_pb", "background_xsec_err_pb", "gap_background_events",
+                    "width_factor")
 
 
 def yields_from_record(record: Any, where: str = "yields") -> ScenarioYields:
@@ -226,7 +255,7 @@ def yields_from_record(record: Any, where: str = "yields") -> ScenarioYields:
         channels = []
         for i, c in enumerate(record["channels"]):
             for k in _CHANNEL_NUMBERS:
-                v = c[k]
+                v = c.get(k, 1.0) if k == "width_factor" else c[k]
                 if not (isinstance(v, (int, float)) and math.isfinite(v) and v >= 0):
                     raise InputError(f"{where}: channels[{i}].{k} = {v!r}, expected a finite non-negative number")
             if not 0 <= c["efficiency"] <= 1:
@@ -234,7 +263,10 @@ def yields_from_record(record: Any, where: str = "yields") -> ScenarioYields:
             _check_decay_k(c, f"{where}: channels[{i}]")
             channels.append(ChannelYield(mass=mass, constants=constants, **c))
         y = ScenarioYields(str(record["scenario"]), mass, str(record["decay_model"]), int(record["n_cc_modes"]),
-                           channels, record.get("provenance", {}))
+                           channels, record.get("provenance", {}),
+                           str(parse_option(DetectorModel, record.get("detector_model", "paper"),
+                                            f"{where}: detector_model")),
+                           str(parse_option(NType, record.get("n_type", "dirac"), f"{where}: n_type")))
     except KeyError as exc:
         raise InputError(f"{where}: key {exc.args[0]!r} missing") from None
     except TypeError as exc:
@@ -245,17 +277,26 @@ def yields_from_record(record: Any, where: str = "yields") -> ScenarioYields:
 
 
 def _check_decay_k(c: dict, where: str) -> None:
-    """The realistic detector's per-event decay parameters: absent, or two equal-length lists of finite positive k
-    and of fractions in [0, 1] summing to 1."""
-    k, f = c.get("decay_k_mean"), c.get("decay_k_fraction")
-    if k is None and f is None:
+    """A realistic detector step's per-event decay parameters: absent, or a list of finite positive k, per k a list
+    of shares in [0, 1] (one per decay interval), and increasing interval edges from 0 to 1; each interval's shares
+    sum to at most 1, and to 1 with a single interval."""
+    k, f, e = c.get("decay_k_mean"), c.get("decay_k_fraction"), c.get("decay_u_edges")
+    if k is None and f is None and e is None:
         return
-    ok = isinstance(k, list) and isinstance(f, list) and len(k) == len(f) > 0
-    ok = ok and all(isinstance(x, (int, float)) and math.isfinite(x) and x > 0 for x in k)
-    ok = ok and all(isinstance(x, (int, float)) and 0 <= x <= 1 for x in f) and abs(sum(f) - 1) < 1e-6
+    def num(x: object) -> bool:
+        return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+    ok = isinstance(e, list) and len(e) >= 2 and all(map(num, e)) and e[0] == 0 and e[-1] == 1
+    ok = ok and all(a < b for a, b in zip(e[:-1], e[1:], strict=True))
+    ok = ok and isinstance(k, list) and isinstance(f, list) and len(k) == len(f) > 0
+    ok = ok and all(num(x) and x > 0 for x in k)
+    ok = ok and all(isinstance(r, list) and len(r) == len(e) - 1 and all(num(x) and 0 <= x <= 1 for x in r) for r in f)
+    if ok:
+        sums = np.sum(np.asarray(f, dtype=float), axis=0)
+        ok = bool(np.all(sums <= 1 + 1e-6)) and (len(e) > 2 or abs(sums[0] - 1) < 1e-6)
     if not ok:
-        raise InputError(f"{where}.decay_k_mean/decay_k_fraction: expected equal-length lists of finite positive k "
-                         "and of fractions in [0, 1] summing to 1")
+        raise InputError(f"{where}.decay_k_mean/decay_k_fraction/decay_u_edges: expected a list of finite positive k, "
+                         "per k a list of shares in [0, 1] (one per decay interval; each interval's shares summing to "
+                         "at most 1, exactly 1 with one interval), and increasing edges from 0 to 1")
 
 
 def read_yields(path: str | os.PathLike[str]) -> ScenarioYields:

@@ -48,7 +48,8 @@ class LimitResult:
     hypotests: int = 0
     systematics: dict | None = None
     d95_mc_rel_err: float | None = None  # relative MC-statistics uncertainty of d95 (efficiencies, backgrounds)
-    detector_model: str = "paper"  # where a decay counts: the paper's l_D, or the realistic decay volume
+    detector_model: str = "paper"  # a DetectorModel: the paper's idealisation, or a realistic detector step
+    n_type: str = "dirac"  # an NType: Dirac or Majorana N
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -138,7 +139,8 @@ def cls_d95(y: ScenarioYields, d_start: float, *, binned: bool = False, calculat
         lim = mu_limits(y, d, binned, calc, syst)
         total_tests += lim.hypotests
         s_model = float(y.signal_events(d))
-        bands = [chi2mod.solve_increasing(lambda x: float(y.signal_events(x)), m * s_model, guess=d)
+        upper = (lambda x: float(y.channel_signal_upper(x).sum())) if y.signal_may_decrease else None
+        bands = [chi2mod.solve_first(lambda x: float(y.signal_events(x)), m * s_model, guess=d, upper=upper)
                  for m in lim.bands]
         # done when d is stable, or when the channel mix at the new d is the one just tested (then so is mu)
         if single or abs(bands[2] / d - 1) < tol or np.max(np.abs(_shape(y, bands[2]) - _shape(y, d))) < 1e-6:
@@ -171,16 +173,18 @@ def mc_rel_err(y: ScenarioYields, d95: float) -> float:
     b = y.channel_background_events
     base = d95
     var = 0.0
+    upper = y.channel_signal_upper if y.signal_may_decrease else None
     for i, ch in enumerate(y.channels):
         if ch.efficiency > 0 and ch.efficiency_err > 0:
             scale = np.ones(len(y.channels))
             scale[i] += ch.efficiency_err / ch.efficiency
-            shifted = chi2mod.d95_chi2(lambda d, scale=scale: y.channel_signal_events(d) * scale, b, guess=base)
+            shifted = chi2mod.d95_chi2(lambda d, scale=scale: y.channel_signal_events(d) * scale, b, guess=base,
+                                       upper=None if upper is None else (lambda d, scale=scale: upper(d) * scale))
             var += (shifted / base - 1) ** 2
         if ch.background_irreducible_err > 0:
             bb = b.copy()
             bb[i] += ch.background_irreducible_err
-            var += (chi2mod.d95_chi2(y.channel_signal_events, bb, guess=base) / base - 1) ** 2
+            var += (chi2mod.d95_chi2(y.channel_signal_events, bb, guess=base, upper=upper) / base - 1) ** 2
     return math.sqrt(var)
 
 
@@ -191,8 +195,13 @@ def compute_limit(y: ScenarioYields, method: str = "cls", *, binned: bool = Fals
         raise InputError(f"{y.scenario} at m_N = {y.mass:g} GeV: the toy calculator (used below "
                          f"{LOW_BACKGROUND:g} background events, here {y.background_events:.3g}) does not carry "
                          "systematic uncertainties; use --calculator asymptotic, or no --bkg-syst/--lumi-syst")
+    if binned and any(c.decay_k_mean is not None for c in y.channels):
+        raise InputError(f"{y.scenario} at m_N = {y.mass:g} GeV: the binned fit needs the signal's E-theta shape, "
+                         f"which with the {y.detector_model!r} detector model depends on d; use the counting model (no "
+                         "--binned) or --detector-model paper")
     try:
-        d_chi2 = chi2mod.d95_chi2(y.channel_signal_events, y.channel_background_events)
+        d_chi2 = chi2mod.d95_chi2(y.channel_signal_events, y.channel_background_events,
+                                  upper=y.channel_signal_upper if y.signal_may_decrease else None)
     except ValueError:
         raise _no_limit(y) from None
     d_cls, bands, lim = None, None, None
@@ -215,5 +224,5 @@ def compute_limit(y: ScenarioYields, method: str = "cls", *, binned: bool = Fals
         hypotests=lim.hypotests if lim else 0,
         systematics=asdict(syst) if (syst.background_norm or syst.luminosity) else None,
         d95_mc_rel_err=mc_rel_err(y, d_chi2),
-        detector_model="realistic" if any(c.decay_k_mean is not None for c in y.channels) else "paper",
+        detector_model=y.detector_model, n_type=y.n_type,
     )

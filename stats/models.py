@@ -66,7 +66,9 @@ def build_spec(y: ScenarioYields, d: float, binned: bool = False, syst: Systemat
         sig_mods = [{"name": POI, "type": "normfactor", "data": None}]
         if syst.luminosity > 0:
             sig_mods.append(_normsys("lumi_norm", syst.luminosity))
-        bkg_mods = [{"name": f"staterror_{name}", "type": "staterror", "data": list(np.maximum(err, 1e-12))}]
+        # floored at 1e-6 of the bin: a zero-width constraint (an exact background) stalls the fit
+        bkg_mods = [{"name": f"staterror_{name}", "type": "staterror",
+                     "data": list(np.maximum(err, np.maximum(1e-6 * bkg_floor, 1e-12)))}]
         if syst.background_norm > 0:
             bkg_mods.append(_normsys("bkg_norm", syst.background_norm))
         samples = [

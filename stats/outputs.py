@@ -16,7 +16,7 @@ from dipole_portal.stats.models import background_only, patchset, signal_patch
 CSV_COLUMNS = ["mass_GeV", "d95_chi2", "d95_cls", "cls_m2sigma", "cls_m1sigma", "cls_median", "cls_p1sigma",
                "cls_p2sigma", "signal_events", "background_events", "background_events_irreducible",
                "efficiency", "method", "model", "calculator", "decay_model", "n_cc_modes", "d95_mc_rel_err",
-               "detector_model"]
+               "detector_model", "n_type"]
 
 
 def limits_csv(results: list[LimitResult]) -> str:
@@ -30,7 +30,7 @@ def limits_csv(results: list[LimitResult]) -> str:
                     f"{r.background_events:.6g}", f"{r.background_events_irreducible:.6g}",
                     ";".join(f"{e:.5f}" for e in r.efficiency), r.method, r.model, r.calculator or "",
                     r.decay_model, r.n_cc_modes,
-                    "" if r.d95_mc_rel_err is None else f"{r.d95_mc_rel_err:.3e}", r.detector_model])
+                    "" if r.d95_mc_rel_err is None else f"{r.d95_mc_rel_err:.3e}", r.detector_model, r.n_type])
     return buf.getvalue()
 
 
@@ -64,7 +64,7 @@ def computed_with(results: list[LimitResult]) -> dict:
     """
     rows = [r.as_dict() for r in results]
     out = {}
-    for key in ("decay_model", "n_cc_modes", "model", "method", "systematics", "detector_model"):
+    for key in ("decay_model", "n_cc_modes", "model", "method", "systematics", "detector_model", "n_type"):
         values = {json.dumps(r[key], sort_keys=True) for r in rows}
         if len(values) != 1:
             raise InputError(f"limits of {rows[0]['scenario']}: mixed {key} ({', '.join(sorted(values))})")

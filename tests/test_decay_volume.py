@@ -64,15 +64,35 @@ def _scaled(name: str, factor: float):
     return dataclasses.replace(sc, detector=dataclasses.replace(sc.detector, params=params))
 
 
-def test_prompt_regime_geometry_changes_nothing(tmp_path):
-    """At m_N = 2 GeV every N decays within microns: the realistic and the paper's limits agree."""
+def _without_resolution(name: str):
+    """The scenario with a perfect calorimeter (every resolution 0)."""
+    import dataclasses
+
+    from dipole_portal.core.config import get_scenario
+
+    sc = get_scenario(name)
+    zero = {"energy_rel_at_1GeV": 0.0, "position_mm_at_1GeV": 0.0}
+    params = {**sc.detector.params, "calorimeter_resolution": {"barrel": zero, "endcap": zero, "source": "test"}}
+    return dataclasses.replace(sc, detector=dataclasses.replace(sc.detector, params=params))
+
+
+def test_prompt_regime_geometry_changes_nothing_and_only_resolution_moves_the_limit(tmp_path):
+    """At m_N = 2 GeV every N decays within microns: the geometry and the measured direction leave the paper's
+    limit as it is, and the realistic detector moves it only through the resolution (with a perfect calorimeter
+    it is the direction step's limit)."""
     from dipole_portal.core.cache import Cache
     from dipole_portal.core.config import get_scenario
 
     for name in ("belle2-bbg", "stcf-4gev"):
         sc = get_scenario(name)
-        ratio = _limit(sc, 2.0, "realistic", Cache(tmp_path)) / _limit(sc, 2.0, "paper", Cache(tmp_path))
-        assert ratio == pytest.approx(1.0, abs=1e-6)
+        paper = _limit(sc, 2.0, "paper", Cache(tmp_path))
+        assert _limit(sc, 2.0, "geometry", Cache(tmp_path)) / paper == pytest.approx(1.0, abs=1e-6)
+        direction = _limit(sc, 2.0, "direction", Cache(tmp_path))
+        assert direction / paper == pytest.approx(1.0, abs=1e-4)
+        perfect = _limit(_without_resolution(name), 2.0, "realistic", Cache(tmp_path))
+        assert perfect / direction == pytest.approx(1.0, abs=1e-9)
+        smeared = _limit(sc, 2.0, "realistic", Cache(tmp_path))
+        assert smeared != perfect and smeared / paper == pytest.approx(1.0, abs=0.05)
 
 
 def test_long_lived_regime_scales_with_the_fiducial_length(tmp_path):
@@ -80,8 +100,8 @@ def test_long_lived_regime_scales_with_the_fiducial_length(tmp_path):
     doubles it, and d95 ~ S^(-1/4) moves by 2^(-1/4); the same samples are read, so no MC noise enters."""
     from dipole_portal.core.cache import Cache
 
-    one = _limit(_scaled("belle2-bbg", 1.0), 0.01, "realistic", Cache(tmp_path))
-    two = _limit(_scaled("belle2-bbg", 2.0), 0.01, "realistic", Cache(tmp_path))
+    one = _limit(_scaled("belle2-bbg", 1.0), 0.01, "geometry", Cache(tmp_path))
+    two = _limit(_scaled("belle2-bbg", 2.0), 0.01, "geometry", Cache(tmp_path))
     assert two / one == pytest.approx(2 ** -0.25, rel=2e-3)
     # and Belle II's real volume (calorimeter at 1.25-1.96 m) is smaller than the paper's l_D = 3 m
     paper = _limit(_scaled("belle2-bbg", 1.0), 0.01, "paper", Cache(tmp_path))
@@ -99,6 +119,7 @@ def test_per_event_weights_against_regenerated_decays(tmp_path, d):
     from dipole_portal.samples.generators import SignalSpec
     from dipole_portal.selections.cuts import PhotonColumns, build_selection
     from dipole_portal.selections.decay_volume import mean_decay_probability
+    from dipole_portal.selections.detector_response import DetectorResponse
     from dipole_portal.selections.process import SelectedSample, process_sample
 
     sc = get_scenario("belle2-bbg")
@@ -107,7 +128,7 @@ def test_per_event_weights_against_regenerated_decays(tmp_path, d):
     sel = build_selection(sc, point)
     path = generate_to_root(SignalSpec(point.beams, mass, decay_model="exact"), tmp_path / "s.root", seed=9,
                             events=100_000)
-    res = SelectedSample.from_result(process_sample(path, "signal", sel, decay_volume=vol))
+    res = SelectedSample.from_result(process_sample(path, "signal", sel, response=DetectorResponse(vol)))
     p_stored = float(mean_decay_probability(np.array(res.decay_k_mean), np.array(res.decay_k_fraction), d))
     with uproot.open(path) as f:
         a = f["events"].arrays(library="np")
@@ -133,9 +154,15 @@ def test_realistic_model_needs_a_described_volume_and_refuses_a_bad_one():
     sc = get_scenario("bes3")
     bare = dataclasses.replace(sc, detector=dataclasses.replace(
         sc.detector, params={k: v for k, v in sc.detector.params.items() if k != "decay_volume"}))
-    with pytest.raises(InputError, match="no decay_volume"):
-        YieldsRequest(bare, 1.0, detector_model="realistic")
+    for model in ("geometry", "direction", "realistic"):
+        with pytest.raises(InputError, match="no decay_volume"):
+            YieldsRequest(bare, 1.0, detector_model=model)
     YieldsRequest(bare, 1.0)  # the paper's detector needs none
+    blind = dataclasses.replace(sc, detector=dataclasses.replace(
+        sc.detector, params={k: v for k, v in sc.detector.params.items() if k != "calorimeter_resolution"}))
+    YieldsRequest(blind, 1.0, detector_model="direction")
+    with pytest.raises(InputError, match="no calorimeter_resolution"):
+        YieldsRequest(blind, 1.0, detector_model="realistic")
     with pytest.raises(InputError, match="detector model"):
         YieldsRequest(sc, 1.0, detector_model="ideal")
     for bad in ((0.0, 1.0, -1.0), (1.0, -1.0, -1.0), (1.0, 1.0, 1.0), (float("nan"), 1.0, -1.0)):

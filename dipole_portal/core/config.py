@@ -66,6 +66,13 @@ class Detector:
         v = self.params.get("decay_volume")
         return None if v is None else {k: float(v[k]) for k in ("radius_m", "z_forward_m", "z_backward_m")}
 
+    @property
+    def calorimeter_resolution(self) -> dict[str, dict[str, float]] | None:
+        """The calorimeter's energy and position resolution at 1 GeV, barrel and endcaps (the ``realistic``
+        detector model); None when the configuration does not give it."""
+        v = self.params.get("calorimeter_resolution")
+        return None if v is None else {r: {k: float(x) for k, x in v[r].items()} for r in ("barrel", "endcap")}
+
 
 @dataclass(frozen=True)
 class GapBackground:

@@ -29,10 +29,43 @@ class DecayModel(StrEnum):
 
 
 class DetectorModel(StrEnum):
-    """Where an N decay counts and what the calorimeter sees (issue 16)."""
+    """Where an N decay counts and what the calorimeter sees (issue 16). Each step adds one effect to the one
+    before it, so the report can show each alone: paper -> geometry -> direction -> realistic."""
 
     PAPER = "paper"  # the paper's idealisation: a decay within l_D of the collision point (eq. 5)
-    REALISTIC = "realistic"  # per event, along the N flight direction, inside the calorimeter's inner surface
+    GEOMETRY = "geometry"  # per event, along the N flight direction, inside the calorimeter's inner surface
+    DIRECTION = "direction"  # + the photon direction the calorimeter measures (collision point -> impact point)
+    REALISTIC = "realistic"  # + the calorimeter's energy and position resolution
+
+    @property
+    def decay_volume(self) -> bool:
+        """Whether decays count per event inside the configured decay volume."""
+        return self is not DetectorModel.PAPER
+
+    @property
+    def measured_direction(self) -> bool:
+        """Whether the cuts see the direction from the collision point to the calorimeter impact point."""
+        return self in (DetectorModel.DIRECTION, DetectorModel.REALISTIC)
+
+    @property
+    def resolution(self) -> bool:
+        """Whether photon energy and impact position are smeared with the calorimeter's resolution."""
+        return self is DetectorModel.REALISTIC
+
+
+class NType(StrEnum):
+    """Dirac or Majorana N (issue 16; DarkNews conventions, ``decay_rates.gamma_Ni_to_Nj_gamma``): with the same
+    dipole coupling d, a Majorana N decays to nu gamma and nubar gamma, so its width is twice the Dirac width and
+    its photon is isotropic in its rest frame; production (N nubar and N nu, like the Dirac N nubar + Nbar nu)
+    keeps the two counted modes."""
+
+    DIRAC = "dirac"
+    MAJORANA = "majorana"
+
+    @property
+    def width_factor(self) -> float:
+        """Total width relative to the Dirac N -> nu gamma width d^2 m^3 / (4 pi)."""
+        return 2.0 if self is NType.MAJORANA else 1.0
 
 
 class Process(StrEnum):
@@ -53,6 +86,7 @@ class Calculator(StrEnum):
 
 DEFAULT_DECAY_MODEL = DecayModel.EXACT
 DEFAULT_DETECTOR_MODEL = DetectorModel.PAPER
+DEFAULT_N_TYPE = NType.DIRAC
 DEFAULT_EVENTS = 100_000  # MC events per sample, every command
 DEFAULT_SEED = 1
 DEFAULT_D_REF = 1e-5  # GeV^-1, the reference coupling of signal samples
