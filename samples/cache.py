@@ -55,9 +55,5 @@ def ensure_sample(
 ) -> Path:
     """The path of the sample, generated first if the cache holds no valid copy."""
     entry = sample_entry(spec, seed, events, cache, chunk_size)
-    path = entry.valid_file("root")
-    if path is not None:
-        return path
-    with entry.writing_file("root") as tmp:
-        generate_to_root(spec, tmp, seed, events, chunk_size=chunk_size, on_chunk=on_chunk)
-    return entry.file_path("root")
+    return entry.ensure_file("root", lambda tmp: generate_to_root(spec, tmp, seed, events, chunk_size=chunk_size,
+                                                                  on_chunk=on_chunk))

@@ -116,3 +116,37 @@ def test_sample_index_lists_every_sample_file_with_its_parameters(tmp_path):
     # one isotropic sample serves every decay model (reweighted in the selection)
     assert by["signal"]["decay_model"] == "isotropic" and int(by["signal"]["events"]) == 2_000
     assert "index.csv" not in {p.name for p in folder.glob("*.json")}  # the index is not an entry
+
+
+def _ensure_same_sample(root: str) -> tuple[str, int]:
+    from dipole_portal.samples.cache import ensure_sample
+
+    sc = get_scenario("stcf-2gev")
+    spec, seed = tasks.background_sample(sc, sc.points[0], 1)
+    path = ensure_sample(spec, seed, 20_000, Cache(root))
+    return str(path), path.stat().st_ino
+
+
+def test_a_process_waits_for_the_sample_another_is_making(tmp_path):
+    """While one process holds a sample's entry (generating it), another asking for the same sample waits, then
+    reads the finished file instead of making (or discarding as damaged) a second one."""
+    import time
+    from concurrent.futures import ProcessPoolExecutor
+
+    from dipole_portal.samples.cache import sample_entry
+    from dipole_portal.samples.generate import generate_to_root
+
+    sc = get_scenario("stcf-2gev")
+    spec, seed = tasks.background_sample(sc, sc.points[0], 1)
+    entry = sample_entry(spec, seed, 20_000, Cache(tmp_path))
+    with ProcessPoolExecutor(1) as ex:
+        ex.submit(int, 0).result()  # the worker is up
+        with entry.locked():
+            future = ex.submit(_ensure_same_sample, str(tmp_path))
+            time.sleep(1.5)  # generating 20k events takes about 0.1 s: without the lock it would be done
+            assert not future.done()
+            with entry.writing_file("root") as tmp:
+                generate_to_root(spec, tmp, seed, 20_000)
+        path, inode = future.result(timeout=60)
+    assert path == str(entry.file_path("root")) and inode == entry.file_path("root").stat().st_ino
+    assert entry.valid_file("root") is not None

@@ -29,7 +29,7 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -171,8 +171,40 @@ class Entry:
             return None
         return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
 
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[None]:
+        """Hold the entry's lock (``<key>.lock``, an exclusive flock): the data file, its record and their check
+        change together. Processes that make the same sample at once (two masses sharing a nu nubar gamma sample)
+        then make it once, and none reads, or discards as damaged, a file whose record is not yet written."""
+        import fcntl
+
+        self.folder.mkdir(parents=True, exist_ok=True)
+        with open(self.folder / f"{self.key}.lock", "a") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+
     def valid_file(self, ext: str) -> Path | None:
         """The entry's data file if present and its checksum matches, else None (a damaged one is removed)."""
+        data, side = self.file_path(ext), self.json_path
+        if not data.exists() and not side.exists():
+            return None
+        with self.locked():
+            return self._checked_file(ext)
+
+    def ensure_file(self, ext: str, make: Callable[[Path], None]) -> Path:
+        """The entry's valid data file, made by ``make(temporary path)`` first if there is none (under the lock)."""
+        with self.locked():
+            path = self._checked_file(ext)
+            if path is None:
+                with self.writing_file(ext) as tmp:
+                    make(tmp)
+                path = self.file_path(ext)
+        return path
+
+    def _checked_file(self, ext: str) -> Path | None:
         data, side = self.file_path(ext), self.json_path
         if not data.exists() and not side.exists():
             return None
