@@ -37,7 +37,12 @@ PB_FB = 1000.0  # events per (pb x fb^-1)
 
 @dataclass
 class ChannelYield:
-    """One energy point of a scenario."""
+    """One energy point of a scenario.
+
+    ``efficiency`` is the selected share of the signal; with the measured direction (detector models ``direction``
+    and ``realistic``) it is the share accepted when N decays somewhere along its path, and how much of it the
+    decays at a coupling d realise is in ``decay_k_fraction`` (:meth:`decay_probability`).
+    """
 
     sqrt_s: float
     lumi_fb: float

@@ -15,7 +15,7 @@ import yaml
 from dipole_portal.core.config import DEFAULT_SCENARIOS, load_scenarios
 from dipole_portal.core.options import DecayModel
 
-FIGURES = ("fig1_belle2", "fig2_bes3_stcf", "fig3_landscape", "diag_bands", "diag_cls_vs_chi2")
+FIGURES = ("fig1_belle2", "fig2_bes3_stcf", "fig3_landscape", "fig_detector", "diag_bands", "diag_cls_vs_chi2")
 
 
 def _run(*args: str) -> subprocess.CompletedProcess:
@@ -255,7 +255,8 @@ def test_patchsets_say_what_they_were_computed_with(fast_run):
     for name in load_scenarios():
         ps = json.loads((out / "workspaces" / f"{name}_patchset.json").read_text())
         assert ps["metadata"]["computed_with"] == {"decay_model": "exact", "n_cc_modes": 2, "model": "counting",
-                                                   "method": "cls", "systematics": None, "detector_model": "paper"}
+                                                   "method": "cls", "systematics": None, "detector_model": "paper",
+                                                   "n_type": "dirac"}
         rows = {r["mass_GeV"]: r for r in json.loads((out / "limits" / f"{name}_limits.json").read_text())["limits"]}
         for patch in ps["patches"]:
             row = rows[patch["metadata"]["values"][0]]
@@ -332,16 +333,29 @@ def test_dask_local_cluster_run_gives_the_same_tables(fast_run, tmp_path):
 def test_report_states_how_far_the_realistic_decay_volume_moves_each_target(fast_run):
     """Long-lived N (the lightest mass): Belle II's calorimeter (1.25-1.96 m) is nearer than the paper's 3 m, so its
     limits weaken; BESIII's and STCF's (0.94-1.38 m) are farther than 0.8 m, so theirs strengthen. A prompt N (the
-    best mass) decays within microns: no change."""
+    best mass) decays within microns: the geometry and the measured direction change nothing, the resolution a
+    little. A Majorana N decays twice as fast: stronger limits when long-lived. Every step has its column, and the
+    realistic curves their tables."""
     out, _ = fast_run
-    rows = json.loads((out.parent / "first_run_limits" / "beyond_detector.json").read_text())["rows"]
+    data = json.loads((out.parent / "first_run_limits" / "beyond_detector.json").read_text())
+    assert [s["name"] for s in data["steps"]] == ["geometry", "direction", "realistic", "majorana"]
+    rows = data["rows"]
     assert {r["scenario"] for r in rows} == {"bes3", "belle2-lowmass", "belle2-bbg", "stcf-4gev-30ab"}
     for r in rows:
-        ratio = r["d95_realistic"] / r["d95_paper"]
+        ratio = {k: v / r["d95_paper"] for k, v in r["d95"].items()}
         if r["where"] == "best mass":
-            assert ratio == pytest.approx(1.0, abs=1e-3), r
-        elif r["scenario"].startswith("belle2"):
-            assert 1.1 < ratio < 1.35, r
+            assert ratio["geometry"] == pytest.approx(1.0, abs=1e-3), r
+            assert ratio["direction"] == pytest.approx(1.0, abs=1e-3), r
+            assert ratio["realistic"] == pytest.approx(1.0, abs=0.1), r
         else:
-            assert 0.85 < ratio < 0.99, r
+            lo, hi = (1.1, 1.35) if r["scenario"].startswith("belle2") else (0.85, 0.99)
+            assert lo < ratio["geometry"] < hi, r
+            assert ratio["majorana"] < ratio["realistic"], r
+    report = (out.parent / "first_run_report.md").read_text()
+    assert "| paper's detector | geometry | direction | realistic | majorana |" in report
+    assert "figures/fig_detector.png" in report
+    for name in ("bes3", "belle2-lowmass", "belle2-bbg", "stcf-4gev-30ab"):
+        table = json.loads((out.parent / "first_run_limits" / "realistic_detector" / f"{name}_limits.json")
+                           .read_text())
+        assert table["limits"] and all(r["detector_model"] == "realistic" for r in table["limits"])
     assert "## Beyond the paper's detector" in (out.parent / "first_run_report.md").read_text()

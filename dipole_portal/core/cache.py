@@ -171,15 +171,19 @@ class Entry:
             return None
         return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
 
+    @property
+    def _lock_path(self) -> Path:
+        return self.folder / f".lock-{self.key}"
+
     @contextlib.contextmanager
     def locked(self) -> Iterator[None]:
-        """Hold the entry's lock (``<key>.lock``, an exclusive flock): the data file, its record and their check
+        """Hold the entry's lock (``.lock-<key>``, an exclusive flock): the data file, its record and their check
         change together. Processes that make the same sample at once (two masses sharing a nu nubar gamma sample)
         then make it once, and none reads, or discards as damaged, a file whose record is not yet written."""
         import fcntl
 
         self.folder.mkdir(parents=True, exist_ok=True)
-        with open(self.folder / f"{self.key}.lock", "a") as fh:
+        with open(self._lock_path, "a") as fh:
             fcntl.flock(fh, fcntl.LOCK_EX)
             try:
                 yield
@@ -187,34 +191,49 @@ class Entry:
                 fcntl.flock(fh, fcntl.LOCK_UN)
 
     def valid_file(self, ext: str) -> Path | None:
-        """The entry's data file if present and its checksum matches, else None (a damaged one is removed)."""
+        """The entry's data file if present and its checksum matches, else None (a damaged one is removed).
+
+        A file that does not match its record is looked at again under the entry's lock before it is discarded:
+        another process may be between writing the file and its record."""
         data, side = self.file_path(ext), self.json_path
         if not data.exists() and not side.exists():
             return None
+        if self._matches(ext):
+            return data
         with self.locked():
             return self._checked_file(ext)
 
     def ensure_file(self, ext: str, make: Callable[[Path], None]) -> Path:
         """The entry's valid data file, made by ``make(temporary path)`` first if there is none (under the lock)."""
+        if self._matches(ext):
+            return self.file_path(ext)
         with self.locked():
             path = self._checked_file(ext)
             if path is None:
-                with self.writing_file(ext) as tmp:
-                    make(tmp)
+                try:
+                    with self.writing_file(ext) as tmp:
+                        make(tmp)
+                except BaseException:  # nothing of a failed entry stays behind, its lock included
+                    self._lock_path.unlink(missing_ok=True)
+                    raise
                 path = self.file_path(ext)
         return path
+
+    def _matches(self, ext: str) -> bool:
+        """Whether the data file and its record are present and agree (key, size, SHA-256)."""
+        data, side = self.file_path(ext), self.json_path
+        try:
+            stored = json.loads(side.read_bytes())
+            return (stored["key"] == self.key and stored["bytes"] == data.stat().st_size
+                    and stored["sha256"] == file_sha256(data))
+        except (OSError, ValueError, TypeError, KeyError, UnicodeDecodeError):
+            return False
 
     def _checked_file(self, ext: str) -> Path | None:
         data, side = self.file_path(ext), self.json_path
         if not data.exists() and not side.exists():
             return None
-        try:
-            stored = json.loads(side.read_bytes())
-            ok = (stored["key"] == self.key and stored["bytes"] == data.stat().st_size
-                  and stored["sha256"] == file_sha256(data))
-        except (OSError, ValueError, TypeError, KeyError, UnicodeDecodeError):
-            ok = False
-        if not ok:
+        if not self._matches(ext):
             self._discard("is damaged or incomplete (file checksum mismatch)", data, side)
             return None
         return data
