@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import shutil
 import time
 from dataclasses import dataclass, field
@@ -259,13 +260,14 @@ DETECTOR_STEPS: tuple[tuple[str, str, dict], ...] = (
     ("majorana", "the realistic detector with a Majorana N (twice the width, isotropic photon)",
      {"detector_model": DetectorModel.REALISTIC, "n_type": NType.MAJORANA}),
 )
-OVERLAY_MASSES = 12  # masses of each target's curve recomputed with the realistic detector for the overlay figure
+OVERLAY_MASSES = 16  # masses of each target's curve recomputed with the realistic detector for the overlay figure
 
 
 def detector_tasks(plan: RunPlan, results: dict, presentation: Presentation, names: list[str]
                    ) -> list[tuple[str, str, LimitTask, dict[str, LimitTask]]]:
     """(where, target scenario, paper-detector task, {step: task}) for each reproduction target, at its curve's
-    lightest mass (long-lived N: the geometry matters) and at the mass of its best limit (prompt)."""
+    lightest mass (long-lived N: the geometry matters), at the mass of its best limit (prompt), and at the curve mass
+    nearest their geometric mean (between the two: a displaced decay with a photon off the N line)."""
     out = []
     for tg in presentation.targets:
         if tg.scenario not in names or tg.scenario not in plan.curves:
@@ -274,21 +276,24 @@ def detector_tasks(plan: RunPlan, results: dict, presentation: Presentation, nam
         if not inside or plan.curves[tg.scenario][0].scenario.detector.decay_volume is None:
             continue
         best = min(inside, key=lambda t: results[t].limit.d95)
-        for where, base in (("lightest mass", plan.curves[tg.scenario][0]), ("best mass", best)):
+        lightest = plan.curves[tg.scenario][0]
+        middle = min(plan.curves[tg.scenario], key=lambda t: abs(math.log(t.mass ** 2 / (lightest.mass * best.mass))))
+        for where, base in (("lightest mass", lightest), ("intermediate mass", middle), ("best mass", best)):
             out.append((where, tg.scenario, base, {name: dataclasses.replace(base, **change)
                                                    for name, _, change in DETECTOR_STEPS}))
     return out
 
 
 def overlay_tasks(plan: RunPlan, presentation: Presentation, names: list[str]) -> dict[str, list[LimitTask]]:
-    """Per target scenario, OVERLAY_MASSES masses of its curve (evenly spread in its order) with the realistic
-    detector: the realistic curves of the overlay figure."""
+    """Per target scenario, the curve masses nearest OVERLAY_MASSES points evenly spread in log m_N over the curve,
+    with the realistic detector: the realistic curves of the overlay figure."""
     out = {}
     for tg in presentation.targets:
         curve = plan.curves.get(tg.scenario) if tg.scenario in names else None
         if not curve or curve[0].scenario.detector.decay_volume is None:
             continue
-        idx = sorted({round(i) for i in np.linspace(0, len(curve) - 1, min(OVERLAY_MASSES, len(curve)))})
+        log_m = np.log([t.mass for t in curve])
+        idx = sorted({int(np.argmin(np.abs(log_m - x))) for x in np.linspace(log_m[0], log_m[-1], OVERLAY_MASSES)})
         out[tg.scenario] = [dataclasses.replace(curve[i], detector_model=DetectorModel.REALISTIC) for i in idx]
     return out
 

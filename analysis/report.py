@@ -17,6 +17,7 @@ import numpy as np
 from dipole_portal.core.atomic import write_text_atomic
 from dipole_portal.core.options import DEFAULT_CC_MODES, DEFAULT_DECAY_MODEL, DecayModel
 from dipole_portal.core.version import __version__
+from dipole_portal.selections.decay_volume import U_EDGES
 
 DEFAULT = (DEFAULT_DECAY_MODEL.value, DEFAULT_CC_MODES)
 FIGURES = (("fig1_belle2", "Belle II, three selections (paper Fig. 1)"),
@@ -264,8 +265,8 @@ def _beyond_detector(output: Path) -> list[str]:
     out += [f"- `{s['name']}`: {s['adds']}" for s in data["steps"]]
     out += ["", "Each step is exact in the coupling: every selected signal event keeps its decay-probability "
             "parameter k (P = 1 - exp(-k d^2) from its own lab momentum and flight direction) and, with the measured "
-            "direction, whether it is accepted when N decays in each of ten intervals of its path to the "
-            "calorimeter face, so the signal is recomputed at every d tried without new samples. The calorimeter "
+            f"direction, whether it is accepted when N decays in each of {len(U_EDGES) - 1} intervals of its path to "
+            "the calorimeter face, so the signal is recomputed at every d tried without new samples. The calorimeter "
             "geometry and resolutions, with their sources, are in the configuration (`decay_volume`, "
             "`calorimeter_resolution`); nu nubar gamma is generated in a box widened by five resolutions and "
             "smeared alike. Each cell is d95 [GeV^-1] and, in brackets, its ratio to the paper's detector (above 1: "
@@ -279,12 +280,13 @@ def _beyond_detector(output: Path) -> list[str]:
                    f"{v['radius_m']:g}, {v['z_forward_m']:g}, {v['z_backward_m']:g} |")
     out += ["", "For a long-lived N the signal is proportional to the path length inside the volume, so d95 moves as "
             "(length ratio)^(-1/4); a prompt N decays within microns and the geometry changes nothing. A Majorana "
-            "N decays twice as fast (d95 x 2^(-1/4) when long-lived) and emits its photon isotropically.", ""]
+            "N decays twice as fast (d95 x 2^(-1/4) when long-lived) and emits its photon isotropically; at a prompt "
+            "mass its column differs from the Dirac one through that angular law alone.", ""]
     figure = output / "figures" / "fig_detector.png"
     if figure.exists():
         out += ["![The paper's and the realistic detector](figures/fig_detector.png)", "",
-                "`figures/fig_detector.png`: the paper's curves (solid) and the realistic detector's at "
-                "twelve masses of each (dashed, tables in `limits/realistic_detector/`), with their ratio.", ""]
+                "`figures/fig_detector.png`: the paper's curves (solid) and the realistic detector's at masses "
+                "spread evenly in log m_N (dashed, tables in `limits/realistic_detector/`), with their ratio.", ""]
     return out
 
 

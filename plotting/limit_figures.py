@@ -253,8 +253,8 @@ def figure_detector(paper: dict[str, LimitCurve], realistic: dict[str, LimitCurv
     panels = {t: ns for t, ns in panels.items() if ns}
     if not panels:
         return None
-    fig, axes = plt.subplots(2, len(panels), figsize=(7.5 * len(panels), 8), squeeze=False, sharex="col",
-                             gridspec_kw={"height_ratios": [3, 1], "hspace": 0.05})
+    fig, axes = plt.subplots(2, len(panels), figsize=(9.5 * len(panels), 9), squeeze=False, sharex="col",
+                             gridspec_kw={"height_ratios": [3, 1], "hspace": 0.06, "wspace": 0.3})
     styles = dict(_default_styles([n for ns in panels.values() for n in ns]))
     for col, (title, names) in enumerate(panels.items()):
         ax, rax = axes[0, col], axes[1, col]
@@ -269,12 +269,14 @@ def figure_detector(paper: dict[str, LimitCurve], realistic: dict[str, LimitCurv
         d = np.concatenate([np.concatenate([paper[n].d95, realistic[n].d95]) for n in names])
         _limit_axes(ax, (lo / 1.5, hi * 1.5), (float(d.min()) / 3, float(d.max()) * 3))
         ax.set_xlabel("")
-        ax.legend(loc="upper left", fontsize=10, title="expected 95% C.L. (CLs median)", title_fontsize=10)
+        ax.set_ylabel(style.D_LABEL, fontsize=18)
+        ax.legend(loc="upper right", fontsize=11, title="expected 95% C.L. (CLs median)", title_fontsize=11)
         style.experiment_label(ax, f"{title}: paper's vs realistic detector")
         rax.axhline(1.0, color="0.5", lw=1)
         rax.set_xscale("log")
-        rax.set_xlabel(style.M_LABEL)
-        rax.set_ylabel("realistic / paper")
+        rax.set_xlabel(style.M_LABEL, fontsize=18)
+        rax.set_ylabel("realistic / paper", fontsize=14)
+    fig.align_ylabels(axes[:, 0])
     return fig
 
 
