@@ -285,8 +285,9 @@ def _beyond_detector(output: Path) -> list[str]:
     figure = output / "figures" / "fig_detector.png"
     if figure.exists():
         out += ["![The paper's and the realistic detector](figures/fig_detector.png)", "",
-                "`figures/fig_detector.png`: the paper's curves (solid) and the realistic detector's at masses "
-                "spread evenly in log m_N (dashed, tables in `limits/realistic_detector/`), with their ratio.", ""]
+                "`figures/fig_detector.png`: the paper's curves (solid) and the realistic detector's limits at masses "
+                "spread evenly in log m_N (open markers, tables in `limits/realistic_detector/`), with their ratio.",
+                ""]
     return out
 
 

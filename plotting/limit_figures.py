@@ -247,8 +247,8 @@ def figure_landscape(curves: dict[str, LimitCurve], spec: FigureSpec | None = No
 def figure_detector(paper: dict[str, LimitCurve], realistic: dict[str, LimitCurve],
                     panels: dict[str, list[str]]) -> Figure | None:
     """The paper's idealised detector against the realistic one (decay volume, measured direction, resolution):
-    one panel per group of scenarios (``{title: [scenario, ...]}``), paper curves solid, realistic dashed with
-    markers at the masses computed, and their ratio below."""
+    one panel per group of scenarios (``{title: [scenario, ...]}``), paper curves solid, the realistic detector's
+    limits as open markers at the masses computed, and their ratio below."""
     panels = {t: [n for n in ns if n in paper and n in realistic] for t, ns in panels.items()}
     panels = {t: ns for t, ns in panels.items() if ns}
     if not panels:
@@ -261,7 +261,8 @@ def figure_detector(paper: dict[str, LimitCurve], realistic: dict[str, LimitCurv
         for n in names:
             p, r, st = paper[n], realistic[n], styles[n]
             ax.plot(p.mass, p.d95, color=st.color, lw=2, label=f"{p.label}: paper's detector")
-            ax.plot(r.mass, r.d95, color=st.color, lw=1.5, ls="--", marker="o", ms=4, label="realistic detector")
+            ax.plot(r.mass, r.d95, color=st.color, ls="none", marker="o", ms=6, mfc="none", mew=1.5,
+                    label="realistic detector")
             rax.plot(r.mass, r.d95 / np.interp(np.log(r.mass), np.log(p.mass), p.d95), color=st.color, marker="o",
                      ms=4, lw=1.2)
         lo = min(float(paper[n].mass.min()) for n in names)
@@ -270,7 +271,8 @@ def figure_detector(paper: dict[str, LimitCurve], realistic: dict[str, LimitCurv
         _limit_axes(ax, (lo / 1.5, hi * 1.5), (float(d.min()) / 3, float(d.max()) * 3))
         ax.set_xlabel("")
         ax.set_ylabel(style.D_LABEL, fontsize=18)
-        ax.legend(loc="upper right", fontsize=11, title="expected 95% C.L. (CLs median)", title_fontsize=11)
+        ax.legend(loc="upper center", bbox_to_anchor=(0.56, 0.99), fontsize=11, title="expected 95% C.L. (CLs median)",
+                  title_fontsize=11)
         style.experiment_label(ax, f"{title}: paper's vs realistic detector")
         rax.axhline(1.0, color="0.5", lw=1)
         rax.set_xscale("log")
