@@ -67,9 +67,9 @@ def generation_region(scenario: Scenario, point: EnergyPoint, smeared: bool = Fa
     resolution over the nearest calorimeter face, doubled for the boost), so photons that smearing moves into the
     accepted region are generated. A grid scan of the cuts (about 0.1 s); memoised, and immutable.
     """
-    box = build_selection(scenario, point).region()
     if not smeared:
-        return box
+        return build_selection(scenario, point).region()
+    box = generation_region(scenario, point)  # memoised: the grid scan once per point
     res = CalorimeterResolution.from_config(scenario.detector.params["calorimeter_resolution"])
     vol = scenario.detector.decay_volume
     n = SMEAR_MARGIN_SIGMAS

@@ -140,15 +140,37 @@ class ScenarioYields:
         True
         """
         c = self.channels
-        if not c or any(ch.constants != c[0].constants or ch.mass != c[0].mass or ch.decay_k_mean is not None
-                        or ch.width_factor != c[0].width_factor
-                        for ch in c):  # mixed constants or masses, or the realistic detector: one at a time
+        if not c or any(ch.constants != c[0].constants or ch.mass != c[0].mass
+                        or ch.width_factor != c[0].width_factor for ch in c):  # mixed: one at a time
             return np.array([float(ch.signal_events(d)) for ch in c])
         ref = np.array([ch.signal_events_ref_prompt for ch in c])
+        if any(ch.decay_k_mean is not None for ch in c):
+            return ref * (d / np.array([ch.d_ref for ch in c])) ** 2 * self._decay_probabilities(d)
         d_ref = np.array([ch.d_ref for ch in c])
         p_dec = decay_probability(np.array([ch.sqrt_s for ch in c]), c[0].mass, d * math.sqrt(c[0].width_factor),
                                   np.array([ch.length_m for ch in c]), c[0].constants)
         return ref * (d / d_ref) ** 2 * p_dec
+
+    def _decay_probabilities(self, d: float) -> np.ndarray:
+        """Every channel's decay probability at d with the realistic detector, from their k bins stacked into one
+        zero-padded array (built once): the limit solvers call this thousands of times."""
+        stacked = self.__dict__.get("_stacked_k")
+        if stacked is None:
+            if any(ch.decay_k_mean is None or ch.decay_u_edges != self.channels[0].decay_u_edges
+                   for ch in self.channels):
+                return np.array([float(ch.decay_probability(d)) for ch in self.channels])
+            n_b = max(len(ch.decay_k_mean) for ch in self.channels)
+            edges = np.asarray(self.channels[0].decay_u_edges or (0.0, 1.0), dtype=float)
+            k = np.zeros((len(self.channels), n_b))
+            f = np.zeros((len(self.channels), n_b, len(edges) - 1))
+            for i, ch in enumerate(self.channels):
+                k[i, :len(ch.decay_k_mean)] = ch.decay_k_mean
+                f[i, :len(ch.decay_k_mean)] = np.asarray(ch.decay_k_fraction, dtype=float).reshape(
+                    len(ch.decay_k_mean), -1)
+            stacked = self.__dict__["_stacked_k"] = (k, f, edges)
+        k, f, edges = stacked
+        x = (d * d * self.channels[0].width_factor) * k[:, :, None] * edges
+        return np.sum(f * (np.exp(-x[:, :, :-1]) - np.exp(-x[:, :, 1:])), axis=(1, 2))
 
     def channel_signal_upper(self, d: float) -> np.ndarray:
         """Per channel, a bound on S_i(d) that grows with d: every N decaying where it is accepted (P = 1)."""

@@ -32,3 +32,33 @@ def _private_cache(tmp_path_factory):
         os.environ.pop("DIPOLE_PORTAL_CACHE", None)
     else:
         os.environ["DIPOLE_PORTAL_CACHE"] = old
+
+
+def selected_signal(tmp_path, scenario: str, mass: float, seed: int, events: int, measured_direction: bool = False):
+    """A signal sample (exact law) at the scenario's first energy point, selected with its decay volume (and the
+    measured direction); returns (selection, volume, selected sample, CM photons, lab N) for independent checks."""
+    import uproot
+    import vector
+
+    from dipole_portal.core.config import get_scenario
+    from dipole_portal.samples.generate import generate_to_root
+    from dipole_portal.samples.generators import SignalSpec
+    from dipole_portal.selections.cuts import build_selection
+    from dipole_portal.selections.decay_volume import DecayVolume
+    from dipole_portal.selections.detector_response import DetectorResponse
+    from dipole_portal.selections.process import SelectedSample, process_sample
+
+    sc = get_scenario(scenario)
+    point = sc.points[0]
+    vol = DecayVolume(**sc.detector.decay_volume)
+    sel = build_selection(sc, point)
+    path = generate_to_root(SignalSpec(point.beams, mass, decay_model="exact"), tmp_path / "s.root", seed=seed,
+                            events=events)
+    res = SelectedSample.from_result(process_sample(path, "signal", sel,
+                                                    response=DetectorResponse(vol, measured_direction)))
+    with uproot.open(path) as f:
+        a = f["events"].arrays(library="np")
+    photon = vector.array({k: a[f"photon_{k}"].astype(float) for k in ("px", "py", "pz", "E")})
+    n = vector.array({"px": a["N_px"].astype(float), "py": a["N_py"].astype(float), "pz": a["N_pz"].astype(float),
+                      "mass": np.full(len(photon), mass)}).boostZ(beta=sel.beta)
+    return sel, vol, res, photon, n

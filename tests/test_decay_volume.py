@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import uproot
 
 from dipole_portal.samples.signal_physics import decay_length_at_momentum_m
 from dipole_portal.selections.decay_volume import DecayVolume, decay_probability
@@ -112,29 +111,13 @@ def test_long_lived_regime_scales_with_the_fiducial_length(tmp_path):
 def test_per_event_weights_against_regenerated_decays(tmp_path, d):
     """The selected sample's decay probability at d, from the stored k of each accepted event, equals the fraction
     of accepted events whose decay point, drawn from the exponential law at that d, lies inside the volume."""
-    import vector
-
-    from dipole_portal.core.config import get_scenario
-    from dipole_portal.samples.generate import generate_to_root
-    from dipole_portal.samples.generators import SignalSpec
-    from dipole_portal.selections.cuts import PhotonColumns, build_selection
+    from dipole_portal.selections.cuts import PhotonColumns
     from dipole_portal.selections.decay_volume import mean_decay_probability
-    from dipole_portal.selections.detector_response import DetectorResponse
-    from dipole_portal.selections.process import SelectedSample, process_sample
+    from tests.conftest import selected_signal
 
-    sc = get_scenario("belle2-bbg")
-    point, mass = sc.points[0], 0.05
-    vol = DecayVolume(**sc.detector.decay_volume)
-    sel = build_selection(sc, point)
-    path = generate_to_root(SignalSpec(point.beams, mass, decay_model="exact"), tmp_path / "s.root", seed=9,
-                            events=100_000)
-    res = SelectedSample.from_result(process_sample(path, "signal", sel, response=DetectorResponse(vol)))
+    sel, vol, res, g, n = selected_signal(tmp_path, "belle2-bbg", 0.05, seed=9, events=100_000)
+    mass = 0.05
     p_stored = float(mean_decay_probability(np.array(res.decay_k_mean), np.array(res.decay_k_fraction), d))
-    with uproot.open(path) as f:
-        a = f["events"].arrays(library="np")
-    g = vector.array({k: a[f"photon_{k}"].astype(float) for k in ("px", "py", "pz", "E")})
-    n = vector.array({"px": a["N_px"].astype(float), "py": a["N_py"].astype(float), "pz": a["N_pz"].astype(float),
-                      "mass": np.full(len(g), mass)}).boostZ(beta=sel.beta)
     passed = sel.passed(PhotonColumns(g.E, g.theta, g.boostZ(beta=sel.beta).theta))
     t = np.random.default_rng(3).exponential(decay_length_at_momentum_m(n.p, mass, d))
     inside = (t * np.sin(n.theta) < vol.radius_m) & (t * n.costheta < vol.z_forward_m) \

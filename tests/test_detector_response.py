@@ -97,27 +97,15 @@ def test_measured_direction_weights_against_regenerated_decays(tmp_path, scale):
     with an independent exit-point computation. The direction's own effect (against the true direction, on the same
     decay points, so only events that change acceptance count) is resolved and reproduced. m_N = 0.3 GeV at BESIII,
     where the photon leaves the N line."""
-    import vector
-
-    from dipole_portal.core.config import get_scenario
-    from dipole_portal.samples.generate import generate_to_root
-    from dipole_portal.samples.generators import SignalSpec
-    from dipole_portal.selections.cuts import PhotonColumns, build_selection
+    from dipole_portal.selections.cuts import PhotonColumns
     from dipole_portal.selections.decay_volume import mean_decay_probability
     from dipole_portal.selections.process import SelectedSample, process_sample
+    from tests.conftest import selected_signal
 
-    sc = get_scenario("bes3")
-    point, mass = sc.points[0], 0.3
-    vol = DecayVolume(**sc.detector.decay_volume)
-    sel = build_selection(sc, point)
-    path = generate_to_root(SignalSpec(point.beams, mass, decay_model="exact"), tmp_path / "s.root", seed=4,
-                            events=60_000)
-    res = SelectedSample.from_result(process_sample(path, "signal", sel, response=DetectorResponse(vol, True)))
-    with uproot.open(path) as f:
-        a = f["events"].arrays(library="np")
-    g = vector.array({k: a[f"photon_{k}"].astype(float) for k in ("px", "py", "pz", "E")}).boostZ(beta=sel.beta)
-    n = vector.array({"px": a["N_px"].astype(float), "py": a["N_py"].astype(float), "pz": a["N_pz"].astype(float),
-                      "mass": np.full(len(g), mass)}).boostZ(beta=sel.beta)
+    mass = 0.3
+    sel, vol, res, photon, n = selected_signal(tmp_path, "bes3", mass, seed=4, events=60_000, measured_direction=True)
+    g = photon.boostZ(beta=sel.beta)
+    path = tmp_path / "s.root"
     lam1 = decay_length_at_momentum_m(np.asarray(n.p), mass, 1.0)  # decay length at d = 1 GeV^-1
     d = scale * math.sqrt(float(np.median(lam1)))  # median decay length 1 m / scale^2: displaced decays
     t = np.random.default_rng(8).exponential(lam1 / d**2)
@@ -125,8 +113,8 @@ def test_measured_direction_weights_against_regenerated_decays(tmp_path, scale):
     passed = np.zeros(len(t), dtype=bool)
     passed[inside] = _measured_by_hand(sel, g[inside], n[inside], t[inside], vol)
     frac = passed.mean()
-    cm = g.boostZ(beta=-sel.beta)
-    passed_true = inside & sel.passed(PhotonColumns(np.asarray(cm.E), np.asarray(cm.theta), np.asarray(g.theta)))
+    passed_true = inside & sel.passed(PhotonColumns(np.asarray(photon.E), np.asarray(photon.theta),
+                                                    np.asarray(g.theta)))
 
     def model(r: SelectedSample) -> float:
         return r.efficiency * float(mean_decay_probability(np.array(r.decay_k_mean), np.array(r.decay_k_fraction),
@@ -331,3 +319,23 @@ def test_response_is_reproducible():
                                                                   .standard_normal((1000, 2))) for s in (1, 1, 2)]
     assert np.array_equal(cols[0].E, cols[1].E) and not np.array_equal(cols[0].E, cols[2].E)
     assert dataclasses.is_dataclass(cols[0])
+
+
+def test_stacked_channel_decay_probabilities_equal_each_channels_own():
+    """The limit solvers' stacked (zero-padded) evaluation over channels equals each channel's own sum, for channels
+    with different numbers of k bins, with one or ten decay intervals, and a Majorana width."""
+    from dipole_portal.selections.yields import ChannelYield, ScenarioYields
+
+    rng = np.random.default_rng(3)
+    for edges in ([0.0, 1.0], [0.0, 1e-4, 1e-3, 0.01, 0.03, 0.1, 0.2, 0.35, 0.5, 0.7, 1.0]):
+        channels = []
+        for n_b in (1, 4, 9):
+            f = rng.uniform(0, 1, (n_b, len(edges) - 1))
+            f /= f.sum(axis=0).max() if len(edges) > 2 else f.sum()
+            channels.append(ChannelYield(4.0 + n_b, 100.0, 0.05, 1e-5, 1.0, 1.0, 1e-3, 0.4, 0.01, 1e-4, 1e-6, 0.0,
+                                         decay_k_mean=list(10 ** rng.uniform(8, 12, n_b)),
+                                         decay_k_fraction=f.tolist(), decay_u_edges=edges, width_factor=2.0))
+        y = ScenarioYields("test", 0.05, "exact", 2, channels)
+        for d in (1e-7, 1e-6, 1e-5, 1e-4):
+            own = np.array([float(c.signal_events(d)) for c in channels])
+            assert np.allclose(y.channel_signal_events(d), own, rtol=1e-12, atol=0)
