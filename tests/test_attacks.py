@@ -481,3 +481,14 @@ def test_diagnostic_histograms_heal_on_rerun(tmp_path, damage):
     assert {p.name: p.read_bytes() for p in again if p.suffix != ".root"} == good
     with uproot.open(again[0]) as f:
         assert np.array_equal(f[f.keys()[0]].values(), good_root)
+
+
+@pytest.mark.parametrize("value", ["0", "", ".", "missing.csv", "/dev/null", "scenarios.json"])
+def test_a_bad_points_csv_is_named_with_its_configuration_and_key(tmp_path, value):
+    """Whatever the data-set table is (absent, a folder, empty, not a table), the one-line error starts with the
+    configuration file and names the key that pointed there (hypothesis found the bare table path first)."""
+    path = _config(tmp_path, lambda r: r["scenarios"]["bes3"].update(points_csv=value))
+    with pytest.raises(InputError) as exc:
+        load_configuration(path)
+    msg = str(exc.value)
+    assert msg.startswith(str(path)) and "bes3/points_csv" in msg and "\n" not in msg

@@ -255,7 +255,11 @@ def parse_scenarios(raw: Any, source: Path) -> dict[str, Scenario]:
         else:
             csv_path = Path(s["points_csv"])
             csv_path = csv_path if csv_path.is_absolute() else source.parent / csv_path
-            pairs = [(e, lumi_pb / 1000.0) for e, lumi_pb in read_points_csv(csv_path)]
+            try:
+                rows = read_points_csv(csv_path)
+            except InputError as exc:  # led by the configuration and key that named the table
+                raise InputError(f"{source}: key {key}/points_csv: {exc}") from None
+            pairs = [(e, lumi_pb / 1000.0) for e, lumi_pb in rows]
         energies = [round(float(e), 9) for e, _ in pairs]
         dup = next((e for e in energies if energies.count(e) > 1), None)
         if dup is not None:
