@@ -250,6 +250,16 @@ def _beyond(output: Path) -> list[str]:
     return out + [""]
 
 
+def _detector_sentence(curves: dict[str, list[dict]]) -> str:
+    """What the curves' detector model is, when it is not the paper's idealisation ('' when it is)."""
+    models = sorted({r.get("detector_model", "paper") for rows in curves.values() for r in rows} - {"paper"})
+    if not models:
+        return ""
+    return (f" The curves use the detector model `{'`, `'.join(models)}` (`--detector-model`), not the paper's "
+            "idealised detector: they do not reproduce the paper's numbers, and the comparisons with the paper below "
+            "include the detector's effect.")
+
+
 def _beyond_detector(output: Path) -> list[str]:
     path = output / "limits" / "beyond_detector.json"
     if not path.exists():
@@ -313,7 +323,7 @@ def write_report(output: Path, preset: str, seconds: dict[str, float], compute: 
         f"preset `{preset}`, package version {__version__}. Limits are CLs medians (asymptotic, or numpy toys "
         f"when the total background is below 5 events) unless marked chi2. The curves, tables and figures use the "
         f"decay model `{run_model}`" + ("" if run_model == DEFAULT[0] else f" (not the default, `{DEFAULT[0]}`)")
-        + "; the model study below covers every model.",
+        + "; the model study below covers every model." + _detector_sentence(curves),
         "",
         "## Conclusion",
         "",

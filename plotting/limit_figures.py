@@ -53,6 +53,8 @@ def _choices(rows: list[dict]) -> str:
     words = [f"{m} angular law" for m in out]
     if any(r.get("n_cc_modes", DEFAULT_CC_MODES) != DEFAULT_CC_MODES for r in rows):
         words.append("N nubar only")
+    words += [f"{m} detector" for m in sorted({r.get("detector_model", "paper") for r in rows} - {"paper"})]
+    words += [f"{t} N" for t in sorted({r.get("n_type", "dirac") for r in rows} - {"dirac"})]
     return ", ".join(words)
 
 

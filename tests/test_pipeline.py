@@ -376,3 +376,17 @@ def test_report_states_how_far_the_realistic_decay_volume_moves_each_target(fast
                            .read_text())
         assert table["limits"] and all(r["detector_model"] == "realistic" for r in table["limits"])
     assert "## Beyond the paper's detector" in (out.parent / "first_run_report.md").read_text()
+
+
+def test_run_with_the_realistic_detector_says_so_everywhere(tmp_path):
+    """``run --detector-model realistic``: the curves are the realistic detector's, the binned variants (whose shape
+    would depend on d) are left out instead of failing the run, and the tables, report and figures say so."""
+    res = _run("--preset", "fast", "--scenario", "stcf-4gev-30ab", "--detector-model", "realistic", "--output",
+               str(tmp_path / "o"), "--cache", str(tmp_path / "c"), "--workers", "1")
+    assert res.returncode == 0, res.stderr
+    table = json.loads((tmp_path / "o" / "limits" / "stcf-4gev-30ab_limits.json").read_text())
+    assert {r["detector_model"] for r in table["limits"]} == {"realistic"}
+    beyond = json.loads((tmp_path / "o" / "limits" / "beyond_paper.json").read_text())["rows"]
+    assert beyond and not any("binned" in r["variant"] or "shape" in r["variant"] for r in beyond)
+    assert "detector model `realistic`" in (tmp_path / "o" / "report.md").read_text()
+    assert (tmp_path / "o" / "figures" / "fig3_landscape.png").stat().st_size > 10_000
