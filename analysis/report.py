@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from dipole_portal.analysis.tasks import SMEAR_MARGIN_SIGMAS
 from dipole_portal.core.atomic import write_text_atomic
 from dipole_portal.core.options import DEFAULT_CC_MODES, DEFAULT_DECAY_MODEL, DecayModel
 from dipole_portal.core.version import __version__
@@ -278,9 +279,9 @@ def _beyond_detector(output: Path) -> list[str]:
             f"direction, whether it is accepted when N decays in each of {len(U_EDGES) - 1} intervals of its path to "
             "the calorimeter face, so the signal is recomputed at every d tried without new samples. The calorimeter "
             "geometry and resolutions, with their sources, are in the configuration (`decay_volume`, "
-            "`calorimeter_resolution`); nu nubar gamma is generated in a box widened by five resolutions and "
-            "smeared alike. Each cell is d95 [GeV^-1] and, in brackets, its ratio to the paper's detector (above 1: "
-            "a weaker limit).", "",
+            "`calorimeter_resolution`); nu nubar gamma is generated in a box widened by "
+            f"{SMEAR_MARGIN_SIGMAS:g} resolutions and smeared alike. Each cell is d95 [GeV^-1] and, in brackets, "
+            "its ratio to the paper's detector (above 1: a weaker limit).", "",
             "| target | where | m_N [GeV] | paper's detector | " + " | ".join(steps) + " | R, z_fwd, z_bwd [m] |",
             "|---|---|---|---|" + "---|" * len(steps) + "---|"]
     for r in data["rows"]:

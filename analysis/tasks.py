@@ -70,7 +70,7 @@ def generation_region(scenario: Scenario, point: EnergyPoint, smeared: bool = Fa
     if not smeared:
         return build_selection(scenario, point).region()
     box = generation_region(scenario, point)  # memoised: the grid scan once per point
-    res = CalorimeterResolution.from_config(scenario.detector.params["calorimeter_resolution"])
+    res = CalorimeterResolution.from_config(scenario.detector.calorimeter_resolution)
     vol = scenario.detector.decay_volume
     n = SMEAR_MARGIN_SIGMAS
     d_theta = 2 * n * res.max_position_m(box.E_min) / min(vol["radius_m"], vol["z_forward_m"], -vol["z_backward_m"])
@@ -152,7 +152,7 @@ class YieldsRequest:
         det = self.scenario.detector
         for needed, what in ((self.detector_model.decay_volume, "decay_volume"),
                              (self.detector_model.resolution, "calorimeter_resolution")):
-            if needed and det.params.get(what) is None:
+            if needed and getattr(det, what) is None:
                 raise InputError(f"scenario {self.scenario.name}: detector {det.name!r} has no {what} in the "
                                  f"configuration; the {self.detector_model!r} detector model needs one")
         for name in ("events", "seed", "n_modes"):
@@ -189,7 +189,7 @@ def detector_response(scenario: Scenario, detector_model: DetectorModel | str, s
     detector_model = parse_option(DetectorModel, detector_model, "detector model")
     if not detector_model.decay_volume:
         return None
-    res = scenario.detector.params.get("calorimeter_resolution") if detector_model.resolution else None
+    res = scenario.detector.calorimeter_resolution if detector_model.resolution else None
     return DetectorResponse(DecayVolume(**scenario.detector.decay_volume), detector_model.measured_direction,
                             None if res is None else CalorimeterResolution.from_config(res), seed)
 

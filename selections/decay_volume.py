@@ -175,6 +175,9 @@ def mean_decay_probability(k_mean: np.ndarray, fraction: np.ndarray, d: np.ndarr
     """sum_b sum_j f_bj (exp(-k_b d^2 u_j) - exp(-k_b d^2 u_j+1)): the accepted share of events decaying inside the
     volume at coupling(s) d (GeV^-1), where f_bj is the share of k bin b accepted when decaying in interval j.
 
+    ``k_mean`` (..., bins) and ``fraction`` (..., bins, intervals) may carry leading dimensions (channels, zero
+    padded), and d any shape: the result has d's shape followed by those leading dimensions.
+
     With one interval this is sum_b f_b (1 - exp(-k_b d^2)). It never exceeds 1 (the intervals' probabilities
     sum to 1 - exp(-k d^2)), but with several intervals it need not grow with d: a prompt decay may be rejected
     where a displaced one is accepted.
@@ -183,6 +186,8 @@ def mean_decay_probability(k_mean: np.ndarray, fraction: np.ndarray, d: np.ndarr
     0.632121
     """
     e = np.asarray(u_edges, dtype=float)
-    x = np.asarray(d, dtype=float)[..., None, None] ** 2 * np.asarray(k_mean, dtype=float)[:, None]
-    interval = np.exp(-x * e[:-1]) - np.exp(-x * e[1:])
-    return np.sum(np.asarray(fraction, dtype=float).reshape(len(k_mean), -1) * interval, axis=(-2, -1))
+    k = np.asarray(k_mean, dtype=float)
+    f = np.asarray(fraction, dtype=float).reshape(k.shape + (-1,))
+    d2 = np.asarray(d, dtype=float) ** 2
+    x = d2.reshape(d2.shape + (1,) * (k.ndim + 1)) * k[..., None] * e
+    return np.sum(f * (np.exp(-x[..., :-1]) - np.exp(-x[..., 1:])), axis=(-2, -1))

@@ -56,10 +56,9 @@ class CalorimeterResolution:
     endcap: RegionResolution
 
     @classmethod
-    def from_config(cls, params: dict) -> CalorimeterResolution:
-        return cls(*(RegionResolution(**{k: float(params[region][k])
-                                         for k in ("energy_rel_at_1GeV", "position_mm_at_1GeV")})
-                     for region in ("barrel", "endcap")))
+    def from_config(cls, regions: dict[str, dict[str, float]]) -> CalorimeterResolution:
+        """From ``Detector.calorimeter_resolution``: {"barrel": {...}, "endcap": {...}} at 1 GeV."""
+        return cls(RegionResolution(**regions["barrel"]), RegionResolution(**regions["endcap"]))
 
     def max_energy_rel(self, E_GeV: float) -> float:
         return float(max(r.energy_rel(np.array([E_GeV]))[0] for r in (self.barrel, self.endcap)))
@@ -112,12 +111,11 @@ class DetectorResponse:
         """Decay-position intervals (fractions of the path to the calorimeter face) the cuts are evaluated in."""
         return U_EDGES if self.measured_direction else TRUE_DIRECTION_EDGES
 
-    def photon_columns(self, photon_lab: np.ndarray, E_lab: np.ndarray, beta: float, normals: np.ndarray | None,
+    def photon_columns(self, g: np.ndarray, E_lab: np.ndarray, beta: float, normals: np.ndarray | None,
                        n_dir: np.ndarray | None = None, path_m: np.ndarray | None = None, u: float = 0.0
                        ) -> PhotonColumns:
-        """Measured columns of lab photons (momenta (n, 3), energies (n,)) from an N decay at u x ``path_m`` along
-        ``n_dir`` (signal) or from the collision point (``n_dir`` None)."""
-        g = photon_lab / np.linalg.norm(photon_lab, axis=1)[:, None]
+        """Measured columns of lab photons (unit directions ``g`` (n, 3), energies (n,)) from an N decay at
+        u x ``path_m`` along ``n_dir`` (signal) or from the collision point (``n_dir`` None)."""
         if n_dir is None or not self.measured_direction:
             n_dir, path_m, u = g, np.zeros(len(g)), 0.0
         impact, barrel = impact_points_m(self.volume, n_dir, path_m, u, g)

@@ -18,7 +18,6 @@ from dipole_portal.selections import histograms
 from dipole_portal.selections.cutflow import CutFlow
 from dipole_portal.selections.cuts import Selection
 from dipole_portal.selections.decay_volume import (
-    DecayVolume,
     KHistogram,
     decay_k,
     k_histogram,
@@ -168,12 +167,13 @@ def process_sample(
                                        meta["sqrt_s_GeV"], meta["mass_GeV"])
                 n_events, sum_factor = n_events + len(factor), sum_factor + float(factor.sum())
                 chunk = ak.with_field(chunk, chunk.weight * factor, "weight")
+            n = n_lab(chunk, meta["mass_GeV"], selection.beta) if signal_response is not None else None
             if response is None or (not response.measured_direction and response.resolution is None):
                 passed = select_chunk(chunk, selection, flow, h, h_all)[:, None]
             else:
-                passed = select_measured(chunk, selection, flow, h, h_all, response, meta, i)
-            if signal_response is not None:
-                k = decay_k_of(chunk, signal_response.volume, meta["mass_GeV"], selection.beta)
+                passed = select_measured(chunk, selection, flow, h, h_all, response, meta, i, n)
+            if n is not None:
+                k = decay_k(signal_response.volume, ak.to_numpy(n.p), ak.to_numpy(n.costheta), meta["mass_GeV"])
                 k_hist = merge_k_histograms(k_hist, k_histogram(k, ak.to_numpy(chunk.weight), passed))
     recount = process == "signal" and n_modes is not None and n_modes != meta.get("n_cc_modes")
     modes = n_modes if recount else meta.get("n_cc_modes")
@@ -197,34 +197,29 @@ def n_lab(chunk: ak.Array, mass: float, beta: float) -> ak.Array:
     return n4.boostZ(beta=beta) if beta else n4
 
 
-def decay_k_of(chunk: ak.Array, volume: DecayVolume, mass: float, beta: float) -> np.ndarray:
-    """Each event's k (GeV^2; decay probability 1 - exp(-k d^2)) from its N boosted to the lab with vector."""
-    lab = n_lab(chunk, mass, beta)
-    return decay_k(volume, ak.to_numpy(lab.p), ak.to_numpy(lab.costheta), mass)
-
-
 def _xyz(v: ak.Array) -> np.ndarray:
     return np.stack([ak.to_numpy(v.px), ak.to_numpy(v.py), ak.to_numpy(v.pz)], axis=1)
 
 
 def select_measured(chunk: ak.Array, selection: Selection, flow: CutFlow, h: hist.Hist, h_all: hist.Hist | None,
-                    response: DetectorResponse, meta: dict, chunk_index: int) -> np.ndarray:
+                    response: DetectorResponse, meta: dict, chunk_index: int, n: ak.Array | None = None
+                    ) -> np.ndarray:
     """Apply ``selection`` to the measured photons of one chunk (see :func:`process_sample`); return (n, intervals):
-    whether each event is accepted when its N decays in each interval of its path (one column for nu nubar gamma).
+    whether each event is accepted when its N (``n``: lab momenta, signal only) decays in each interval of its path
+    (one column for nu nubar gamma).
 
     The smearing's normals come from a generator seeded with the response's seed, the sample's seed and the chunk
     index, and are shared by every decay interval of an event: the same inputs give the same bits.
     """
     photon = chunk.photon.boostZ(beta=selection.beta) if selection.beta else chunk.photon
     p_lab, E_lab = _xyz(photon), ak.to_numpy(photon.E)
+    g = p_lab / np.linalg.norm(p_lab, axis=1)[:, None]
     weight = np.asarray(chunk.weight, dtype=np.float64)
     normals = None
     if response.resolution is not None:
         rng = np.random.default_rng([response.seed, int(meta.get("seed", 0)), chunk_index])
         normals = rng.standard_normal((len(weight), 2))
-    signal = meta.get("process") == "signal" and response.measured_direction
-    if signal:
-        n = n_lab(chunk, meta["mass_GeV"], selection.beta)
+    if n is not None and response.measured_direction:
         n_xyz = _xyz(n)
         n_dir = n_xyz / np.linalg.norm(n_xyz, axis=1)[:, None]
         path = response.volume.path_length_m(ak.to_numpy(n.costheta))
@@ -235,15 +230,17 @@ def select_measured(chunk: ak.Array, selection: Selection, flow: CutFlow, h: his
     passed = np.zeros((len(weight), len(us)), dtype=bool)
     any_cumulative = {name: np.zeros(len(weight), dtype=bool) for name in names}
     first_E, first_theta = np.zeros(len(weight)), np.zeros(len(weight))
+    accepted = np.zeros(len(weight), dtype=bool)  # somewhere along the path so far
     for j, u in enumerate(us):
-        cols = response.photon_columns(p_lab, E_lab, selection.beta, normals, n_dir, path, float(u))
+        cols = response.photon_columns(g, E_lab, selection.beta, normals, n_dir, path, float(u))
         masks = selection.masks(cols)
         cumulative = np.ones(len(weight), dtype=bool)
         for name in names:
             cumulative = cumulative & masks[name]
             any_cumulative[name] |= cumulative
-        new = cumulative & ~passed.any(axis=1)
+        new = cumulative & ~accepted
         first_E[new], first_theta[new] = cols.E[new], cols.theta_lab[new]
+        accepted |= cumulative
         passed[:, j] = cumulative
         if j == 0 and h_all is not None:
             histograms.fill(h_all, cols.E, cols.theta_lab, weight)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import math
 import os
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -160,7 +161,7 @@ class ScenarioYields:
                    for ch in self.channels):
                 return np.array([float(ch.decay_probability(d)) for ch in self.channels])
             n_b = max(len(ch.decay_k_mean) for ch in self.channels)
-            edges = np.asarray(self.channels[0].decay_u_edges or (0.0, 1.0), dtype=float)
+            edges = tuple(self.channels[0].decay_u_edges or (0.0, 1.0))
             k = np.zeros((len(self.channels), n_b))
             f = np.zeros((len(self.channels), n_b, len(edges) - 1))
             for i, ch in enumerate(self.channels):
@@ -169,12 +170,17 @@ class ScenarioYields:
                     len(ch.decay_k_mean), -1)
             stacked = self.__dict__["_stacked_k"] = (k, f, edges)
         k, f, edges = stacked
-        x = (d * d * self.channels[0].width_factor) * k[:, :, None] * edges
-        return np.sum(f * (np.exp(-x[:, :, :-1]) - np.exp(-x[:, :, 1:])), axis=(1, 2))
+        return mean_decay_probability(k, f, d * math.sqrt(self.channels[0].width_factor), edges)
 
     def channel_signal_upper(self, d: float) -> np.ndarray:
         """Per channel, a bound on S_i(d) that grows with d: every N decaying where it is accepted (P = 1)."""
         return np.array([c.signal_events_ref_prompt * (d / c.d_ref) ** 2 for c in self.channels])
+
+    @property
+    def signal_bound(self) -> Callable[[float], np.ndarray] | None:
+        """What the limit solvers need beside S_i(d): :meth:`channel_signal_upper` when S(d) need not grow with d
+        (they then look for the first crossing), else None (S grows: any crossing is the first)."""
+        return self.channel_signal_upper if self.signal_may_decrease else None
 
     @property
     def signal_may_decrease(self) -> bool:

@@ -139,7 +139,7 @@ def cls_d95(y: ScenarioYields, d_start: float, *, binned: bool = False, calculat
         lim = mu_limits(y, d, binned, calc, syst)
         total_tests += lim.hypotests
         s_model = float(y.signal_events(d))
-        upper = (lambda x: float(y.channel_signal_upper(x).sum())) if y.signal_may_decrease else None
+        upper = None if y.signal_bound is None else (lambda x: float(y.signal_bound(x).sum()))
         bands = [chi2mod.solve_first(lambda x: float(y.signal_events(x)), m * s_model, guess=d, upper=upper)
                  for m in lim.bands]
         # done when d is stable, or when the channel mix at the new d is the one just tested (then so is mu)
@@ -173,7 +173,7 @@ def mc_rel_err(y: ScenarioYields, d95: float) -> float:
     b = y.channel_background_events
     base = d95
     var = 0.0
-    upper = y.channel_signal_upper if y.signal_may_decrease else None
+    upper = y.signal_bound
     for i, ch in enumerate(y.channels):
         if ch.efficiency > 0 and ch.efficiency_err > 0:
             scale = np.ones(len(y.channels))
@@ -201,7 +201,7 @@ def compute_limit(y: ScenarioYields, method: str = "cls", *, binned: bool = Fals
                          "--binned) or --detector-model paper")
     try:
         d_chi2 = chi2mod.d95_chi2(y.channel_signal_events, y.channel_background_events,
-                                  upper=y.channel_signal_upper if y.signal_may_decrease else None)
+                                  upper=y.signal_bound)
     except ValueError:
         raise _no_limit(y) from None
     d_cls, bands, lim = None, None, None

@@ -315,7 +315,7 @@ def test_response_is_reproducible():
     rng = np.random.default_rng(0)
     p = _unit(rng, 1000) * 2.0
     E = np.linalg.norm(p, axis=1)
-    cols = [DetectorResponse(BELLE2, True, res, 0).photon_columns(p, E, 0.27, np.random.default_rng(s)
+    cols = [DetectorResponse(BELLE2, True, res, 0).photon_columns(p / E[:, None], E, 0.27, np.random.default_rng(s)
                                                                   .standard_normal((1000, 2))) for s in (1, 1, 2)]
     assert np.array_equal(cols[0].E, cols[1].E) and not np.array_equal(cols[0].E, cols[2].E)
     assert dataclasses.is_dataclass(cols[0])
