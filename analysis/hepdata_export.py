@@ -39,6 +39,20 @@ def _qualifiers(rows: list[dict], path: Path) -> list[tuple[str, str]]:
             ("statistical model", how["model"])]
 
 
+def reactions(n_cc_modes: int, n_type: str) -> list[str]:
+    """HEPData ``reactions`` keywords: the production modes counted and the decays, in HEPData's notation.
+
+    >>> reactions(2, "dirac")
+    ['E+ E- --> N NUBAR', 'E+ E- --> NBAR NU', 'N --> NU GAMMA']
+    >>> reactions(1, "majorana")
+    ['E+ E- --> N NUBAR', 'N --> NU GAMMA', 'N --> NUBAR GAMMA']
+    """
+    production = ["E+ E- --> N NUBAR"] + (["E+ E- --> NBAR NU" if n_type == "dirac" else "E+ E- --> N NU"]
+                                          if n_cc_modes == 2 else [])
+    decays = ["N --> NU GAMMA"] + (["N --> NUBAR GAMMA"] if n_type == "majorana" else [])
+    return production + decays
+
+
 CODE_PACKAGES = ("", "core", "samples", "selections", "stats", "plotting", "analysis")
 
 
@@ -84,7 +98,7 @@ def code_members() -> list[tuple[str, Path]]:
 def pyhf_archive(workspaces: Path, scenario: str, out: Path) -> Path | None:
     """The scenario's pyhf files (background-only workspace, per-mass patches, patchset when written) as a .tar.gz;
     None when there are none."""
-    files = [workspaces / f"{scenario}_bkgonly.json", workspaces / f"{scenario}_patchset.json"]
+    files = [workspaces / f"{scenario}_{kind}.json" for kind in ("bkgonly", "provenance", "patchset")]
     members = [(f.name, f) for f in files if f.is_file()]
     patches = sorted((workspaces / f"{scenario}_patches").glob("*.json"))
     members += [(f"{scenario}_patches/{f.name}", f) for f in patches]
@@ -187,10 +201,10 @@ def _write(tables: list[Path], out_folder: Path, locations: dict[str, str] | Non
                     "--measurement expected), and the patchset when an INSPIRE id was given",
                     str(tar), copy_file=True, file_type="HistFactory")
         table.keywords["observables"] = ["d"]
-        table.keywords["reactions"] = ["E+ E- --> N NUBAR", "N --> NU GAMMA"]
+        qualifiers = _qualifiers(rows, path)  # refuses a table that mixes countings or N types
+        table.keywords["reactions"] = reactions(rows[0]["n_cc_modes"], rows[0].get("n_type", "dirac"))
         energies = sorted({e for r in rows for e in r["channels"]})
         table.keywords["cmenergies"] = [energies[0], energies[-1]] if len(energies) > 1 else energies
-        qualifiers = _qualifiers(rows, path)
         mass = Variable("m_N", is_independent=True, is_binned=False, units="GeV")
         mass.values = [r["mass_GeV"] for r in rows]
         table.add_variable(mass)

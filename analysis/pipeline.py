@@ -21,6 +21,7 @@ import numpy as np
 
 from dipole_portal.analysis.mass_grid import GridSpec, grid_quality, initial_grid, refine
 from dipole_portal.analysis.tasks import LimitTask, SampleJob, TaskResult, YieldsRequest, load_cached, run_tasks
+from dipole_portal.analysis.verdict import band_minima
 from dipole_portal.core.atomic import copy_atomic, remove_stale_temporaries, write_json_atomic
 from dipole_portal.core.cache import FIGURE_CODE, SELECTION_CODE, Cache, canonical_json, files_digest
 from dipole_portal.core.config import Presentation, Scenario
@@ -67,7 +68,8 @@ def thresholds(scenario: Scenario) -> list[float]:
 @dataclass
 class RunPlan:
     """The limit tasks of a run: curves (the default model, on grids that follow each curve) and the decay-model /
-    cc-counting study at the masses of those grids where the default curve is lowest."""
+    cc-counting study at the masses of those grids where the default curve is lowest, overall and in each mass
+    band of the report's verdict."""
 
     curves: dict[str, list[LimitTask]]
     study: list[LimitTask] = field(default_factory=list)
@@ -244,7 +246,7 @@ def beyond_paper_tasks(plan: RunPlan, results: dict, presentation: Presentation,
             if change.get("binned") and base.detector_model.decay_volume:
                 continue
             if toys and "syst" in change and change.get("binned"):
-                continue  # hundreds of MC-statistics parameters (43 energies x bins): asymptotic fits take minutes
+                continue  # hundreds of parameters (43 energies x bins, one anchor each): asymptotic fits take minutes
             if toys and "syst" in change:
                 ref = dataclasses.replace(base, calculator=Calculator.ASYMPTOTIC)
                 change = {**change, "calculator": Calculator.ASYMPTOTIC}
@@ -372,9 +374,10 @@ def run_pipeline(scenarios: dict[str, Scenario], names: list[str], preset_name: 
     for tg in presentation.targets:
         if tg.scenario in names:
             curve = [(t.mass, results[t].limit.d95) for t in curves[tg.scenario]]
+            masses = sorted(set(study_masses(curve, tg.lo_GeV, tg.hi_GeV, preset.report_masses))
+                            | set(band_minima(curve, tg.lo_GeV, tg.hi_GeV)))
             study += [make_task(scenarios[tg.scenario], m, model, nm)
-                      for m in study_masses(curve, tg.lo_GeV, tg.hi_GeV, preset.report_masses)
-                      for model in DecayModel for nm in (1, 2)]
+                      for m in masses for model in DecayModel for nm in (1, 2)]
     plan = RunPlan(curves, study)
     log(f"[2/{stages}] decay-model and counting study: {len(plan.study)} limits")
     todo = [t for t in plan.all_tasks() if t not in results]

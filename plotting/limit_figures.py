@@ -209,16 +209,17 @@ def figure_landscape(curves: dict[str, LimitCurve], spec: FigureSpec | None = No
         fig, axes = plt.subplots(1, 3, figsize=(18, 6.5), sharey=True)
     else:
         fig = axes[0].figure
-    converted: set[str] = set()
+    converted: dict[str, set[str]] = {}
     for ax, flavour in zip(axes, FLAVOURS, strict=True):
         labels = []
         for reg in load_regions(flavour, hnlimits):
             fill, edge = FLAVOUR_COLOURS[reg.flavour]
-            ax.fill(reg.mass_GeV, reg.d_GeV_inv, color=fill, alpha=0.45, lw=0.8, ec=edge)
+            poly_m, poly_d = reg.polygon()  # exactly the excluded region (above a curve, or an island)
+            ax.fill(poly_m, poly_d, color=fill, alpha=0.45, lw=0.8, ec=edge)
             text = reg.label if reg.cl == 95 else f"{reg.label} ({reg.cl or '?'}%)"
-            labels.append(RegionLabel(text, reg.mass_GeV, reg.d_GeV_inv, "0.1" if not reg.flavour else edge))
-            if reg.converted:
-                converted.add(reg.label)
+            labels.append(RegionLabel(text, poly_m, poly_d, "0.1" if not reg.flavour else edge))
+            if reg.converted and reg.rate_process:
+                converted.setdefault(reg.rate_process, set()).add(reg.label)
         _draw_curves(ax, curves, spec.curves, chi2=False, bands=False)
         _limit_axes(ax, spec.xlim or (1e-3, 12), spec.ylim or (1e-8, 1e-2))
         sub = flavour if flavour == "e" else "\\" + flavour
@@ -240,8 +241,9 @@ def figure_landscape(curves: dict[str, LimitCurve], spec: FigureSpec | None = No
     fig.legend(handles=handles, loc="lower center", ncol=4, fontsize=11, frameon=False, bbox_to_anchor=(0.5, 0.03),
                title="Expected 95% C.L. limits (this analysis, CLs median); existing limits at 95% C.L. unless marked",
                title_fontsize=11)
-    note = (f"90% C.L. limits converted to 95% (nu-e scattering, rate ~ d$^2$: d x 1.133): "
-            f"{', '.join(sorted(converted))}. Others at the C.L. in brackets, as published (HNLimits).")
+    listed = "; ".join(f"{', '.join(sorted(labels))} ({process})" for process, labels in sorted(converted.items()))
+    note = (f"90% C.L. limits on a scattering rate ~ d$^2$ converted to 95% (d x 1.133): {listed}. "
+            "Others at the C.L. in brackets, as published (HNLimits).")
     fig.text(0.5, 0.0, note, ha="center", va="bottom", fontsize=10, color="0.3")
     return fig
 

@@ -68,19 +68,34 @@ def hist_info(process: str, stage: str, where: str, entries: int, d_ref: float |
     'after cuts') at ``where`` (scenario and energy); the signal's z title names its coupling."""
     name = "signal" if process == "signal" else "e^{+}e^{-} #rightarrow #nu#bar{#nu}#gamma"
     z = "#sigma per bin [pb]" + (f" at {d_latex(d_ref)}" if process == "signal" and d_ref else "")
-    return RootHistInfo(f"{name}, {stage}; {where}", z, int(entries))
+    return RootHistInfo(f"{name}, {stage}, {where}", z, int(entries))
+
+
+def root_title(text: str) -> str:
+    """A title as ROOT keeps it: ``;`` separates a histogram's title from its axis titles in ``SetTitle`` (and
+    ``ProjectionX`` and ``SetTitle(GetTitle())`` split on it), so it never appears inside one title.
+
+    >>> root_title("signal, after cuts; m_N = 1 GeV")
+    'signal, after cuts, m_N = 1 GeV'
+    """
+    return text.replace(";", ",")
 
 
 def to_th2d(h: hist.Hist, info: RootHistInfo | None = None) -> object:
     """uproot's writable TH2D of ``h`` with TLatex axis titles and, given ``info``, its title, z title and the
-    number of filled events as entries (uproot would store the sum of weights there)."""
+    number of filled events as entries (uproot would store the sum of weights there).
+
+    The sum of squared weights ``fTsumw2`` is set from the bins' variances (uproot 5 writes the sum of weights
+    there), so ROOT's ``GetEffectiveEntries`` = sumw^2 / sumw2 is right.
+    """
     th2 = uproot.to_writable(h)
     th1 = th2.bases[0].bases[0]
+    th1._members["fTsumw2"] = float(np.sum(h.view(flow=False).variance))
     for axis, title in zip((th1.member("fXaxis"), th1.member("fYaxis")), ROOT_AXIS_TITLES, strict=True):
-        axis.bases[0]._members["fTitle"] = title
+        axis.bases[0]._members["fTitle"] = root_title(title)
     if info is not None:
-        th1.bases[0]._members["fTitle"] = info.title
-        th1.member("fZaxis").bases[0]._members["fTitle"] = info.z_title
+        th1.bases[0]._members["fTitle"] = root_title(info.title)
+        th1.member("fZaxis").bases[0]._members["fTitle"] = root_title(info.z_title)
         th1._members["fEntries"] = float(info.entries)
     return th2
 

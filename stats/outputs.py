@@ -11,7 +11,7 @@ from pathlib import Path
 from dipole_portal.core.atomic import new_folder_beside, swap_in_folder, write_json_atomic, write_text_atomic
 from dipole_portal.core.errors import InputError
 from dipole_portal.stats.limits import LimitResult
-from dipole_portal.stats.models import background_only, patchset, signal_patch
+from dipole_portal.stats.models import background_only, patch_name, patchset, signal_patch
 
 CSV_COLUMNS = ["mass_GeV", "d95_chi2", "d95_cls", "cls_m2sigma", "cls_m1sigma", "cls_median", "cls_p1sigma",
                "cls_p2sigma", "signal_events", "background_events", "background_events_irreducible",
@@ -72,6 +72,30 @@ def computed_with(results: list[LimitResult]) -> dict:
     return out
 
 
+def provenance(r: LimitResult) -> dict:
+    """What one mass's pyhf signal was computed with: the coupling at mu = 1 (the expected CLs limit, GeV^-1), the
+    photon law, the detector model, the N type, the counted modes, the statistical model, the calculator, any
+    systematics and the package version."""
+    from dipole_portal.core.version import __version__
+
+    return {"mass_GeV": r.mass_GeV, "d_at_mu_1_GeV_inv": r.d95, "decay_model": r.decay_model,
+            "detector_model": r.detector_model, "n_type": r.n_type, "n_cc_modes": r.n_cc_modes,
+            "counted": "N nubar + Nbar nu" if r.n_cc_modes == 2 else "N nubar only", "model": r.model,
+            "calculator": r.calculator or "chi2", "systematics": r.systematics,
+            "background_mc_statistics": "not a nuisance parameter: in d95_mc_rel_err of the limit table",
+            "dipole_portal_version": __version__}
+
+
+def provenance_op(bkg_only: dict, prov: dict) -> dict:
+    """A JSON Patch ``test`` operation that carries ``prov`` as an extra member ``metadata``.
+
+    RFC 6902 (section 4) makes operations ignore members they do not define, so pyhf and jsonpatch apply the patch
+    unchanged; the test itself checks that the patch meets the background-only workspace it was made for (its
+    first channel's name, which a pyhf model spec and a workspace both carry).
+    """
+    return {"op": "test", "path": "/channels/0/name", "value": bkg_only["channels"][0]["name"], "metadata": prov}
+
+
 def _folder_holds(folder: Path, texts: dict[str, str]) -> bool:
     """True if ``folder`` is a real folder holding exactly the files ``texts`` names, with exactly those texts."""
     if folder.is_symlink() or not folder.is_dir():
@@ -91,8 +115,9 @@ def write_workspaces(folder: Path, scenario: str, specs: dict[float, dict], hepd
 
     pyhf's patchset schema requires an INSPIRE id (``references``); without one no patchset is written (an
     earlier one is removed), as a file that fails ``pyhf patchset verify`` would mislead. With ``results`` (the
-    limits the specs belong to), the patchset's metadata says what they were computed with (decay model,
-    counting, systematics) and each patch names the CLs calculator of its mass (toys or asymptotic).
+    limits the specs belong to), every file says what it was computed with (``provenance``): each per-mass patch
+    in a leading ``test`` operation (``provenance_op``), the patchset in its metadata and per patch, and the
+    background-only workspace, whose pyhf schema admits no metadata, in ``<scenario>_provenance.json`` beside it.
     """
     if not specs:
         return []
@@ -100,17 +125,38 @@ def write_workspaces(folder: Path, scenario: str, specs: dict[float, dict], hepd
     lightest = min(specs)
     bkg = background_only(specs[lightest])
     ps = patchset(bkg, specs, f"{scenario} dipole portal", hepdata_ins)
+    prov: dict[float, dict] = {}
     if results:
+        from dipole_portal.core.version import __version__
+
         ps["metadata"]["computed_with"] = computed_with(results)
+        ps["metadata"]["dipole_portal_version"] = __version__
         by_mass = {r.mass_GeV: r for r in results}
         for mass, p in zip(specs, ps["patches"], strict=True):
             r = by_mass.get(mass)
             if r is not None:
-                p["metadata"].update(calculator=r.calculator or "chi2", d95_GeV_inv=r.d95)
+                prov[mass] = provenance(r)
+                p["metadata"].update(calculator=r.calculator or "chi2", d95_GeV_inv=r.d95, provenance=prov[mass])
     paths = [write_json_atomic(folder / f"{scenario}_bkgonly.json", bkg)]
+    prov_path = folder / f"{scenario}_provenance.json"
+    if prov:
+        paths.append(write_json_atomic(prov_path, {
+            "describes": [f"{scenario}_bkgonly.json", f"{scenario}_patches/"],
+            "computed_with": ps["metadata"]["computed_with"], "dipole_portal_version": ps["metadata"][
+                "dipole_portal_version"],
+            "measurements": {"background_only": "POI: a luminosity scale on every background, fixed at 1 (pyhf "
+                             "builds no model without a POI)", "expected": "POI mu: the signal strength relative "
+                             "to the signal at d_at_mu_1_GeV_inv of each patch"},
+            "background_mc_statistics": "the background is held at its MC estimate (a staterror bkg_anchor_* of "
+                                        "relative width 1e-6 keeps pyhf's fits well posed); its MC uncertainty is in "
+                                        "d95_mc_rel_err of the limit table, not in the likelihood",
+            "patches": {f"{patch_name(m)}.json": p for m, p in prov.items()}}))
+    else:
+        prov_path.unlink(missing_ok=True)
     patch_dir = folder / f"{scenario}_patches"
-    texts = {f"{p['metadata']['name']}.json": json.dumps(signal_patch(bkg, specs[mass]), indent=2, allow_nan=False)
-             + "\n" for mass, p in zip(specs, ps["patches"], strict=True)}
+    texts = {f"{p['metadata']['name']}.json": json.dumps(
+        ([provenance_op(bkg, prov[mass])] if mass in prov else []) + signal_patch(bkg, specs[mass]), indent=2,
+        allow_nan=False) + "\n" for mass, p in zip(specs, ps["patches"], strict=True)}
     if not _folder_holds(patch_dir, texts):
         tmp = new_folder_beside(patch_dir)  # the set of patches is replaced whole: no stale patch of an earlier run
         try:

@@ -35,3 +35,53 @@ def test_regions_per_flavour(flavour):
 def test_unknown_flavour():
     with pytest.raises(InputError, match="flavour 'sterile'"):
         load_regions("sterile")
+
+
+def _crossings(m: np.ndarray, d: np.ndarray, x: float, closed: bool) -> list[float]:
+    """log d where the file's boundary (its segments in log-log; the closing one too for an island) crosses
+    log m = x, ascending."""
+    lm, ld = np.log(m), np.log(d)
+    if closed:
+        lm, ld = np.append(lm, lm[0]), np.append(ld, ld[0])
+    out = []
+    for (x1, y1), (x2, y2) in zip(zip(lm, ld, strict=True), zip(lm[1:], ld[1:], strict=True), strict=False):
+        if x1 != x2 and min(x1, x2) <= x < max(x1, x2):
+            out.append(y1 + (y2 - y1) * (x - x1) / (x2 - x1))
+    return sorted(out)
+
+
+@pytest.mark.parametrize("flavour", FLAVOURS)
+def test_each_region_shades_exactly_what_its_file_excludes(flavour):
+    """At masses across each file's range, points just above and below the file's edges are inside or outside
+    the drawn region as the file implies: above an upper-limit curve up to the figure's top (LEP's top-left
+    corner, above DONUT's plateau), between the edges of an island and nowhere outside them, and for Super-K's
+    d_e and d_mu below the top of the source's figure only."""
+    from dipole_portal.plotting.existing import ABOVE, ISLAND, SOURCE_TOP
+
+    checked = 0
+    for r in load_regions(flavour):
+        lm = np.log(r.mass_GeV)
+        for x in np.linspace(lm.min(), lm.max(), 9)[1:-1]:
+            cross = _crossings(r.mass_GeV, r.d_GeV_inv, x, closed=r.closure == ISLAND)
+            if not cross:
+                continue
+            m = float(np.exp(x))
+            below, above = float(np.exp(cross[0] - 0.3)), float(np.exp(cross[-1] + 0.3))
+            assert not r.contains(m, below), (r.label, m, below)
+            if r.closure == ABOVE:
+                assert r.contains(m, above) and r.contains(m, 1e2), (r.label, m)
+            elif r.closure == SOURCE_TOP:
+                top = float(r.d_GeV_inv.max())
+                assert not r.contains(m, top * 1.5), (r.label, m)
+                if above < top:
+                    assert r.contains(m, above), (r.label, m, above)
+            else:
+                assert not r.contains(m, above), (r.label, m, above)
+            if len(cross) >= 2 and cross[1] - cross[0] > 0.2:
+                assert r.contains(m, float(np.exp((cross[0] + cross[1]) / 2))), (r.label, m)
+            checked += 1
+        if r.label == "LEP":  # the region runs from 1 MeV to the Z pole: its top-left corner is excluded
+            assert r.contains(1.5e-3, 1e-3) and r.contains(1.5e-3, 1e-1)
+        if r.label == "DONUT":  # flat at 6.5e-5 up to 0.3 GeV, then vertical: a band, not a wedge
+            assert r.contains(0.25, 1e-4) and r.contains(2e-3, 1e-3) and not r.contains(0.5, 1e-3)
+    assert checked > 40

@@ -97,3 +97,30 @@ def test_run_outputs_open_in_root(tmp_path):
         for n in names:
             assert f.Get(n).Integral() == pytest.approx(u[n].values().sum(), rel=1e-12)
     f.Close()
+
+
+def test_root_statistics_and_titles_survive_roots_methods(tmp_path):
+    """ROOT's own methods on the run's histograms: GetEffectiveEntries = (sum w)^2 / sum w^2 of the filled
+    weights (from the bins' variances, as hist stores them), and ProjectionX and SetTitle(GetTitle()) keep the
+    title and the axis titles (a ';' inside a title would be read as the separator of axis titles)."""
+    from dipole_portal.analysis.pipeline import write_diagnostic_histograms
+    from dipole_portal.core.cache import Cache
+
+    sc = get_scenario("stcf-2gev")
+    path = write_diagnostic_histograms(sc, 20_000, 1, "exact", Cache(tmp_path / "cache"), tmp_path / "histograms")[0]
+    f = ROOT.TFile.Open(str(path))
+    with uproot.open(path) as u:
+        for name in ("signal_all", "signal_selected", "nunugamma_all", "nunugamma_selected"):
+            th = f.Get(name)
+            h = u[name].to_hist()
+            sumw, sumw2 = h.values().sum(), h.variances().sum()
+            assert th.GetEffectiveEntries() == pytest.approx(sumw ** 2 / sumw2, rel=1e-9), name
+            assert th.GetEffectiveEntries() > 100  # thousands of weighted events, not the sum of weights
+            title, x_title, y_title = th.GetTitle(), th.GetXaxis().GetTitle(), th.GetYaxis().GetTitle()
+            assert ";" not in title and title.startswith(("signal", "e^{+}e^{-}")) and "STCF 2 GeV" in title
+            px = th.ProjectionX()
+            assert px.GetXaxis().GetTitle() == x_title == histograms.ROOT_AXIS_TITLES[0]
+            assert px.Integral() == pytest.approx(th.Integral(), rel=1e-12)
+            th.SetTitle(th.GetTitle())
+            assert (th.GetTitle(), th.GetXaxis().GetTitle(), th.GetYaxis().GetTitle()) == (title, x_title, y_title)
+    f.Close()

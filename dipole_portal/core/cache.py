@@ -148,25 +148,26 @@ class Entry:
             return None
         return stored
 
-    def store_json(self, content: Any, seconds: float | None = None) -> Any:
+    def store_json(self, content: Any, cpu_seconds: float | None = None) -> Any:
         """Write ``content`` (JSON-able, finite numbers only) with its checksum, atomically; return it as a later
         ``load_json`` gives it back (so a first run and a cached rerun use the same data).
 
-        ``seconds``: how long computing it took, kept beside the content (not part of it) for run-time reports.
+        ``cpu_seconds``: the CPU time computing it took (``time.process_time`` of the computing process), kept
+        beside the content (not part of it) for run-time reports.
         """
         self.folder.mkdir(parents=True, exist_ok=True)
         content = json.loads(canonical_json(content))  # what is read back is exactly what was hashed
         record = {"key": self.key, "kind": self.kind, "version": __version__, "inputs": self.inputs,
                   "sha256": _digest(self.inputs, content), "content": content}
-        if seconds is not None:
-            record["seconds"] = round(float(seconds), 4)
+        if cpu_seconds is not None:
+            record["cpu_seconds"] = round(float(cpu_seconds), 4)
         write_text_atomic(self.json_path, json.dumps(record, allow_nan=False) + "\n")
         return content
 
     def recorded_seconds(self) -> float | None:
-        """How long computing this entry took when it was computed (None: not recorded, or no entry)."""
+        """The CPU seconds computing this entry took when it was computed (None: not recorded, or no entry)."""
         try:
-            v = json.loads(self.json_path.read_bytes()).get("seconds")
+            v = json.loads(self.json_path.read_bytes()).get("cpu_seconds")
         except (OSError, ValueError, AttributeError):
             return None
         return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
@@ -243,12 +244,12 @@ class Entry:
         """Yield a temporary path to write the data file to; on success it becomes the entry, with its checksum."""
         self.folder.mkdir(parents=True, exist_ok=True)
         final = self.file_path(ext)
-        t0 = time.perf_counter()
+        t0 = time.process_time()
         with atomic_path(final) as tmp:
             yield tmp
         record = {"key": self.key, "kind": self.kind, "version": __version__, "inputs": self.inputs,
                   "sha256": file_sha256(final), "bytes": final.stat().st_size,
-                  "seconds": round(time.perf_counter() - t0, 4)}
+                  "cpu_seconds": round(time.process_time() - t0, 4)}
         write_text_atomic(self.json_path, json.dumps(record, allow_nan=False, default=str) + "\n")
 
 
