@@ -28,7 +28,7 @@ from dipole_portal.core.options import (
     NType,
     Process,
 )
-from dipole_portal.core.progress import configure_cli_logging, log, progress_bar
+from dipole_portal.core.progress import configure_cli_logging, log, progress_bar, warn
 from dipole_portal.core.version import __version__
 
 MAX_EVENTS = 10**9  # per sample: beyond this a run would take hours and tens of GB; say so instead of hanging
@@ -161,7 +161,8 @@ _common_physics = _stack(
               help="signal: e+e- -> N nubar, N -> nu gamma; nunugamma: SM e+e- -> nu nubar gamma.")
 @click.option("--sqrt-s", type=float, required=True, help="CM energy in GeV.")
 @click.option("--beams", default=None, metavar="E_MINUS,E_PLUS",
-              help="Beam energies in GeV for asymmetric beams (e.g. 7,4 for Belle II); lab-frame branches are added.")
+              help="Beam energies in GeV for asymmetric beams (e.g. 7,4 for Belle II); the boost is kept in the "
+                   "metadata (branches stay in the CM frame; the selection boosts them).")
 @click.option("--mass", type=float, default=None, help="N mass in GeV (signal only), 0 < m_N < sqrt(s).")
 @_decay_model_option
 @click.option("--d-ref", type=float, default=DEFAULT_D_REF, show_default=True,
@@ -169,8 +170,8 @@ _common_physics = _stack(
 @_cc_modes_option
 @click.option("--region", default=None, metavar="EMIN,EMAX,CMIN,CMAX",
               help="nunugamma: CM region in GeV and cos(theta) (default 0.05*sqrt(s), sqrt(s)/2, -0.95, 0.95).")
-@click.option("--events", type=click.IntRange(1, MAX_EVENTS), required=True, help="Number of events.")
-@click.option("--seed", type=click.IntRange(0, MAX_SEED), required=True, help="Seed of numpy.random.SeedSequence.")
+@_events_option
+@_seed_option
 @click.option("--chunk-size", type=int, default=1_000_000, show_default=True, help="Events per generated chunk.")
 @click.option("--output", type=click.Path(dir_okay=False), required=True, help="Output ROOT file.")
 def generate(process, sqrt_s, beams, mass, decay_model, d_ref, cc_modes, region, events, seed, chunk_size, output):
@@ -432,20 +433,24 @@ def _executor(kind, workers, dask_workers, scheduler):
 @click.option("--yields", "yields_files", multiple=True, type=click.Path(dir_okay=False),
               help="Yields files written by 'select' (repeatable; one scenario): limits from them alone.")
 @click.option("--scenario", default=None, help="Scenario name (instead of --yields: a mass grid, samples first).")
-@click.option("--masses", default=None, help="Comma-separated N masses in GeV (default: a log grid).")
+@click.option("--masses", default=None, help="Comma-separated N masses in GeV (default: a grid that follows the "
+              "curve: a log grid, points approaching sqrt(s), refined until neighbouring limits differ by < 25%).")
 @click.option("--n-masses", type=click.IntRange(1, MAX_MASSES), default=20, show_default=True,
-              help="Points of the default log grid.")
+              help="Points of the default grid's starting log grid.")
+@click.option("--refine/--no-refine", default=True, show_default=True,
+              help="Refine the default grid where neighbouring limits differ by more than 25% (--no-refine: the "
+                   "log grid alone; steep intervals are then reported).")
 @click.option("--m-min", type=float, default=0.01, show_default=True, help="Lowest mass of the default grid (GeV).")
 @_physics_options
 @_limit_options
 @_hepdata_ins_option
 @click.option("--output", type=click.Path(file_okay=False), required=True, help="Output folder.")
 @_executor_options
-def limits(yields_files, scenario, masses, n_masses, m_min, decay_model, detector_model, n_type, cc_modes, events, seed,
-           cache_dir, scenarios_file, method, binned, calculator, bkg_syst, lumi_syst, hepdata_ins, output,
-           executor_kind, workers, dask_workers, scheduler):
+def limits(yields_files, scenario, masses, n_masses, refine, m_min, decay_model, detector_model, n_type, cc_modes,
+           events, seed, cache_dir, scenarios_file, method, binned, calculator, bkg_syst, lumi_syst, hepdata_ins,
+           output, executor_kind, workers, dask_workers, scheduler):
     """Limits over masses: table (CSV, JSON), pyhf background-only workspace and patchset."""
-    from dipole_portal.analysis.tasks import scan_masses
+    from dipole_portal.analysis.tasks import scan_following, scan_masses
     from dipole_portal.core.config import get_scenario
     from dipole_portal.selections.yields import check_mass, read_yields
     from dipole_portal.stats.limits import compute_limit
@@ -471,25 +476,29 @@ def limits(yields_files, scenario, masses, n_masses, m_min, decay_model, detecto
         if not scenario:
             raise InputError("expected --yields FILE... or --scenario NAME")
         sc = get_scenario(scenario, scenarios_file)
+        from dipole_portal.analysis.mass_grid import COARSE_RATIO, GridSpec, initial_grid
+
+        grid_spec = None
         if masses:
             try:
                 grid = [float(m) for m in masses.split(",")]
             except ValueError:
                 raise InputError(f"--masses={masses!r}: expected comma-separated numbers in GeV") from None
         else:
-            from dipole_portal.analysis.mass_grid import log_grid
-
             if not (math.isfinite(m_min) and 0 < m_min < sc.max_sqrt_s):
                 raise InputError(f"--m-min={m_min!r}: expected 0 < m_min < {sc.max_sqrt_s:g} GeV")
-            grid = log_grid(sc.max_sqrt_s, n_masses, m_min)
+            grid_spec = GridSpec(m_min_GeV=m_min, n_log=n_masses, approach=(0.1, 0.01, 0.001), approach_each=1e-3,
+                                 max_ratio=COARSE_RATIO if refine else None)
+            grid = initial_grid(sorted({p.sqrt_s for p in sc.points}), grid_spec)
         for m in grid:
             check_mass(sc, m)
         _check_output_folder(Path(output))
+        options = dict(decay_model=DecayModel(decay_model), events=events, seed=seed, cache=cache_dir or "",
+                       n_modes=cc_modes, method=Method(method), binned=binned, calculator=Calculator(calculator),
+                       syst=syst, detector_model=DetectorModel(detector_model), n_type=NType(n_type))
         with _executor(executor_kind, workers, dask_workers, scheduler) as ex:
-            scan = scan_masses(sc, grid, decay_model=DecayModel(decay_model), events=events, seed=seed,
-                               cache=cache_dir or "", n_modes=cc_modes, method=Method(method), binned=binned,
-                               calculator=Calculator(calculator), syst=syst, executor=ex,
-                               detector_model=DetectorModel(detector_model), n_type=NType(n_type))
+            scan = (scan_following(sc, grid_spec, executor=ex, **options) if grid_spec is not None
+                    else scan_masses(sc, grid, executor=ex, **options))
         results, specs, label = scan.limits, scan.specs, sc.label
     out = Path(output)
     paths = write_limit_tables(out, scenario, results, label) + write_workspaces(out, scenario, specs, hepdata_ins,
@@ -497,6 +506,12 @@ def limits(yields_files, scenario, masses, n_masses, m_min, decay_model, detecto
     for r in results:
         click.echo(f"m_N = {r.mass_GeV:8.4f} GeV  d95 chi2 = {r.d95_chi2:.3e}"
                    + (f"  CLs = {r.d95_cls:.3e}" if r.d95_cls else "") + " GeV^-1")
+    from dipole_portal.analysis.mass_grid import coarse_warning
+
+    coarse = coarse_warning(scenario, [r.mass_GeV for r in results], [r.d95 for r in results],
+                            sorted({e for r in results for e in r.channels}))
+    if coarse is not None:
+        warn(coarse)
     log(f"wrote {', '.join(p.name for p in paths)} to {out}"
         + ("" if hepdata_ins else " (no pyhf patchset: it needs --hepdata-ins)"))
 

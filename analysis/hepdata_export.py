@@ -179,7 +179,11 @@ def _put_in_place(out_folder: Path, fill: Callable[[Path], None]) -> list[Path]:
 
 def _write(tables: list[Path], out_folder: Path, locations: dict[str, str] | None, workspaces: Path | None,
            staging: Path) -> list[Path]:
-    from hepdata_lib import Submission, Table, Uncertainty, Variable
+    import warnings
+
+    with warnings.catch_warnings():  # hepdata_lib imports PyROOT where present; its alpha-stage notice is noise here
+        warnings.filterwarnings("ignore", message=".*alpha stage", category=UserWarning)
+        from hepdata_lib import Submission, Table, Uncertainty, Variable
 
     sub = Submission()
     sub.add_additional_resource(

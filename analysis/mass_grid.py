@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 NEAR_THRESHOLD = 0.01  # an interval whose lower mass lies within 1% below a threshold is "at the threshold"
+COARSE_RATIO = 1.25  # neighbouring limits further apart than this are reported: the curve is not followed there
 
 
 @dataclass(frozen=True)
@@ -116,3 +117,32 @@ def grid_quality(masses: Sequence[float], d95: Sequence[float], thresholds_GeV: 
         if r > worst:
             worst, where = r, (m1, m2)
     return GridQuality(worst, where, len(pts), steep)
+
+
+def steep_intervals(masses: Sequence[float], d95: Sequence[float], thresholds_GeV: Sequence[float],
+                    max_ratio: float = COARSE_RATIO) -> list[tuple[float, float, float]]:
+    """(m1, m2, ratio) of every interval, away from the thresholds, whose neighbouring d95 differ by more than
+    ``max_ratio``: where a curve drawn through the grid is not the limit.
+
+    >>> steep_intervals([0.1, 1.0, 3.9], [2.0, 1.0, 9.0], [4.0])
+    [(0.1, 1.0, 2.0)]
+    """
+    pts = sorted(zip(masses, d95, strict=True))
+    out = []
+    for (m1, d1), (m2, d2) in zip(pts, pts[1:], strict=False):
+        r = max(d1, d2) / min(d1, d2)
+        if r > max_ratio and not any(e * (1 - NEAR_THRESHOLD) <= m1 < e for e in thresholds_GeV):
+            out.append((m1, m2, r))
+    return out
+
+
+def coarse_warning(name: str, masses: Sequence[float], d95: Sequence[float], thresholds_GeV: Sequence[float],
+                   max_ratio: float = COARSE_RATIO) -> str | None:
+    """One line naming where ``name``'s grid does not follow its curve (None when it does everywhere)."""
+    steep = steep_intervals(masses, d95, thresholds_GeV, max_ratio)
+    if not steep:
+        return None
+    shown = ", ".join(f"{a:.3g}-{b:.3g} GeV ({r:.2f}x)" for a, b, r in sorted(steep, key=lambda x: -x[2])[:4])
+    more = f" and {len(steep) - 4} more" if len(steep) > 4 else ""
+    return (f"{name}: neighbouring limits differ by more than {max_ratio:g}x in {len(steep)} intervals: "
+            f"{shown}{more}; the curve between them is not computed (refine the grid, or --preset paper)")

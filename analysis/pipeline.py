@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dipole_portal.analysis.mass_grid import GridSpec, grid_quality, initial_grid, refine
+from dipole_portal.analysis.mass_grid import GridSpec, coarse_warning, grid_quality, initial_grid, refine
 from dipole_portal.analysis.tasks import LimitTask, SampleJob, TaskResult, YieldsRequest, load_cached, run_tasks
 from dipole_portal.analysis.verdict import band_minima
 from dipole_portal.core.atomic import copy_atomic, remove_stale_temporaries, write_json_atomic
@@ -37,7 +37,7 @@ from dipole_portal.core.options import (
     DetectorModel,
     NType,
 )
-from dipole_portal.core.progress import log, progress_bar
+from dipole_portal.core.progress import log, progress_bar, warn
 from dipole_portal.stats.models import Systematics
 
 
@@ -370,6 +370,9 @@ def run_pipeline(scenarios: dict[str, Scenario], names: list[str], preset_name: 
     for n, ts in curves.items():
         q = grid_quality([t.mass for t in ts], [results[t].limit.d95 for t in ts], thresholds(scenarios[n]))
         log(f"  {n}: {q.points} masses, largest neighbour ratio {q.max_ratio:.3f} away from thresholds")
+        coarse = coarse_warning(n, [t.mass for t in ts], [results[t].limit.d95 for t in ts], thresholds(scenarios[n]))
+        if coarse is not None:
+            warn(coarse)
     study = []
     for tg in presentation.targets:
         if tg.scenario in names:

@@ -16,8 +16,10 @@ import math
 import time
 from dataclasses import KW_ONLY, dataclass
 from pathlib import Path
+from typing import Any
 
 from dipole_portal.analysis.allocation import signal_events
+from dipole_portal.analysis.mass_grid import GridSpec, initial_grid, refine
 from dipole_portal.core.cache import LIMIT_CODE, SELECTION_CODE, Cache
 from dipole_portal.core.config import EnergyPoint, Scenario
 from dipole_portal.core.constants import DEFAULT_CONSTANTS, PhysicsConstants
@@ -362,6 +364,28 @@ def scan_masses(scenario: Scenario, masses: list[float], *, decay_model: DecayMo
              for m in masses]
     done = run_tasks(tasks, executor, f"limits {scenario.name}")
     return ScanResult([d.limit for d in done], {t.mass: d.spec for t, d in zip(tasks, done, strict=True)})
+
+
+def scan_following(scenario: Scenario, spec: GridSpec, **scan_options: Any) -> ScanResult:
+    """Limits on a grid that follows the curve (``mass_grid``): ``spec``'s initial grid, then refinement rounds
+    until neighbouring limits differ by less than ``spec.max_ratio`` (or ``spec.max_rounds`` are done).
+
+    ``scan_options`` go to :func:`scan_masses` (each round's new masses are one scan; cached ones are read).
+    """
+    thresholds = sorted({p.sqrt_s for p in scenario.points})
+    limits: dict[float, LimitResult] = {}
+    specs: dict[float, dict] = {}
+    todo = initial_grid(thresholds, spec)
+    for _ in range(spec.max_rounds + 1):
+        if not todo:
+            break
+        res = scan_masses(scenario, todo, **scan_options)
+        limits.update({r.mass_GeV: r for r in res.limits})
+        specs.update(res.specs)
+        grid = sorted(limits)
+        todo = refine(grid, [limits[m].d95 for m in grid], thresholds, spec)
+    grid = sorted(limits)
+    return ScanResult([limits[m] for m in grid], {m: specs[m] for m in grid})
 
 
 def yields_for(scenario: Scenario, mass: float, *, decay_model: DecayModel = DEFAULT_DECAY_MODEL,

@@ -136,8 +136,8 @@ def unresolved(curves: dict[str, list[dict]], targets: list[dict]) -> dict[str, 
     for tg in targets:
         rows = [r for r in curves.get(tg["scenario"], []) if _inside(r["mass_GeV"], tg["lo_GeV"], tg["hi_GeV"])]
         if len(rows) < 3:
-            out[tg["scenario"]] = (f"{len(rows)} grid masses in {tg['lo_GeV']:g}-{tg['hi_GeV']:g} GeV, too few to "
-                                   "locate the minimum")
+            out[tg["scenario"]] = (f"{len(rows)} grid mass{'es' if len(rows) != 1 else ''} in "
+                                   f"{tg['lo_GeV']:g}-{tg['hi_GeV']:g} GeV, too few to locate the minimum")
             continue
         thr = sorted({e for r in rows for e in r["channels"]})
         q = grid_quality([r["mass_GeV"] for r in rows], [r["d95"] for r in rows], thr, RESOLVED_RATIO)
@@ -266,7 +266,9 @@ def correction(v: Verdict) -> dict[tuple[str, str], float]:
 
 def table(v: Verdict) -> list[str]:
     """Per target: the paper, the stated assumptions, the closest set and the exact law, at the best mass and in
-    every band (ratios to the paper), and exact / stated."""
+    every band (ratios to the paper), and exact / stated. Empty when every target is withheld."""
+    if not v.stated_targets():
+        return []
     ranked = [k for k in v.ranked() if v.mean_ratio(k) is not None]
     closest = ranked[0] if ranked else None
     keys = [k for k in dict.fromkeys([STATED, closest, DEFAULT]) if k is not None and k in v.ratios]

@@ -39,6 +39,27 @@ class LimitCurve:
     bands: np.ndarray | None  # (5, n): -2, -1, 0, +1, +2 sigma
     calculator: str
     choices: str = ""  # non-default choices the numbers rest on (decay model, N counted), for the legend
+    threshold_GeV: float | None = None  # the highest sqrt(s): the curve diverges as m_N -> threshold
+    background: np.ndarray | None = None  # expected background events at each mass
+
+    def to_threshold(self, n: int = 40, rise: float = 1e4) -> tuple[np.ndarray, np.ndarray]:
+        """The curve (m_N, d95) continued from its last mass to its threshold along the leading behaviour there,
+        d95 ~ (1 - m_N / sqrt(s))^-1 (sigma ~ (s - m_N^2)^2 with a prompt N), up to ``rise`` times its last value,
+        above any figure's top: a drawn curve rises to its threshold instead of stopping in mid-air.
+
+        >>> c = LimitCurve("x", "x", np.array([1.0, 3.6]), np.array([1.0, 2.0]), np.array([1.0, 2.0]), None, "",
+        ...                threshold_GeV=4.0)
+        >>> m, d = c.to_threshold(n=3, rise=100.0)
+        >>> m.round(4).tolist(), d.round(1).tolist()
+        ([1.0, 3.6, 3.96, 3.996], [1.0, 2.0, 20.0, 200.0])
+        """
+        m, d = self.mass, self.d95
+        top = self.threshold_GeV
+        if top is None or len(m) == 0 or m[-1] >= top:
+            return m, d
+        gap = 1 - m[-1] / top
+        extra = np.geomspace(1, rise, n)[1:]
+        return np.concatenate([m, top * (1 - gap / extra)]), np.concatenate([d, d[-1] * extra])
 
     @property
     def legend(self) -> str:
@@ -73,6 +94,8 @@ def load_curves(folder: str | os.PathLike[str]) -> dict[str, LimitCurve]:
                 np.array([r["mass_GeV"] for r in rows]), np.array([r["d95"] for r in rows]),
                 np.array([r["d95_chi2"] for r in rows]), bands,
                 ", ".join(sorted({r["calculator"] or "chi2" for r in rows})), _choices(rows),
+                max((e for r in rows for e in r.get("channels", [])), default=None),
+                np.array([r.get("background_events", np.nan) for r in rows]),
             )
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise InputError(f"{path}: not a limits table ({type(exc).__name__}: {exc})") from None
@@ -130,7 +153,7 @@ def _draw_curves(ax: plt.Axes, curves: dict[str, LimitCurve], styles: tuple[tupl
             continue
         if bands and c.bands is not None:
             ax.fill_between(c.mass, c.bands[1], c.bands[3], color=st.color, alpha=0.15, lw=0)
-        ax.plot(c.mass, c.d95, color=st.color, ls=st.linestyle, lw=2, label=c.legend)
+        ax.plot(*c.to_threshold(), color=st.color, ls=st.linestyle, lw=2, label=c.legend)
         if chi2:
             ax.plot(c.mass, c.d95_chi2, color=st.color, lw=1.0, ls=(0, (1, 2)), alpha=0.8)
 
@@ -262,13 +285,17 @@ def figure_detector(paper: dict[str, LimitCurve], realistic: dict[str, LimitCurv
     styles = dict(_default_styles([n for ns in panels.values() for n in ns]))
     for col, (title, names) in enumerate(panels.items()):
         ax, rax = axes[0, col], axes[1, col]
+        ratios = [1.0]
         for n in names:
             p, r, st = paper[n], realistic[n], styles[n]
             ax.plot(p.mass, p.d95, color=st.color, lw=2, label=f"{p.label}: paper's detector")
             ax.plot(r.mass, r.d95, color=st.color, ls="none", marker="o", ms=6, mfc="none", mew=1.5,
                     label="realistic detector")
-            rax.plot(r.mass, r.d95 / np.interp(np.log(r.mass), np.log(p.mass), p.d95), color=st.color, marker="o",
-                     ms=4, lw=1.2)
+            ratio = r.d95 / np.interp(np.log(r.mass), np.log(p.mass), p.d95)
+            ratios += [float(x) for x in ratio]
+            rax.plot(r.mass, ratio, color=st.color, marker="o", ms=4, lw=1.2)
+        pad = max(0.05, 0.12 * (max(ratios) - min(ratios)))  # points at 1.0 clear of the frame
+        rax.set_ylim(min(ratios) - pad, max(ratios) + pad)
         lo = min(float(paper[n].mass.min()) for n in names)
         hi = max(float(paper[n].mass.max()) for n in names)
         d = np.concatenate([np.concatenate([paper[n].d95, realistic[n].d95]) for n in names])
@@ -295,11 +322,23 @@ def figure_cls_vs_chi2(curves: dict[str, LimitCurve], ax: plt.Axes | None = None
     ax.axhline(1.0, color="0.5", lw=1)
     ax.set_xscale("log")
     ax.set_xlabel(style.M_LABEL)
-    ax.set_ylabel(r"$d_{95}$(CLs) / $d_{95}$($\chi^2$)")
+    ax.set_ylabel(r"$d_{95}$ (CL$_s$) / $d_{95}$ ($\chi^2$)")
     ax.set_ylim(0.8, 1.3)
     ax.legend(fontsize=9, ncol=2, loc="upper left")
     style.experiment_label(ax, "Dipole portal: diagnostics")
     return fig
+
+
+def _calculator_note(c: LimitCurve) -> str:
+    """The calculator of a curve's bands; with toys, why two bands can coincide."""
+    if c.bands is None or "toys" not in c.calculator:
+        return c.calculator
+    same = np.isclose(c.bands[0], c.bands[1], rtol=1e-9)
+    if not same.any():
+        return c.calculator
+    b = "" if c.background is None else f" (B $\\leq$ {np.nanmax(c.background[same]):.2g} events)"
+    return (f"{c.calculator}\n$-2\\sigma$ = $-1\\sigma$ at {int(same.sum())} of {len(same)} masses{b}:\n"
+            "both quantiles fall on the same count")
 
 
 def figure_bands(curves: dict[str, LimitCurve]) -> Figure | None:
@@ -320,13 +359,12 @@ def figure_bands(curves: dict[str, LimitCurve]) -> Figure | None:
         ax.set_yscale("log")
         # from the best limit to the lowest mass's: the divergence at threshold would squeeze the bands flat
         ax.set_ylim(float(np.min(c.bands[0])) / 1.5, float(max(c.bands[4][0], np.min(c.bands[4]) * 3)) * 1.5)
-        ax.set_title(c.legend, fontsize=10)
+        ax.set_title(f"{c.legend}\n({_calculator_note(c)})", fontsize=10)
         ax.set_xlabel(style.M_LABEL, fontsize=11)
         ax.set_ylabel(style.D_LABEL, fontsize=11)
         ax.tick_params(which="both", labelsize=9)
         ax.yaxis.set_major_locator(LogLocator(base=10, numticks=12))
         ax.yaxis.set_minor_formatter(LogFormatterSciNotation(labelOnlyBase=False, minor_thresholds=(1.2, 0.6)))
-        ax.text(0.97, 0.95, c.calculator, transform=ax.transAxes, fontsize=8, va="top", ha="right")
     for ax in list(axes.flat)[len(names):]:
         ax.set_visible(False)
     axes.flat[0].legend(fontsize=8, loc="lower left")

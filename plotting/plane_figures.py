@@ -57,16 +57,15 @@ def figure_plane(scenario: Scenario, hist_file: Path, axes: Sequence[plt.Axes] |
         norm = LogNorm(vmin=max(pos.min(), pos.max() * 1e-5), vmax=pos.max()) if pos.size else None
         e_edges, t_edges = h.axes[0].edges, h.axes[1].edges
         mesh = ax.pcolormesh(e_edges, t_edges, np.where(vals > 0, vals, np.nan).T, norm=norm, cmap="viridis")
-        what = f"events / bin ({lumi:g} fb$^{{-1}}$" + (f"; $d$ = {d_ref:g} GeV$^{{-1}}$)" if key.startswith("signal")
-                                                         else ")")
+        what = f"events / bin ({lumi:g} fb$^{{-1}}$" + (f", $d = {style.sci_tex(d_ref)}$ GeV$^{{-1}}$)"
+                                                         if key.startswith("signal") else ")")
         bar = fig.colorbar(mesh, ax=ax)
         bar.set_label(what, fontsize=15)
         ax.contour(E, th, ok.T, levels=[0.5], colors="red", linewidths=1.8)
         ax.set_xlabel(r"$E_\gamma$ (CM) [GeV]")
         ax.set_ylabel(r"$\theta_\gamma$ (lab) [deg]")
-        ax.text(0.03, 0.97, f"{title}\n$\\sqrt{{s}}$ = {sqrt_s:g} GeV; red: accepted-region boundary",
-                transform=ax.transAxes, ha="left", va="top", fontsize=11,
-                bbox={"fc": "white", "ec": "0.6", "alpha": 0.85})
-        style.experiment_label(ax, f"{scenario.label}, generator level")
+        ax.set_title(title, fontsize=14)
+    fig.suptitle(f"{scenario.label}, $\\sqrt{{s}}$ = {sqrt_s:g} GeV, generator level; red line: boundary of the "
+                 "accepted region (phenomenological projection)", fontsize=14)
     fig.tight_layout()
     return fig

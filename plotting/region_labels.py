@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.path import Path as MplPath
@@ -85,6 +86,9 @@ def place_labels(ax: Axes, labels: Sequence[RegionLabel], fontsize: float = 9.0,
     """
     ax.figure.canvas.draw()  # final transforms
     axbox = ax.get_window_extent()
+    # labels stay clear of the frame by the length of the (inward) major ticks, which would cross them
+    tick_px = max(plt.rcParams["xtick.major.size"], plt.rcParams["ytick.major.size"]) * ax.figure.dpi / 72 + 2
+    inner = Bbox.from_extents(axbox.x0 + tick_px, axbox.y0 + tick_px, axbox.x1 - tick_px, axbox.y1 - tick_px)
     frac = np.linspace(0.02, 0.98, GRID)
     cand = ax.transAxes.transform(np.array([(fx, fy) for fy in frac for fx in frac]))
     obstacles = [ax.transData.transform(np.column_stack(_dense(x, y))) for x, y in obstacles_data]
@@ -102,7 +106,7 @@ def place_labels(ax: Axes, labels: Sequence[RegionLabel], fontsize: float = 9.0,
         placed = None
         for fs, rot in ((fontsize, 0), (fontsize, 90), (fontsize - 1.5, 0), (fontsize - 1.5, 90)):
             w, h = _text_size(ax, lb.text, fs, rot)
-            ok = inside & _boxes_free(cand, w, h, taken, obst) & _inside_box(cand, w, h, axbox)
+            ok = inside & _boxes_free(cand, w, h, taken, obst) & _inside_box(cand, w, h, inner)
             for corner in _corners(cand, w, h):
                 ok &= path.contains_points(corner)
             if ok.any():
@@ -113,7 +117,7 @@ def place_labels(ax: Axes, labels: Sequence[RegionLabel], fontsize: float = 9.0,
             target = cand[int(np.argmax(np.where(in_axes, depth, -np.inf)))] if (inside & in_axes).any() \
                 else _visible_point(poly, axbox)
             w, h = _text_size(ax, lb.text, fontsize - 1.5, 0)
-            ok = _boxes_free(cand, w, h, taken, obst) & _inside_box(cand, w, h, axbox)
+            ok = _boxes_free(cand, w, h, taken, obst) & _inside_box(cand, w, h, inner)
             dist = np.where(ok, np.hypot(*(cand - target).T), np.inf)
             k = int(np.argmin(dist))
             placed = (cand[k], fontsize - 1.5, 0, w, h, target)

@@ -26,6 +26,18 @@ def use_style() -> None:
                          "savefig.dpi": PNG_DPI, "svg.hashsalt": "dipole-portal", "pdf.compression": 6})
 
 
+def sci_tex(x: float, digits: int = 2) -> str:
+    r"""A number in mathtext scientific notation (inside ``$...$``), as a reader writes it.
+
+    >>> sci_tex(1e-5), sci_tex(3e-6), sci_tex(2.5e-7), sci_tex(0.5)
+    ('10^{-5}', '3\\times10^{-6}', '2.5\\times10^{-7}', '5\\times10^{-1}')
+    """
+    mant, exp = f"{x:.{digits - 1}e}".split("e")
+    mant = mant.rstrip("0").rstrip(".")
+    power = f"10^{{{int(exp)}}}"
+    return power if mant == "1" else f"{mant}\\times{power}"
+
+
 def experiment_label(ax: plt.Axes, title: str, right: str = "") -> None:
     """A plain label above the axes: what is shown, marked as a phenomenological projection.
 

@@ -15,7 +15,7 @@ import pytest
 
 from dipole_portal.samples.rootio import read_metadata
 
-ARGS = ["--scenario", "stcf-4gev", "--n-masses", "8", "--events", "20000", "--workers", "1"]
+ARGS = ["--scenario", "stcf-4gev", "--masses", "0.01,0.03,0.1,0.3,1,2,3,3.9", "--events", "20000", "--workers", "1"]
 
 
 def _limits(workdir: Path, output: Path) -> list[str]:
