@@ -10,6 +10,7 @@ interrupted run resumes.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import math
 import shutil
@@ -552,8 +553,11 @@ def make_all_figures(output: Path, scenarios: dict[str, Scenario], names: list[s
     sources = {name: tables for name, _ in steps}
     sources |= {f"diag_plane_{n}": files_digest(output / "histograms" / f"{n}.json",
                                                 output / "histograms" / f"{n}_uhi.json") for n in names}
+    # the style in force (a matplotlibrc in the working directory changes it) is part of what a figure is drawn with
+    style_digest = hashlib.sha256(repr(sorted(matplotlib.rcParams.items())).encode()).hexdigest()
     settings = {"presentation": canonical_json(dataclasses.asdict(presentation)), "matplotlib": matplotlib.__version__,
-                "scenarios": {n: scenarios[n].as_dict() for n in names}}
+                "rcparams": style_digest, "scenarios": {n: scenarios[n].as_dict() for n in names}}
+    folder.mkdir(parents=True, exist_ok=True)  # a warm rerun into a new output folder copies into it
     with progress_bar("figures", len(steps)) as advance:
         for name, step in steps:
             entries = [cache.entry("figures", {"figure": name, "format": ext, "inputs": sources[name], **settings},

@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from dipole_portal.analysis.pipeline import study_masses
+from dipole_portal.analysis.verdict import band_minima
 from dipole_portal.core.config import DEFAULT_SCENARIOS, load_scenarios
 from dipole_portal.core.options import DecayModel
 
@@ -60,17 +62,22 @@ def test_fast_preset_writes_every_figure_and_table(fast_run):
             assert (out / "figures" / f"{fig}.{ext}").stat().st_size > 10_000, fig
     study = json.loads((out / "limits" / "model_study.json").read_text())
     expected = 0
-    for tg in study["targets"]:  # one mass grid everywhere: the study's masses are the curve's, at most 2 per target
-        curve = {r["mass_GeV"] for r in json.loads((out / "limits" / f"{tg['scenario']}_limits.json").read_text())
-                 ["limits"]}
+    for tg in study["targets"]:  # one mass grid everywhere: the study's masses are the curve's (the 2 lowest limits
+        # in the target's range and each band's lowest)
+        rows = json.loads((out / "limits" / f"{tg['scenario']}_limits.json").read_text())["limits"]
+        curve = [(r["mass_GeV"], r["d95"]) for r in rows]
         studied = {r["mass_GeV"] for r in study["limits"] if r["scenario"] == tg["scenario"]}
-        inside = {m for m in curve if tg["lo_GeV"] <= m <= tg["hi_GeV"]}
-        assert studied <= inside and len(studied) == min(2, len(inside)) >= 1, tg["scenario"]
+        assert studied == set(study_masses(curve, tg["lo_GeV"], tg["hi_GeV"], 2)) | set(
+            band_minima(curve, tg["lo_GeV"], tg["hi_GeV"])) != set(), tg["scenario"]
         expected += len(studied) * len(DecayModel) * 2
     assert len(study["limits"]) == expected  # masses x decay models x counting
     for row in study["limits"]:
         assert math.isfinite(row["d95"]) and row["d95"] > 0
     report = (out / "report.md").read_text()
+    # the fast grid (4 masses per curve) resolves no target's minimum: no verdict on the paper, and it says why
+    assert "No verdict on the paper" in report and "too few to locate the minimum" in report
+    assert "overstated" not in report and "reproduces the paper best" not in report
+    assert "neighbouring limits differ by more than 1.25x" in res.stderr  # the coarse grid is reported
     for model in DecayModel:
         assert f"| {model.value}" in report
     assert "N nubar only" in report and "figures/fig3_landscape.png" in report
@@ -207,6 +214,8 @@ def test_hepdata_submission(fast_run):
         assert doc["location"].startswith("Figure fig") and "Example" not in doc["location"], doc["location"]
         keywords = {k["name"]: k["values"] for k in doc["keywords"]}
         assert keywords["cmenergies"] and all(2 <= e <= 11 for e in keywords["cmenergies"]), doc["name"]
+        # both production modes are counted (the qualifier below), so both are listed as reactions
+        assert {"E+ E- --> N NUBAR", "E+ E- --> NBAR NU", "N --> NU GAMMA"} == set(keywords["reactions"])
         data = yaml.safe_load((sub / doc["data_file"]).read_text())
         for dep in data["dependent_variables"]:
             q = {x["name"]: x["value"] for x in dep["qualifiers"]}
@@ -264,6 +273,19 @@ def test_patchsets_say_what_they_were_computed_with(fast_run):
             assert patch["metadata"]["d95_GeV_inv"] == row["d95"]
         if name == "bes3":
             assert all(p["metadata"]["calculator"].startswith("toys") for p in ps["patches"])
+        # every per-mass patch file and the background-only workspace say what they were computed with
+        prov = json.loads((out / "workspaces" / f"{name}_provenance.json").read_text())
+        assert prov["computed_with"] == ps["metadata"]["computed_with"] and prov["dipole_portal_version"]
+        for patch in ps["patches"]:
+            mass = patch["metadata"]["values"][0]
+            ops = json.loads((out / "workspaces" / f"{name}_patches" / f"{patch['metadata']['name']}.json")
+                             .read_text())
+            meta = ops[0]["metadata"]
+            assert ops[0]["op"] == "test" and all(op["op"] == "add" for op in ops[1:])
+            assert meta == patch["metadata"]["provenance"] == prov["patches"][f"{patch['metadata']['name']}.json"]
+            assert meta["d_at_mu_1_GeV_inv"] == rows[mass]["d95"] and meta["mass_GeV"] == mass
+            assert (meta["decay_model"], meta["detector_model"], meta["n_type"], meta["n_cc_modes"], meta["model"],
+                    meta["calculator"]) == ("exact", "paper", "dirac", 2, "counting", rows[mass]["calculator"])
 
 
 def test_rerun_reuses_every_sample_and_limit(fast_run):
