@@ -124,7 +124,7 @@ def steep_intervals(masses: Sequence[float], d95: Sequence[float], thresholds_Ge
     """(m1, m2, ratio) of every interval, away from the thresholds, whose neighbouring d95 differ by more than
     ``max_ratio``: where a curve drawn through the grid is not the limit.
 
-    >>> steep_intervals([0.1, 1.0, 3.9], [2.0, 1.0, 9.0], [4.0])
+    >>> steep_intervals([0.1, 1.0, 3.97, 3.995], [2.0, 1.0, 1.1, 9.0], [4.0])  # the last interval ends on threshold
     [(0.1, 1.0, 2.0)]
     """
     pts = sorted(zip(masses, d95, strict=True))

@@ -233,6 +233,7 @@ def figure_landscape(curves: dict[str, LimitCurve], spec: FigureSpec | None = No
     else:
         fig = axes[0].figure
     converted: dict[str, set[str]] = {}
+    pending = []
     for ax, flavour in zip(axes, FLAVOURS, strict=True):
         labels = []
         for reg in load_regions(flavour, hnlimits):
@@ -251,16 +252,17 @@ def figure_landscape(curves: dict[str, LimitCurve], spec: FigureSpec | None = No
         if ax is not axes[0]:
             ax.set_ylabel("")
         style.experiment_label(ax, spec.title or "Dipole portal")
+        pending.append((ax, labels, key))
+    fig.tight_layout(rect=(0, 0.13, 1, 1))  # the final layout first: labels are placed in its pixels
+    shown = [curves[n] for n, _ in spec.curves if n in curves]
+    for ax, labels, key in pending:
         fig.canvas.draw()
-        shown = [curves[n] for n, _ in spec.curves if n in curves]
-        place_labels(ax, labels, obstacles_data=[(c.mass, c.d95) for c in shown],
-                     avoid=[key.get_window_extent()])
+        place_labels(ax, labels, obstacles_data=[(c.mass, c.d95) for c in shown], avoid=[key.get_window_extent()])
     handles = [Line2D([], [], color=st.color, ls=st.linestyle, lw=2, label=curves[n].legend)
                for n, st in spec.curves if n in curves]
     handles += [Patch(fc=FLAVOUR_COLOURS[f][0], ec=FLAVOUR_COLOURS[f][1], alpha=0.6, label=text)
                 for f, text in (("", "existing: all flavours"), ("e", r"existing: $d_e$"),
                                 ("mu", r"existing: $d_\mu$"), ("tau", r"existing: $d_\tau$"))]
-    fig.tight_layout(rect=(0, 0.13, 1, 1))
     fig.legend(handles=handles, loc="lower center", ncol=4, fontsize=11, frameon=False, bbox_to_anchor=(0.5, 0.03),
                title="Expected 95% C.L. limits (this analysis, CLs median); existing limits at 95% C.L. unless marked",
                title_fontsize=11)
