@@ -121,13 +121,16 @@ class Verdict:
             cands += [(t, b.lo_GeV, b.hi_GeV, b.ratio) for b in tr.bands]
         return max(cands, key=lambda c: abs(math.log(c[3]))) if cands else None
 
+    def deviation(self, key: Assumption) -> float:
+        """How far a set is from the paper: exp(mean |ln ratio|) over the stated targets' best masses and bands
+        (1.10: 10% off on average, in either direction); inf without stated targets."""
+        vals = [abs(math.log(x)) for t in self.stated_targets() if t in self.ratios.get(key, {})
+                for x in (self.ratios[key][t].best_ratio, *(b.ratio for b in self.ratios[key][t].bands))]
+        return float(np.exp(np.mean(vals))) if vals else math.inf
+
     def ranked(self) -> list[Assumption]:
-        """Assumption sets from closest to the paper (smallest mean |ln ratio| over best masses and bands)."""
-        def score(key: Assumption) -> float:
-            vals = [abs(math.log(x)) for t in self.stated_targets() if t in self.ratios[key]
-                    for x in (self.ratios[key][t].best_ratio, *(b.ratio for b in self.ratios[key][t].bands))]
-            return float(np.mean(vals)) if vals else math.inf
-        return sorted(self.ratios, key=score)
+        """Assumption sets from closest to the paper (smallest ``deviation``)."""
+        return sorted(self.ratios, key=self.deviation)
 
 
 def unresolved(curves: dict[str, list[dict]], targets: list[dict]) -> dict[str, str]:
@@ -173,6 +176,10 @@ def compute_verdict(study: dict, curves: dict[str, list[dict]]) -> Verdict:
                         tr.bands.append(Band(a, b, r["d95_chi2"] / p, r["mass_GeV"]))
                 ratios[(model, cc)][tg["scenario"]] = tr
     return Verdict(dict(ratios), targets, unresolved(curves, targets))
+
+
+def _pct(deviation: float) -> str:
+    return f"{(deviation - 1) * 100:.0f}%"
 
 
 def _counted(cc: int) -> str:
@@ -223,11 +230,12 @@ def conclusion(v: Verdict) -> list[str]:
     mean, spread = (v.mean_ratio(best), v.spread(best)) if best else (None, None)
     if best is not None and mean is not None and spread is not None:
         out.append(
-            f"**2. The assumption set closest to the paper's numbers** is {_name(best)}: {mean:.2f} times the paper "
-            f"on average at the best mass, {_range(*spread)} over the best masses and mass bands"
-            + ("" if best != STATED else ", the paper's stated one")
-            + (f". Next: {', '.join(f'{_name(k)} ({v.mean_ratio(k):.2f})' for k in ranked[1:3])}." if len(ranked) > 1
-               else "."))
+            f"**2. The assumption set closest to the paper's numbers** (the smallest mean deviation over the best "
+            f"masses and bands) is {_name(best)}: {mean:.2f} times the paper on average at the best mass, "
+            f"{_range(*spread)} over the best masses and mass bands, {_pct(v.deviation(best))} off on average"
+            + ("" if best != STATED else "; it is the paper's stated one")
+            + (f". Next: {', '.join(f'{_name(k)} ({_pct(v.deviation(k))} off)' for k in ranked[1:3])}."
+               if len(ranked) > 1 else "."))
     corr = correction(v)
     spread_default = v.spread(DEFAULT)
     if corr and spread_default is not None:
