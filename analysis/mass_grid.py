@@ -144,5 +144,6 @@ def coarse_warning(name: str, masses: Sequence[float], d95: Sequence[float], thr
         return None
     shown = ", ".join(f"{a:.3g}-{b:.3g} GeV ({r:.2f}x)" for a, b, r in sorted(steep, key=lambda x: -x[2])[:4])
     more = f" and {len(steep) - 4} more" if len(steep) > 4 else ""
-    return (f"{name}: neighbouring limits differ by more than {max_ratio:g}x in {len(steep)} intervals: "
+    return (f"{name}: neighbouring limits differ by more than {max_ratio:g}x in {len(steep)} "
+            f"interval{'s' if len(steep) != 1 else ''}: "
             f"{shown}{more}; the curve between them is not computed (refine the grid, or --preset paper)")

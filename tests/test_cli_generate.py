@@ -63,3 +63,22 @@ def test_unwritable_path(tmp_path):
     res = run("generate", "--process", "signal", "--sqrt-s", "4", "--mass", "1", "--events", "10",
               "--seed", "1", "--output", str(tmp_path / "missing" / "x.root"))
     assert res.returncode == 2 and "does not exist" in res.stderr
+
+
+def test_generate_shares_the_defaults_of_every_command(tmp_path):
+    """--events and --seed default to 100000 and 1 as on every other command; --beams adds no lab-frame branch
+    (its help says the boost goes into the metadata)."""
+    from dipole_portal.core.options import DEFAULT_EVENTS, DEFAULT_SEED
+    from dipole_portal.samples.rootio import read_metadata
+
+    out = tmp_path / "s.root"
+    res = run("generate", "--process", "signal", "--sqrt-s", "10.583", "--beams", "7,4", "--mass", "1",
+              "--output", str(out))
+    assert res.returncode == 0, res.stderr
+    meta = read_metadata(out)
+    assert (meta["events"], meta["seed"]) == (DEFAULT_EVENTS, DEFAULT_SEED)
+    with uproot.open(out) as f:
+        assert not [b for b in f["events"].keys() if "lab" in b]
+    text = " ".join(run("generate", "--help").stdout.split())
+    assert "lab-frame branches are added" not in text and "metadata" in text
+    assert f"default: {DEFAULT_EVENTS}" in text and f"default: {DEFAULT_SEED}" in text
