@@ -163,7 +163,7 @@ def test_beyond_the_paper_table(fast_run):
         if sc == "bes3":
             assert n10["reference"] == "counting, asymptotic"  # toys carry no nuisance parameters
     report = (out / "report.md").read_text()
-    assert "## Beyond the paper" in report and "## Conclusion" in report and "reproduces the paper best" in report
+    assert "## Beyond the paper" in report and "## Conclusion" in report and "## Headline limits" in report
     assert "Computing the numbers of this report" in report and "## Mass grids" in report
 
 
