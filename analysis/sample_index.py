@@ -6,10 +6,11 @@ is not part of what a sample is.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from dipole_portal.core.cache import Cache
+from dipole_portal.core.errors import InputError
+from dipole_portal.core.readers import read_json
 from dipole_portal.samples.cache import KIND
 
 INDEX_COLUMNS = ("file", "process", "sqrt_s_GeV", "e_minus_GeV", "e_plus_GeV", "mass_GeV", "decay_model",
@@ -35,9 +36,9 @@ def write_index(cache: Cache) -> Path:
     rows = []
     for rec_path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
         try:
-            rec = json.loads(rec_path.read_text())
+            rec = read_json(rec_path, "cache record")
             inp = rec["inputs"]
-        except (OSError, ValueError, KeyError, TypeError, UnicodeDecodeError):
+        except (InputError, KeyError, TypeError):
             continue  # a damaged record: its entry is recomputed when next read, and indexed then
         if not (isinstance(inp, dict) and _number(inp.get("sqrt_s_GeV")) and _number(inp.get("mass_GeV", 0.0))
                 and rec_path.with_suffix(".root").is_file()):

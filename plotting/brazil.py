@@ -50,10 +50,9 @@ def cls_scan(bkg_only: dict, patch: list, toys: bool, mus: np.ndarray = MU_SCAN)
 
 
 def _read_json(path: Path, what: str) -> object:
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError) as exc:
-        raise InputError(f"{path}: cannot read the {what} ({exc})") from None
+    from dipole_portal.core.readers import read_json
+
+    return read_json(path, what)
 
 
 def _patch_errors() -> tuple[type[Exception], ...]:

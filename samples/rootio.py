@@ -132,9 +132,9 @@ def open_sample(path: str | os.PathLike[str]) -> Iterator[tuple[dict[str, Any], 
     Errors name the file and the problem. Reading the metadata and the events through one open halves the cost of
     a small file, which is dominated by deserialising the tree's branch descriptions.
     """
-    p = Path(path)
-    if not p.is_file():
-        raise InputError(f"{p}: no such file")
+    from dipole_portal.core.readers import check_regular
+
+    p = check_regular(path, "ROOT sample")
     try:
         f = uproot.open(p)
     except Exception as exc:  # uproot raises many kinds on corrupt files

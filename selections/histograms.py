@@ -132,14 +132,19 @@ def read_json_text(text: str, where: str) -> dict[str, hist.Hist]:
 
 
 def read_json(path: str | os.PathLike[str]) -> dict[str, hist.Hist]:
+    from dipole_portal.core.readers import read_bytes
+
     try:
-        text = Path(path).read_text()
-    except (OSError, UnicodeDecodeError) as exc:
+        text = read_bytes(path, "histogram JSON").decode("utf-8")
+    except UnicodeDecodeError as exc:
         raise InputError(f"{path}: cannot read histogram JSON ({exc})") from None
     return read_json_text(text, str(path))
 
 
 def read_root(path: str | os.PathLike[str]) -> dict[str, hist.Hist]:
+    from dipole_portal.core.readers import check_regular
+
+    check_regular(path, "ROOT histogram")
     try:
         with uproot.open(path) as f:
             out = {}

@@ -25,7 +25,9 @@ DEFAULT_STEP = 1_000_000
 
 def iterate_photons(path: str | os.PathLike[str], step_size: int = DEFAULT_STEP) -> Iterator[ak.Array]:
     """Yield chunks as awkward records {photon: Momentum4D (CM), weight}; errors name the file and branch."""
-    p = Path(path)
+    from dipole_portal.core.readers import check_regular
+
+    p = check_regular(path, "ROOT sample")
     try:
         f = uproot.open(p)
     except Exception as exc:

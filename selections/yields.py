@@ -11,7 +11,6 @@ channel, the fit-binned E_gamma x theta_gamma shapes, and the provenance of ever
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from collections.abc import Callable
@@ -334,11 +333,7 @@ def _check_decay_k(c: dict, where: str) -> None:
 
 def read_yields(path: str | os.PathLike[str]) -> ScenarioYields:
     """Read a yields file written by ``select`` (or by the pipeline); errors name the file and key."""
+    from dipole_portal.core.readers import read_json
+
     p = Path(path)
-    try:
-        record = json.loads(p.read_text())
-    except FileNotFoundError:
-        raise InputError(f"{p}: no such yields file") from None
-    except (OSError, ValueError) as exc:
-        raise InputError(f"{p}: cannot read yields JSON ({exc})") from None
-    return yields_from_record(record, str(p))
+    return yields_from_record(read_json(p, "yields"), str(p))

@@ -81,4 +81,4 @@ def test_bad_yields_files_exit_2(tmp_path):
         assert res.returncode == 2, (name, res.stderr)
         assert res.stderr.strip().startswith("error:") and name in res.stderr and len(res.stderr.splitlines()) == 1
     res = run("limit", "--yields", str(tmp_path / "missing.json"))
-    assert res.returncode == 2 and "no such yields file" in res.stderr
+    assert res.returncode == 2 and "no such file (expected a yields file)" in res.stderr

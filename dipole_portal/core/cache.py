@@ -35,7 +35,9 @@ from pathlib import Path
 from typing import Any
 
 from dipole_portal.core.atomic import atomic_path, write_text_atomic
+from dipole_portal.core.errors import InputError
 from dipole_portal.core.progress import warn
+from dipole_portal.core.readers import check_regular, loads_json, read_bytes
 from dipole_portal.core.version import __version__
 
 CACHE_ENV = "DIPOLE_PORTAL_CACHE"
@@ -134,14 +136,12 @@ class Entry:
 
     def load_record(self) -> dict | None:
         """The whole verified record (``content`` and what is kept beside it, such as ``seconds``), or None."""
-        try:
-            raw = self.json_path.read_bytes()
-        except FileNotFoundError:
+        if not self.json_path.exists() and not self.json_path.is_symlink():
             return None
         try:
-            stored = json.loads(raw)
+            stored = loads_json(read_bytes(self.json_path, "cache record"), str(self.json_path), "cache record")
             ok = (stored["key"] == self.key and stored["sha256"] == _digest(stored["inputs"], stored["content"]))
-        except (ValueError, TypeError, KeyError, UnicodeDecodeError):
+        except (InputError, TypeError, KeyError):
             ok = False
         if not ok:
             self._discard("is damaged (checksum or key mismatch)", self.json_path)
@@ -224,10 +224,10 @@ class Entry:
         """Whether the data file and its record are present and agree (key, size, SHA-256)."""
         data, side = self.file_path(ext), self.json_path
         try:
-            stored = json.loads(side.read_bytes())
-            return (stored["key"] == self.key and stored["bytes"] == data.stat().st_size
+            stored = loads_json(read_bytes(side, "cache record"), str(side), "cache record")
+            return (stored["key"] == self.key and stored["bytes"] == check_regular(data, "cache").stat().st_size
                     and stored["sha256"] == file_sha256(data))
-        except (OSError, ValueError, TypeError, KeyError, UnicodeDecodeError):
+        except (OSError, InputError, TypeError, KeyError):
             return False
 
     def _checked_file(self, ext: str) -> Path | None:

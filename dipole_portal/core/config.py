@@ -150,14 +150,14 @@ class _Duplicate(ValueError):
 
 def _read_json(path: Path) -> Any:
     """A JSON document: UTF-8, at most 16 MiB, no key given twice, nesting within Python's limits."""
+    from dipole_portal.core.readers import MAX_JSON_DEPTH, _depth, read_bytes
+
     try:
-        if path.is_file() and path.stat().st_size > MAX_CONFIG_BYTES:
-            raise InputError(f"{path}: larger than {MAX_CONFIG_BYTES} bytes; not a configuration file")
-        text = path.read_bytes().decode("utf-8")
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read ({exc.strerror})") from None
+        text = read_bytes(path, "configuration", MAX_CONFIG_BYTES).decode("utf-8")
     except UnicodeDecodeError as exc:
         raise InputError(f"{path}: not UTF-8 text (byte {exc.start}); expected a JSON configuration") from None
+    if _depth(text) > MAX_JSON_DEPTH:
+        raise InputError(f"{path}: JSON nested too deeply (more than {MAX_JSON_DEPTH} levels); not a configuration file")
     try:
         return json.loads(text, object_pairs_hook=_no_duplicates)
     except _Duplicate as exc:
@@ -170,10 +170,11 @@ def _read_json(path: Path) -> Any:
 
 def read_points_csv(path: Path) -> tuple[tuple[float, float], ...]:
     """Read (sqrt_s GeV, lumi pb^-1) rows of a BESIII-style table; '#' lines are comments."""
+    from dipole_portal.core.readers import read_bytes
+
     try:
-        lines = [ln for ln in path.read_text().splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read ({exc.strerror})") from None
+        text = read_bytes(path, "data-set table (CSV)", MAX_CONFIG_BYTES).decode("utf-8")
+        lines = [ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
     except UnicodeDecodeError:
         raise InputError(f"{path}: not UTF-8 text; expected a CSV table of data sets") from None
     reader = csv.DictReader(lines)
