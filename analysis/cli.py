@@ -258,8 +258,10 @@ def select(scenario, mass, decay_model, detector_model, n_type, cc_modes, events
     Writes <scenario>_m<mass>_<model>_yields.json, _histograms.root (TH2D), _histograms.json (UHI) and
     _cutflows.json.
     """
-    from dipole_portal.core.atomic import check_writable, write_json_atomic
+    from dipole_portal.core.atomic import write_json_atomic
     from dipole_portal.core.cache import Cache
+    from dipole_portal.core.names import check_name, mass_label
+    from dipole_portal.core.transaction import output_transaction
     from dipole_portal.selections import histograms
     from dipole_portal.selections.cuts import build_selection
     from dipole_portal.selections.process import process_sample
@@ -270,11 +272,10 @@ def select(scenario, mass, decay_model, detector_model, n_type, cc_modes, events
     jobs = req.jobs(cache)  # checks the mass before anything is made
     out = Path(output)
     _check_output_folder(out)
-    stem = f"{scenario}_m{mass:g}_{req.decay_model}" + ("_cc1" if cc_modes == 1 else "") + \
+    stem = f"{check_name(scenario, 'scenario')}_m{mass_label(mass)}_{req.decay_model}" + \
+        ("_cc1" if cc_modes == 1 else "") + \
         ("" if detector_model == DEFAULT_DETECTOR_MODEL else f"_{detector_model}") + \
         ("" if n_type == DEFAULT_N_TYPE else f"_{n_type}")
-    out.mkdir(parents=True, exist_ok=True)
-    check_writable(out / f"{stem}_yields.json")
     from dipole_portal.analysis.tasks import compute_yields, detector_response
 
     y = compute_yields(req, cache)
@@ -292,14 +293,16 @@ def select(scenario, mass, decay_model, detector_model, n_type, cc_modes, events
             info[f"{process}_{point.label}"] = histograms.hist_info(process, "after cuts", where,
                                                                     res.cutflow.events[-1], req.d_ref)
             click.echo(res.cutflow.table(f"{scenario} {process} {point.label}"))
-    write_yields(out / f"{stem}_yields.json", y, req.scenario)
-    histograms.write_root(out / f"{stem}_histograms.root", hists, info,
-                          {"scenario": scenario, "mass_GeV": mass, "decay_model": str(decay_model),
-                           "detector_model": str(detector_model), "n_type": str(n_type),
-                           "n_cc_modes": cc_modes, "d_ref_GeV_inv": req.d_ref, "units": "pb per bin",
-                           "cutflows": flows})
-    histograms.write_json(out / f"{stem}_histograms.json", hists)
-    write_json_atomic(out / f"{stem}_cutflows.json", {"scenario": scenario, "mass_GeV": mass, "cutflows": flows})
+    with output_transaction(out) as stage:  # the four files appear together, or none of them
+        write_yields(stage / f"{stem}_yields.json", y, req.scenario)
+        histograms.write_root(stage / f"{stem}_histograms.root", hists, info,
+                              {"scenario": scenario, "mass_GeV": mass, "decay_model": str(decay_model),
+                               "detector_model": str(detector_model), "n_type": str(n_type),
+                               "n_cc_modes": cc_modes, "d_ref_GeV_inv": req.d_ref, "units": "pb per bin",
+                               "cutflows": flows})
+        histograms.write_json(stage / f"{stem}_histograms.json", hists)
+        write_json_atomic(stage / f"{stem}_cutflows.json",
+                          {"scenario": scenario, "mass_GeV": mass, "cutflows": flows})
     log(f"wrote {stem}_yields.json, _histograms.root, _histograms.json and _cutflows.json to {out}")
 
 
@@ -325,6 +328,9 @@ def cutflow(input_file, scenario, scenarios_file, output, as_json):
     sc = get_scenario(scenario, scenarios_file)
     if output:
         check_writable(output)
+        if Path(output).absolute() == Path(input_file).absolute() or (
+                Path(output).exists() and Path(input_file).exists() and Path(output).samefile(input_file)):
+            raise InputError(f"--output {output}: the same file as --input; the sample would be overwritten")
     meta = read_metadata(input_file)
     point = next((p for p in sc.points if abs(p.sqrt_s - meta["sqrt_s_GeV"]) < 1e-3), None)
     if point is None:
@@ -452,6 +458,7 @@ def limits(yields_files, scenario, masses, n_masses, refine, m_min, decay_model,
     """Limits over masses: table (CSV, JSON), pyhf background-only workspace and patchset."""
     from dipole_portal.analysis.tasks import scan_following, scan_masses
     from dipole_portal.core.config import get_scenario
+    from dipole_portal.core.transaction import output_transaction
     from dipole_portal.selections.yields import check_mass, read_yields
     from dipole_portal.stats.limits import compute_limit
     from dipole_portal.stats.models import build_spec
@@ -501,8 +508,10 @@ def limits(yields_files, scenario, masses, n_masses, refine, m_min, decay_model,
                     else scan_masses(sc, grid, executor=ex, **options))
         results, specs, label = scan.limits, scan.specs, sc.label
     out = Path(output)
-    paths = write_limit_tables(out, scenario, results, label) + write_workspaces(out, scenario, specs, hepdata_ins,
-                                                                                    results=results)
+    with output_transaction(out) as stage:  # tables, workspace and patches together, or the earlier set untouched
+        staged = write_limit_tables(stage, scenario, results, label) + write_workspaces(stage, scenario, specs,
+                                                                                        hepdata_ins, results=results)
+    paths = [out / p.name for p in staged]
     for r in results:
         click.echo(f"m_N = {r.mass_GeV:8.4f} GeV  d95 chi2 = {r.d95_chi2:.3e}"
                    + (f"  CLs = {r.d95_cls:.3e}" if r.d95_cls else "") + " GeV^-1")

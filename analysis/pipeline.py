@@ -39,6 +39,7 @@ from dipole_portal.core.options import (
     NType,
 )
 from dipole_portal.core.progress import log, progress_bar, warn
+from dipole_portal.core.transaction import check_output_folder, output_transaction, remove_entries
 from dipole_portal.stats.models import Systematics
 
 
@@ -343,18 +344,55 @@ def run_pipeline(scenarios: dict[str, Scenario], names: list[str], preset_name: 
                  presentation: Presentation | None = None, make_figures: bool = True,
                  hepdata_ins: str | None = None,
                  detector_model: DetectorModel = DEFAULT_DETECTOR_MODEL) -> RunSummary:
-    """The whole analysis; each stage logs a header line and shows progress."""
-    from dipole_portal.stats.outputs import write_limit_tables, write_workspaces
+    """The whole analysis; each stage logs a header line and shows progress.
 
+    One transaction (``core.transaction``): every stage writes into a staging folder and reads only from it, so
+    the HEPData submission, the figures and the report hold this run's results and nothing another command left
+    in ``output``. The staged set replaces its namesakes in ``output`` when complete; files of the earlier run
+    that this one does not make (its ``manifest.json``) are removed then. A refusal, an error, a full disk or a
+    signal leaves ``output`` as it was.
+    """
     if preset_name not in PRESETS:
         raise InputError(f"preset {preset_name!r}: expected one of {', '.join(PRESETS)}")
-    preset = PRESETS[preset_name]
-    executor = executor or SerialExecutor()
+    final = check_output_folder(output)
     cache = cache or Cache()
-    for folder in (output, cache.root):  # what a killed earlier run may have left
-        n = remove_stale_temporaries(folder)
+    for folder in (final, cache.root):  # what a killed earlier run may have left
+        n = remove_stale_temporaries(folder) if folder.is_dir() else 0
         if n:
             log(f"removed {n} stale temporary files under {folder}")
+    old = _manifest_files(final)
+    with output_transaction(final) as stage:
+        summary = _run_into(stage, scenarios, names, preset_name, decay_model=decay_model, seed=seed,
+                            executor=executor, cache=cache, presentation=presentation, make_figures=make_figures,
+                            hepdata_ins=hepdata_ins, detector_model=detector_model)
+        new = set(_manifest_files(stage))
+    remove_entries(final, [rel for rel in old if rel not in new])
+    files = {k: [final / Path(p).relative_to(stage) for p in ps] for k, ps in summary.files.items()}
+    return dataclasses.replace(summary, output=final, files=files)
+
+
+def _manifest_files(folder: Path) -> list[str]:
+    """The files (relative paths) an earlier run recorded in ``folder``'s manifest; [] when there is none."""
+    from dipole_portal.core.readers import read_json
+
+    if not (folder / MANIFEST).is_file():
+        return []
+    try:
+        files = read_json(folder / MANIFEST, "run manifest").get("files", [])
+    except (InputError, AttributeError):
+        return []
+    return [f for f in files if isinstance(f, str)] if isinstance(files, list) else []
+
+
+def _run_into(output: Path, scenarios: dict[str, Scenario], names: list[str], preset_name: str, *,
+              decay_model: DecayModel, seed: int, executor: Executor | None, cache: Cache,
+              presentation: Presentation | None, make_figures: bool, hepdata_ins: str | None,
+              detector_model: DetectorModel) -> RunSummary:
+    """The stages of ``run_pipeline``, writing into (and reading from) the staging folder ``output``."""
+    from dipole_portal.stats.outputs import write_limit_tables, write_workspaces
+
+    preset = PRESETS[preset_name]
+    executor = executor or SerialExecutor()
     seconds: dict[str, float] = {}
     files: dict[str, list[Path]] = {}
     presentation = presentation or Presentation()
@@ -450,7 +488,6 @@ def run_pipeline(scenarios: dict[str, Scenario], names: list[str], preset_name: 
 
     settings = {"preset": preset_name, "seed": seed, "decay_model": str(decay_model), "scenarios": names,
                 "detector_model": str(detector_model)}
-    replace_output_set(output, files, settings)  # before HEPData, which reads every table in limits/
     locations = {n: "; ".join(f"Figure {f.name}: {f.caption}" for f in presentation.figures if n in f.scenarios)
                  for n in names}
     files["hepdata"] = write_hepdata(output / "limits", output / "hepdata", locations, output / "workspaces",
@@ -469,39 +506,18 @@ def run_pipeline(scenarios: dict[str, Scenario], names: list[str], preset_name: 
         files["report"] = [write_report(output, preset_name, seconds, compute,
                                         {"computed": len(tasks) - n_cached, "cached": n_cached})]
         seconds["report"] = time.perf_counter() - t0
-    replace_output_set(output, files, settings)
+    write_manifest(output, files, settings)
     return RunSummary(output, seconds, files, len(tasks) - n_cached, n_cached, n_samples)
 
 
 MANIFEST = "manifest.json"
 
 
-def replace_output_set(output: Path, files: dict[str, list[Path]], settings: dict) -> Path:
-    """Record this run's outputs in ``manifest.json`` and remove what an earlier run wrote and this one did not.
-
-    The folder then holds one consistent set: every table, workspace, figure and the report come from the same
-    run (settings recorded beside them), never a mixture of two runs' choices.
-    """
-    import shutil
-
+def write_manifest(output: Path, files: dict[str, list[Path]], settings: dict) -> Path:
+    """Record this run's outputs (relative paths) and settings in ``output/manifest.json``: the next run into the
+    same folder removes what this one made and it does not (``run_pipeline``)."""
     mine = {str(Path(p).resolve().relative_to(output.resolve())) for ps in files.values() for p in ps}
-    old_path = output / MANIFEST
-    try:
-        old = json.loads(old_path.read_text()).get("files", [])
-    except (OSError, ValueError, AttributeError):
-        old = []
-    root = output.resolve()
-    for rel in old:
-        if not isinstance(rel, str) or rel in mine:
-            continue
-        target = (output / rel).resolve()
-        if root not in target.parents:  # only inside the output folder, whatever the manifest says
-            continue
-        if target.is_dir() and not target.is_symlink():
-            shutil.rmtree(target, ignore_errors=True)
-        elif target.is_file() or target.is_symlink():
-            target.unlink(missing_ok=True)
-    return write_json_atomic(old_path, {"settings": settings, "files": sorted(mine)})
+    return write_json_atomic(output / MANIFEST, {"settings": settings, "files": sorted(mine)})
 
 
 def make_all_figures(output: Path, scenarios: dict[str, Scenario], names: list[str],

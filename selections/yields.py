@@ -24,7 +24,8 @@ from dipole_portal.core.atomic import write_json_atomic
 from dipole_portal.core.config import EnergyPoint, Scenario
 from dipole_portal.core.constants import DEFAULT_CONSTANTS, PhysicsConstants
 from dipole_portal.core.errors import InputError
-from dipole_portal.core.options import DetectorModel, NType, parse_option
+from dipole_portal.core.names import check_name
+from dipole_portal.core.options import DecayModel, DetectorModel, NType, parse_option
 from dipole_portal.samples.signal_physics import decay_probability
 from dipole_portal.selections.decay_volume import mean_decay_probability
 from dipole_portal.selections.process import SelectedSample
@@ -283,7 +284,15 @@ def yields_from_record(record: Any, where: str = "yields") -> ScenarioYields:
                          f"{YIELDS_FORMAT_VERSION}")
     try:
         constants = PhysicsConstants(**record["constants"])
-        mass = float(record["mass_GeV"])
+        mass = record["mass_GeV"]
+        if isinstance(mass, bool) or not isinstance(mass, (int, float)) or not (math.isfinite(mass) and mass > 0):
+            raise InputError(f"{where}: mass_GeV = {mass!r}, expected a positive number of GeV")
+        mass = float(mass)
+        scenario_name = check_name(record["scenario"], f"{where}: scenario")
+        decay_model = str(parse_option(DecayModel, record["decay_model"], f"{where}: decay_model"))
+        n_modes = record["n_cc_modes"]
+        if n_modes not in (1, 2) or isinstance(n_modes, bool):
+            raise InputError(f"{where}: n_cc_modes = {n_modes!r}, expected 1 or 2")
         channels = []
         for i, c in enumerate(record["channels"]):
             for k in _CHANNEL_NUMBERS:
@@ -294,8 +303,10 @@ def yields_from_record(record: Any, where: str = "yields") -> ScenarioYields:
                 raise InputError(f"{where}: channels[{i}].efficiency = {c['efficiency']!r}, expected a value in [0, 1]")
             _check_decay_k(c, f"{where}: channels[{i}]")
             channels.append(ChannelYield(mass=mass, constants=constants, **c))
-        y = ScenarioYields(str(record["scenario"]), mass, str(record["decay_model"]), int(record["n_cc_modes"]),
-                           channels, record.get("provenance", {}),
+        if not all(isinstance(c, ChannelYield) and mass < c.sqrt_s for c in channels):
+            raise InputError(f"{where}: mass_GeV = {mass!r} is not below every channel's sqrt(s) "
+                             f"({', '.join(f'{c.sqrt_s:g}' for c in channels[:5])} GeV): N cannot be produced")
+        y = ScenarioYields(scenario_name, mass, decay_model, int(n_modes), channels, record.get("provenance", {}),
                            str(parse_option(DetectorModel, record.get("detector_model", "paper"),
                                             f"{where}: detector_model")),
                            str(parse_option(NType, record.get("n_type", "dirac"), f"{where}: n_type")))

@@ -141,7 +141,10 @@ def signal_patch(bkg_only: dict, spec: dict) -> list[dict]:
 
 
 def patch_name(mass: float) -> str:
-    return f"mN_{mass:g}GeV".replace(".", "p").replace("-", "m")
+    """The per-mass patch name: every digit of the mass kept, so two masses never share a patch."""
+    from dipole_portal.core.names import mass_label
+
+    return f"mN_{mass_label(mass)}GeV"
 
 
 def patchset(bkg_only: dict, signal_specs: dict[float, dict], name: str, hepdata_ins: str | None = None) -> dict:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from dipole_portal.core.atomic import new_folder_beside, swap_in_folder, write_json_atomic, write_text_atomic
 from dipole_portal.core.errors import InputError
+from dipole_portal.core.names import check_name
 from dipole_portal.stats.limits import LimitResult
 from dipole_portal.stats.models import background_only, patch_name, patchset, signal_patch
 
@@ -40,6 +41,7 @@ def write_limit_tables(folder: Path, scenario: str, results: list[LimitResult], 
 
     Every row is checked (finite, ordered bands) before either file is written, so the two always agree.
     """
+    check_name(scenario, "scenario")
     if not results:
         raise InputError(f"{scenario}: no limits to tabulate")
     for r in results:
@@ -119,8 +121,12 @@ def write_workspaces(folder: Path, scenario: str, specs: dict[float, dict], hepd
     in a leading ``test`` operation (``provenance_op``), the patchset in its metadata and per patch, and the
     background-only workspace, whose pyhf schema admits no metadata, in ``<scenario>_provenance.json`` beside it.
     """
+    check_name(scenario, "scenario")
     if not specs:
         return []
+    names = [patch_name(m) for m in specs]
+    if len(set(names)) != len(names):  # mass_label keeps every digit: only equal masses collide
+        raise InputError(f"{scenario}: two limits at the same mass ({', '.join(sorted(names))})")
     folder.mkdir(parents=True, exist_ok=True)
     lightest = min(specs)
     bkg = background_only(specs[lightest])

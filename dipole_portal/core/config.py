@@ -16,7 +16,6 @@ import csv
 import dataclasses
 import json
 import math
-import re
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -26,13 +25,13 @@ import jsonschema
 
 from dipole_portal.core.beams import Beams
 from dipole_portal.core.errors import InputError
+from dipole_portal.core.names import NAME_PATTERN, NAME_RULE
 
 BELLE2_SELECTIONS = ("lowmass", "highmass", "bbg", "belle2-basic")
 #: detector keys each selection reads (SPEC 3)
 SELECTION_NEEDS = {**{sel: ("beams_GeV", "theta_lab_deg") for sel in BELLE2_SELECTIONS},
                    "basic": ("barrel", "endcap"), "advanced": ("barrel", "endcap", "cos_theta_b")}
-NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}")
-NAME_RULE = "1-64 letters, digits, '_', '.', '+' or '-', starting with a letter or digit (it names files)"
+
 DATA = resources.files("dipole_portal.core") / "data"
 DEFAULT_SCENARIOS = Path(str(DATA / "scenarios.json"))
 SCHEMA = Path(str(DATA / "scenarios.schema.json"))
@@ -157,7 +156,8 @@ def _read_json(path: Path) -> Any:
     except UnicodeDecodeError as exc:
         raise InputError(f"{path}: not UTF-8 text (byte {exc.start}); expected a JSON configuration") from None
     if _depth(text) > MAX_JSON_DEPTH:
-        raise InputError(f"{path}: JSON nested too deeply (more than {MAX_JSON_DEPTH} levels); not a configuration file")
+        raise InputError(f"{path}: JSON nested too deeply (more than {MAX_JSON_DEPTH} levels); not a configuration "
+                         "file")
     try:
         return json.loads(text, object_pairs_hook=_no_duplicates)
     except _Duplicate as exc:
