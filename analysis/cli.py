@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from dipole_portal.core.errors import EXIT_INPUT_ERROR, InputError
+from dipole_portal.core.errors import EXIT_INPUT_ERROR, InputError, WorkerDied
 from dipole_portal.core.options import (
     DEFAULT_CC_MODES,
     DEFAULT_D_REF,
@@ -680,6 +680,9 @@ def _main(argv: list[str] | None) -> int:
     except click.UsageError as exc:
         print(f"error: {_one_line(exc.format_message())}", file=sys.stderr)
         return EXIT_INPUT_ERROR
+    except WorkerDied as exc:  # a killed worker: one line; the cache keeps what was done, a rerun resumes
+        print(f"error: {_one_line(str(exc))}", file=sys.stderr)
+        return 1
     except OSError as exc:  # a full disk, a vanished folder: one line, and nothing half-written (atomic outputs)
         where = f"{exc.filename}: " if exc.filename else ""
         print(f"error: {_one_line(f'{where}{exc.strerror or exc}')}", file=sys.stderr)

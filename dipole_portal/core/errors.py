@@ -11,4 +11,9 @@ class InputError(ValueError):
     """
 
 
+class WorkerDied(RuntimeError):
+    """A worker process ended without a result (killed, out of memory): the run stops with one line and exit code 1,
+    and resumes from the cache when rerun."""
+
+
 EXIT_INPUT_ERROR = 2

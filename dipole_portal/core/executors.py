@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import Any
 
-from dipole_portal.core.errors import InputError
+from dipole_portal.core.errors import InputError, WorkerDied
 
 BLAS_ENV = {var: "1" for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
                                  "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")}
@@ -31,11 +31,38 @@ def pin_blas_threads() -> None:
     os.environ.update(BLAS_ENV)
 
 
-def _worker_init() -> None:
-    """A pool worker: one BLAS thread, and Ctrl-C left to the main process (which stops the pool), so an
-    interrupt prints no worker tracebacks and cannot be swallowed by a worker."""
+PARENT_POLL_S = 0.5  # how often a worker checks that the process that started it is alive
+
+
+def _die_with_parent(parent: int) -> None:
+    """End this worker when ``parent`` ends, even by SIGKILL (no orphan keeps computing): on Linux the kernel sends
+    SIGKILL at once (``PR_SET_PDEATHSIG``); everywhere a daemon thread sees the parent's pid change."""
+    import threading
+    import time
+
+    with contextlib.suppress(Exception):  # Linux only; the thread below covers the rest
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    if os.getppid() != parent:  # it died before the lines above ran
+        os._exit(1)
+
+    def watch() -> None:
+        while True:
+            time.sleep(PARENT_POLL_S)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="die-with-parent", daemon=True).start()
+
+
+def _worker_init(parent: int | None = None) -> None:
+    """A pool worker: one BLAS thread, Ctrl-C left to the main process (which stops the pool), so an interrupt
+    prints no worker tracebacks and cannot be swallowed by a worker; and it ends when the main process does."""
     pin_blas_threads()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if parent is not None:
+        _die_with_parent(parent)
 
 
 class Executor:
@@ -90,15 +117,23 @@ class ProcessExecutor(Executor):
     def __init__(self, workers: int | None = None) -> None:
         self.workers = workers or os.cpu_count() or 1
         self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
-                                         initializer=_worker_init)
+                                         initializer=_worker_init, initargs=(os.getpid(),))
 
     def imap(self, fn: Callable[[Any], Any], items: Sequence[Any]) -> Iterator[tuple[int, Any]]:
+        from concurrent.futures.process import BrokenProcessPool
+
         pending = {self._pool.submit(fn, item): i for i, item in enumerate(items)}
         try:
             while pending:
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)
                 for fut in done:
-                    yield pending.pop(fut), fut.result()
+                    try:
+                        result = fut.result()
+                    except BrokenProcessPool:
+                        raise WorkerDied(f"a worker process ended without a result (killed, or out of memory) with "
+                                         f"{len(pending)} tasks unfinished; what was computed is cached: rerun the "
+                                         "same command to resume") from None
+                    yield pending.pop(fut), result
         finally:
             for fut in pending:
                 fut.cancel()

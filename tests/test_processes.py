@@ -1,0 +1,74 @@
+"""Processes end together: workers die with the main process, a killed worker ends the run in one line."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ENV = {**os.environ, "DIPOLE_PORTAL_PROGRESS": "0"}
+
+
+def _children(pid: int) -> list[int]:
+    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True).stdout
+    return [int(x) for x in out.split()]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with open(f"/proc/{pid}/stat") as fh:  # a zombie is dead: it only waits to be reaped
+        return fh.read().split()[2] != "Z"
+
+
+def _start(tmp_path: Path) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "dipole_portal", "limits", "--scenario", "stcf-4gev", "--n-masses",
+                             "12", "--events", "20000", "--workers", "2", "--output", str(tmp_path / "o")],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            env={**ENV, "DIPOLE_PORTAL_CACHE": str(tmp_path / "c")})
+
+
+def _workers(proc: subprocess.Popen, n: int = 2) -> list[int]:
+    deadline = time.monotonic() + 120
+    while True:
+        kids = _children(proc.pid)
+        if len(kids) >= n + 1:  # the resource tracker and the pool's workers
+            return kids
+        assert proc.poll() is None and time.monotonic() < deadline
+        time.sleep(0.1)
+
+
+def test_workers_die_with_a_killed_main_process(tmp_path):
+    proc = _start(tmp_path)
+    kids = _workers(proc)
+    time.sleep(1.0)
+    proc.kill()
+    proc.wait(timeout=30)
+    deadline = time.monotonic() + 20
+    while any(_alive(k) for k in kids) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not [k for k in kids if _alive(k)]
+
+
+def test_a_killed_worker_ends_the_run_in_one_line_and_it_resumes(tmp_path):
+    proc = _start(tmp_path)
+    kids = _workers(proc)
+    deadline = time.monotonic() + 120
+    while not list((tmp_path / "c" / "limits").glob("*.json")):
+        assert proc.poll() is None and time.monotonic() < deadline
+        time.sleep(0.05)
+    workers = [k for k in kids if "resource_tracker" not in Path(f"/proc/{k}/cmdline").read_text()]
+    os.kill(workers[0], signal.SIGKILL)
+    _, err = proc.communicate(timeout=120)
+    lines = err.strip().splitlines()
+    assert proc.returncode == 1 and "Traceback" not in err, err
+    assert lines[-1].startswith("error: a worker process ended without a result") and "rerun" in lines[-1]
+    assert not (tmp_path / "o" / "stcf-4gev_limits.csv").exists()
+    res = subprocess.run(proc.args, capture_output=True, text=True,
+                         env={**ENV, "DIPOLE_PORTAL_CACHE": str(tmp_path / "c")})
+    assert res.returncode == 0 and "cached" in res.stderr, res.stderr
