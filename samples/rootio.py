@@ -68,12 +68,16 @@ def write_events(
     metadata: dict[str, Any],
     compression_level: int = 1,
     on_chunk: Callable[[int], None] | None = None,
+    expected_entries: int | None = None,
 ) -> Path:
     """Write chunks of equal-keyed arrays into ``path`` atomically; return the final path.
 
     Chunks smaller than 100k entries are merged before ``extend`` so that every basket holds at least
-    that many entries (except the last).
+    that many entries (except the last). ``expected_entries`` sizes the tree's basket table up front: uproot 5
+    relocates a tree that outgrows it, and with the branch titles rewritten here that relocation fails
+    (``KeyError`` in ``_move_tree``, from about 10 baskets: 10^7 events of the generator).
     """
+    capacity = max(10, -(-(expected_entries or 0) // MIN_BASKET) + 2)
     title = (f"dipole-portal {metadata.get('process', '')} events, sqrt(s) = {_num(metadata.get('sqrt_s_GeV'))} GeV"
              + (f", m_N = {_num(metadata['mass_GeV'])} GeV" if "mass_GeV" in metadata else "")).replace("  ", " ")
     with atomic_path(path) as tmp:
@@ -89,8 +93,11 @@ def write_events(
                     return
                 data = pending[0] if len(pending) == 1 else _concat(pending)
                 if tree is None:
-                    tree = f.mktree(TREE, {k: v.dtype for k, v in data.items()}, title=title)
+                    tree = f.mktree(TREE, {k: v.dtype for k, v in data.items()}, title=title,
+                                    initial_basket_capacity=capacity)
                     _title_branches(tree, f._file.sink)
+                if tree._cascading._num_baskets >= capacity - 1:  # where uproot would relocate the tree
+                    raise ValueError(f"{path}: more than {capacity} baskets; pass expected_entries to write_events")
                 tree.extend(data)
                 total += n_pending
                 pending, n_pending = [], 0

@@ -108,3 +108,21 @@ def test_interrupted_overwrite_keeps_old_file(tmp_path, signal_spec):
         write_events(path, chunks(), {"process": "signal"})
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["sig.root"]
+
+
+def test_more_baskets_than_uproots_default_table(tmp_path, monkeypatch):
+    """uproot relocates a tree that outgrows its basket table, which fails with the rewritten branch titles (10^7
+    generator events crashed with a KeyError); the table is sized from the expected entries instead."""
+    from dipole_portal.samples import rootio
+
+    monkeypatch.setattr(rootio, "MIN_BASKET", 1000)
+    rng = np.random.default_rng(3)
+    chunks = [{"photon_E": rng.random(1000), "weight": rng.random(1000)} for _ in range(25)]
+    path = rootio.write_events(tmp_path / "many.root", iter(chunks), {"process": "signal"}, expected_entries=25_000)
+    with uproot.open(path) as f:
+        assert f["events"].num_entries == 25_000 and f["events"]["photon_E"].num_baskets == 25
+        assert np.array_equal(f["events"]["photon_E"].array(library="np"), np.concatenate(
+            [c["photon_E"] for c in chunks]))
+    with pytest.raises(ValueError, match="expected_entries"):  # never a KeyError deep inside uproot
+        rootio.write_events(tmp_path / "unsized.root", iter(chunks), {"process": "signal"})
+    assert not (tmp_path / "unsized.root").exists()
