@@ -112,8 +112,19 @@ def _cc_modes_option(f):
                         help="Charge-conjugate modes counted: 2 = N nubar + Nbar nu (Dirac N), 1 = N nubar only.")(f)
 
 
+FEW_EVENTS = 1000  # below this many MC events per sample, efficiencies and limits carry large MC errors
+
+
+def _warn_few_events(ctx: click.Context, param: click.Parameter, value: int) -> int:
+    if value is not None and value < FEW_EVENTS:
+        warn(f"--events {value}: fewer than {FEW_EVENTS} MC events per sample; efficiencies and limits carry "
+             "large MC errors (see d95_mc_rel_err)")
+    return value
+
+
 def _events_option(f):
     return click.option("--events", type=click.IntRange(1, MAX_EVENTS), default=DEFAULT_EVENTS, show_default=True,
+                        callback=_warn_few_events,
                         help="MC events per sample (signal and nu nubar gamma, per energy point).")(f)
 
 

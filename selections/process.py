@@ -87,19 +87,25 @@ class SelectedSample:
     def efficiency_err(self) -> float:
         """MC error of the weighted efficiency eps = sum_pass w / sum_all w:
         sqrt((1 - eps)^2 sum_pass w^2 + eps^2 sum_fail w^2) / sum_all w, which is the binomial
-        sqrt(eps (1 - eps) / N) for equal weights.
+        sqrt(eps (1 - eps) / N) for equal weights, with Wilson's 1 / (4 N_eff^2) added under the root
+        (N_eff = (sum w)^2 / sum w^2): at eps = 0 or 1 a sample still says only so much, never "exactly"
+        (one event that passes: 1.0 +- 0.5, not +- 0).
 
         >>> flow = {"sumw_pb": [10.0, 4.0], "sumw2_pb2": [1.0, 0.4]}   # 100 events of 0.1 pb, 40 pass
         >>> s = SelectedSample("signal", 100, 10.0, 4.0, 0.0, (), (), flow)
-        >>> round(s.efficiency_err, 6) == round((0.4 * 0.6 / 100) ** 0.5, 6)
+        >>> round(s.efficiency_err, 6) == round((0.4 * 0.6 / 100 + 1 / (4 * 100**2)) ** 0.5, 6)
         True
+        >>> SelectedSample("signal", 1, 1.0, 1.0, 0.0, (), (), {"sumw_pb": [1.0, 1.0], "sumw2_pb2": [1.0, 1.0]}
+        ...                ).efficiency_err
+        0.5
         """
         sumw, sumw2 = self.cutflow["sumw_pb"], self.cutflow["sumw2_pb2"]
-        if not sumw[0]:
+        if not sumw[0] or not sumw2[0]:
             return 0.0
         eps = sumw[-1] / sumw[0]
         var = (1 - eps) ** 2 * sumw2[-1] + eps**2 * max(0.0, sumw2[0] - sumw2[-1])
-        return float(np.sqrt(max(0.0, var)) / sumw[0])
+        n_eff = sumw[0] ** 2 / sumw2[0]
+        return float(np.sqrt(max(0.0, var) / sumw[0] ** 2 + 1 / (4 * n_eff**2)))
 
     @classmethod
     def from_result(cls, r: SampleResult) -> SelectedSample:

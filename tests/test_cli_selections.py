@@ -82,3 +82,18 @@ def test_bad_yields_files_exit_2(tmp_path):
         assert res.stderr.strip().startswith("error:") and name in res.stderr and len(res.stderr.splitlines()) == 1
     res = run("limit", "--yields", str(tmp_path / "missing.json"))
     assert res.returncode == 2 and "no such file (expected a yields file)" in res.stderr
+
+
+def test_tiny_samples_report_their_statistics_honestly(tmp_path):
+    """One or a few MC events: a warning, and efficiency errors that are not zero at efficiency 0 or 1."""
+    for events in ("1", "5"):
+        res = run("yields", "--scenario", "stcf-4gev", "--mass", "1", "--events", events, "--cache", str(tmp_path),
+                  "--json")
+        assert res.returncode == 0, res.stderr
+        assert f"warning: --events {events}: fewer than 1000 MC events" in res.stderr
+        ch = json.loads(res.stdout)["channel_details"][0]
+        n = int(events)
+        assert ch["efficiency_err"] >= 0.5 / n - 1e-12  # Wilson's 1/(2 N) at the boundary, never 0
+    res = run("yields", "--scenario", "stcf-4gev", "--mass", "1", "--events", "20000", "--cache", str(tmp_path),
+              "--json")
+    assert "fewer than" not in res.stderr
