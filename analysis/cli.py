@@ -635,17 +635,19 @@ def cache_clear(cache_dir, kind):
 
 
 def _check_output_folder(folder: Path) -> None:
-    """The output folder exists as a writable folder, or is created now; else an input error (exit 2)."""
+    """The output folder is a writable folder, or a new name in a writable one (created only when the command's
+    outputs are complete); else an input error (exit 2) before anything is computed."""
     import os
 
     if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
         raise InputError(f"--output {folder}: exists and is not a folder")
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise InputError(f"--output {folder}: cannot be created ({exc.strerror})") from None
-    if not os.access(folder, os.W_OK):
-        raise InputError(f"--output {folder}: folder is not writable")
+    existing = folder.absolute()
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        raise InputError(f"--output {folder}: {existing} is not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise InputError(f"--output {folder}: {existing} is not writable")
 
 
 def _one_line(message: str) -> str:

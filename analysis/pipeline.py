@@ -355,6 +355,10 @@ def run_pipeline(scenarios: dict[str, Scenario], names: list[str], preset_name: 
     if preset_name not in PRESETS:
         raise InputError(f"preset {preset_name!r}: expected one of {', '.join(PRESETS)}")
     final = check_output_folder(output)
+    if make_figures:  # colours, line styles and mathtext refused now, not after the tables are computed
+        from dipole_portal.plotting.style import check_presentation
+
+        check_presentation(presentation or Presentation(), {n: scenarios[n] for n in names}, "configuration")
     cache = cache or Cache()
     for folder in (final, cache.root):  # what a killed earlier run may have left
         n = remove_stale_temporaries(folder) if folder.is_dir() else 0

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import matplotlib.pyplot as plt
 import mplhep as mh
@@ -66,3 +67,46 @@ def save(fig: plt.Figure, folder: str | os.PathLike[str], name: str) -> list[Pat
     finally:
         plt.close(fig)
     return paths
+
+
+def check_presentation(presentation: Any, scenarios: dict[str, Any], source: str) -> None:
+    """Every colour, line style and text the figures will draw, checked before anything is computed: a bad one is
+    an InputError naming the configuration key and value (not a matplotlib traceback after the tables).
+
+    ``presentation``: the configuration's figures; ``scenarios``: name -> scenario (their labels are legends).
+    """
+    import matplotlib.colors as mcolors
+    from matplotlib.lines import Line2D
+    from matplotlib.mathtext import MathTextParser
+
+    from dipole_portal.core.errors import InputError
+
+    parser = MathTextParser("path")
+
+    def text_ok(key: str, text: str) -> None:
+        if not isinstance(text, str):
+            raise InputError(f"{source}: {key} = {text!r}: expected text")
+        if text.count("$") % 2:
+            raise InputError(f"{source}: {key} = {text!r}: an unmatched '$' (matplotlib mathtext)")
+        for i, part in enumerate(text.split("$")):
+            if i % 2 and part:
+                try:
+                    parser.parse(f"${part}$")
+                except ValueError as exc:
+                    raise InputError(f"{source}: {key} = {text!r}: not valid mathtext "
+                                     f"({' '.join(str(exc).split())[:120]})") from None
+
+    for fig in presentation.figures:
+        key = f"figures/{fig.name}"
+        text_ok(f"{key}/title", fig.title)
+        text_ok(f"{key}/caption", fig.caption)
+        for name, st in fig.curves:
+            if not (isinstance(st.color, str) and st.color and mcolors.is_color_like(st.color)):
+                raise InputError(f"{source}: {key}/curves/{name}/color = {st.color!r}: not a matplotlib colour")
+            try:
+                Line2D([], [], linestyle=st.linestyle)
+            except (ValueError, TypeError):
+                raise InputError(f"{source}: {key}/curves/{name}/linestyle = {st.linestyle!r}: not a matplotlib "
+                                 "line style") from None
+    for name, sc in scenarios.items():
+        text_ok(f"scenarios/{name}/label", sc.label)

@@ -97,3 +97,25 @@ def test_a_cache_entry_that_is_not_a_file_is_recomputed(tmp_path, target):
             entry.unlink()
     again = run_task(task).limit
     assert again.d95 == clean.d95 and victim.is_file()
+
+
+@pytest.mark.parametrize(("where", "value"), [("color", "notacolour"), ("color", ""), ("linestyle", "wiggly"),
+                                              ("title", "bad $\\frac{$"), ("title", "one $ sign"),
+                                              ("label", "50 ab$^{-1$")])
+def test_presentation_strings_are_checked_before_anything_is_computed(tmp_path, where, value):
+    config = json.loads((Path(__file__).parents[1] / "dipole_portal/core/data/scenarios.json").read_text())
+    fig = config["figures"]["fig1_belle2"]
+    first = next(iter(fig["curves"]))
+    if where == "title":
+        fig["title"] = value
+    elif where == "label":
+        config["scenarios"][first]["label"] = value
+    else:
+        fig["curves"][first][where] = value
+    (tmp_path / "cfg.json").write_text(json.dumps(config))
+    data = Path(__file__).parents[1] / "dipole_portal/core/data/bes3_datasets.csv"
+    (tmp_path / "bes3_datasets.csv").write_bytes(data.read_bytes())
+    res = _cli("run", "--preset", "fast", "--scenarios", "cfg.json", "--output", "out", cwd=tmp_path)
+    lines = res.stderr.strip().splitlines()
+    assert res.returncode == 2 and lines[-1].startswith("error: ") and repr(value) in lines[-1], res.stderr
+    assert not (tmp_path / "out").exists() and not (tmp_path / "cache").exists()  # nothing computed
