@@ -12,6 +12,7 @@ from pathlib import Path
 
 import click
 
+from dipole_portal.core.cache import KINDS as CACHE_KINDS
 from dipole_portal.core.errors import EXIT_INPUT_ERROR, InputError, WorkerDied
 from dipole_portal.core.options import (
     DEFAULT_CC_MODES,
@@ -586,7 +587,7 @@ def run(preset, scenarios_file, only, decay_model, detector_model, seed, cache_d
 
 @cli.group()
 def cache() -> None:
-    """Show or clear the cache (samples, selected samples, yields, limits, histograms)."""
+    """Show or clear the cache (samples, selected samples, yields, limits, histograms, figures, HEPData)."""
 
 
 @cache.command("info")
@@ -623,7 +624,7 @@ def cache_index(cache_dir):
 
 @cache.command("clear")
 @_cache_option
-@click.option("--kind", type=click.Choice(["samples", "selected", "yields", "limits", "histograms"]), default=None,
+@click.option("--kind", type=click.Choice(list(CACHE_KINDS)), default=None,
               help="Clear only this kind of entry.")
 def cache_clear(cache_dir, kind):
     """Remove cached entries (all, or one kind)."""

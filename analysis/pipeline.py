@@ -360,6 +360,10 @@ def run_pipeline(scenarios: dict[str, Scenario], names: list[str], preset_name: 
 
         check_presentation(presentation or Presentation(), {n: scenarios[n] for n in names}, "configuration")
     cache = cache or Cache()
+    root = cache.root.absolute()
+    if final == root or root in final.parents:
+        raise InputError(f"--output {output}: inside the cache {cache.root}; 'cache clear' would delete the results "
+                         "(choose an output folder outside the cache)")
     for folder in (final, cache.root):  # what a killed earlier run may have left
         n = remove_stale_temporaries(folder) if folder.is_dir() else 0
         if n:

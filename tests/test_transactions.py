@@ -169,3 +169,29 @@ def test_a_signal_during_a_rerun_leaves_the_earlier_set(earlier_run, tmp_path, s
     assert proc.returncode in (130, 143), err
     assert _snapshot(out) == before
     assert not list(tmp_path.glob(".dpp-*"))
+
+
+def test_cache_clear_removes_only_what_the_cache_made(tmp_path):
+    from dipole_portal.core.cache import KINDS, Cache
+
+    root = tmp_path / "shared"
+    for k in ("samples", "limits"):
+        (root / k).mkdir(parents=True)
+        (root / k / "abc.json").write_text("{}")
+    (root / "my_thesis").mkdir()
+    (root / "my_thesis" / "chapter1.tex").write_text("precious")
+    (root / "notes.txt").write_text("precious")
+    assert Cache(root).clear() == 2
+    assert sorted(p.name for p in root.iterdir()) == ["my_thesis", "notes.txt"]
+    assert (root / "my_thesis" / "chapter1.tex").read_text() == "precious"
+    with pytest.raises(InputError, match="cache kind"):
+        Cache(root).clear("my_thesis")
+    assert "figures" in KINDS and "hepdata" in KINDS
+
+
+@pytest.mark.parametrize("output", ["C", "C/results"])
+def test_run_refuses_an_output_folder_inside_the_cache(tmp_path, output):
+    res = _cli("run", "--preset", "fast", "--scenario", "stcf-4gev", "--cache", "C", "--output", output,
+               cwd=tmp_path)
+    assert res.returncode == 2 and "inside the cache" in res.stderr
+    assert not (tmp_path / "C" / "results").exists()

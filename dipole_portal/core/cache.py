@@ -41,6 +41,8 @@ from dipole_portal.core.readers import check_regular, loads_json, read_bytes
 from dipole_portal.core.version import __version__
 
 CACHE_ENV = "DIPOLE_PORTAL_CACHE"
+#: the kinds of entry, each a folder of the cache root: ``info`` and ``clear`` touch these and nothing else
+KINDS = ("samples", "selected", "yields", "limits", "histograms", "figures", "hepdata")
 KEY_LENGTH = 24
 
 #: the code each kind of entry depends on (packages hash every module in them)
@@ -278,18 +280,25 @@ class Cache:
         out: dict[str, dict[str, int]] = {}
         if not self.root.is_dir():
             return out
-        for folder in sorted(p for p in self.root.iterdir() if p.is_dir()):
-            files = [f for f in folder.iterdir() if f.is_file()]
+        for folder in (self.root / k for k in KINDS):
+            if folder.is_symlink() or not folder.is_dir():
+                continue
+            files = [f for f in folder.iterdir() if f.is_file() and not f.is_symlink()]
             out[folder.name] = {"entries": sum(f.suffix == ".json" for f in files),
                                 "bytes": sum(f.stat().st_size for f in files)}
         return out
 
     def clear(self, kind: str | None = None) -> int:
-        """Remove every entry (or those of one kind); returns how many entries went."""
+        """Remove every entry (or those of one kind of ``KINDS``); returns how many entries went.
+
+        Only the cache's own kind folders are removed: anything else under the root (an output folder placed there,
+        the user's files when the root is a shared folder) is left alone.
+        """
+        if kind is not None and kind not in KINDS:
+            raise InputError(f"cache kind {kind!r}: expected one of {', '.join(KINDS)}")
         info = self.info()
-        kinds = [kind] if kind else list(info)
         n = 0
-        for k in kinds:
+        for k in [kind] if kind else list(KINDS):
             if k in info:
                 n += info[k]["entries"]
                 shutil.rmtree(self.root / k)

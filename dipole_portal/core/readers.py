@@ -22,8 +22,6 @@ import stat
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from dipole_portal.core.errors import InputError
 
 MAX_JSON_BYTES = 256 * 1024 * 1024  # the largest JSON this project reads (a BESIII yields file is ~1 MB)
@@ -93,6 +91,8 @@ def _depth(text: str) -> int:
     >>> _depth('{"a": [1, {"b": "]]]["}]}')
     3
     """
+    import numpy as np  # here, not at import: the command line starts without numpy
+
     raw = np.frombuffer(_STRING.sub("", text).encode("utf-8", "replace"), dtype=np.uint8)
     step = (np.isin(raw, (ord("["), ord("{"))).astype(np.int64) - np.isin(raw, (ord("]"), ord("}"))))
     return int(np.cumsum(step).max(initial=0))
