@@ -480,10 +480,18 @@ def limits(yields_files, scenario, masses, n_masses, refine, m_min, decay_model,
     if yields_files:
         if scenario or masses:
             raise InputError("--yields: give either yields files or --scenario (and --masses), not both")
-        ys = sorted((read_yields(f) for f in yields_files), key=lambda y: y.mass)
+        pairs = sorted(((f, read_yields(f)) for f in yields_files), key=lambda p: p[1].mass)
+        ys = [y for _, y in pairs]
         names = {y.scenario for y in ys}
         if len(names) > 1:
             raise InputError(f"--yields: files of several scenarios ({', '.join(sorted(names))}); expected one")
+        lumi: dict[float, tuple[float, str]] = {}  # one curve is one scenario: each energy has one luminosity
+        for f, y in pairs:
+            for c in y.channels:
+                seen = lumi.setdefault(round(c.sqrt_s, 6), (c.lumi_fb, f))
+                if not math.isclose(seen[0], c.lumi_fb, rel_tol=1e-9):
+                    raise InputError(f"--yields: {f} has {c.lumi_fb:g} fb^-1 at {c.sqrt_s:g} GeV, {seen[1]} "
+                                     f"{seen[0]:g} fb^-1: files of different scenarios under one name")
         _check_output_folder(Path(output))
         results, specs = [], {}
         for y in ys:

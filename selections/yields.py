@@ -273,6 +273,8 @@ def write_yields(path: str | os.PathLike[str], y: ScenarioYields, scenario: Scen
 _CHANNEL_NUMBERS = ("sqrt_s", "lumi_fb", "d_ref", "eps_det", "length_m", "signal_xsec_pb", "efficiency",
                     "efficiency_err", "background_xsec_pb", "background_xsec_err_pb", "gap_background_events",
                     "width_factor")
+_POSITIVE = ("sqrt_s", "lumi_fb", "d_ref", "eps_det", "length_m", "width_factor")  # zero is no channel
+_FIT_ARRAYS = ("fit_signal_pb", "fit_background_pb", "fit_background_var_pb2")
 
 
 def yields_from_record(record: Any, where: str = "yields") -> ScenarioYields:
@@ -283,7 +285,10 @@ def yields_from_record(record: Any, where: str = "yields") -> ScenarioYields:
         raise InputError(f"{where}: format_version {record.get('format_version')!r}, this version reads "
                          f"{YIELDS_FORMAT_VERSION}")
     try:
-        constants = PhysicsConstants(**record["constants"])
+        try:
+            constants = PhysicsConstants(**record["constants"])
+        except InputError as exc:
+            raise InputError(f"{where}: constants: {exc}") from None
         mass = record["mass_GeV"]
         if isinstance(mass, bool) or not isinstance(mass, (int, float)) or not (math.isfinite(mass) and mass > 0):
             raise InputError(f"{where}: mass_GeV = {mass!r}, expected a positive number of GeV")
@@ -297,8 +302,17 @@ def yields_from_record(record: Any, where: str = "yields") -> ScenarioYields:
         for i, c in enumerate(record["channels"]):
             for k in _CHANNEL_NUMBERS:
                 v = c.get(k, 1.0) if k == "width_factor" else c[k]
-                if not (isinstance(v, (int, float)) and math.isfinite(v) and v >= 0):
+                if isinstance(v, bool) or not (isinstance(v, (int, float)) and math.isfinite(v) and v >= 0):
                     raise InputError(f"{where}: channels[{i}].{k} = {v!r}, expected a finite non-negative number")
+                if k in _POSITIVE and not v > 0:
+                    raise InputError(f"{where}: channels[{i}].{k} = {v!r}, expected a positive number")
+            arrays = [c.get(k) for k in _FIT_ARRAYS]
+            if any(a is not None for a in arrays):
+                if not all(isinstance(a, list) and all(isinstance(x, (int, float)) and not isinstance(x, bool)
+                                                       and math.isfinite(x) and x >= 0 for x in a) for a in arrays) \
+                        or len({len(a) for a in arrays}) != 1:  # type: ignore[arg-type]
+                    raise InputError(f"{where}: channels[{i}].{'/'.join(_FIT_ARRAYS)}: expected three lists of "
+                                     "finite non-negative numbers of equal length")
             if not 0 <= c["efficiency"] <= 1:
                 raise InputError(f"{where}: channels[{i}].efficiency = {c['efficiency']!r}, expected a value in [0, 1]")
             _check_decay_k(c, f"{where}: channels[{i}]")

@@ -195,3 +195,16 @@ def test_run_refuses_an_output_folder_inside_the_cache(tmp_path, output):
                cwd=tmp_path)
     assert res.returncode == 2 and "inside the cache" in res.stderr
     assert not (tmp_path / "C" / "results").exists()
+
+
+def test_yields_of_two_luminosities_are_not_one_curve(tmp_path):
+    good = _yields(tmp_path, "exact")
+    record = json.loads(good.read_text())
+    record["mass_GeV"] = 1.5
+    for ch in record["channels"]:
+        ch["lumi_fb"] = 1.0
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps(record))
+    res = _cli("limits", "--yields", str(good), "--yields", str(other), "--output", "L", cwd=tmp_path)
+    assert res.returncode == 2 and "different scenarios under one name" in res.stderr
+    assert not (tmp_path / "L").exists()

@@ -221,6 +221,12 @@ def _check_ranges(raw: dict, source: Path) -> None:
                                  f"expected an increasing [low, high] interval")
 
 
+def _clip(text: str, n: int) -> str:
+    """``text`` cut to ``n`` characters with an ellipsis (one-line messages quote values, not documents)."""
+    text = " ".join(text.split())
+    return text if len(text) <= n else text[: n - 3] + "..."
+
+
 def parse_scenarios(raw: Any, source: Path) -> dict[str, Scenario]:
     """Validate a scenarios document (already parsed) and build typed scenarios."""
     try:
@@ -231,7 +237,11 @@ def parse_scenarios(raw: Any, source: Path) -> dict[str, Scenario]:
     errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(raw), key=lambda e: list(e.path))
     if errors:
         e = errors[0]
-        raise InputError(f"{source}: key {_path_str(e.absolute_path)}: value {e.instance!r} invalid: {e.message}")
+        # the failing value and jsonschema's message (which repeats it) shortened: a structural error at the top
+        # would otherwise print the whole document
+        what = e.message if len(e.message) <= 160 else _clip(e.message.replace(repr(e.instance), "the value"), 160)
+        raise InputError(f"{source}: key {_path_str(e.absolute_path) or '(top level)'}: value "
+                         f"{_clip(repr(e.instance), 80)} invalid: {what}")
     _check_ranges(raw, source)
     detectors = {}
     for name, d in raw["detectors"].items():
