@@ -12,8 +12,10 @@ from pathlib import Path
 
 import click
 
+from dipole_portal.core import interrupts
 from dipole_portal.core.cache import KINDS as CACHE_KINDS
 from dipole_portal.core.errors import EXIT_INPUT_ERROR, InputError, WorkerDied
+from dipole_portal.core.interrupts import Terminated
 from dipole_portal.core.options import (
     DEFAULT_CC_MODES,
     DEFAULT_D_REF,
@@ -664,27 +666,46 @@ def _one_line(message: str) -> str:
     return " ".join(message.split())
 
 
-class Terminated(KeyboardInterrupt):
-    """SIGTERM, handled exactly like Ctrl-C: temporaries removed, workers stopped, nothing half-written."""
-
-
-def _on_sigterm(signum: int, frame: object) -> None:
-    raise Terminated()
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: runs the click group and maps input errors to one line and exit code 2.
 
-    SIGTERM is turned into an interrupt like Ctrl-C (exit code 143, against 130 for Ctrl-C).
+    SIGTERM is turned into an interrupt like Ctrl-C (exit code 143, against 130 for Ctrl-C). Both are recorded
+    before they are raised (``core.interrupts``): one swallowed in a finaliser is raised again at the next check,
+    and a run that received one never ends with exit code 0.
     """
     import signal
 
-    previous = signal.signal(signal.SIGTERM, _on_sigterm) if _main_thread() else None
+    interrupts.reset()
+    previous = {s: signal.signal(s, interrupts.handler) for s in (signal.SIGTERM, signal.SIGINT)} \
+        if _main_thread() else {}
     try:
-        return _main(argv)
+        code = _main(argv)
+        if code == 0 and interrupts.received() is not None:  # swallowed everywhere it was raised
+            code = 143 if interrupts.received() == signal.SIGTERM else 130
+            print("error: interrupted; no partial output was kept", file=sys.stderr)
+        return code
     finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+        for s, h in previous.items():
+            signal.signal(s, h)
+
+
+def console_main() -> None:
+    """The installed ``dipole-portal`` script and ``python -m dipole_portal``: exit with ``main``'s code.
+
+    After an interrupt the process ends at once (``os._exit``, streams flushed): a worker pool's management
+    thread, joined by Python's exit handlers, can deadlock there; the outputs are already safe (transactions)
+    and the workers end with this process.
+    """
+    import os
+
+    code = main()
+    if code in (130, 143):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
 
 
 def _main_thread() -> bool:

@@ -1,8 +1,6 @@
 """``python -m dipole_portal``: the command line."""
 
-import sys
-
-from dipole_portal.analysis.cli import main
+from dipole_portal.analysis.cli import console_main
 
 if __name__ == "__main__":
-    sys.exit(main())
+    console_main()

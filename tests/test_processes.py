@@ -72,3 +72,44 @@ def test_a_killed_worker_ends_the_run_in_one_line_and_it_resumes(tmp_path):
     res = subprocess.run(proc.args, capture_output=True, text=True,
                          env={**ENV, "DIPOLE_PORTAL_CACHE": str(tmp_path / "c")})
     assert res.returncode == 0 and "cached" in res.stderr, res.stderr
+
+
+def test_an_interrupt_swallowed_in_a_finaliser_still_stops_the_commit(tmp_path):
+    import gc
+
+    import pytest
+
+    from dipole_portal.core import interrupts
+    from dipole_portal.core.transaction import output_transaction
+
+    class ClosesAFile:  # like uproot's ReadOnlyFile.__del__: an exception raised here is printed and lost
+        def __del__(self):
+            interrupts.handler(signal.SIGTERM, None)
+
+    interrupts.reset()
+    try:
+        obj = ClosesAFile()
+        del obj
+        gc.collect()
+        assert interrupts.received() == signal.SIGTERM
+        with pytest.raises(interrupts.Terminated), output_transaction(tmp_path / "out") as stage:
+            (stage / "table.csv").write_text("would be published")
+        assert not (tmp_path / "out").exists()
+    finally:
+        interrupts.reset()
+
+
+def test_temporaries_of_a_dead_process_are_removed_and_live_ones_kept(tmp_path):
+    from dipole_portal.core.atomic import remove_stale_temporaries, tmp_prefix
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True).stdout.strip()
+    (tmp_path / "samples").mkdir()
+    gone = tmp_path / "samples" / f".dpp-abc.root.p{dead}.x1y2.tmp"
+    gone.write_text("partial")
+    staging = tmp_path / f".dpp-OUT.p{dead}.zz.tmp"
+    (staging / "limits").mkdir(parents=True)
+    live = tmp_path / "samples" / f"{tmp_prefix('def.root')}q9.tmp"
+    live.write_text("being written")
+    assert remove_stale_temporaries(tmp_path) == 2
+    assert not gone.exists() and not staging.exists() and live.exists()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import stat
 import tempfile
@@ -22,7 +23,28 @@ from typing import Any
 
 from dipole_portal.core.errors import InputError
 
-TMP_PREFIX = ".dpp-"  # every temporary of this project: .dpp-<final name>.<random>.tmp
+TMP_PREFIX = ".dpp-"  # every temporary of this project: .dpp-<final name>.p<pid>.<random>.tmp
+_OWNER = re.compile(r"\.p(\d+)\.[^.]*\.tmp$")
+
+
+def tmp_prefix(name: str) -> str:
+    """The prefix of a temporary for ``name``, naming this process: a later run removes it once this process is
+    gone (``remove_stale_temporaries``), however it ended."""
+    return f"{TMP_PREFIX}{name}.p{os.getpid()}."
+
+
+def _owner_alive(name: str) -> bool | None:
+    """Whether the process that made temporary ``name`` still runs (None: the name does not say)."""
+    m = _OWNER.search(name)
+    if m is None:
+        return None
+    try:
+        os.kill(int(m.group(1)), 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True
+    return True
 STALE_AFTER_S = 24 * 3600.0
 
 
@@ -58,7 +80,7 @@ def check_writable(path: str | os.PathLike[str]) -> Path:
 def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path next to ``path``; on success rename it onto ``path``, else delete it."""
     final = check_writable(path)
-    fd, tmp_name = tempfile.mkstemp(prefix=f"{TMP_PREFIX}{final.name}.", suffix=".tmp", dir=final.parent or ".")
+    fd, tmp_name = tempfile.mkstemp(prefix=tmp_prefix(final.name), suffix=".tmp", dir=final.parent or ".")
     os.close(fd)
     tmp = Path(tmp_name)
     try:
@@ -106,19 +128,26 @@ def write_json_atomic(path: str | os.PathLike[str], obj: Any) -> Path:
 
 
 def remove_stale_temporaries(folder: str | os.PathLike[str], older_than_s: float = STALE_AFTER_S) -> int:
-    """Remove this project's temporaries under ``folder`` (recursively) that a killed process left behind.
+    """Remove this project's temporaries under ``folder`` (recursively) that a killed or interrupted process left.
 
-    Only files named ``.dpp-*.tmp`` and older than ``older_than_s`` seconds (so a concurrent run's live ones stay).
+    Only files and staging folders named ``.dpp-*.tmp``: those whose making process is gone (the name carries its
+    pid), and those older than ``older_than_s`` seconds whose name carries none. A concurrent run's live ones stay.
     """
     root = Path(folder)
     if not root.is_dir():
         return 0
     now, n = time.time(), 0
-    for p in root.rglob(f"{TMP_PREFIX}*.tmp"):
+    for p in sorted(root.rglob(f"{TMP_PREFIX}*.tmp"), key=lambda p: -len(p.parts)):
         with contextlib.suppress(OSError):
             st = os.lstat(p)
-            if stat.S_ISREG(st.st_mode) and now - st.st_mtime > older_than_s:
+            alive = _owner_alive(p.name)
+            if alive or (alive is None and now - st.st_mtime <= older_than_s):
+                continue
+            if stat.S_ISREG(st.st_mode):
                 p.unlink()
+                n += 1
+            elif stat.S_ISDIR(st.st_mode):
+                shutil.rmtree(p)
                 n += 1
     return n
 
@@ -127,7 +156,7 @@ def new_folder_beside(final: str | os.PathLike[str]) -> Path:
     """A fresh temporary folder next to ``final`` (same file system), for building a set of files."""
     final = Path(final)
     final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f"{TMP_PREFIX}{final.name}.", suffix=".tmp", dir=final.parent))
+    tmp = Path(tempfile.mkdtemp(prefix=tmp_prefix(final.name), suffix=".tmp", dir=final.parent))
     os.chmod(tmp, 0o777 & ~_umask())
     return tmp
 
@@ -146,7 +175,7 @@ def swap_in_folder(new: str | os.PathLike[str], final: str | os.PathLike[str], a
     for attempt in range(attempts):
         aside = None
         if final.exists():
-            aside = Path(tempfile.mkdtemp(prefix=f"{TMP_PREFIX}{final.name}.old.", suffix=".tmp", dir=final.parent))
+            aside = Path(tempfile.mkdtemp(prefix=tmp_prefix(f"{final.name}.old"), suffix=".tmp", dir=final.parent))
             aside.rmdir()
             with contextlib.suppress(FileNotFoundError):  # a concurrent swap may have moved it already
                 os.rename(final, aside)

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import Any
 
+from dipole_portal.core import interrupts
 from dipole_portal.core.errors import InputError, WorkerDied
 
 BLAS_ENV = {var: "1" for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
@@ -56,11 +57,17 @@ def _die_with_parent(parent: int) -> None:
     threading.Thread(target=watch, name="die-with-parent", daemon=True).start()
 
 
+def _on_terminate(signum: int, frame: object) -> None:
+    raise SystemExit(143)  # unwinds the task: its temporaries are removed (atomic writes clean up on any exit)
+
+
 def _worker_init(parent: int | None = None) -> None:
     """A pool worker: one BLAS thread, Ctrl-C left to the main process (which stops the pool), so an interrupt
-    prints no worker tracebacks and cannot be swallowed by a worker; and it ends when the main process does."""
+    prints no worker tracebacks and cannot be swallowed by a worker; SIGTERM (the pool stopped) unwinds the
+    running task, removing its temporaries; and it ends when the main process does."""
     pin_blas_threads()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _on_terminate)
     if parent is not None:
         _die_with_parent(parent)
 
@@ -133,6 +140,7 @@ class ProcessExecutor(Executor):
                         raise WorkerDied(f"a worker process ended without a result (killed, or out of memory) with "
                                          f"{len(pending)} tasks unfinished; what was computed is cached: rerun the "
                                          "same command to resume") from None
+                    interrupts.check()
                     yield pending.pop(fut), result
         finally:
             for fut in pending:

@@ -34,9 +34,12 @@ def _enabled() -> bool:
 
 @contextlib.contextmanager
 def progress_bar(description: str, total: int) -> Iterator[Callable[[int], None]]:
-    """Yield an ``advance(n)`` callback that moves a bar of ``total`` units."""
+    """Yield an ``advance(n)`` callback that moves a bar of ``total`` units (and raises an interrupt recorded but
+    swallowed meanwhile, ``core.interrupts``)."""
+    from dipole_portal.core import interrupts
+
     if not _enabled():
-        yield lambda n: None
+        yield lambda n: interrupts.check()
         return
     from rich.console import Console
     from rich.progress import (
@@ -54,7 +57,11 @@ def progress_bar(description: str, total: int) -> Iterator[Callable[[int], None]
     )
     with progress:
         task = progress.add_task(description, total=total)
-        yield lambda n: progress.advance(task, n)
+        def advance(n: int) -> None:
+            interrupts.check()
+            progress.advance(task, n)
+
+        yield advance
 
 
 def log(message: str, level: int = logging.INFO) -> None:

@@ -23,7 +23,8 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-from dipole_portal.core.atomic import TMP_PREFIX, new_folder_beside
+from dipole_portal.core import interrupts
+from dipole_portal.core.atomic import new_folder_beside, tmp_prefix
 from dipole_portal.core.errors import InputError
 
 
@@ -61,7 +62,7 @@ def commit(stage: Path, folder: Path) -> list[Path]:
     """Move every top-level entry of ``stage`` onto its namesake in ``folder`` (module docstring); the final paths."""
     folder.mkdir(parents=True, exist_ok=True)
     entries = sorted(stage.iterdir())
-    aside = Path(tempfile.mkdtemp(prefix=f"{TMP_PREFIX}{folder.name}.old.", suffix=".tmp", dir=folder))
+    aside = Path(tempfile.mkdtemp(prefix=tmp_prefix(f"{folder.name}.old"), suffix=".tmp", dir=folder))
     out = []
     with _signals_held():
         try:
@@ -88,6 +89,7 @@ def output_transaction(folder: str | os.PathLike[str]) -> Iterator[Path]:
     stage = new_folder_beside(final)
     try:
         yield stage
+        interrupts.check()  # an interrupt swallowed on the way (in a finaliser) still stops the commit
         check_output_folder(final)  # still a folder or a new name (it may have changed meanwhile)
         commit(stage, final)
     finally:

@@ -1,0 +1,45 @@
+"""Interrupts that cannot be swallowed: a signal is recorded before it is raised, and checked again later.
+
+Python raises KeyboardInterrupt (and the command line's SIGTERM handler raises ``Terminated``) in whatever frame
+runs when the signal arrives. Inside a finaliser (``__del__``, for instance uproot closing a file) the exception
+is printed as "Exception ignored" and lost, and the run would go on to finish with exit code 0. So the handlers
+record the signal first, and ``check`` raises it again where the project looks: after every finished task, and
+before an output set is committed. An interrupted run therefore never commits and never reports success.
+"""
+
+from __future__ import annotations
+
+import signal
+
+_received: int | None = None
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, handled exactly like Ctrl-C: temporaries removed, workers stopped, nothing half-written."""
+
+
+def _raise(signum: int) -> None:
+    raise Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
+
+
+def handler(signum: int, frame: object) -> None:
+    """The command line's SIGINT and SIGTERM handler: record, then raise."""
+    global _received
+    _received = signum
+    _raise(signum)
+
+
+def received() -> int | None:
+    """The signal recorded since the last ``reset`` (None: none)."""
+    return _received
+
+
+def check() -> None:
+    """Raise the recorded interrupt again, if there is one (it may have been swallowed where it first arose)."""
+    if _received is not None:
+        _raise(_received)
+
+
+def reset() -> None:
+    global _received
+    _received = None
