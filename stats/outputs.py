@@ -11,6 +11,7 @@ from pathlib import Path
 from dipole_portal.core.atomic import new_folder_beside, swap_in_folder, write_json_atomic, write_text_atomic
 from dipole_portal.core.errors import InputError
 from dipole_portal.core.names import check_name
+from dipole_portal.core.transaction import remove_output
 from dipole_portal.stats.limits import LimitResult
 from dipole_portal.stats.models import background_only, patch_name, patchset, signal_patch
 
@@ -159,7 +160,7 @@ def write_workspaces(folder: Path, scenario: str, specs: dict[float, dict], hepd
                                         "d95_mc_rel_err of the limit table, not in the likelihood",
             "patches": {f"{patch_name(m)}.json": p for m, p in prov.items()}}))
     else:
-        prov_path.unlink(missing_ok=True)
+        remove_output(folder, prov_path.name)
     patch_dir = folder / f"{scenario}_patches"
     texts = {f"{p['metadata']['name']}.json": json.dumps(
         ([provenance_op(bkg, prov[mass])] if mass in prov else []) + signal_patch(bkg, specs[mass]), indent=2,
@@ -178,5 +179,5 @@ def write_workspaces(folder: Path, scenario: str, specs: dict[float, dict], hepd
     if hepdata_ins:
         paths.append(write_json_atomic(ps_path, ps))
     else:
-        ps_path.unlink(missing_ok=True)
+        remove_output(folder, ps_path.name)
     return paths

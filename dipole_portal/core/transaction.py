@@ -27,6 +27,19 @@ from dipole_portal.core import interrupts
 from dipole_portal.core.atomic import new_folder_beside, tmp_prefix
 from dipole_portal.core.errors import InputError
 
+REMOVED = ".dpp-removed."  # in a staging folder: the namesake in the final folder goes when the set is committed
+
+
+def remove_output(folder: Path, name: str) -> None:
+    """Take ``name`` out of an output set: from a staging folder when it is committed (the earlier set keeps it
+    until then), from any other folder at once."""
+    from dipole_portal.core.atomic import TMP_PREFIX
+
+    if folder.name.startswith(TMP_PREFIX):
+        (folder / f"{REMOVED}{name}").touch()
+    else:
+        (folder / name).unlink(missing_ok=True)
+
 
 def check_output_folder(folder: str | os.PathLike[str]) -> Path:
     """``folder`` if it is a real folder or a new name; else an InputError (a link, a file, a device)."""
@@ -67,6 +80,11 @@ def commit(stage: Path, folder: Path) -> list[Path]:
     with _signals_held():
         try:
             for src in entries:
+                if src.name.startswith(REMOVED):  # a name this set no longer has (``remove_output``)
+                    gone = folder / src.name[len(REMOVED):]
+                    if gone.exists() or gone.is_symlink():
+                        os.replace(gone, aside / gone.name)
+                    continue
                 dst = folder / src.name
                 if src.is_dir():
                     if dst.exists() or dst.is_symlink():
