@@ -130,6 +130,9 @@ def _check_fields(meta: dict, p: Path) -> None:
     n = meta.get("events_written")
     if isinstance(n, bool) or not isinstance(n, int) or n < 0:
         raise InputError(f"{p}: metadata events_written = {n!r}, expected a non-negative integer")
+    if meta["process"] == "signal" and not meta["mass_GeV"] < meta["sqrt_s_GeV"]:
+        raise InputError(f"{p}: metadata mass_GeV = {meta['mass_GeV']!r} at sqrt_s_GeV = {meta['sqrt_s_GeV']!r}: "
+                         "an N this heavy cannot be produced; expected m_N < sqrt(s)")
 
 
 @contextmanager
@@ -163,10 +166,32 @@ def open_sample(path: str | os.PathLike[str]) -> Iterator[tuple[dict[str, Any], 
         except Exception as exc:
             raise InputError(f"{p}: not a readable ROOT file ({type(exc).__name__}: {exc})") from None
         meta = _parse_metadata(text, p)
+        _check_branches(tree, meta["process"], p)
         if meta.get("events_written") != entries:
             raise InputError(f"{p}: tree '{TREE}' holds {entries} entries, metadata events_written is "
                              f"{meta.get('events_written')!r}; the file is incomplete or was altered")
         yield meta, tree
+
+
+def _check_branches(tree: Any, process: str, p: Path) -> None:
+    """The branches the selection reads for ``process``: present, and one number per event (not jagged)."""
+    from uproot.interpretation.numerical import AsDtype
+
+    need = ("photon_E", "photon_px", "photon_py", "photon_pz", "weight")
+    if process == "signal":  # the N four-vector and rest-frame angles: a relabelled background has none
+        need += ("N_px", "N_py", "N_pz", "cos_theta_star", "cos_psi")
+    keys = set(tree.keys())
+    for b in need:
+        if b not in keys:
+            raise InputError(f"{p}: branch '{b}' missing from tree '{TREE}'; expected a {process} file written by "
+                             "'generate'")
+        try:
+            interp = tree[b].interpretation
+        except Exception:  # uproot cannot interpret it at all
+            interp = None
+        if not isinstance(interp, AsDtype) or interp.inner_shape:
+            raise InputError(f"{p}: branch '{b}' is not one number per event ({interp}); expected a file written "
+                             "by 'generate'")
 
 
 def _parse_metadata(text: str, p: Path) -> dict[str, Any]:

@@ -59,18 +59,25 @@ def iterate_tree(tree: object, path: Path, step_size: int = DEFAULT_STEP, with_n
         raise InputError(f"{path}: cannot read events ({type(exc).__name__}: {exc})") from None
 
 
+MAX_WEIGHT_PB = 1e100  # far above any cross section: sums of squares of 10^9 such weights stay finite
+
+
 def check_values(arrays: ak.Array, path: Path, offset: int = 0, names: tuple[str, ...] = READ_BRANCHES) -> None:
-    """Every kinematic value finite, photon energies and weights non-negative; else an InputError naming the
-    branch and the first bad entry (its index in the file)."""
+    """Every kinematic value finite, photon energies and weights non-negative, weights at most ``MAX_WEIGHT_PB``
+    (so no sum or sum of squares overflows); else an InputError naming the branch and the first bad entry (its
+    index in the file)."""
     for name in names:
         v = np.asarray(arrays[name])
         bad = ~np.isfinite(v)
         if name in ("photon_E", "weight"):
             bad |= v < 0
+        if name == "weight":
+            bad |= v > MAX_WEIGHT_PB
         if bad.any():
             i = int(np.argmax(bad))
             raise InputError(f"{path}: branch '{name}' entry {offset + i} is {v[i]!r}; expected a finite "
-                             + ("non-negative " if name in ("photon_E", "weight") else "") + "number")
+                             + ("non-negative " if name in ("photon_E", "weight") else "") + "number"
+                             + (f" of at most {MAX_WEIGHT_PB:g} pb" if name == "weight" else ""))
 
 
 def as_photons(arrays: ak.Array, with_n: bool = False) -> ak.Array:

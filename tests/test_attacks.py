@@ -254,7 +254,8 @@ def _sample(tmp_path, good_arrays, branch=None, index=0, value=None, meta_change
 
 
 @pytest.mark.parametrize(("branch", "index", "value"), [
-    ("weight", 17, np.nan), ("weight", 2999, np.inf), ("weight", 0, -1e-3), ("photon_E", 5, np.inf),
+    ("weight", 17, np.nan), ("weight", 2999, np.inf), ("weight", 0, -1e-3), ("weight", 3, 1e308),
+    ("weight", 4, 2e100), ("photon_E", 5, np.inf),
     ("photon_E", 6, -1.0), ("photon_px", 7, np.nan), ("photon_pz", 2998, -np.inf),
 ])
 def test_bad_values_in_a_sample(tmp_path, good_arrays, branch, index, value):
@@ -269,6 +270,8 @@ def test_bad_values_in_a_sample(tmp_path, good_arrays, branch, index, value):
     (lambda m: m.update(sqrt_s_GeV="4"), "sqrt_s_GeV"),
     (lambda m: m.update(sqrt_s_GeV=-4.0), "sqrt_s_GeV"),
     (lambda m: m.update(mass_GeV=None), "mass_GeV"),
+    (lambda m: m.update(mass_GeV=7.0), "mass_GeV"),  # heavier than sqrt(s) = 4 GeV
+    (lambda m: m.update(mass_GeV=4.0), "mass_GeV"),
 ])
 def test_bad_metadata_fields(tmp_path, good_arrays, change, word):
     path = _sample(tmp_path, good_arrays, meta_change=change)
@@ -492,3 +495,41 @@ def test_a_bad_points_csv_is_named_with_its_configuration_and_key(tmp_path, valu
         load_configuration(path)
     msg = str(exc.value)
     assert msg.startswith(str(path)) and "bes3/points_csv" in msg and "\n" not in msg
+
+
+def test_a_background_file_relabelled_as_signal_is_refused(tmp_path):
+    """No N branches: it cannot be a signal sample, whatever its metadata says."""
+    from dipole_portal.samples.generate import generate_to_root
+    from dipole_portal.samples.generators import NuNuGammaSpec
+    from dipole_portal.samples.kinematics import PhaseSpaceRegion
+
+    region = PhaseSpaceRegion(E_min=0.1, E_max=1.9, cos_min=-0.9, cos_max=0.9)
+    p = generate_to_root(NuNuGammaSpec(Beams.symmetric_at(4.0), region), tmp_path / "b.root", 1, 2000)
+    with uproot.open(p) as f:
+        arrays = f["events"].arrays(library="np")
+        meta = json.loads(str(f["metadata"]))
+    for k in ("format", "format_version", "events_written"):
+        meta.pop(k)
+    meta.update(process="signal", mass_GeV=1.0, d_ref_GeV_inv=1e-5)
+    write_events(tmp_path / "fake.root", iter([arrays]), meta)
+    code, err = run_main("cutflow", "--input", str(tmp_path / "fake.root"), "--scenario", "stcf-4gev")
+    assert_refused(code, err, str(tmp_path / "fake.root"), "N_px")
+
+
+def test_a_jagged_branch_is_refused(tmp_path, good_arrays):
+    import awkward as ak
+
+    arrays, meta = dict(good_arrays[0]), dict(good_arrays[1])
+    for k in ("format", "format_version", "events_written"):
+        meta.pop(k)
+    n = len(arrays["photon_E"])
+    path = tmp_path / "jagged.root"
+    with uproot.recreate(path) as f:
+        data = {k: v for k, v in arrays.items() if k != "photon_E"}
+        data["photon_E"] = ak.Array([[e, e] for e in arrays["photon_E"][:n]])
+        f.mktree("events", {k: (v.type if isinstance(v, ak.Array) else v.dtype) for k, v in data.items()})
+        f["events"].extend(data)
+        f["metadata"] = json.dumps({**meta, "format": "dipole-portal-events", "format_version": 1,
+                                    "events_written": n})
+    code, err = run_main("cutflow", "--input", str(path), "--scenario", "stcf-4gev")
+    assert code == 2 and "photon_E" in err and "Traceback" not in err, err
