@@ -274,7 +274,7 @@ def select(scenario, mass, decay_model, detector_model, n_type, cc_modes, events
     """
     from dipole_portal.core.atomic import write_json_atomic
     from dipole_portal.core.cache import Cache
-    from dipole_portal.core.names import check_name, mass_label
+    from dipole_portal.core.names import check_name, mass_text
     from dipole_portal.core.transaction import output_transaction
     from dipole_portal.selections import histograms
     from dipole_portal.selections.cuts import build_selection
@@ -286,7 +286,7 @@ def select(scenario, mass, decay_model, detector_model, n_type, cc_modes, events
     jobs = req.jobs(cache)  # checks the mass before anything is made
     out = Path(output)
     _check_output_folder(out)
-    stem = f"{check_name(scenario, 'scenario')}_m{mass_label(mass)}_{req.decay_model}" + \
+    stem = f"{check_name(scenario, 'scenario')}_m{mass_text(mass)}_{req.decay_model}" + \
         ("_cc1" if cc_modes == 1 else "") + \
         ("" if detector_model == DEFAULT_DETECTOR_MODEL else f"_{detector_model}") + \
         ("" if n_type == DEFAULT_N_TYPE else f"_{n_type}")

@@ -33,14 +33,19 @@ def check_name(name: object, what: str) -> str:
     return name
 
 
-def mass_label(mass_GeV: float) -> str:
-    """A mass in GeV as a file-name part that keeps every digit (shortest round-trip repr): '.' -> 'p', '-' -> 'm'.
+def mass_text(mass_GeV: float) -> str:
+    """A mass in GeV with every digit (shortest round-trip repr), integral masses without '.0': file names.
 
-    Different floats give different labels; integral masses drop the '.0' (``1`` for 1.0 GeV).
+    >>> mass_text(0.05), mass_text(1.0), mass_text(1.0000001)
+    ('0.05', '1', '1.0000001')
     """
     if not math.isfinite(mass_GeV):
         raise InputError(f"mass {mass_GeV!r}: expected a finite number of GeV")
     text = repr(float(mass_GeV))
-    if text.endswith(".0"):
-        text = text[:-2]
-    return text.replace(".", "p").replace("-", "m").replace("+", "")
+    return text[:-2] if text.endswith(".0") else text
+
+
+def mass_label(mass_GeV: float) -> str:
+    """``mass_text`` with '.' -> 'p' and '-' -> 'm', for names that allow letters, digits and '_' only (pyhf's patch
+    names). Different floats give different labels."""
+    return mass_text(mass_GeV).replace(".", "p").replace("-", "m").replace("+", "")

@@ -78,8 +78,20 @@ def read_bytes(path: str | os.PathLike[str], what: str, max_bytes: int = MAX_JSO
     return data
 
 
-def _no_constants(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON number")
+class _NonFinite(str):
+    """Where the parser met NaN or Infinity (not JSON numbers): found afterwards, to name its key."""
+
+
+def _first_non_finite(obj: Any, path: str = "") -> tuple[str, str] | None:
+    """(key path, constant) of the first NaN/Infinity in a parsed document, or None."""
+    if isinstance(obj, _NonFinite):
+        return path or "(top level)", str(obj)
+    items = obj.items() if isinstance(obj, dict) else enumerate(obj) if isinstance(obj, list) else ()
+    for k, v in items:
+        found = _first_non_finite(v, f"{path}/{k}" if path else str(k) if isinstance(k, str) else f"[{k}]")
+        if found:
+            return found
+    return None
 
 
 _STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
@@ -107,7 +119,7 @@ def loads_json(text: str | bytes, where: str, what: str, max_depth: int = MAX_JS
     if _depth(s) > max_depth:
         raise InputError(f"{where}: JSON nested too deeply (more than {max_depth} levels); not a {what} file")
     try:
-        return json.loads(s, parse_constant=_no_constants, **kwargs)
+        doc = json.loads(s, parse_constant=_NonFinite, **kwargs)
     except json.JSONDecodeError as exc:
         raise InputError(f"{where}: not valid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}; expected a "
                          f"{what} file") from None
@@ -115,6 +127,11 @@ def loads_json(text: str | bytes, where: str, what: str, max_depth: int = MAX_JS
         raise InputError(f"{where}: JSON nested too deeply; not a {what} file") from None
     except ValueError as exc:
         raise InputError(f"{where}: {exc}; expected a {what} file") from None
+    bad = _first_non_finite(doc)
+    if bad is not None:
+        raise InputError(f"{where}: key {bad[0]}: {bad[1]} is not a JSON number (expected a finite number); "
+                         f"not a {what} file")
+    return doc
 
 
 def read_json(path: str | os.PathLike[str], what: str, max_bytes: int = MAX_JSON_BYTES, **kwargs: Any) -> Any:
