@@ -118,10 +118,13 @@ def _cc_modes_option(f):
 FEW_EVENTS = 1000  # below this many MC events per sample, efficiencies and limits carry large MC errors
 
 
+_DEFERRED: list[str] = []  # warnings printed when the command succeeds (an error stays the one line printed)
+
+
 def _warn_few_events(ctx: click.Context, param: click.Parameter, value: int) -> int:
     if value is not None and value < FEW_EVENTS:
-        warn(f"--events {value}: fewer than {FEW_EVENTS} MC events per sample; efficiencies and limits carry "
-             "large MC errors (see d95_mc_rel_err)")
+        _DEFERRED.append(f"--events {value}: fewer than {FEW_EVENTS} MC events per sample; efficiencies and limits "
+                         "carry large MC errors (see d95_mc_rel_err)")
     return value
 
 
@@ -715,8 +718,11 @@ def _main_thread() -> bool:
 
 
 def _main(argv: list[str] | None) -> int:
+    _DEFERRED.clear()
     try:
         cli.main(args=argv, prog_name="python -m dipole_portal", standalone_mode=False)
+        for message in _DEFERRED:
+            warn(message)
     except InputError as exc:
         print(f"error: {_one_line(str(exc))}", file=sys.stderr)
         return EXIT_INPUT_ERROR
