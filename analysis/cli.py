@@ -655,13 +655,13 @@ def _check_output_folder(folder: Path) -> None:
 
     if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
         raise InputError(f"--output {folder}: exists and is not a folder")
-    existing = folder.absolute()
-    while not existing.exists():
-        existing = existing.parent
-    if not existing.is_dir():
-        raise InputError(f"--output {folder}: {existing} is not a folder")
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise InputError(f"--output {folder}: {existing} is not writable")
+    parent = folder.absolute().parent  # the staging folder is made here; the output folder itself at commit
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"--output {folder}: cannot be created ({exc.strerror})") from None
+    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+        raise InputError(f"--output {folder}: {parent} is not a writable folder")
 
 
 def _one_line(message: str) -> str:

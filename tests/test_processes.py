@@ -9,6 +9,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 ENV = {**os.environ, "DIPOLE_PORTAL_PROGRESS": "0"}
 
 
@@ -74,10 +76,9 @@ def test_a_killed_worker_ends_the_run_in_one_line_and_it_resumes(tmp_path):
     assert res.returncode == 0 and "cached" in res.stderr, res.stderr
 
 
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # the swallowing is the point
 def test_an_interrupt_swallowed_in_a_finaliser_still_stops_the_commit(tmp_path):
     import gc
-
-    import pytest
 
     from dipole_portal.core import interrupts
     from dipole_portal.core.transaction import output_transaction

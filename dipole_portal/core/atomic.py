@@ -155,7 +155,10 @@ def remove_stale_temporaries(folder: str | os.PathLike[str], older_than_s: float
 def new_folder_beside(final: str | os.PathLike[str]) -> Path:
     """A fresh temporary folder next to ``final`` (same file system), for building a set of files."""
     final = Path(final)
-    final.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        final.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"output {final}: its folder cannot be created ({exc.strerror})") from None
     tmp = Path(tempfile.mkdtemp(prefix=tmp_prefix(final.name), suffix=".tmp", dir=final.parent))
     os.chmod(tmp, 0o777 & ~_umask())
     return tmp
