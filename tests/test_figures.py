@@ -181,3 +181,32 @@ def test_brazil_diagnostic_names_a_patch_that_does_not_fit(tmp_path, content):
     patch.write_text(content)
     with pytest.raises(InputError, match=patch.name):
         figure_brazil(tmp_path / "limits", tmp_path / "ws")
+
+
+def test_figure_cache_follows_the_style_in_force(tmp_path):
+    """A matplotlibrc (here: rcParams changed before drawing) changes the figures, so it changes their cache key:
+    the figures of another style are drawn again, never copied from the cache."""
+    import shutil
+
+    import matplotlib
+
+    from dipole_portal.analysis.pipeline import make_all_figures
+    from dipole_portal.core.cache import Cache
+    from dipole_portal.core.config import load_configuration
+
+    scenarios, presentation = load_configuration()
+    out = tmp_path / "out"
+    shutil.copytree(REFERENCE / "limits", out / "limits")
+    cache = Cache(tmp_path / "cache")
+
+    def entries() -> int:
+        return len(list((tmp_path / "cache" / "figures").glob("*.json")))
+
+    with matplotlib.rc_context():
+        make_all_figures(out, scenarios, [], presentation, cache)
+        first = entries()
+        make_all_figures(out, scenarios, [], presentation, cache)  # same style: copied, nothing new
+        assert entries() == first > 0
+        matplotlib.rcParams["axes.facecolor"] = "red"
+        make_all_figures(out, scenarios, [], presentation, cache)
+        assert entries() == 2 * first  # every figure drawn again under the new key
