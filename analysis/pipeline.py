@@ -365,7 +365,7 @@ def run_pipeline(scenarios: dict[str, Scenario], names: list[str], preset_name: 
         raise InputError(f"--output {output}: inside the cache {cache.root}; 'cache clear' would delete the results "
                          "(choose an output folder outside the cache)")
     for folder in (final, cache.root):  # what a killed earlier run may have left
-        n = remove_stale_temporaries(folder) if folder.is_dir() else 0
+        n = remove_stale_temporaries(folder)  # 0 where the folder does not exist yet
         if n:
             log(f"removed {n} stale temporary files under {folder}")
     old = _manifest_files(final)

@@ -86,7 +86,7 @@ def _closest(v: verdict.Verdict) -> list[str]:
         mark = " (paper's stated)" if key == verdict.STATED else " **(default)**" if key == DEFAULT else ""
         out.append(f"| {key[0]}{mark} | {'both' if key[1] == 2 else 'N nubar only'} | "
                    f"{(v.deviation(key) - 1) * 100:.0f}% | {v.mean_ratio(key):.2f} | "
-                   f"{lo:.2f}-{hi:.2f} | {'' if worst is None else verdict._where(worst)} |")
+                   f"{lo:.2f}-{hi:.2f} | {'' if worst is None else verdict.describe_where(worst)} |")
     return out
 
 

@@ -194,7 +194,8 @@ def _range(lo: float, hi: float) -> str:
     return f"{lo:.2f}" if f"{lo:.2f}" == f"{hi:.2f}" else f"{lo:.2f}-{hi:.2f}"
 
 
-def _where(w: tuple[str, float, float, float]) -> str:
+def describe_where(w: tuple[str, float, float, float]) -> str:
+    """A deviation from the paper in words: target, mass or band, and the ratio."""
     t, a, b, r = w
     at = f"m_N = {a:.3g} GeV" if a == b else f"{a:.3g}-{b:.3g} GeV"
     return f"{t} at {at} ({r:.2f}x)"
@@ -219,7 +220,8 @@ def conclusion(v: Verdict) -> list[str]:
             "**1. With the paper's stated assumptions** (the photon law 1 - cos theta* in the N rest frame, "
             "`backward`, and both N nubar and Nbar nu produced), this analysis's limits are "
             f"{mean:.2f} times the paper's on average (geometric mean at the best mass of {n} stated targets) and "
-            f"{_range(*spread)} times over their best masses and mass bands; they differ most for {_where(worst)}. "
+            f"{_range(*spread)} times over their best masses and mass bands; they differ most for "
+            f"{describe_where(worst)}. "
             + ("So with its stated assumptions this analysis reproduces the paper's numbers within "
                f"{(REPRODUCES - 1) * 100:.0f}%." if ok else
                "So with its stated assumptions this analysis does not reproduce the paper's numbers (within "
