@@ -282,7 +282,7 @@ def select(scenario, mass, decay_model, detector_model, n_type, cc_modes, events
     from dipole_portal.selections import histograms
     from dipole_portal.selections.cuts import build_selection
     from dipole_portal.selections.process import process_sample
-    from dipole_portal.selections.yields import write_yields
+    from dipole_portal.selections.yields_file import write_yields
 
     req = _request(scenario, mass, decay_model, cc_modes, events, seed, scenarios_file, detector_model, n_type)
     cache = Cache(cache_dir)
@@ -397,7 +397,7 @@ def _syst(bkg_syst: float, lumi_syst: float):
 
 def _yields_input(files, scenario, mass):
     """Read --yields files; refuse to mix them with --scenario/--mass."""
-    from dipole_portal.selections.yields import read_yields
+    from dipole_portal.selections.yields_file import read_yields
 
     if files and (scenario or mass is not None):
         raise InputError("--yields: give either yields files or --scenario and --mass, not both")
@@ -476,7 +476,8 @@ def limits(yields_files, scenario, masses, n_masses, refine, m_min, decay_model,
     from dipole_portal.analysis.tasks import scan_following, scan_masses
     from dipole_portal.core.config import get_scenario
     from dipole_portal.core.transaction import output_transaction
-    from dipole_portal.selections.yields import check_mass, read_yields
+    from dipole_portal.selections.yields import check_mass
+    from dipole_portal.selections.yields_file import read_yields
     from dipole_portal.stats.limits import compute_limit
     from dipole_portal.stats.models import build_spec
     from dipole_portal.stats.outputs import write_limit_tables, write_workspaces
@@ -699,12 +700,17 @@ def console_main() -> None:
 
     After an interrupt the process ends at once (``os._exit``, streams flushed): a worker pool's management
     thread, joined by Python's exit handlers, can deadlock there; the outputs are already safe (transactions)
-    and the workers end with this process.
+    and the workers end with this process. Before that, multiprocessing's own exit finalisers that join nothing
+    (priority >= 0: close the pool's pipes, unlink its semaphores) run as at a normal exit, so that the resource
+    tracker finds nothing leaked and prints no warning after the one-line message.
     """
     import os
 
     code = main()
     if code in (130, 143):
+        from multiprocessing import util
+
+        util._run_finalizers(0)  # the minimum priority: the queue threads' joins (priority -5) are left out
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(code)

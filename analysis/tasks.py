@@ -48,7 +48,8 @@ from dipole_portal.selections.cuts import build_selection
 from dipole_portal.selections.decay_volume import DecayVolume
 from dipole_portal.selections.detector_response import CalorimeterResolution, DetectorResponse
 from dipole_portal.selections.process import SelectedSample, process_sample
-from dipole_portal.selections.yields import ScenarioYields, check_mass, yields_from_record, yields_record
+from dipole_portal.selections.yields import ScenarioYields, check_mass
+from dipole_portal.selections.yields_file import yields_from_record, yields_record
 from dipole_portal.stats.limits import NO_SYST, LimitResult, compute_limit
 from dipole_portal.stats.models import Systematics, build_spec
 

@@ -7,7 +7,6 @@ temporary name that is renamed onto the final one only when the file is complete
 from __future__ import annotations
 
 import json
-import math
 import os
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -19,6 +18,8 @@ import uproot
 
 from dipole_portal.core.atomic import atomic_path
 from dipole_portal.core.errors import InputError
+from dipole_portal.core.options import DecayModel
+from dipole_portal.core.schemas import check_schema
 
 TREE = "events"
 METADATA_KEY = "metadata"
@@ -117,19 +118,33 @@ def write_events(
 
 
 PROCESSES = ("signal", "nunugamma")
+_POSITIVE_GEV = {"type": "number", "exclusiveMinimum": 0, "maximum": 1e5}
+#: the metadata of a sample file (JSON Schema draft 2020-12): what the stages read, typed and in range; a signal
+#: file also names its N mass, reference coupling, photon law and counting (which the selection may reweight)
+METADATA_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["format", "format_version", "process", "sqrt_s_GeV", "events_written"],
+    "properties": {
+        "format": {"const": FORMAT},
+        "format_version": {"const": FORMAT_VERSION},
+        "process": {"enum": list(PROCESSES)},
+        "sqrt_s_GeV": _POSITIVE_GEV,
+        "events_written": {"type": "integer", "minimum": 0},
+        "xsec_pb": {"type": "number", "minimum": 0, "maximum": 1e12},
+        "seed": {"type": "integer", "minimum": 0},
+    },
+    "if": {"properties": {"process": {"const": "signal"}}},
+    "then": {
+        "required": ["mass_GeV", "d_ref_GeV_inv", "decay_model", "n_cc_modes", "xsec_pb"],
+        "properties": {"mass_GeV": _POSITIVE_GEV, "d_ref_GeV_inv": {"type": "number", "exclusiveMinimum": 0},
+                       "decay_model": {"enum": [str(m) for m in DecayModel]}, "n_cc_modes": {"enum": [1, 2]}},
+    },
+}
 
 
 def _check_fields(meta: dict, p: Path) -> None:
-    """The metadata fields the stages rely on: present, of the right type, finite and in range."""
-    if meta.get("process") not in PROCESSES:
-        raise InputError(f"{p}: metadata process {meta.get('process')!r}, expected one of {', '.join(PROCESSES)}")
-    for key in ("sqrt_s_GeV",) + (("mass_GeV", "d_ref_GeV_inv") if meta["process"] == "signal" else ()):
-        v = meta.get(key)
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0:
-            raise InputError(f"{p}: metadata {key} = {v!r}, expected a finite positive number")
-    n = meta.get("events_written")
-    if isinstance(n, bool) or not isinstance(n, int) or n < 0:
-        raise InputError(f"{p}: metadata events_written = {n!r}, expected a non-negative integer")
+    """The metadata fields the stages rely on: the schema, and an N light enough to be produced."""
+    check_schema(meta, METADATA_SCHEMA, f"{p}: metadata")
     if meta["process"] == "signal" and not meta["mass_GeV"] < meta["sqrt_s_GeV"]:
         raise InputError(f"{p}: metadata mass_GeV = {meta['mass_GeV']!r} at sqrt_s_GeV = {meta['sqrt_s_GeV']!r}: "
                          "an N this heavy cannot be produced; expected m_N < sqrt(s)")

@@ -4,34 +4,25 @@ S_i(d) = L_i sigma_i(d_ref) (d/d_ref)^2 eps_det eps_cuts,i P_dec,i(d) (eq. 7); t
 B_i = L_i sigma_nunugamma,i(after cuts) eps_det, plus the Belle II gap background scaled with luminosity.
 Luminosities in fb^-1, cross sections in pb (1 pb x 1 fb^-1 = 1000 events).
 
-This module reads selected samples and writes the *yields file* that the statistics stage reads: one JSON per
-(scenario, m_N, decay model, counting) with efficiencies and their MC errors, cross sections, the background per
-channel, the fit-binned E_gamma x theta_gamma shapes, and the provenance of every number. It generates nothing.
+This module turns selected samples into yields; ``yields_file`` writes and reads them as the *yields file* that the
+statistics stage reads. It generates nothing.
 """
 
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, fields
-from pathlib import Path
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
 
-from dipole_portal.core.atomic import write_json_atomic
 from dipole_portal.core.config import EnergyPoint, Scenario
 from dipole_portal.core.constants import DEFAULT_CONSTANTS, PhysicsConstants
 from dipole_portal.core.errors import InputError
-from dipole_portal.core.names import check_name
-from dipole_portal.core.options import DecayModel, DetectorModel, NType, parse_option
 from dipole_portal.samples.signal_physics import decay_probability
 from dipole_portal.selections.decay_volume import mean_decay_probability
 from dipole_portal.selections.process import SelectedSample
-
-YIELDS_FORMAT = "dipole-portal-yields"
-YIELDS_FORMAT_VERSION = 2
 
 PB_FB = 1000.0  # events per (pb x fb^-1)
 
@@ -247,118 +238,3 @@ def channel_yield(scenario: Scenario, point: EnergyPoint, mass: float, d_ref: fl
         decay_k_fraction=None if signal.decay_k_fraction is None else [list(r) for r in signal.decay_k_fraction],
         decay_u_edges=None if signal.decay_u_edges is None else list(signal.decay_u_edges), width_factor=width_factor,
     )
-
-
-def yields_record(y: ScenarioYields, scenario: Scenario, constants: PhysicsConstants = DEFAULT_CONSTANTS) -> dict:
-    """The JSON content of a yields file."""
-    return {
-        "format": YIELDS_FORMAT, "format_version": YIELDS_FORMAT_VERSION,
-        "scenario": scenario.name, "scenario_definition": scenario.as_dict(),
-        "mass_GeV": y.mass, "decay_model": str(y.decay_model), "n_cc_modes": y.n_modes,
-        "detector_model": str(y.detector_model), "n_type": str(y.n_type),
-        "units": {"xsec": "pb", "lumi": "fb^-1", "length": "m", "d": "GeV^-1", "mass": "GeV", "background": "events"},
-        "constants": constants.as_dict(),
-        "channels": [{f.name: getattr(c, f.name) for f in fields(c) if f.name not in ("constants", "mass")}
-                     for c in y.channels],
-        "provenance": y.provenance,
-    }
-
-
-def write_yields(path: str | os.PathLike[str], y: ScenarioYields, scenario: Scenario,
-                 constants: PhysicsConstants = DEFAULT_CONSTANTS) -> Path:
-    """Write the yields file (JSON) atomically."""
-    return write_json_atomic(path, yields_record(y, scenario, constants))
-
-
-_CHANNEL_NUMBERS = ("sqrt_s", "lumi_fb", "d_ref", "eps_det", "length_m", "signal_xsec_pb", "efficiency",
-                    "efficiency_err", "background_xsec_pb", "background_xsec_err_pb", "gap_background_events",
-                    "width_factor")
-_POSITIVE = ("sqrt_s", "lumi_fb", "d_ref", "eps_det", "length_m", "width_factor")  # zero is no channel
-_FIT_ARRAYS = ("fit_signal_pb", "fit_background_pb", "fit_background_var_pb2")
-
-
-def yields_from_record(record: Any, where: str = "yields") -> ScenarioYields:
-    """Check a yields record (from a file or the cache) and build the ScenarioYields it describes."""
-    if not isinstance(record, dict) or record.get("format") != YIELDS_FORMAT:
-        raise InputError(f"{where}: not a yields file (format {YIELDS_FORMAT!r} expected)")
-    if record.get("format_version") != YIELDS_FORMAT_VERSION:
-        raise InputError(f"{where}: format_version {record.get('format_version')!r}, this version reads "
-                         f"{YIELDS_FORMAT_VERSION}")
-    try:
-        try:
-            constants = PhysicsConstants(**record["constants"])
-        except InputError as exc:
-            raise InputError(f"{where}: constants: {exc}") from None
-        mass = record["mass_GeV"]
-        if isinstance(mass, bool) or not isinstance(mass, (int, float)) or not (math.isfinite(mass) and mass > 0):
-            raise InputError(f"{where}: mass_GeV = {mass!r}, expected a positive number of GeV")
-        mass = float(mass)
-        scenario_name = check_name(record["scenario"], f"{where}: scenario")
-        decay_model = str(parse_option(DecayModel, record["decay_model"], f"{where}: decay_model"))
-        n_modes = record["n_cc_modes"]
-        if n_modes not in (1, 2) or isinstance(n_modes, bool):
-            raise InputError(f"{where}: n_cc_modes = {n_modes!r}, expected 1 or 2")
-        channels = []
-        for i, c in enumerate(record["channels"]):
-            for k in _CHANNEL_NUMBERS:
-                v = c.get(k, 1.0) if k == "width_factor" else c[k]
-                if isinstance(v, bool) or not (isinstance(v, (int, float)) and math.isfinite(v) and v >= 0):
-                    raise InputError(f"{where}: channels[{i}].{k} = {v!r}, expected a finite non-negative number")
-                if k in _POSITIVE and not v > 0:
-                    raise InputError(f"{where}: channels[{i}].{k} = {v!r}, expected a positive number")
-            arrays = [c.get(k) for k in _FIT_ARRAYS]
-            if any(a is not None for a in arrays):
-                if not all(isinstance(a, list) and all(isinstance(x, (int, float)) and not isinstance(x, bool)
-                                                       and math.isfinite(x) and x >= 0 for x in a) for a in arrays) \
-                        or len({len(a) for a in arrays}) != 1:  # type: ignore[arg-type]
-                    raise InputError(f"{where}: channels[{i}].{'/'.join(_FIT_ARRAYS)}: expected three lists of "
-                                     "finite non-negative numbers of equal length")
-            if not 0 <= c["efficiency"] <= 1:
-                raise InputError(f"{where}: channels[{i}].efficiency = {c['efficiency']!r}, expected a value in [0, 1]")
-            _check_decay_k(c, f"{where}: channels[{i}]")
-            channels.append(ChannelYield(mass=mass, constants=constants, **c))
-        if not all(isinstance(c, ChannelYield) and mass < c.sqrt_s for c in channels):
-            raise InputError(f"{where}: mass_GeV = {mass!r} is not below every channel's sqrt(s) "
-                             f"({', '.join(f'{c.sqrt_s:g}' for c in channels[:5])} GeV): N cannot be produced")
-        y = ScenarioYields(scenario_name, mass, decay_model, int(n_modes), channels, record.get("provenance", {}),
-                           str(parse_option(DetectorModel, record.get("detector_model", "paper"),
-                                            f"{where}: detector_model")),
-                           str(parse_option(NType, record.get("n_type", "dirac"), f"{where}: n_type")))
-    except KeyError as exc:
-        raise InputError(f"{where}: key {exc.args[0]!r} missing") from None
-    except TypeError as exc:
-        raise InputError(f"{where}: malformed yields ({exc})") from None
-    if not channels:
-        raise InputError(f"{where}: no channels")
-    return y
-
-
-def _check_decay_k(c: dict, where: str) -> None:
-    """A realistic detector step's per-event decay parameters: absent, or a list of finite positive k, per k a list
-    of shares in [0, 1] (one per decay interval), and increasing interval edges from 0 to 1; each interval's shares
-    sum to at most 1, and to 1 with a single interval."""
-    k, f, e = c.get("decay_k_mean"), c.get("decay_k_fraction"), c.get("decay_u_edges")
-    if k is None and f is None and e is None:
-        return
-    def num(x: object) -> bool:
-        return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
-    ok = isinstance(e, list) and len(e) >= 2 and all(map(num, e)) and e[0] == 0 and e[-1] == 1
-    ok = ok and all(a < b for a, b in zip(e[:-1], e[1:], strict=True))
-    ok = ok and isinstance(k, list) and isinstance(f, list) and len(k) == len(f) > 0
-    ok = ok and all(num(x) and x > 0 for x in k)
-    ok = ok and all(isinstance(r, list) and len(r) == len(e) - 1 and all(num(x) and 0 <= x <= 1 for x in r) for r in f)
-    if ok:
-        sums = np.sum(np.asarray(f, dtype=float), axis=0)
-        ok = bool(np.all(sums <= 1 + 1e-6)) and (len(e) > 2 or abs(sums[0] - 1) < 1e-6)
-    if not ok:
-        raise InputError(f"{where}.decay_k_mean/decay_k_fraction/decay_u_edges: expected a list of finite positive k, "
-                         "per k a list of shares in [0, 1] (one per decay interval; each interval's shares summing to "
-                         "at most 1, exactly 1 with one interval), and increasing edges from 0 to 1")
-
-
-def read_yields(path: str | os.PathLike[str]) -> ScenarioYields:
-    """Read a yields file written by ``select`` (or by the pipeline); errors name the file and key."""
-    from dipole_portal.core.readers import read_json
-
-    p = Path(path)
-    return yields_from_record(read_json(p, "yields"), str(p))

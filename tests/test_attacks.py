@@ -510,7 +510,7 @@ def test_a_background_file_relabelled_as_signal_is_refused(tmp_path):
         meta = json.loads(str(f["metadata"]))
     for k in ("format", "format_version", "events_written"):
         meta.pop(k)
-    meta.update(process="signal", mass_GeV=1.0, d_ref_GeV_inv=1e-5)
+    meta.update(process="signal", mass_GeV=1.0, d_ref_GeV_inv=1e-5, decay_model="exact", n_cc_modes=2, xsec_pb=1e-4)
     write_events(tmp_path / "fake.root", iter([arrays]), meta)
     code, err = run_main("cutflow", "--input", str(tmp_path / "fake.root"), "--scenario", "stcf-4gev")
     assert_refused(code, err, str(tmp_path / "fake.root"), "N_px")

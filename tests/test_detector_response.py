@@ -219,7 +219,7 @@ def _yields_record(tmp_path):
     from dipole_portal.analysis.tasks import YieldsRequest, compute_yields
     from dipole_portal.core.cache import Cache
     from dipole_portal.core.config import get_scenario
-    from dipole_portal.selections.yields import yields_record
+    from dipole_portal.selections.yields_file import yields_record
 
     sc = get_scenario("belle2-bbg")
     y = compute_yields(YieldsRequest(sc, 0.3, events=5_000, detector_model="direction"), Cache(tmp_path / "c"))

@@ -21,11 +21,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import jsonschema
-
 from dipole_portal.core.beams import Beams
 from dipole_portal.core.errors import InputError
 from dipole_portal.core.names import NAME_PATTERN, NAME_RULE
+from dipole_portal.core.schemas import check_schema, key_path
 
 BELLE2_SELECTIONS = ("lowmass", "highmass", "bbg", "belle2-basic")
 #: detector keys each selection reads (SPEC 3)
@@ -128,10 +127,6 @@ class Scenario:
         return tuple(p for p in self.points if p.sqrt_s > mass)
 
 
-def _path_str(path: Any) -> str:
-    return "/".join(str(p) for p in path) or "(top level)"
-
-
 MAX_CONFIG_BYTES = 16 * 1024 * 1024
 
 
@@ -205,7 +200,7 @@ def _check_finite(node: Any, source: Path, path: tuple = ()) -> None:
         for i, v in enumerate(node):
             _check_finite(v, source, (*path, i))
     elif isinstance(node, float) and not math.isfinite(node):
-        raise InputError(f"{source}: key {_path_str(path)}: value {json.dumps(node)} invalid: expected a finite number")
+        raise InputError(f"{source}: key {key_path(path)}: value {json.dumps(node)} invalid: expected a finite number")
 
 
 def _check_ranges(raw: dict, source: Path) -> None:
@@ -221,27 +216,13 @@ def _check_ranges(raw: dict, source: Path) -> None:
                                  f"expected an increasing [low, high] interval")
 
 
-def _clip(text: str, n: int) -> str:
-    """``text`` cut to ``n`` characters with an ellipsis (one-line messages quote values, not documents)."""
-    text = " ".join(text.split())
-    return text if len(text) <= n else text[: n - 3] + "..."
-
-
 def parse_scenarios(raw: Any, source: Path) -> dict[str, Scenario]:
     """Validate a scenarios document (already parsed) and build typed scenarios."""
     try:
         _check_finite(raw, source)
     except RecursionError:
         raise InputError(f"{source}: JSON nested too deeply; not a configuration file") from None
-    schema = json.loads(SCHEMA.read_text())
-    errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(raw), key=lambda e: list(e.path))
-    if errors:
-        e = errors[0]
-        # the failing value and jsonschema's message (which repeats it) shortened: a structural error at the top
-        # would otherwise print the whole document
-        what = e.message if len(e.message) <= 160 else _clip(e.message.replace(repr(e.instance), "the value"), 160)
-        raise InputError(f"{source}: key {_path_str(e.absolute_path) or '(top level)'}: value "
-                         f"{_clip(repr(e.instance), 80)} invalid: {what}")
+    check_schema(raw, json.loads(SCHEMA.read_text()), str(source))
     _check_ranges(raw, source)
     detectors = {}
     for name, d in raw["detectors"].items():

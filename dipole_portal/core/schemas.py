@@ -1,0 +1,66 @@
+"""One schema per file format: the configuration, yields files and sample metadata are each validated against one
+JSON schema (draft 2020-12) before anything reads a field, and the first violation is one line naming the file, the
+key's path, the value and what was expected.
+
+>>> schema = {"type": "object", "required": ["mass_GeV"], "properties": {"mass_GeV": {"type": "number"}}}
+>>> check_schema({"mass_GeV": "abc"}, schema, "y.json")
+Traceback (most recent call last):
+...
+dipole_portal.core.errors.InputError: y.json: key mass_GeV: value 'abc' invalid: 'abc' is not of type 'number'
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import jsonschema
+
+from dipole_portal.core.errors import InputError
+
+_VALIDATORS: dict[str, jsonschema.Draft202012Validator] = {}
+
+
+def key_path(path: Any) -> str:
+    """A JSON key path as ``a/0/b``; the document itself is ``(top level)``."""
+    return "/".join(str(p) for p in path) or "(top level)"
+
+
+def clip(text: str, n: int) -> str:
+    """``text`` on one line, cut to ``n`` characters with an ellipsis (messages quote values, not documents)."""
+    text = " ".join(text.split())
+    return text if len(text) <= n else text[: n - 3] + "..."
+
+
+def _validator(schema: Mapping[str, Any]) -> jsonschema.Draft202012Validator:
+    key = json.dumps(schema, sort_keys=True)
+    if key not in _VALIDATORS:
+        jsonschema.Draft202012Validator.check_schema(schema)
+        _VALIDATORS[key] = jsonschema.Draft202012Validator(schema)
+    return _VALIDATORS[key]
+
+
+def number(minimum: float | None = None, maximum: float | None = None, exclusive_minimum: float | None = None,
+           exclusive_maximum: float | None = None) -> dict[str, Any]:
+    """A JSON number (never a boolean) within the given bounds."""
+    out: dict[str, Any] = {"type": "number"}
+    for key, v in (("minimum", minimum), ("maximum", maximum), ("exclusiveMinimum", exclusive_minimum),
+                   ("exclusiveMaximum", exclusive_maximum)):
+        if v is not None:
+            out[key] = v
+    return out
+
+
+def check_schema(doc: Any, schema: Mapping[str, Any], where: str) -> None:
+    """Raise InputError (one line, led by ``where``) for the first violation of ``schema`` in ``doc``; the failing
+    value is quoted shortened, so a structural error at the top does not print the whole document."""
+    try:
+        errors = sorted(_validator(schema).iter_errors(doc), key=lambda e: [str(p) for p in e.absolute_path])
+    except RecursionError:
+        raise InputError(f"{where}: JSON nested too deeply") from None
+    if errors:
+        e = errors[0]
+        what = e.message if len(e.message) <= 160 else clip(e.message.replace(repr(e.instance), "the value"), 160)
+        raise InputError(f"{where}: key {key_path(e.absolute_path)}: value {clip(repr(e.instance), 80)} invalid: "
+                         f"{clip(what, 200)}")
