@@ -10,6 +10,7 @@ temporaries of this project left by a killed process are recognisable by their p
 from __future__ import annotations
 
 import contextlib
+import glob
 import json
 import os
 import re
@@ -127,8 +128,11 @@ def write_json_atomic(path: str | os.PathLike[str], obj: Any) -> Path:
     return write_text_atomic(path, text)
 
 
-def remove_stale_temporaries(folder: str | os.PathLike[str], older_than_s: float = STALE_AFTER_S) -> int:
-    """Remove this project's temporaries under ``folder`` (recursively) that a killed or interrupted process left.
+def remove_stale_temporaries(folder: str | os.PathLike[str], older_than_s: float = STALE_AFTER_S,
+                             name: str | None = None) -> int:
+    """Remove this project's temporaries under ``folder`` (recursively) that a killed or interrupted process left;
+    with ``name``, only the temporaries of that entry directly in ``folder`` (a staging folder beside an output
+    folder).
 
     Only files and staging folders named ``.dpp-*.tmp``: those whose making process is gone (the name carries its
     pid), and those older than ``older_than_s`` seconds whose name carries none. A concurrent run's live ones stay.
@@ -137,7 +141,8 @@ def remove_stale_temporaries(folder: str | os.PathLike[str], older_than_s: float
     if not root.is_dir():
         return 0
     now, n = time.time(), 0
-    for p in sorted(root.rglob(f"{TMP_PREFIX}*.tmp"), key=lambda p: -len(p.parts)):
+    found = root.glob(f"{TMP_PREFIX}{glob.escape(name)}.*.tmp") if name else root.rglob(f"{TMP_PREFIX}*.tmp")
+    for p in sorted(found, key=lambda p: -len(p.parts)):
         with contextlib.suppress(OSError):
             st = os.lstat(p)
             alive = _owner_alive(p.name)

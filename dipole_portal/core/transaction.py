@@ -5,8 +5,8 @@ writes everything there, and later stages read only from it, so nothing another 
 taken for this run's. When the block completes, each top-level entry of the staging folder replaces its namesake
 in ``folder`` (a file by ``os.replace``; a subfolder whole: the old one is renamed aside, then removed), with
 SIGINT and SIGTERM held back until the last rename; other entries of ``folder`` are left alone. A refusal, an
-error, a full disk or a signal before that leaves ``folder`` exactly as it was, and the staging folder is removed
-(a SIGKILL leaves it to ``remove_stale_temporaries``, by its prefix).
+error, a full disk or a signal before that leaves ``folder`` exactly as it was, and the staging folder is removed;
+one that a SIGKILL left is removed by the next transaction on ``folder`` (its name carries the dead owner's pid).
 
 A namesake that is a symbolic link or not a regular file or folder is replaced, never followed. ``folder`` itself
 must be a real folder or a new name.
@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from dipole_portal.core import interrupts
-from dipole_portal.core.atomic import new_folder_beside, tmp_prefix
+from dipole_portal.core.atomic import new_folder_beside, remove_stale_temporaries, tmp_prefix
 from dipole_portal.core.errors import InputError
 
 REMOVED = ".dpp-removed."  # in a staging folder: the namesake in the final folder goes when the set is committed
@@ -104,6 +104,7 @@ def commit(stage: Path, folder: Path) -> list[Path]:
 def output_transaction(folder: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a staging folder whose entries replace their namesakes in ``folder`` when the block completes."""
     final = check_output_folder(folder)
+    remove_stale_temporaries(final.parent, name=final.name)  # staging folders of killed earlier runs
     stage = new_folder_beside(final)
     try:
         yield stage
