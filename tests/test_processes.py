@@ -114,3 +114,26 @@ def test_temporaries_of_a_dead_process_are_removed_and_live_ones_kept(tmp_path):
     live.write_text("being written")
     assert remove_stale_temporaries(tmp_path) == 2
     assert not gone.exists() and not staging.exists() and live.exists()
+
+
+@pytest.mark.parametrize("attempt", range(3))
+def test_ctrl_c_over_a_long_mass_list_never_hangs_at_exit(tmp_path, attempt):
+    """``limits --n-masses 10000 --workers 2``, Ctrl-C to the group once limits are coming in: the process ends
+    within seconds with exit 130 and one line (it once deadlocked joining the pool's manager thread at exit), and
+    no semaphore is left for the resource tracker to warn about."""
+    proc = subprocess.Popen([sys.executable, "-m", "dipole_portal", "limits", "--scenario", "stcf-4gev", "--n-masses",
+                             "10000", "--events", "3000", "--workers", "2", "--output", str(tmp_path / "o")],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True,
+                            env={**ENV, "DIPOLE_PORTAL_CACHE": str(tmp_path / "c")})
+    deadline = time.monotonic() + 120
+    while len(list((tmp_path / "c" / "limits").glob("*.json"))) < 1 + attempt:
+        assert proc.poll() is None and time.monotonic() < deadline
+        time.sleep(0.02)
+    os.killpg(proc.pid, signal.SIGINT)
+    try:
+        _, err = proc.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        pytest.fail("hung at exit after Ctrl-C")
+    assert proc.returncode == 130, err
+    assert err.strip().splitlines()[-1].startswith("error: interrupted") and "resource_tracker" not in err, err
