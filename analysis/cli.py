@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from dipole_portal.core import interrupts
+from dipole_portal.core import interrupts, transaction
 from dipole_portal.core.cache import KINDS as CACHE_KINDS
 from dipole_portal.core.errors import EXIT_INPUT_ERROR, InputError, WorkerDied
 from dipole_portal.core.interrupts import Terminated
@@ -665,6 +665,16 @@ def _check_output_folder(folder: Path) -> None:
         raise InputError(f"--output {folder}: {parent} is not a writable folder")
 
 
+def _interrupted(code: int) -> str:
+    """The one line an interrupted command ends with: what arrived, and what it left. A signal that arrived while
+    an output set was being put in place is held until the set is complete: then the set is this run's."""
+    what = "terminated (SIGTERM)" if code == 143 else "interrupted"
+    done = transaction.committed()
+    if done:
+        return f"error: {what} after this run's outputs were complete in {', '.join(map(str, done))}"
+    return f"error: {what}; no partial output was kept"
+
+
 def _one_line(message: str) -> str:
     """Messages from libraries may span lines; an error is one line."""
     return " ".join(message.split())
@@ -682,13 +692,14 @@ def main(argv: list[str] | None = None) -> int:
     import signal
 
     interrupts.reset()
+    transaction.reset_committed()
     previous = {s: signal.signal(s, interrupts.handler) for s in (signal.SIGTERM, signal.SIGINT)} \
         if _main_thread() else {}
     try:
         code = _main(argv)
         if code == 0 and interrupts.received() is not None:  # swallowed everywhere it was raised
             code = 143 if interrupts.received() == signal.SIGTERM else 130
-            print("error: interrupted; no partial output was kept", file=sys.stderr)
+            print(_interrupted(code), file=sys.stderr)
         return code
     finally:
         for s, h in previous.items():
@@ -743,18 +754,16 @@ def _main(argv: list[str] | None) -> int:
         print(f"error: {_one_line(f'{where}{exc.strerror or exc}')}", file=sys.stderr)
         return 1
     except click.exceptions.Abort as exc:  # click's form of KeyboardInterrupt (and so of SIGTERM)
-        if isinstance(exc.__cause__, Terminated):
-            print("error: terminated (SIGTERM); no partial output was kept", file=sys.stderr)
-            return 143
-        print("error: interrupted; no partial output was kept", file=sys.stderr)
-        return 130
+        code = 143 if isinstance(exc.__cause__, Terminated) else 130
+        print(_interrupted(code), file=sys.stderr)
+        return code
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except Terminated:
-        print("error: terminated (SIGTERM); no partial output was kept", file=sys.stderr)
+        print(_interrupted(143), file=sys.stderr)
         return 143
     except KeyboardInterrupt:
-        print("error: interrupted; no partial output was kept", file=sys.stderr)
+        print(_interrupted(130), file=sys.stderr)
         return 130
     return 0
 

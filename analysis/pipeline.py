@@ -29,6 +29,7 @@ from dipole_portal.core.config import Presentation, Scenario
 from dipole_portal.core.constants import DEFAULT_CONSTANTS
 from dipole_portal.core.errors import InputError
 from dipole_portal.core.executors import Executor, SerialExecutor
+from dipole_portal.core.names import NAME_PATTERN
 from dipole_portal.core.options import (
     DEFAULT_DECAY_MODEL,
     DEFAULT_DETECTOR_MODEL,
@@ -39,7 +40,7 @@ from dipole_portal.core.options import (
     NType,
 )
 from dipole_portal.core.progress import log, progress_bar, warn
-from dipole_portal.core.transaction import check_output_folder, output_transaction, remove_entries
+from dipole_portal.core.transaction import check_output_folder, output_transaction, remove_output
 from dipole_portal.stats.models import Systematics
 
 
@@ -373,8 +374,9 @@ def run_pipeline(scenarios: dict[str, Scenario], names: list[str], preset_name: 
         summary = _run_into(stage, scenarios, names, preset_name, decay_model=decay_model, seed=seed,
                             executor=executor, cache=cache, presentation=presentation, make_figures=make_figures,
                             hepdata_ins=hepdata_ins, detector_model=detector_model)
-        new = set(_manifest_files(stage))
-    remove_entries(final, [rel for rel in old if rel not in new])
+        earlier = {Path(rel).parts[0] for rel in old if Path(rel).parts and NAME_PATTERN.fullmatch(Path(rel).parts[0])}
+        for name in sorted(earlier - {p.name for p in stage.iterdir()}):
+            remove_output(stage, name)  # an earlier run's entry this one does not make: it goes at the commit
     files = {k: [final / Path(p).relative_to(stage) for p in ps] for k, ps in summary.files.items()}
     return dataclasses.replace(summary, output=final, files=files)
 

@@ -32,7 +32,7 @@ def write_index(cache: Cache) -> Path:
 
     from dipole_portal.core.atomic import write_text_atomic
 
-    folder = cache.root / KIND
+    folder = cache.folder(KIND)
     rows = []
     for rec_path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
         try:

@@ -64,7 +64,7 @@ def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
 def test_commands_refuse_inputs_that_are_not_files(tmp_path, kind):
     """--yields, --scenarios, a configuration's points_csv and a sample given to cutflow: exit 2, one line."""
     path = _not_regular(tmp_path)[kind]
-    config = json.loads((Path(__file__).parents[1] / "dipole_portal/core/data/scenarios.json").read_text())
+    config = json.loads((Path(__file__).parents[1] / "src/dipole_portal/core/data/scenarios.json").read_text())
     config["scenarios"]["bes3"]["points_csv"] = str(path)
     (tmp_path / "points.json").write_text(json.dumps(config))
     cases = [("limit", "--yields", str(path)), ("limits", "--yields", str(path), "--output", "o"),
@@ -103,7 +103,7 @@ def test_a_cache_entry_that_is_not_a_file_is_recomputed(tmp_path, target):
                                               ("title", "bad $\\frac{$"), ("title", "one $ sign"),
                                               ("label", "50 ab$^{-1$")])
 def test_presentation_strings_are_checked_before_anything_is_computed(tmp_path, where, value):
-    config = json.loads((Path(__file__).parents[1] / "dipole_portal/core/data/scenarios.json").read_text())
+    config = json.loads((Path(__file__).parents[1] / "src/dipole_portal/core/data/scenarios.json").read_text())
     fig = config["figures"]["fig1_belle2"]
     first = next(iter(fig["curves"]))
     if where == "title":
@@ -113,7 +113,7 @@ def test_presentation_strings_are_checked_before_anything_is_computed(tmp_path, 
     else:
         fig["curves"][first][where] = value
     (tmp_path / "cfg.json").write_text(json.dumps(config))
-    data = Path(__file__).parents[1] / "dipole_portal/core/data/bes3_datasets.csv"
+    data = Path(__file__).parents[1] / "src/dipole_portal/core/data/bes3_datasets.csv"
     (tmp_path / "bes3_datasets.csv").write_bytes(data.read_bytes())
     res = _cli("run", "--preset", "fast", "--scenarios", "cfg.json", "--output", "out", cwd=tmp_path)
     lines = res.stderr.strip().splitlines()

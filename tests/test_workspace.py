@@ -50,8 +50,8 @@ def test_scenarios_load():
 
 
 def _raw():
-    raw = json.loads((ROOT / "dipole_portal" / "core" / "data" / "scenarios.json").read_text())
-    raw["scenarios"]["bes3"]["points_csv"] = str(ROOT / "dipole_portal" / "core" / "data" / "bes3_datasets.csv")
+    raw = json.loads((ROOT / "src" / "dipole_portal" / "core" / "data" / "scenarios.json").read_text())
+    raw["scenarios"]["bes3"]["points_csv"] = str(ROOT / "src" / "dipole_portal" / "core" / "data" / "bes3_datasets.csv")
     return raw
 
 

@@ -26,15 +26,29 @@ from pathlib import Path
 from dipole_portal.core import interrupts
 from dipole_portal.core.atomic import new_folder_beside, remove_stale_temporaries, tmp_prefix
 from dipole_portal.core.errors import InputError
+from dipole_portal.core.names import NAME_PATTERN
 
 REMOVED = ".dpp-removed."  # in a staging folder: the namesake in the final folder goes when the set is committed
+_COMMITTED: list[Path] = []  # the folders whose set this process has put in place (what an interrupt message says)
+
+
+def committed() -> tuple[Path, ...]:
+    """The output folders whose new set this process has put in place, complete, in commit order."""
+    return tuple(_COMMITTED)
+
+
+def reset_committed() -> None:
+    """Forget earlier commits (a new command in the same process)."""
+    _COMMITTED.clear()
 
 
 def remove_output(folder: Path, name: str) -> None:
-    """Take ``name`` out of an output set: from a staging folder when it is committed (the earlier set keeps it
-    until then), from any other folder at once."""
+    """Take entry ``name`` (one path component) out of an output set: from a staging folder when it is committed
+    (the earlier set keeps it until then), from any other folder at once."""
     from dipole_portal.core.atomic import TMP_PREFIX
 
+    if not NAME_PATTERN.fullmatch(name) or name.startswith(TMP_PREFIX):
+        raise ValueError(f"output entry {name!r}: expected one file or folder name")
     if folder.name.startswith(TMP_PREFIX):
         (folder / f"{REMOVED}{name}").touch()
     else:
@@ -95,6 +109,7 @@ def commit(stage: Path, folder: Path) -> list[Path]:
                         os.replace(dst, aside / src.name)
                     os.replace(src, dst)  # replaces a link or file itself
                 out.append(dst)
+            _COMMITTED.append(folder)  # before the held signals arrive: their message says the set is complete
         finally:
             shutil.rmtree(aside, ignore_errors=True)
     return out
@@ -113,18 +128,3 @@ def output_transaction(folder: str | os.PathLike[str]) -> Iterator[Path]:
         commit(stage, final)
     finally:
         shutil.rmtree(stage, ignore_errors=True)
-
-
-def remove_entries(folder: Path, names: list[str]) -> None:
-    """Remove the named entries (relative paths) of ``folder``, never outside it and never through a link."""
-    root = folder.resolve()
-    for rel in names:
-        target = folder / rel
-        try:
-            parent = target.parent.resolve()
-        except OSError:
-            continue
-        if parent != root and root not in parent.parents:
-            continue
-        with contextlib.suppress(OSError):
-            _remove(target)

@@ -11,7 +11,7 @@ Layout: ``ROOT/<kind>/<key>.json`` for JSON entries (``{"key", "inputs", "sha256
 
 >>> import tempfile
 >>> c = Cache(tempfile.mkdtemp())
->>> e = c.entry("demo", {"x": 1}, code=("dipole_portal.core.constants",))
+>>> e = c.entry("limits", {"x": 1}, code=("dipole_portal.core.constants",))
 >>> e.load_json() is None
 True
 >>> _ = e.store_json({"answer": 42})
@@ -28,6 +28,7 @@ import importlib.util
 import json
 import os
 import shutil
+import stat
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -269,11 +270,27 @@ class Cache:
         """The entry of ``kind`` for these inputs, computed by the modules named in ``code``."""
         inputs = json.loads(canonical_json(inputs))
         key = content_hash({"kind": kind, "inputs": inputs, "code": code_digest(tuple(code))}, KEY_LENGTH)
-        return Entry(self.root / kind, kind, key, inputs)
+        return Entry(self.folder(kind), kind, key, inputs)
 
     def entry_by_key(self, kind: str, key: str) -> Entry:
         """An existing entry found by its key (as a provenance record names it); its inputs are not known here."""
-        return Entry(self.root / kind, kind, key, {})
+        return Entry(self.folder(kind), kind, key, {})
+
+    def folder(self, kind: str) -> Path:
+        """The folder of ``kind``'s entries. A symbolic link or anything but a folder in its place is removed (with
+        a warning), never followed: the cache writes only below its root. The root itself may be a link."""
+        if kind not in KINDS:
+            raise ValueError(f"cache kind {kind!r}: expected one of {KINDS}")
+        path = self.root / kind
+        try:
+            mode = os.lstat(path).st_mode
+        except FileNotFoundError:
+            return path
+        if not stat.S_ISDIR(mode):
+            warn(f"cache folder {path} is {'a symbolic link' if stat.S_ISLNK(mode) else 'not a folder'}; replacing "
+                 "it by an empty folder (its entries are recomputed)")
+            path.unlink()
+        return path
 
     def info(self) -> dict[str, dict[str, int]]:
         """Entries and bytes per kind."""
