@@ -14,6 +14,7 @@ the events actually used, so a poor estimate shows up there, never as a biased l
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 from scipy.optimize import brentq
@@ -27,7 +28,7 @@ EXPECTED_AT_LIMIT = 3.0  # signal events: the zero-background 95% C.L. limit
 MIN_FRACTION, MAX_FACTOR = 1 / 20, 4
 
 
-def expected_signal(scenario: Scenario, points: list[EnergyPoint], mass: float, d: float,
+def expected_signal(scenario: Scenario, points: Sequence[EnergyPoint], mass: float, d: float,
                     constants: PhysicsConstants = DEFAULT_CONSTANTS) -> np.ndarray:
     """Signal events per point at coupling ``d`` (GeV^-1) with a selection efficiency of 1."""
     det = scenario.detector
@@ -35,7 +36,7 @@ def expected_signal(scenario: Scenario, points: list[EnergyPoint], mass: float, 
                      * float(decay_probability(p.sqrt_s, mass, d, det.length_m, constants)) for p in points])
 
 
-def channel_shares(scenario: Scenario, points: list[EnergyPoint], mass: float,
+def channel_shares(scenario: Scenario, points: Sequence[EnergyPoint], mass: float,
                    constants: PhysicsConstants = DEFAULT_CONSTANTS) -> np.ndarray:
     """Each point's share of the expected signal where the combination expects 3 events (sums to 1)."""
     def excess(log_d: float) -> float:
@@ -46,7 +47,7 @@ def channel_shares(scenario: Scenario, points: list[EnergyPoint], mass: float,
     return s / s.sum()
 
 
-def signal_events(scenario: Scenario, points: list[EnergyPoint], mass: float, events: int,
+def signal_events(scenario: Scenario, points: Sequence[EnergyPoint], mass: float, events: int,
                   constants: PhysicsConstants = DEFAULT_CONSTANTS) -> list[int]:
     """Signal MC events per point: ``events`` for a single channel, else N_i = events w_i / sum w^2 (clipped).
 

@@ -209,7 +209,8 @@ def generate(process, sqrt_s, beams, mass, decay_model, d_ref, cc_modes, region,
     if process == "signal":
         if mass is None:
             raise InputError("--mass is required for --process signal")
-        spec = SignalSpec(b, mass, d_ref=d_ref, decay_model=decay_model, n_modes=cc_modes)
+        spec: SignalSpec | NuNuGammaSpec = SignalSpec(b, mass, d_ref=d_ref, decay_model=decay_model,
+                                                      n_modes=cc_modes)
     else:
         if region is None:
             reg = PhaseSpaceRegion(0.05 * b.sqrt_s, 0.5 * b.sqrt_s, -0.95, 0.95)
@@ -696,7 +697,8 @@ def main(argv: list[str] | None = None) -> int:
     previous = {s: signal.signal(s, interrupts.handler) for s in (signal.SIGTERM, signal.SIGINT)} \
         if _main_thread() else {}
     try:
-        code = _main(argv)
+        with interrupts.quiet_unraisable():
+            code = _main(argv)
         if code == 0 and interrupts.received() is not None:  # swallowed everywhere it was raised
             code = 143 if interrupts.received() == signal.SIGTERM else 130
             print(_interrupted(code), file=sys.stderr)
@@ -721,7 +723,7 @@ def console_main() -> None:
     if code in (130, 143):
         from multiprocessing import util
 
-        util._run_finalizers(0)  # the minimum priority: the queue threads' joins (priority -5) are left out
+        util._run_finalizers(0)  # type: ignore[attr-defined]  # the minimum priority: the queue threads' joins (priority -5) are left out
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(code)

@@ -219,10 +219,10 @@ def _write(tables: list[Path], out_folder: Path, locations: dict[str, str] | Non
             for k, v in qualifiers:
                 med.add_qualifier(k, v)
             med.add_qualifier("method", ", ".join(sorted({r["calculator"] for r in rows})))
-            for k, name in ((1, "1 sigma"), (0, "2 sigma")):
+            for band, name in ((1, "1 sigma"), (0, "2 sigma")):
                 unc = Uncertainty(name, is_symmetric=False)
-                unc.values = [(r["d95_cls_bands"][k] - r["d95_cls_bands"][2],
-                               r["d95_cls_bands"][4 - k] - r["d95_cls_bands"][2]) for r in rows]
+                unc.values = [(r["d95_cls_bands"][band] - r["d95_cls_bands"][2],
+                               r["d95_cls_bands"][4 - band] - r["d95_cls_bands"][2]) for r in rows]
                 med.add_uncertainty(unc)
             table.add_variable(med)
         chi2 = Variable("d95 chi2 (S^2/(S+B) = 2.71)", is_independent=False, is_binned=False, units="GeV^-1")

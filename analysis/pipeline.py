@@ -10,13 +10,16 @@ interrupted run resumes.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import math
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -42,6 +45,9 @@ from dipole_portal.core.options import (
 from dipole_portal.core.progress import log, progress_bar, warn
 from dipole_portal.core.transaction import check_output_folder, output_transaction, remove_output
 from dipole_portal.stats.models import Systematics
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 
 @dataclass(frozen=True)
@@ -182,9 +188,9 @@ def write_diagnostic_histograms(scenario: Scenario, events: int, seed: int, deca
         sig = process_sample(sig_job.run(), "signal", sel, fill_all=True, decay_model=decay_model,
                              n_modes=request.n_modes)
         bkg = process_sample(bkg_job.run(), "nunugamma", sel, fill_all=True)
-        hists = {"signal_all": sig.histogram_all, "signal_selected": sig.histogram,
+        made = {"signal_all": sig.histogram_all, "signal_selected": sig.histogram,
                  "nunugamma_all": bkg.histogram_all, "nunugamma_selected": bkg.histogram}
-        stored = {"hists": json.dumps(hists, default=uhi.io.json.default),
+        stored = {"hists": json.dumps(made, default=uhi.io.json.default),
                   "cutflow_signal": sig.cutflow.as_dict(), "cutflow_nunugamma": bkg.cutflow.as_dict()}
         stored = entry.store_json(stored)  # as a later run reads it back: the same bytes either way
     hists = read_json_text(stored["hists"], f"cache entry histograms/{entry.key}")
@@ -465,10 +471,10 @@ def _run_into(output: Path, scenarios: dict[str, Scenario], names: list[str], pr
     log(f"[4/{stages}] tables, pyhf workspaces, HEPData")
     files["tables"] = []
     for name, ts in plan.curves.items():
-        res = [results[t].limit for t in ts]
+        limits = [results[t].limit for t in ts]
         specs = {t.mass: results[t].spec for t in ts}
-        files["tables"] += write_limit_tables(output / "limits", name, res, scenarios[name].label)
-        files["tables"] += write_workspaces(output / "workspaces", name, specs, hepdata_ins, results=res)
+        files["tables"] += write_limit_tables(output / "limits", name, limits, scenarios[name].label)
+        files["tables"] += write_workspaces(output / "workspaces", name, specs, hepdata_ins, results=limits)
     study = [results[t].limit.as_dict() for t in plan.study]
     files["tables"].append(write_json_atomic(output / "limits" / "model_study.json", {
         "targets": [dataclasses.asdict(t) for t in presentation.targets if t.scenario in names],
@@ -550,14 +556,14 @@ def make_all_figures(output: Path, scenarios: dict[str, Scenario], names: list[s
     curves = lf.load_curves(output / "limits")
     folder = output / "figures"
     paths: list[Path] = []
-    steps = []
+    steps: list[tuple[str, Callable[[], Figure | None]]] = []
     for spec in presentation.figures:
         if not any(n in curves for n in spec.scenarios):
             continue
         maker = lf.figure_landscape if spec.kind == "landscape" else lf.figure_from_spec
-        steps.append((spec.name, lambda spec=spec, maker=maker: maker(curves, spec)))
+        steps.append((spec.name, functools.partial(maker, curves, spec)))
     shown = presentation.shown()
-    steps += [(f"fig_{n}", lambda n=n: lf.figure_limits({n: curves[n]})) for n in names
+    steps += [(f"fig_{n}", functools.partial(lf.figure_limits, {n: curves[n]})) for n in names
               if n not in shown and n in curves]
     from dipole_portal.plotting.brazil import figure_brazil
 
@@ -571,7 +577,7 @@ def make_all_figures(output: Path, scenarios: dict[str, Scenario], names: list[s
     steps += [("diag_brazil", lambda: figure_brazil(output / "limits", output / "workspaces")),
               ("diag_cls_vs_chi2", lambda: lf.figure_cls_vs_chi2(curves)),
               ("diag_bands", lambda: lf.figure_bands(curves))]
-    steps += [(f"diag_plane_{n}", lambda n=n: figure_plane(scenarios[n], output / "histograms" / f"{n}.root"))
+    steps += [(f"diag_plane_{n}", functools.partial(figure_plane, scenarios[n], output / "histograms" / f"{n}.root"))
               for n in names]
     # what each figure is drawn from: the tables and workspaces, or one scenario's diagnostic histograms (their
     # JSON files: the ROOT files carry write times, so their bytes change on every run)
@@ -589,8 +595,9 @@ def make_all_figures(output: Path, scenarios: dict[str, Scenario], names: list[s
             entries = [cache.entry("figures", {"figure": name, "format": ext, "inputs": sources[name], **settings},
                                    FIGURE_CODE) for ext in FORMATS]
             stored = [e.valid_file(ext) for e, ext in zip(entries, FORMATS, strict=True)]
-            if all(stored):  # the same inputs and plotting code: copy the stored files
+            if all(p is not None for p in stored):  # the same inputs and plotting code: copy the stored files
                 for src, ext in zip(stored, FORMATS, strict=True):
+                    assert src is not None
                     paths.append(copy_atomic(src, folder / f"{name}.{ext}"))
             else:
                 fig = step()

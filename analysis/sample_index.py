@@ -7,6 +7,7 @@ is not part of what a sample is.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from dipole_portal.core.cache import Cache
 from dipole_portal.core.errors import InputError
@@ -43,7 +44,7 @@ def write_index(cache: Cache) -> Path:
         if not (isinstance(inp, dict) and _number(inp.get("sqrt_s_GeV")) and _number(inp.get("mass_GeV", 0.0))
                 and rec_path.with_suffix(".root").is_file()):
             continue  # not a sample record this version wrote, or its file is gone
-        beams = inp.get("beams_GeV") if isinstance(inp.get("beams_GeV"), dict) else {}
+        beams: dict[str, Any] = inp["beams_GeV"] if isinstance(inp.get("beams_GeV"), dict) else {}
         rows.append({"file": rec_path.with_suffix(".root").name, "process": inp.get("process"),
                      "sqrt_s_GeV": inp.get("sqrt_s_GeV"), "e_minus_GeV": beams.get("e_minus"),
                      "e_plus_GeV": beams.get("e_plus"), "mass_GeV": inp.get("mass_GeV", ""),

@@ -73,8 +73,8 @@ def generation_region(scenario: Scenario, point: EnergyPoint, smeared: bool = Fa
     if not smeared:
         return build_selection(scenario, point).region()
     box = generation_region(scenario, point)  # memoised: the grid scan once per point
-    res = CalorimeterResolution.from_config(scenario.detector.calorimeter_resolution)
-    vol = scenario.detector.decay_volume
+    res = CalorimeterResolution.from_config(_described(scenario, "calorimeter_resolution"))
+    vol = _described(scenario, "decay_volume")
     n = SMEAR_MARGIN_SIGMAS
     d_theta = 2 * n * res.max_position_m(box.E_min) / min(vol["radius_m"], vol["z_forward_m"], -vol["z_backward_m"])
     half = point.sqrt_s / 2
@@ -187,13 +187,22 @@ class YieldsRequest:
         return out
 
 
+def _described(scenario: Scenario, what: str) -> Any:
+    """The detector's ``decay_volume`` or ``calorimeter_resolution``, which the models beyond the paper's need."""
+    value = getattr(scenario.detector, what)
+    if value is None:
+        raise InputError(f"scenario {scenario.name}: detector {scenario.detector.name} has no '{what}' in the "
+                         "configuration; the geometry, direction and realistic detector models need it")
+    return value
+
+
 def detector_response(scenario: Scenario, detector_model: DetectorModel | str, seed: int) -> DetectorResponse | None:
     """The detector response of a model beyond the paper's (None for the paper's own)."""
     detector_model = parse_option(DetectorModel, detector_model, "detector model")
     if not detector_model.decay_volume:
         return None
-    res = scenario.detector.calorimeter_resolution if detector_model.resolution else None
-    return DetectorResponse(DecayVolume(**scenario.detector.decay_volume), detector_model.measured_direction,
+    res = _described(scenario, "calorimeter_resolution") if detector_model.resolution else None
+    return DetectorResponse(DecayVolume(**_described(scenario, "decay_volume")), detector_model.measured_direction,
                             None if res is None else CalorimeterResolution.from_config(res), seed)
 
 

@@ -18,10 +18,12 @@ mass could be anywhere between two grid points, and the report says so instead o
 
 from __future__ import annotations
 
+import functools
 import math
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -294,17 +296,24 @@ def table(v: Verdict) -> list[str]:
         first = v.ratios.get(keys[0], {}).get(t)
         if first is None:
             continue
-        rows = [("best mass", lambda tr: (tr.best_ratio, tr.best_mass_GeV))]
-        rows += [(f"{b.lo_GeV:.3g}-{b.hi_GeV:.3g} GeV", lambda tr, i=i: (tr.bands[i].ratio, tr.bands[i].mass_GeV)
-                  if i < len(tr.bands) else None) for i, b in enumerate(first.bands)]
+        def at_best(tr: Any) -> tuple[float, float] | None:
+            return (tr.best_ratio, tr.best_mass_GeV)
+
+        def in_band(tr: Any, i: int) -> tuple[float, float] | None:
+            return (tr.bands[i].ratio, tr.bands[i].mass_GeV) if i < len(tr.bands) else None
+
+        rows: list[tuple[str, Callable[[Any], tuple[float, float] | None]]] = [("best mass", at_best)]
+        rows += [(f"{b.lo_GeV:.3g}-{b.hi_GeV:.3g} GeV", functools.partial(in_band, i=i))
+                 for i, b in enumerate(first.bands)]
         for where, get in rows:
             cells = []
-            vals = {}
+            vals: dict[Any, float | None] = {}
             for k in keys:
                 tr = v.ratios.get(k, {}).get(t)
                 got = get(tr) if tr is not None else None
                 vals[k] = got[0] if got else None
                 cells.append(f"{got[0]:.2f} (m_N {got[1]:.3g})" if got else "")
-            corr = (f"{vals[DEFAULT] / vals[STATED]:.3f}" if vals.get(DEFAULT) and vals.get(STATED) else "")
+            num, den = vals.get(DEFAULT), vals.get(STATED)
+            corr = f"{num / den:.3f}" if num and den else ""
             lines.append(f"| {t} | {where} | {paper} | " + " | ".join(cells) + f" | {corr} |")
     return lines

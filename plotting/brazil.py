@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -49,7 +50,7 @@ def cls_scan(bkg_only: dict, patch: list, toys: bool, mus: np.ndarray = MU_SCAN)
     return out
 
 
-def _read_json(path: Path, what: str) -> object:
+def _read_json(path: Path, what: str) -> Any:
     from dipole_portal.core.readers import read_json
 
     return read_json(path, what)
@@ -68,7 +69,7 @@ def figure_brazil(limits_folder: Path, workspaces: Path, target_mass_GeV: float 
     """One panel per scenario at the tabulated mass nearest ``target_mass_GeV``; None without workspaces."""
     from pyhf.contrib.viz import brazil
 
-    patch_errors = _patch_errors()
+    caught: tuple[type[Exception], ...] = (*_patch_errors(), KeyError, TypeError, ValueError)
     panels = []
     for table_path in sorted(limits_folder.glob("*_limits.json")):
         table = json.loads(table_path.read_text())
@@ -82,7 +83,7 @@ def figure_brazil(limits_folder: Path, workspaces: Path, target_mass_GeV: float 
         toys = (row.get("calculator") or "").startswith("toys")
         try:
             scan = cls_scan(bkg, patch, toys)
-        except (*patch_errors, KeyError, TypeError, ValueError) as exc:
+        except caught as exc:
             raise InputError(f"{patch_path}: not a signal patch of {bkg_path.name} that pyhf can fit "
                              f"({type(exc).__name__}: {exc})") from None
         panels.append((table.get("label", name), row, scan, toys))

@@ -13,9 +13,11 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.artist import Artist
 from matplotlib.figure import Figure
 from matplotlib.ticker import LogFormatterSciNotation, LogLocator
 
@@ -140,7 +142,7 @@ def _default_styles(names) -> tuple[tuple[str, CurveStyle], ...]:
     """Distinct colours (matplotlib's tab10; mplhep's ROOT style cycles fewer) and, past ten, dashed lines."""
     import matplotlib as mpl
 
-    colours = mpl.colormaps["tab10"].colors
+    colours = mpl.colormaps["tab10"].colors  # type: ignore[attr-defined]  # a ListedColormap
     return tuple((n, CurveStyle(mpl.colors.to_hex(colours[i % 10]), "-" if i < 10 else "--"))
                  for i, n in enumerate(names))
 
@@ -179,7 +181,7 @@ def _axes(ax: plt.Axes | None, figsize: tuple[float, float]) -> tuple[Figure, pl
     """The given axes and their figure, or a new figure of ``figsize`` inches."""
     if ax is None:
         return plt.subplots(figsize=figsize)
-    return ax.figure, ax
+    return cast(Figure, ax.figure), ax
 
 
 def figure_from_spec(curves: dict[str, LimitCurve], spec: FigureSpec, ax: plt.Axes | None = None) -> Figure:
@@ -231,7 +233,7 @@ def figure_landscape(curves: dict[str, LimitCurve], spec: FigureSpec | None = No
     if axes is None:
         fig, axes = plt.subplots(1, 3, figsize=(18, 6.5), sharey=True)
     else:
-        fig = axes[0].figure
+        fig = cast(Figure, axes[0].figure)
     converted: dict[str, set[str]] = {}
     pending = []
     for ax, flavour in zip(axes, FLAVOURS, strict=True):
@@ -258,7 +260,7 @@ def figure_landscape(curves: dict[str, LimitCurve], spec: FigureSpec | None = No
     for ax, labels, key in pending:
         fig.canvas.draw()
         place_labels(ax, labels, obstacles_data=[(c.mass, c.d95) for c in shown], avoid=[key.get_window_extent()])
-    handles = [Line2D([], [], color=st.color, ls=st.linestyle, lw=2, label=curves[n].legend)
+    handles: list[Artist] = [Line2D([], [], color=st.color, ls=st.linestyle, lw=2, label=curves[n].legend)
                for n, st in spec.curves if n in curves]
     handles += [Patch(fc=FLAVOUR_COLOURS[f][0], ec=FLAVOUR_COLOURS[f][1], alpha=0.6, label=text)
                 for f, text in (("", "existing: all flavours"), ("e", r"existing: $d_e$"),
@@ -353,6 +355,7 @@ def figure_bands(curves: dict[str, LimitCurve]) -> Figure | None:
     fig, axes = plt.subplots(nrow, ncol, figsize=(4.5 * ncol, 4 * nrow), squeeze=False)
     for ax, name in zip(axes.flat, names, strict=False):
         c = curves[name]
+        assert c.bands is not None
         ax.fill_between(c.mass, c.bands[0], c.bands[4], color="#ffdf00", lw=0, label=r"$\pm2\sigma$")
         ax.fill_between(c.mass, c.bands[1], c.bands[3], color="#00cc00", lw=0, label=r"$\pm1\sigma$")
         ax.plot(c.mass, c.bands[2], "k--", lw=1.5, label="median")

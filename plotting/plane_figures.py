@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from pathlib import Path
+from typing import cast
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -47,7 +48,7 @@ def figure_plane(scenario: Scenario, hist_file: Path, axes: Sequence[plt.Axes] |
     if axes is None:
         fig, axes = plt.subplots(1, 2, figsize=(15, 6.2))
     else:
-        fig = axes[0].figure
+        fig = cast(Figure, axes[0].figure)
     for ax, key, title in ((axes[0], "signal_all", f"signal, $m_N$ = {mass:g} GeV ({meta['decay_model']})"),
                            (axes[1], "nunugamma_all",
                             r"$e^+e^- \to \nu\bar\nu\gamma$ (generated in the cuts' box)")):

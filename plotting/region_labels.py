@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -36,7 +37,7 @@ class RegionLabel:
 def _text_size(ax: Axes, text: str, fontsize: float, rotation: float) -> tuple[float, float]:
     t = ax.text(0.5, 0.5, text, transform=ax.transAxes, fontsize=fontsize, rotation=rotation, ha="center",
                 va="center")
-    bb = t.get_window_extent(ax.figure.canvas.get_renderer())
+    bb = t.get_window_extent(ax.figure.canvas.get_renderer())  # type: ignore[attr-defined]  # Agg canvases
     t.remove()
     return bb.width + 2 * PAD_PX, bb.height + 2 * PAD_PX
 
@@ -103,7 +104,9 @@ def place_labels(ax: Axes, labels: Sequence[RegionLabel], fontsize: float = 9.0,
         inside = path.contains_points(cand)
         in_axes = (cand[:, 0] > axbox.x0) & (cand[:, 0] < axbox.x1) & (cand[:, 1] > axbox.y0) & (cand[:, 1] < axbox.y1)
         depth = np.where(inside, _distance_to_edges(cand, poly), -np.inf)
-        placed = None
+        placed: tuple[Any, float, float, float, float, Any] | None = None
+        fs: float
+        rot: float
         for fs, rot in ((fontsize, 0), (fontsize, 90), (fontsize - 1.5, 0), (fontsize - 1.5, 90)):
             w, h = _text_size(ax, lb.text, fs, rot)
             ok = inside & _boxes_free(cand, w, h, taken, obst) & _inside_box(cand, w, h, inner)
@@ -124,11 +127,11 @@ def place_labels(ax: Axes, labels: Sequence[RegionLabel], fontsize: float = 9.0,
         (cx, cy), fs, rot, w, h, target = placed
         xy = ax.transAxes.inverted().transform((cx, cy))
         if target is None:
-            t = ax.text(*xy, lb.text, transform=ax.transAxes, fontsize=fs, rotation=rot, ha="center", va="center",
-                        color=lb.color)
+            t = ax.text(xy[0], xy[1], lb.text, transform=ax.transAxes, fontsize=fs, rotation=rot, ha="center",
+                        va="center", color=lb.color)
         else:
-            t = ax.annotate(lb.text, xy=ax.transAxes.inverted().transform(target), xycoords="axes fraction",
-                            xytext=xy, textcoords="axes fraction", fontsize=fs, ha="center", va="center",
+            t = ax.annotate(lb.text, xy=tuple(ax.transAxes.inverted().transform(target)), xycoords="axes fraction",
+                            xytext=(xy[0], xy[1]), textcoords="axes fraction", fontsize=fs, ha="center", va="center",
                             color=lb.color, arrowprops={"arrowstyle": "-", "color": lb.color, "lw": 0.7})
         taken.append(Bbox.from_bounds(cx - w / 2, cy - h / 2, w, h))
         texts.append(t)

@@ -118,7 +118,8 @@ def cos_against_polarisation(u: np.ndarray, p: np.ndarray) -> np.ndarray:
     cancellation at small p (it tends to 2u - 1).
     """
     w = 4.0 * u - 2.0 - p
-    return w / (1.0 + np.sqrt(np.maximum(0.0, 1.0 - p * w)))
+    c: np.ndarray = w / (1.0 + np.sqrt(np.maximum(0.0, 1.0 - p * w)))
+    return c
 
 
 def exact_photon_direction(u_c: np.ndarray, u_beta: np.ndarray, z: np.ndarray, sqrt_s: float, mass: float
@@ -146,25 +147,29 @@ def rest_frame_cos(u: np.ndarray, helicity: np.ndarray, model: str) -> np.ndarra
     helicity +1 and forward for helicity -1 (SPEC section 1). The ``exact`` model needs the azimuth too:
     :func:`exact_photon_direction`.
     """
-    backward = 1.0 - 2.0 * np.sqrt(1.0 - u)
-    forward = 2.0 * np.sqrt(u) - 1.0
+    backward: np.ndarray = 1.0 - 2.0 * np.sqrt(1.0 - u)
+    forward: np.ndarray = 2.0 * np.sqrt(u) - 1.0
     if model == "backward":
         return backward
     if model == "forward":
         return forward
     if model == "isotropic":
-        return 2.0 * u - 1.0
+        iso: np.ndarray = 2.0 * u - 1.0
+        return iso
     if model == "helicity":
-        return np.where(helicity > 0, backward, forward)
+        c: np.ndarray = np.where(helicity > 0, backward, forward)
+        return c
     raise InputError(f"decay model {model!r}: expected one of {', '.join(DECAY_MODELS)}")
 
 
-def _store(out: dict[str, np.ndarray], prefix: str, E, px, py, pz) -> None:
+def _store(out: dict[str, np.ndarray], prefix: str, E: np.ndarray, px: np.ndarray, py: np.ndarray,
+           pz: np.ndarray) -> None:
     for name, arr in zip(FOUR, (E, px, py, pz), strict=True):
         out[f"{prefix}_{name}"] = arr.astype(MOMENTUM_DTYPE)
 
 
-def generate_signal_chunk(rng: np.random.Generator, n: int, spec: SignalSpec, total_events: int) -> dict:
+def generate_signal_chunk(rng: np.random.Generator, n: int, spec: SignalSpec,
+                          total_events: int) -> dict[str, np.ndarray]:
     """One chunk of ``n`` signal events; each weight is sigma_total / total_events in pb."""
     sqrt_s, m = spec.beams.sqrt_s, spec.mass
     E_N, p_N = n_energy_GeV(sqrt_s, m), n_momentum_GeV(sqrt_s, m)
@@ -207,10 +212,12 @@ def generate_signal_chunk(rng: np.random.Generator, n: int, spec: SignalSpec, to
 
 def nunugamma_weight_pb(E: np.ndarray, z: np.ndarray, sqrt_s: float, constants: PhysicsConstants) -> np.ndarray:
     """d^2 sigma/(dE dz) times the Jacobian E (1 - z^2) of sampling flat in (ln E, artanh z), in pb."""
-    return d2sigma_dE_dz_pb(E, z, sqrt_s, constants) * E * (1.0 - z * z)
+    w: np.ndarray = d2sigma_dE_dz_pb(E, z, sqrt_s, constants) * E * (1.0 - z * z)
+    return w
 
 
-def generate_nunugamma_chunk(rng: np.random.Generator, n: int, spec: NuNuGammaSpec, total_events: int) -> dict:
+def generate_nunugamma_chunk(rng: np.random.Generator, n: int, spec: NuNuGammaSpec,
+                             total_events: int) -> dict[str, np.ndarray]:
     """One chunk of weighted nu nubar gamma events, flat in ln E and artanh(cos theta) inside the region."""
     sqrt_s, reg = spec.beams.sqrt_s, spec.region
     u = rng.random((3, n))
@@ -232,6 +239,9 @@ def generate_chunks(
     spec: SignalSpec | NuNuGammaSpec, seed: int, events: int, chunk_size: int = DEFAULT_CHUNK
 ) -> Iterator[dict[str, np.ndarray]]:
     """Yield the chunks of a run in order."""
-    make = generate_signal_chunk if isinstance(spec, SignalSpec) else generate_nunugamma_chunk
     for seq, n in chunk_plan(seed, events, chunk_size):
-        yield make(np.random.default_rng(seq), n, spec, events)
+        rng = np.random.default_rng(seq)
+        if isinstance(spec, SignalSpec):
+            yield generate_signal_chunk(rng, n, spec, events)
+        else:
+            yield generate_nunugamma_chunk(rng, n, spec, events)

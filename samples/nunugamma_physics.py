@@ -48,4 +48,5 @@ def factorised_d2sigma_dE_dz_pb(
     z = np.asarray(z, dtype=float)
     x = 2 * E / sqrt_s
     radiator = 2 * constants.alpha / np.pi * ((1 - x / 2) ** 2 + x**2 * z**2 / 4) / (x * (1 - z**2))
-    return radiator * sigma0_pb(sqrt_s**2 * (1 - x), constants) * 2 / sqrt_s
+    out: np.ndarray = radiator * sigma0_pb(sqrt_s**2 * (1 - x), constants) * 2 / sqrt_s
+    return out

@@ -9,6 +9,8 @@ about n, measured from theta_hat = dn/dtheta_N), with vector's boosts.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import vector
 
@@ -18,8 +20,8 @@ from dipole_portal.samples.signal_physics import angular_weight
 def decay_angles(N: dict[str, np.ndarray], photon: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray,
                                                                                       np.ndarray]:
     """(z, cos theta*, cos psi) from CM four-vectors given as {"E", "px", "py", "pz"} arrays (GeV)."""
-    n4 = vector.array({k: np.asarray(N[k], np.float64) for k in ("px", "py", "pz", "E")})
-    g4 = vector.array({k: np.asarray(photon[k], np.float64) for k in ("px", "py", "pz", "E")})
+    n4: Any = vector.array({k: np.asarray(N[k], np.float64) for k in ("px", "py", "pz", "E")})  # vector's stubs
+    g4: Any = vector.array({k: np.asarray(photon[k], np.float64) for k in ("px", "py", "pz", "E")})  # lack methods
     rest = g4.boost_beta3(-n4.to_beta3())  # the photon in the N rest frame (axes parallel to the CM axes)
     k = np.stack([np.asarray(rest.px), np.asarray(rest.py), np.asarray(rest.pz)])
     k /= np.linalg.norm(k, axis=0)
@@ -38,4 +40,5 @@ def model_weights(to_model: str, from_model: str, z: np.ndarray, cos_star: np.nd
     """Event weights that turn a ``from_model`` sample into a ``to_model`` one (mean 1 over the sample)."""
     num = angular_weight(to_model, z, cos_star, cos_psi, sqrt_s, mass)
     den = angular_weight(from_model, z, cos_star, cos_psi, sqrt_s, mass)
-    return np.divide(num, den, out=np.zeros_like(num), where=den > 0)
+    out: np.ndarray = np.divide(num, den, out=np.zeros_like(num), where=den > 0)
+    return out

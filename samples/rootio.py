@@ -142,7 +142,7 @@ METADATA_SCHEMA: dict[str, Any] = {
 }
 
 
-def _check_fields(meta: dict, p: Path) -> None:
+def _check_fields(meta: dict[str, Any], p: Path) -> None:
     """The metadata fields the stages rely on: the schema, and an N light enough to be produced."""
     check_schema(meta, METADATA_SCHEMA, f"{p}: metadata")
     if meta["process"] == "signal" and not meta["mass_GeV"] < meta["sqrt_s_GeV"]:
@@ -192,7 +192,7 @@ def _check_branches(tree: Any, process: str, p: Path) -> None:
     """The branches the selection reads for ``process``: present, and one number per event (not jagged)."""
     from uproot.interpretation.numerical import AsDtype
 
-    need = ("photon_E", "photon_px", "photon_py", "photon_pz", "weight")
+    need: tuple[str, ...] = ("photon_E", "photon_px", "photon_py", "photon_pz", "weight")
     if process == "signal":  # the N four-vector and rest-frame angles: a relabelled background has none
         need += ("N_px", "N_py", "N_pz", "cos_theta_star", "cos_psi")
     keys = set(tree.keys())

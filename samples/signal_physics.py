@@ -86,19 +86,23 @@ def angular_weight(model: str, z: ArrayLike, cos_star: ArrayLike, cos_psi: Array
     z = np.asarray(z, dtype=float)
     c = np.asarray(cos_star, dtype=float)
     s, m2 = sqrt_s**2, mass**2
-    D = (1 - z * z) * s + (1 + z * z) * m2
+    D: np.ndarray = (1 - z * z) * s + (1 + z * z) * m2
+    law: np.ndarray
     if model == "isotropic":
-        return D * np.ones_like(c)
-    if model == "backward":
-        return D * (1 - c)
-    if model == "forward":
-        return D * (1 + c)
-    pl, pt = polarisation(z, sqrt_s, mass)
-    if model == "helicity":
-        return D * (1 - pl * c)
-    if model == "exact":
-        return D * (1 - pl * c - pt * np.sqrt(np.maximum(0.0, 1 - c * c)) * np.asarray(cos_psi, dtype=float))
-    raise ValueError(f"decay model {model!r} unknown")
+        law = np.ones_like(c)
+    elif model == "backward":
+        law = 1 - c
+    elif model == "forward":
+        law = 1 + c
+    elif model in ("helicity", "exact"):
+        pl, pt = polarisation(z, sqrt_s, mass)
+        law = 1 - pl * c
+        if model == "exact":
+            law = law - pt * np.sqrt(np.maximum(0.0, 1 - c * c)) * np.asarray(cos_psi, dtype=float)
+    else:
+        raise ValueError(f"decay model {model!r} unknown")
+    weight: np.ndarray = D * law
+    return weight
 
 
 def decay_width_GeV(mass: float, d: ArrayLike) -> np.ndarray:
@@ -107,22 +111,27 @@ def decay_width_GeV(mass: float, d: ArrayLike) -> np.ndarray:
 
 
 def decay_length_m(
-    sqrt_s: float, mass: float, d: ArrayLike, constants: PhysicsConstants = DEFAULT_CONSTANTS
+    sqrt_s: ArrayLike, mass: float, d: ArrayLike, constants: PhysicsConstants = DEFAULT_CONSTANTS
 ) -> np.ndarray:
-    """Lab decay length l_dec = 4 pi p_N / (d^2 m^4) in m (eq. 6), at the CM momentum of N."""
-    return decay_length_at_momentum_m(n_momentum_GeV(sqrt_s, mass), mass, d, constants)
+    """Lab decay length l_dec = 4 pi p_N / (d^2 m^4) in m (eq. 6), at the CM momentum of N (per energy when
+    ``sqrt_s`` is an array)."""
+    p_n = n_momentum_GeV(sqrt_s, mass)  # type: ignore[arg-type]  # elementwise on arrays too
+    return decay_length_at_momentum_m(p_n, mass, d, constants)
 
 
 def decay_length_at_momentum_m(p_GeV: ArrayLike, mass: float, d: ArrayLike,
                                constants: PhysicsConstants = DEFAULT_CONSTANTS) -> np.ndarray:
     """Decay length 4 pi p / (d^2 m^4) in m of an N of momentum ``p_GeV`` (width d^2 m^3 / 4 pi, eq. 4)."""
     d = np.asarray(d, dtype=float)
-    return 4 * np.pi * np.asarray(p_GeV, dtype=float) / (d**2 * mass**4) * constants.hbarc_GeV_m
+    length: np.ndarray = 4 * np.pi * np.asarray(p_GeV, dtype=float) / (d**2 * mass**4) * constants.hbarc_GeV_m
+    return length
 
 
 def decay_probability(
-    sqrt_s: float, mass: float, d: ArrayLike, length_m: float, constants: PhysicsConstants = DEFAULT_CONSTANTS
+    sqrt_s: ArrayLike, mass: float, d: ArrayLike, length_m: ArrayLike,
+    constants: PhysicsConstants = DEFAULT_CONSTANTS,
 ) -> np.ndarray:
     """P_dec = 1 - exp(-l_D / l_dec) (eq. 5), computed with expm1 so that tiny values keep full precision."""
-    ratio = length_m / decay_length_m(sqrt_s, mass, d, constants)
-    return -np.expm1(-ratio)
+    ratio = np.asarray(length_m, dtype=float) / decay_length_m(sqrt_s, mass, d, constants)
+    p_dec: np.ndarray = -np.expm1(-ratio)
+    return p_dec

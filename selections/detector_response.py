@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import vector
@@ -89,7 +90,7 @@ def measured_columns(E_lab_GeV: np.ndarray, direction: np.ndarray, beta: float) 
     """Photon columns for the cuts from a lab energy and a measured lab direction (n, 3): the CM energy and angle
     follow from vector's boost by -beta, as the experiment would compute them."""
     unit = direction / np.linalg.norm(direction, axis=1)[:, None]
-    lab = vector.array({"px": E_lab_GeV * unit[:, 0], "py": E_lab_GeV * unit[:, 1], "pz": E_lab_GeV * unit[:, 2],
+    lab: Any = vector.array({"px": E_lab_GeV * unit[:, 0], "py": E_lab_GeV * unit[:, 1], "pz": E_lab_GeV * unit[:, 2],
                         "E": E_lab_GeV})
     cm = lab.boostZ(beta=-beta) if beta else lab
     return PhotonColumns(np.asarray(cm.E, dtype=float), np.asarray(cm.theta, dtype=float),
@@ -118,8 +119,12 @@ class DetectorResponse:
         u x ``path_m`` along ``n_dir`` (signal) or from the collision point (``n_dir`` None)."""
         if n_dir is None or not self.measured_direction:
             n_dir, path_m, u = g, np.zeros(len(g)), 0.0
+        if path_m is None:
+            raise ValueError("photon_columns: a decay direction needs its path lengths (path_m)")
         impact, barrel = impact_points_m(self.volume, n_dir, path_m, u, g)
         if self.resolution is None:
             return measured_columns(E_lab, impact, beta)
+        if normals is None:
+            raise ValueError("photon_columns: smearing needs the standard normal draws (normals)")
         impact, E = smear(impact, barrel, E_lab, self.resolution, normals)
         return measured_columns(E, impact, beta)

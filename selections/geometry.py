@@ -7,6 +7,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import vector
 
@@ -17,7 +19,7 @@ def lab_to_cm_theta_deg(theta_lab_deg: np.ndarray | float, beta: float) -> np.nd
     The CM frame moves with +beta along z in the lab, so the lab photon is boosted by -beta.
     """
     th = np.radians(np.atleast_1d(np.asarray(theta_lab_deg, dtype=float)))
-    photon = vector.array({"px": np.sin(th), "py": np.zeros_like(th), "pz": np.cos(th), "E": np.ones_like(th)})
+    photon: Any = vector.array({"px": np.sin(th), "py": np.zeros_like(th), "pz": np.cos(th), "E": np.ones_like(th)})
     return np.degrees(np.asarray(photon.boostZ(beta=-beta).theta))
 
 

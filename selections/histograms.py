@@ -32,7 +32,9 @@ def make_histogram(sqrt_s: float, n_e: int = N_E_BINS, n_theta: int = N_THETA_BI
 
 def fit_binned(h: hist.Hist) -> hist.Hist:
     """The histogram merged to the fit binning (FIT_REBIN)."""
-    return h[:: hist.rebin(FIT_REBIN[0]), :: hist.rebin(FIT_REBIN[1])]
+    merged = h[:: hist.rebin(FIT_REBIN[0]), :: hist.rebin(FIT_REBIN[1])]
+    assert isinstance(merged, hist.Hist)  # slicing with rebin keeps both axes: a histogram, not a number
+    return merged
 
 
 def fill(h: hist.Hist, E: np.ndarray, theta_lab_rad: np.ndarray, weight: np.ndarray) -> None:
@@ -90,7 +92,9 @@ def to_th2d(h: hist.Hist, info: RootHistInfo | None = None) -> object:
     """
     th2 = uproot.to_writable(h)
     th1 = th2.bases[0].bases[0]
-    th1._members["fTsumw2"] = float(np.sum(h.view(flow=False).variance))
+    variances = h.variances(flow=False)
+    assert variances is not None  # Weight() storage
+    th1._members["fTsumw2"] = float(np.sum(variances))
     for axis, title in zip((th1.member("fXaxis"), th1.member("fYaxis")), ROOT_AXIS_TITLES, strict=True):
         axis.bases[0]._members["fTitle"] = root_title(title)
     if info is not None:

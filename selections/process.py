@@ -110,9 +110,11 @@ class SelectedSample:
     @classmethod
     def from_result(cls, r: SampleResult) -> SelectedSample:
         h = histograms.fit_binned(r.histogram)
+        variances = h.variances()
+        assert variances is not None  # Weight() storage
         k_mean, k_frac = k_means_and_fractions(r.decay_k) if r.decay_k is not None else (None, None)
         return cls(r.process, r.cutflow.events[0], r.cutflow.sumw[0], r.xsec_pb, r.xsec_err_pb,
-                   tuple(float(v) for v in h.values().ravel()), tuple(float(v) for v in h.variances().ravel()),
+                   tuple(float(v) for v in h.values().ravel()), tuple(float(v) for v in variances.ravel()),
                    r.cutflow.as_dict(), k_mean, k_frac, r.decay_u_edges)
 
     def as_dict(self) -> dict:
@@ -167,7 +169,7 @@ def process_sample(
         signal_response = response if process == "signal" else None
         for i, chunk in enumerate(iterate_tree(tree, Path(path), step_size,
                                                with_n=reweight or signal_response is not None)):
-            if reweight:
+            if reweight and target is not None:
                 factor = model_weights(target, meta["decay_model"], ak.to_numpy(chunk.N.costheta),
                                        ak.to_numpy(chunk.cos_theta_star), ak.to_numpy(chunk.cos_psi),
                                        meta["sqrt_s_GeV"], meta["mass_GeV"])
@@ -178,7 +180,7 @@ def process_sample(
                 passed = select_chunk(chunk, selection, flow, h, h_all)[:, None]
             else:
                 passed = select_measured(chunk, selection, flow, h, h_all, response, meta, i, n)
-            if n is not None:
+            if n is not None and signal_response is not None:
                 k = decay_k(signal_response.volume, ak.to_numpy(n.p), ak.to_numpy(n.costheta), meta["mass_GeV"])
                 k_hist = merge_k_histograms(k_hist, k_histogram(k, ak.to_numpy(chunk.weight), passed))
     recount = process == "signal" and n_modes is not None and n_modes != meta.get("n_cc_modes")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import awkward as ak
 import numpy as np
@@ -38,7 +39,7 @@ def iterate_photons(path: str | os.PathLike[str], step_size: int = DEFAULT_STEP)
         yield from iterate_tree(f[TREE], p, step_size)
 
 
-def iterate_tree(tree: object, path: Path, step_size: int = DEFAULT_STEP, with_n: bool = False
+def iterate_tree(tree: Any, path: Path, step_size: int = DEFAULT_STEP, with_n: bool = False
                  ) -> Iterator[ak.Array]:
     """Chunks of an open ``events`` tree as records {photon, weight}; with ``with_n`` also the N momentum ``N``
     (Momentum3D, CM) and the photon's rest-frame angles ``cos_theta_star``, ``cos_psi``. Every value is checked

@@ -121,7 +121,9 @@ class ScenarioYields:
     n_type: str = "dirac"  # an NType value
 
     def signal_events(self, d: np.ndarray | float) -> np.ndarray:
-        return sum(c.signal_events(d) for c in self.channels)
+        zero = np.zeros_like(np.asarray(d, dtype=float))
+        total: np.ndarray = sum((c.signal_events(d) for c in self.channels), zero)  # channel by channel, in order
+        return total
 
     def channel_signal_events(self, d: float) -> np.ndarray:
         """S_i(d) per channel, computed for all channels at once (the limit solvers call this hundreds of times).
@@ -151,14 +153,14 @@ class ScenarioYields:
             if any(ch.decay_k_mean is None or ch.decay_u_edges != self.channels[0].decay_u_edges
                    for ch in self.channels):
                 return np.array([float(ch.decay_probability(d)) for ch in self.channels])
-            n_b = max(len(ch.decay_k_mean) for ch in self.channels)
+            means = [ch.decay_k_mean or [] for ch in self.channels]
+            n_b = max(len(m) for m in means)
             edges = tuple(self.channels[0].decay_u_edges or (0.0, 1.0))
             k = np.zeros((len(self.channels), n_b))
             f = np.zeros((len(self.channels), n_b, len(edges) - 1))
-            for i, ch in enumerate(self.channels):
-                k[i, :len(ch.decay_k_mean)] = ch.decay_k_mean
-                f[i, :len(ch.decay_k_mean)] = np.asarray(ch.decay_k_fraction, dtype=float).reshape(
-                    len(ch.decay_k_mean), -1)
+            for i, (ch, m) in enumerate(zip(self.channels, means, strict=True)):
+                k[i, :len(m)] = m
+                f[i, :len(m)] = np.asarray(ch.decay_k_fraction, dtype=float).reshape(len(m), -1)
             stacked = self.__dict__["_stacked_k"] = (k, f, edges)
         k, f, edges = stacked
         return mean_decay_probability(k, f, d * math.sqrt(self.channels[0].width_factor), edges)

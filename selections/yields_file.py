@@ -137,10 +137,10 @@ def _check_channel(c: dict, mass: float, where: str) -> None:
     if not mass < c["sqrt_s"]:
         raise InputError(f"{where}/sqrt_s: value {c['sqrt_s']!r} invalid: N of mass_GeV {mass!r} cannot be produced; "
                          "expected sqrt(s) above m_N")
-    arrays = [c.get(k) for k in _FIT_ARRAYS]
-    if any(a is not None for a in arrays) and (any(a is None for a in arrays) or len({len(a) for a in arrays}) != 1):
-        raise InputError(f"{where}: {'/'.join(_FIT_ARRAYS)} of lengths "
-                         f"{[None if a is None else len(a) for a in arrays]}: expected three lists of equal length")
+    lengths = [None if c.get(k) is None else len(c[k]) for k in _FIT_ARRAYS]
+    if any(n is not None for n in lengths) and (None in lengths or len(set(lengths)) != 1):
+        raise InputError(f"{where}: {'/'.join(_FIT_ARRAYS)} of lengths {lengths}: expected three lists of equal "
+                         "length")
     _check_decay_k(c, where)
 
 
@@ -150,12 +150,13 @@ def _check_decay_k(c: dict, where: str) -> None:
     k, f, e = c.get("decay_k_mean"), c.get("decay_k_fraction"), c.get("decay_u_edges")
     if k is None and f is None and e is None:
         return
-    ok = k is not None and f is not None and e is not None and e[0] == 0 and e[-1] == 1
-    ok = ok and all(a < b for a, b in zip(e[:-1], e[1:], strict=False)) and len(k) == len(f)  # type: ignore[index]
-    ok = ok and all(len(r) == len(e) - 1 for r in f)  # type: ignore[arg-type, union-attr]
-    if ok:
-        sums = np.sum(np.asarray(f, dtype=float), axis=0)
-        ok = bool(np.all(sums <= 1 + 1e-6)) and (len(e) > 2 or abs(sums[0] - 1) < 1e-6)  # type: ignore[arg-type]
+    ok = False
+    if k is not None and f is not None and e is not None and e[0] == 0 and e[-1] == 1:
+        ok = all(a < b for a, b in zip(e[:-1], e[1:], strict=False)) and len(k) == len(f)
+        ok = ok and all(len(r) == len(e) - 1 for r in f)
+        if ok:
+            sums = np.sum(np.asarray(f, dtype=float), axis=0)
+            ok = bool(np.all(sums <= 1 + 1e-6)) and (len(e) > 2 or abs(sums[0] - 1) < 1e-6)
     if not ok:
         raise InputError(f"{where}: decay_k_mean/decay_k_fraction/decay_u_edges: expected a list of finite positive "
                          "k, per k a list of shares in [0, 1] (one per decay interval; each interval's shares summing "

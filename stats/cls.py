@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pyhf
@@ -28,7 +29,7 @@ class MuLimits:
     bands: np.ndarray
     calculator: str
     hypotests: int = 0
-    extra: dict = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def median(self) -> float:
@@ -65,7 +66,7 @@ def _solve_bands(cls_of_mu: Callable[[float], np.ndarray], guess: float, tol: fl
     x_med = math.log(max(guess, 1e-12))
     for k in (2, 0, 1, 3, 4):  # median first: it sets the guesses of the others
         x0 = x_med + math.log(band_scale(k - 2)) if k != 2 else x_med
-        g = lambda x, k=k: math.log(max(f(x)[k], 1e-300)) - math.log(ALPHA)  # noqa: E731
+        g = lambda x, k=k: math.log(max(float(f(x)[k]), 1e-300)) - math.log(ALPHA)  # noqa: E731
         known = sorted(cache)
         a = max([x for x in known if g(x) > 0], default=None)
         b = min([x for x in known if g(x) < 0], default=None)
@@ -141,13 +142,13 @@ class ExpectedAsymptoticCLs:
         return np.asarray(cls, dtype=float).ravel()
 
 
-def asymptotic_limits(spec: dict, guess: float = 1.0) -> MuLimits:
+def asymptotic_limits(spec: dict[str, Any], guess: float = 1.0) -> MuLimits:
     """Expected limits with pyhf's asymptotic calculator (q~_mu) on Asimov background-only data."""
     with pyhf_backend():
         return _asymptotic_limits(spec, guess)
 
 
-def _asymptotic_limits(spec: dict, guess: float) -> MuLimits:
+def _asymptotic_limits(spec: dict[str, Any], guess: float) -> MuLimits:
     ws = pyhf.Workspace(spec)
     model = ws.model()
     data = ws.data(model)
@@ -189,7 +190,7 @@ def toy_limits(signal: np.ndarray, background: np.ndarray, guess: float = 1.0, n
     return MuLimits(bands, f"toys ({ntoys})", n)
 
 
-def pyhf_upper_limit(spec: dict, rtol: float = 2e-3, **hypotest_kwargs: object) -> tuple[np.ndarray, int]:
+def pyhf_upper_limit(spec: dict[str, Any], rtol: float = 2e-3, **hypotest_kwargs: object) -> tuple[np.ndarray, int]:
     """pyhf's own expected limits, as ``upper_limit(data, model, scan=None)`` computes them: TOMS748 root finding
     (``toms748_scan``) between the POI's suggested bounds, here with ``level`` passed explicitly (pyhf 0.7.6's
     ``upper_limit`` drops it when ``scan=None``) and relative tolerance ``rtol`` (ours: 2e-3 in ln mu).

@@ -9,7 +9,9 @@ d until the limit on mu is 1 (to 0.1%).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 
@@ -46,12 +48,12 @@ class LimitResult:
     efficiency: list[float]
     channels: list[float]
     hypotests: int = 0
-    systematics: dict | None = None
+    systematics: dict[str, Any] | None = None
     d95_mc_rel_err: float | None = None  # relative MC-statistics uncertainty of d95 (efficiencies, backgrounds)
     detector_model: str = "paper"  # a DetectorModel: the paper's idealisation, or a realistic detector step
     n_type: str = "dirac"  # an NType: Dirac or Majorana N
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     def validate(self) -> LimitResult:
@@ -76,7 +78,7 @@ class LimitResult:
         return self
 
 
-def signal_background(spec: dict) -> tuple[np.ndarray, np.ndarray]:
+def signal_background(spec: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
     """Signal and total background per bin of a pyhf spec, channels concatenated (events)."""
     sig, bkg = [], []
     for ch in spec["channels"]:
@@ -101,7 +103,8 @@ def mu_limits(y: ScenarioYields, d: float, binned: bool, calculator: str, syst: 
 
 def _shape(y: ScenarioYields, d: float) -> np.ndarray:
     s = y.channel_signal_events(d)
-    return s / s.sum()
+    shape: np.ndarray = s / s.sum()
+    return shape
 
 
 def choose_calculator(y: ScenarioYields, calculator: str) -> str:
@@ -139,7 +142,8 @@ def cls_d95(y: ScenarioYields, d_start: float, *, binned: bool = False, calculat
         lim = mu_limits(y, d, binned, calc, syst)
         total_tests += lim.hypotests
         s_model = float(y.signal_events(d))
-        upper = None if y.signal_bound is None else (lambda x: float(y.signal_bound(x).sum()))
+        bound = y.signal_bound
+        upper = None if bound is None else (lambda x, bound=bound: float(bound(x).sum()))
         bands = [chi2mod.solve_first(lambda x: float(y.signal_events(x)), m * s_model, guess=d, upper=upper)
                  for m in lim.bands]
         # done when d is stable, or when the channel mix at the new d is the one just tested (then so is mu)
@@ -178,8 +182,17 @@ def mc_rel_err(y: ScenarioYields, d95: float) -> float:
         if ch.efficiency > 0 and ch.efficiency_err > 0:
             scale = np.ones(len(y.channels))
             scale[i] += ch.efficiency_err / ch.efficiency
-            shifted = chi2mod.d95_chi2(lambda d, scale=scale: y.channel_signal_events(d) * scale, b, guess=base,
-                                       upper=None if upper is None else (lambda d, scale=scale: upper(d) * scale))
+            def model(d: float, scale: np.ndarray = scale) -> np.ndarray:
+                s: np.ndarray = y.channel_signal_events(d) * scale
+                return s
+
+            def bound(d: float, scale: np.ndarray = scale,
+                      upper: Callable[[float], np.ndarray] | None = upper) -> np.ndarray:
+                assert upper is not None
+                s: np.ndarray = upper(d) * scale
+                return s
+
+            shifted = chi2mod.d95_chi2(model, b, guess=base, upper=None if upper is None else bound)
             var += (shifted / base - 1) ** 2
         if ch.background_irreducible_err > 0:
             bb = b.copy()

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pyhf
@@ -59,11 +60,11 @@ def _channel_bins(y: ScenarioYields, i: int, binned: bool, d: float
     return sig[keep], bkg[keep], gap
 
 
-def _normsys(name: str, rel: float) -> dict:
+def _normsys(name: str, rel: float) -> dict[str, Any]:
     return {"name": name, "type": "normsys", "data": {"hi": 1 + rel, "lo": 1 - rel}}
 
 
-def build_spec(y: ScenarioYields, d: float, binned: bool = False, syst: Systematics | None = None) -> dict:
+def build_spec(y: ScenarioYields, d: float, binned: bool = False, syst: Systematics | None = None) -> dict[str, Any]:
     """A pyhf workspace (dict) with signal at coupling ``d`` and Asimov background-only observations."""
     syst = syst or Systematics()
     channels, observations = [], []
@@ -103,7 +104,7 @@ BKG_ONLY_POI = "lumi"  # pyhf requires this name for a lumi modifier
 BKG_ONLY_MEASUREMENT = "background_only"
 
 
-def background_only(spec: dict) -> dict:
+def background_only(spec: dict[str, Any]) -> dict[str, Any]:
     """The workspace without its signal samples (for publication with a patchset).
 
     pyhf builds a model only around a declared parameter of interest, and ``mu`` lives on the signal sample. So,
@@ -127,7 +128,7 @@ def background_only(spec: dict) -> dict:
     return bkg
 
 
-def signal_patch(bkg_only: dict, spec: dict) -> list[dict]:
+def signal_patch(bkg_only: dict[str, Any], spec: dict[str, Any]) -> list[dict[str, Any]]:
     """JSON Patch operations adding the signal samples of ``spec`` to the channels of ``bkg_only``.
 
     They touch only channels, so pyhf can apply them to a model (``pyhf cls --patch``) or to a workspace.
@@ -147,7 +148,8 @@ def patch_name(mass: float) -> str:
     return f"mN_{mass_label(mass)}GeV"
 
 
-def patchset(bkg_only: dict, signal_specs: dict[float, dict], name: str, hepdata_ins: str | None = None) -> dict:
+def patchset(bkg_only: dict[str, Any], signal_specs: dict[float, dict[str, Any]], name: str,
+             hepdata_ins: str | None = None) -> dict[str, Any]:
     """A pyhf patchset adding the signal sample of each mass to the background-only workspace.
 
     pyhf's schema requires ``metadata.references.hepdata`` (an INSPIRE id, ``ins`` + 7 digits): it is never

@@ -7,6 +7,7 @@ import io
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 from dipole_portal.core.atomic import new_folder_beside, swap_in_folder, write_json_atomic, write_text_atomic
 from dipole_portal.core.errors import InputError
@@ -26,9 +27,9 @@ def limits_csv(results: list[LimitResult]) -> str:
     w = csv.writer(buf)
     w.writerow(CSV_COLUMNS)
     for r in results:
-        bands = r.d95_cls_bands or [""] * 5
-        w.writerow([r.mass_GeV, f"{r.d95_chi2:.6e}", "" if r.d95_cls is None else f"{r.d95_cls:.6e}",
-                    *[b if b == "" else f"{b:.6e}" for b in bands], f"{r.signal_events:.6g}",
+        bands = [f"{b:.6e}" for b in r.d95_cls_bands] if r.d95_cls_bands else [""] * 5
+        w.writerow([r.mass_GeV, f"{r.d95_chi2:.6e}", "" if r.d95_cls is None else f"{r.d95_cls:.6e}", *bands,
+                    f"{r.signal_events:.6g}",
                     f"{r.background_events:.6g}", f"{r.background_events_irreducible:.6g}",
                     ";".join(f"{e:.5f}" for e in r.efficiency), r.method, r.model, r.calculator or "",
                     r.decay_model, r.n_cc_modes,
@@ -59,7 +60,7 @@ def write_limit_tables(folder: Path, scenario: str, results: list[LimitResult], 
     return [p_csv, p_json]
 
 
-def computed_with(results: list[LimitResult]) -> dict:
+def computed_with(results: list[LimitResult]) -> dict[str, Any]:
     """What a set of limits was computed with, for the metadata of the files that publish them.
 
     Raises InputError when the set mixes decay models, charge-conjugate counting, counting/binned models, methods
@@ -75,7 +76,7 @@ def computed_with(results: list[LimitResult]) -> dict:
     return out
 
 
-def provenance(r: LimitResult) -> dict:
+def provenance(r: LimitResult) -> dict[str, Any]:
     """What one mass's pyhf signal was computed with: the coupling at mu = 1 (the expected CLs limit, GeV^-1), the
     photon law, the detector model, the N type, the counted modes, the statistical model, the calculator, any
     systematics and the package version."""
@@ -89,7 +90,7 @@ def provenance(r: LimitResult) -> dict:
             "dipole_portal_version": __version__}
 
 
-def provenance_op(bkg_only: dict, prov: dict) -> dict:
+def provenance_op(bkg_only: dict[str, Any], prov: dict[str, Any]) -> dict[str, Any]:
     """A JSON Patch ``test`` operation that carries ``prov`` as an extra member ``metadata``.
 
     RFC 6902 (section 4) makes operations ignore members they do not define, so pyhf and jsonpatch apply the patch
@@ -110,7 +111,7 @@ def _folder_holds(folder: Path, texts: dict[str, str]) -> bool:
         return False
 
 
-def write_workspaces(folder: Path, scenario: str, specs: dict[float, dict], hepdata_ins: str | None = None,
+def write_workspaces(folder: Path, scenario: str, specs: dict[float, dict[str, Any]], hepdata_ins: str | None = None,
                      results: list[LimitResult] | None = None) -> list[Path]:
     """Background-only workspace (of the lightest mass, which has every channel), one plain JSON Patch per mass
     (for ``pyhf cls <bkgonly> --patch <file> --measurement expected``) and, with an INSPIRE id, the pyhf
@@ -132,7 +133,7 @@ def write_workspaces(folder: Path, scenario: str, specs: dict[float, dict], hepd
     lightest = min(specs)
     bkg = background_only(specs[lightest])
     ps = patchset(bkg, specs, f"{scenario} dipole portal", hepdata_ins)
-    prov: dict[float, dict] = {}
+    prov: dict[float, dict[str, Any]] = {}
     if results:
         from dipole_portal.core.version import __version__
 

@@ -19,12 +19,13 @@ from __future__ import annotations
 import contextlib
 import inspect
 from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 import pyhf
 
 
-def _percentile(self, tensor_in, q, axis=None, interpolation="linear"):
+def _percentile(self: Any, tensor_in: Any, q: Any, axis: Any = None, interpolation: Any = "linear") -> Any:
     return np.percentile(tensor_in, q, axis=axis, method=interpolation)
 
 

@@ -15,6 +15,18 @@ def chi2_pvalue(observed: np.ndarray, expected: np.ndarray) -> float:
     return float(stats.chi2.sf(chi2, len(observed) - 1))
 
 
+#: the quick subset (``-m quick``): the foundations, generators, formats and statistics helpers, in under a minute
+QUICK_MODULES = {"test_signal_generator", "test_nunugamma_generator", "test_rootio", "test_histograms", "test_cache",
+                 "test_mass_grid", "test_verdict", "test_existing_limits", "test_decay_volume",
+                 "test_spin_correlation", "test_structure"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.path.stem in QUICK_MODULES and item.get_closest_marker("slow") is None:
+            item.add_marker(pytest.mark.quick)
+
+
 @pytest.fixture
 def tmp_out(tmp_path):
     return tmp_path

@@ -137,3 +137,24 @@ def test_ctrl_c_over_a_long_mass_list_never_hangs_at_exit(tmp_path, attempt):
         pytest.fail("hung at exit after Ctrl-C")
     assert proc.returncode == 130, err
     assert err.strip().splitlines()[-1].startswith("error: interrupted") and "resource_tracker" not in err, err
+
+
+def test_a_swallowed_interrupt_prints_no_traceback_and_other_errors_still_do(tmp_path):
+    """In a weakref callback or ``__del__`` Python prints a raised interrupt as "Exception ignored ... Traceback";
+    during a command it is recorded instead (and raised again at the next check), other exceptions print."""
+    code = (
+        "import gc, signal, sys\n"
+        "from dipole_portal.core import interrupts\n"
+        "class Interrupted:\n"
+        "    def __del__(self): interrupts.handler(signal.SIGINT, None)\n"
+        "class Broken:\n"
+        "    def __del__(self): raise ValueError('a real bug')\n"
+        "interrupts.reset()\n"
+        "with interrupts.quiet_unraisable():\n"
+        "    a = Interrupted(); del a; gc.collect()\n"
+        "    b = Broken(); del b; gc.collect()\n"
+        "print(interrupts.received() == signal.SIGINT)\n"
+    )
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)
+    assert res.stdout.strip() == "True", res.stderr
+    assert "KeyboardInterrupt" not in res.stderr and "ValueError: a real bug" in res.stderr, res.stderr

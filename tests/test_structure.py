@@ -97,6 +97,7 @@ def test_a_checkout_imports_without_an_install(tmp_path):
     assert res.returncode == 0 and res.stdout.strip() == "ok", res.stderr
 
 
+@pytest.mark.slow
 def test_mypy_follows_the_installed_package_and_finds_no_error(tmp_path):
     """mypy, run outside the checkout on the installed package, resolves every ``dipole_portal`` import (through
     the plain path entry of the install) and reports no error, with the configuration in pyproject.toml."""

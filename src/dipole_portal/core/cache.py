@@ -117,7 +117,7 @@ class Entry:
     folder: Path
     kind: str
     key: str
-    inputs: dict
+    inputs: dict[str, Any]
 
     @property
     def json_path(self) -> Path:
@@ -137,19 +137,21 @@ class Entry:
         record = self.load_record()
         return None if record is None else record["content"]
 
-    def load_record(self) -> dict | None:
+    def load_record(self) -> dict[str, Any] | None:
         """The whole verified record (``content`` and what is kept beside it, such as ``seconds``), or None."""
         if not self.json_path.exists() and not self.json_path.is_symlink():
             return None
         try:
             stored = loads_json(read_bytes(self.json_path, "cache record"), str(self.json_path), "cache record")
-            ok = (stored["key"] == self.key and stored["sha256"] == _digest(stored["inputs"], stored["content"]))
+            ok = (isinstance(stored, dict) and stored["key"] == self.key
+                  and stored["sha256"] == _digest(stored["inputs"], stored["content"]))
         except (InputError, TypeError, KeyError):
             ok = False
         if not ok:
             self._discard("is damaged (checksum or key mismatch)", self.json_path)
             return None
-        return stored
+        record: dict[str, Any] = stored
+        return record
 
     def store_json(self, content: Any, cpu_seconds: float | None = None) -> Any:
         """Write ``content`` (JSON-able, finite numbers only) with its checksum, atomically; return it as a later
@@ -207,7 +209,7 @@ class Entry:
         with self.locked():
             return self._checked_file(ext)
 
-    def ensure_file(self, ext: str, make: Callable[[Path], None]) -> Path:
+    def ensure_file(self, ext: str, make: Callable[[Path], object]) -> Path:
         """The entry's valid data file, made by ``make(temporary path)`` first if there is none (under the lock)."""
         if self._matches(ext):
             return self.file_path(ext)
@@ -228,8 +230,8 @@ class Entry:
         data, side = self.file_path(ext), self.json_path
         try:
             stored = loads_json(read_bytes(side, "cache record"), str(side), "cache record")
-            return (stored["key"] == self.key and stored["bytes"] == check_regular(data, "cache").stat().st_size
-                    and stored["sha256"] == file_sha256(data))
+            return bool(stored["key"] == self.key and stored["bytes"] == check_regular(data, "cache").stat().st_size
+                        and stored["sha256"] == file_sha256(data))
         except (OSError, InputError, TypeError, KeyError):
             return False
 
@@ -266,7 +268,7 @@ class Cache:
     def __init__(self, root: str | os.PathLike[str] | None = None) -> None:
         self.root = Path(root) if root is not None else default_root()
 
-    def entry(self, kind: str, inputs: dict, code: Sequence[str]) -> Entry:
+    def entry(self, kind: str, inputs: dict[str, Any], code: Sequence[str]) -> Entry:
         """The entry of ``kind`` for these inputs, computed by the modules named in ``code``."""
         inputs = json.loads(canonical_json(inputs))
         key = content_hash({"kind": kind, "inputs": inputs, "code": code_digest(tuple(code))}, KEY_LENGTH)

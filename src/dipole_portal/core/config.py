@@ -94,7 +94,8 @@ class Scenario:
 
     def as_dict(self) -> dict[str, Any]:
         """The full definition (detector, cuts, energy points) as JSON-able data: part of every cache key."""
-        return json.loads(json.dumps(dataclasses.asdict(self), default=str))
+        out: dict[str, Any] = json.loads(json.dumps(dataclasses.asdict(self), default=str))
+        return out
 
     @property
     def max_sqrt_s(self) -> float:
@@ -130,7 +131,7 @@ class Scenario:
 MAX_CONFIG_BYTES = 16 * 1024 * 1024
 
 
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict:
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     keys = [k for k, _ in pairs]
     dup = next((k for k in keys if keys.count(k) > 1), None)
     if dup is not None:
@@ -191,7 +192,7 @@ def read_points_csv(path: Path) -> tuple[tuple[float, float], ...]:
     return tuple(rows)
 
 
-def _check_finite(node: Any, source: Path, path: tuple = ()) -> None:
+def _check_finite(node: Any, source: Path, path: tuple[Any, ...] = ()) -> None:
     """JSON as Python reads it accepts NaN and Infinity; no number in a configuration may be either."""
     if isinstance(node, dict):
         for k, v in node.items():
@@ -203,7 +204,7 @@ def _check_finite(node: Any, source: Path, path: tuple = ()) -> None:
         raise InputError(f"{source}: key {key_path(path)}: value {json.dumps(node)} invalid: expected a finite number")
 
 
-def _check_ranges(raw: dict, source: Path) -> None:
+def _check_ranges(raw: dict[str, Any], source: Path) -> None:
     """Intervals given as [low, high] (angles, cos theta) must be increasing."""
     for name, d in raw["detectors"].items():
         pairs = [("theta_lab_deg", d.get("theta_lab_deg"))]
@@ -327,7 +328,7 @@ class Presentation:
 
     figures: tuple[FigureSpec, ...] = ()
     targets: tuple[Target, ...] = ()
-    comparisons: tuple[dict, ...] = ()
+    comparisons: tuple[dict[str, Any], ...] = ()
 
     def figure(self, name: str) -> FigureSpec | None:
         return next((f for f in self.figures if f.name == name), None)
@@ -337,7 +338,7 @@ class Presentation:
         return {n for f in self.figures for n in f.scenarios}
 
 
-def parse_presentation(raw: dict, source: Path, scenarios: dict[str, Scenario]) -> Presentation:
+def parse_presentation(raw: dict[str, Any], source: Path, scenarios: dict[str, Scenario]) -> Presentation:
     """Figures, targets and comparisons of a validated configuration; every scenario they name must exist."""
     def known(name: str, key: str) -> str:
         if name not in scenarios:

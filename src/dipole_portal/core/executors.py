@@ -206,7 +206,7 @@ class DaskExecutor(Executor):
             self._cluster.close()
 
     def describe(self) -> str:
-        where = "LocalCluster" if self._cluster is not None else self._client.scheduler.address
+        where = "LocalCluster" if self._cluster is not None else getattr(self._client.scheduler, "address", "?")
         return f"dask ({where}, {self.workers} workers)"
 
 

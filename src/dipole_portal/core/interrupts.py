@@ -5,11 +5,19 @@ runs when the signal arrives. Inside a finaliser (``__del__``, for instance upro
 is printed as "Exception ignored" and lost, and the run would go on to finish with exit code 0. So the handlers
 record the signal first, and ``check`` raises it again where the project looks: after every finished task, and
 before an output set is committed. An interrupted run therefore never commits and never reports success.
+
+While a command runs, ``quiet_unraisable`` keeps Python from printing such a swallowed interrupt as "Exception
+ignored ... Traceback" (it is not lost: ``check`` raises it again); every other unraisable exception is printed as
+usual.
 """
 
 from __future__ import annotations
 
+import contextlib
 import signal
+import sys
+from collections.abc import Iterator
+from typing import Any
 
 _received: int | None = None
 
@@ -43,3 +51,20 @@ def check() -> None:
 def reset() -> None:
     global _received
     _received = None
+
+
+@contextlib.contextmanager
+def quiet_unraisable() -> Iterator[None]:
+    """Within the block, an interrupt swallowed in a finaliser or weakref callback is not printed (it is recorded)."""
+    previous = sys.unraisablehook
+
+    def hook(unraisable: Any) -> None:
+        if isinstance(unraisable.exc_value, KeyboardInterrupt) and _received is not None:
+            return
+        previous(unraisable)
+
+    sys.unraisablehook = hook
+    try:
+        yield
+    finally:
+        sys.unraisablehook = previous

@@ -98,7 +98,7 @@ E = TypeVar("E", bound=StrEnum)
 def parse_option(enum: type[E], value: object, what: str) -> E:
     """``value`` as a member of ``enum``, or an InputError naming ``what`` and the allowed values."""
     try:
-        return enum(value)
+        return enum(value)  # type: ignore[arg-type]  # any value is tried: a bad one is the InputError below
     except ValueError:
         allowed = ", ".join(m.value for m in enum)
         raise InputError(f"{what} {value!r}: expected one of {allowed}") from None
