@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from dipole_portal.core.atomic import _umask, check_writable, new_folder_beside, swap_in_folder
-from dipole_portal.core.cache import Cache, files_digest
+from dipole_portal.core.cache import HEPDATA_CODE, Cache, files_digest
 from dipole_portal.core.errors import InputError
 from dipole_portal.core.version import __version__
 
@@ -129,7 +129,7 @@ def write_hepdata(limits_folder: Path, out_folder: Path, locations: dict[str, st
         inputs = {"tables": files_digest(*tables), "locations": locations or {}, "version": __version__,
                   "workspaces": files_digest(workspaces) if workspaces is not None else None,
                   "sources": files_digest(*[f for _, f in code_members()])}
-        entry = cache.entry("hepdata", inputs, ("dipole_portal.analysis.hepdata_export",))
+        entry = cache.entry("hepdata", inputs, HEPDATA_CODE)
         stored = entry.valid_file("tar.gz")
         if stored is not None:
             return _unpack(stored, out_folder)

@@ -10,22 +10,78 @@ import sys
 import pytest
 
 from dipole_portal.analysis import tasks
-from dipole_portal.core import cache as cache_mod
-from dipole_portal.core.cache import Cache, code_digest
+from dipole_portal.core.cache import Cache
 from dipole_portal.core.config import get_scenario
 
 
-def test_code_digest_follows_the_source(tmp_path, monkeypatch):
-    pkg = tmp_path / "edited_pkg"
-    pkg.mkdir()
-    (pkg / "__init__.py").write_text("")
-    (pkg / "formula.py").write_text("CHI2_95 = 2.71\n")
-    monkeypatch.syspath_prepend(str(tmp_path))
-    before = code_digest(("edited_pkg",))
-    (pkg / "formula.py").write_text("CHI2_95 = 3.84\n")
-    code_digest.cache_clear()
-    assert code_digest(("edited_pkg",)) != before
-    assert code_digest(("edited_pkg.formula",)) != before  # a module alone is hashed too
+def _package(tmp_path, monkeypatch, files: dict[str, str]):
+    """A throwaway copy of the package layout: ``dipole_portal`` modules under ``tmp_path`` (code_identity finds
+    modules on disk next to itself, so it is pointed at this tree)."""
+    from dipole_portal.core import code_identity
+
+    root = tmp_path / "dipole_portal"
+    for rel, text in {"__init__.py": "", **files}.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+    monkeypatch.setattr(code_identity, "__file__", str(root / "core" / "code_identity.py"))
+    code_identity._closure.cache_clear()
+    code_identity._digest.cache_clear()
+    return root
+
+
+def _digest_of(roots: tuple[str, ...]) -> str:
+    from dipole_portal.core import code_identity
+
+    code_identity._closure.cache_clear()
+    code_identity._digest.cache_clear()
+    return code_identity.Code(roots).digest()
+
+
+FORMULA = ('''"""Signal yield."""\nfrom dipole_portal import helper\n\ndef signal(d):\n    """S(d)."""\n'''
+           "    return helper.K * d**2\n")
+
+
+def test_comments_docstrings_and_layout_change_no_key_and_a_formula_does(tmp_path, monkeypatch):
+    root = _package(tmp_path, monkeypatch, {"formula.py": FORMULA, "helper.py": "K = 2.71\n", "other.py": "X = 1\n",
+                                            "oracle.py": "from dipole_portal import formula\n"})
+    before = _digest_of(("dipole_portal.formula",))
+    (root / "formula.py").write_text(FORMULA.replace('"""S(d)."""', '"""S(d), eq. 7 of the paper."""  # cited')
+                                     .replace("helper.K * d**2", "helper.K  *  (d ** 2)  # a comment"))
+    assert _digest_of(("dipole_portal.formula",)) == before  # docstring, comment and spacing
+    (root / "other.py").write_text("X = 2\n")
+    (root / "oracle.py").write_text("from dipole_portal import formula\nCHECK = 1\n")
+    assert _digest_of(("dipole_portal.formula",)) == before  # modules it does not import (a test oracle)
+    (root / "helper.py").write_text("K = 3.84\n")
+    assert _digest_of(("dipole_portal.formula",)) != before  # a number in a module it imports
+
+
+def test_a_library_version_changes_the_keys_that_use_it(monkeypatch):
+    """A new pyhf invalidates limits, not samples; a new numpy both."""
+    from dipole_portal.core import code_identity
+    from dipole_portal.core.cache import LIMIT_CODE, SAMPLE_CODE
+
+    def keys() -> tuple[str, str]:
+        code_identity._digest.cache_clear()
+        return SAMPLE_CODE.digest(), LIMIT_CODE.digest()
+
+    real = code_identity.library_version
+    sample, limit = keys()
+    monkeypatch.setattr(code_identity, "library_version", lambda n: real(n) + (".post1" if n == "pyhf" else ""))
+    assert keys() == (sample, keys()[1]) and keys()[1] != limit
+    monkeypatch.setattr(code_identity, "library_version", lambda n: real(n) + (".post1" if n == "numpy" else ""))
+    new_sample, new_limit = keys()
+    assert new_sample != sample and new_limit != limit
+    code_identity._digest.cache_clear()
+
+
+def test_no_production_key_holds_the_test_oracle():
+    from dipole_portal.core.cache import FIGURE_CODE, HEPDATA_CODE, LIMIT_CODE, SAMPLE_CODE, SELECTION_CODE
+
+    for code in (SAMPLE_CODE, SELECTION_CODE, LIMIT_CODE, FIGURE_CODE, HEPDATA_CODE):
+        assert "dipole_portal.selections.reference" not in code.modules()
+    assert not any(m.startswith("dipole_portal.stats") for m in SELECTION_CODE.modules())
+    assert not any(m.startswith(("dipole_portal.selections", "dipole_portal.analysis"))
+                   for m in SAMPLE_CODE.modules())
 
 
 def _counts(root) -> dict[str, int]:
@@ -33,23 +89,27 @@ def _counts(root) -> dict[str, int]:
 
 
 @pytest.mark.parametrize(("edited", "recomputed"), [
-    ("dipole_portal.stats", {"limits"}),
-    ("dipole_portal.selections", {"selected", "yields", "limits"}),
-    ("dipole_portal.samples", {"samples", "selected", "yields", "limits"}),
+    ("dipole_portal.stats.limits", {"limits"}),
+    ("dipole_portal.selections.cuts", {"selected", "yields", "limits"}),
+    ("dipole_portal.samples.signal_physics", {"samples", "selected", "yields", "limits"}),
+    ("dipole_portal.selections.reference", set()),  # the test oracle
+    ("dipole_portal.plotting.style", set()),
 ])
 def test_an_edit_invalidates_exactly_what_depends_on_it(tmp_path, monkeypatch, edited, recomputed):
-    """Edit one stage's code (simulated through its digest): only the entries computed by it are remade."""
+    """Edit one module's code (simulated through its digest): only the entries computed with it are remade."""
+    from dipole_portal.core import code_identity
+
     task = tasks.LimitTask(get_scenario("stcf-4gev"), 1.0, events=3000, method="chi2", cache=str(tmp_path))
     first = tasks.run_task(task).limit
     before = _counts(tmp_path)
     assert all(v > 0 for v in before.values())
-    real = cache_mod.code_digest
-
-    def edited_digest(names: tuple[str, ...]) -> str:
-        return real(names) + ("-edited" if edited in names else "")
-
-    monkeypatch.setattr(cache_mod, "code_digest", edited_digest)
-    again = tasks.run_task(task).limit
+    real = code_identity.module_digest
+    monkeypatch.setattr(code_identity, "module_digest", lambda name: real(name) + ("-edited" if name == edited else ""))
+    code_identity._digest.cache_clear()
+    try:
+        again = tasks.run_task(task).limit
+    finally:
+        code_identity._digest.cache_clear()
     after = _counts(tmp_path)
     for kind in before:
         assert after[kind] == before[kind] * (2 if kind in recomputed else 1), kind

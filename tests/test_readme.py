@@ -1,9 +1,10 @@
-"""The README's commands run as written: a renamed file, a changed option or a missing extra fails here.
+"""The documented commands run as written: a renamed file, a changed option or a missing extra fails here.
 
-Every command of the README's example block, the analysis command of its "Run it" table and the pyhf commands of
-"What run produces" run in one folder, in order, with smaller settings (fewer events and masses, and `run`
-restricted to one scenario; ``SMALL`` says exactly what changes). A template with placeholders
-(``<scenario>``, ``[--option]``) is not run: the files it names must exist after the run.
+Every command of the example block of the pipeline page (docs/pipeline.md), the analysis command of the
+README's "Run it" table and the pyhf commands of "What run produces" (docs/outputs.md) run in one folder, in
+order, with smaller settings (fewer events and masses, and `run` restricted to one scenario; ``small`` says
+exactly what changes). A template with placeholders (``<scenario>``, ``[--option]``) is not run: the files it
+names must exist after the run.
 """
 
 from __future__ import annotations
@@ -19,7 +20,14 @@ from pathlib import Path
 
 import pytest
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+ROOT = Path(__file__).resolve().parents[1]
+README = ROOT / "README.md"
+#: the pages whose commands are run, the README first
+PAGES = (README, ROOT / "docs" / "pipeline.md", ROOT / "docs" / "outputs.md")
+
+
+def documented_text() -> str:
+    return "\n".join(p.read_text() for p in PAGES)
 PROGRAMS = ("python -m dipole_portal ", "pyhf ", "dipole-portal ")
 RUN_SCENARIO = "stcf-4gev"  # `run` is restricted to one scenario (no reproduction target: no model study)
 
@@ -36,7 +44,7 @@ def readme_commands(text: str) -> tuple[list[str], list[str]]:
               for line in block.splitlines() if line.strip().startswith(PROGRAMS)]
     table = re.findall(r"`(python -m dipole_portal run [^`]+)`", _section(text, "## Run it"))
     produces = [" ".join(span.split()) for span in
-                re.findall(r"`((?:pyhf) [^`]*DIR/[^`]*)`", _section(text, "### What `run` produces"), flags=re.S)]
+                re.findall(r"`((?:pyhf) [^`]*DIR/[^`]*)`", _section(text, "# What `run` produces"), flags=re.S)]
     templates = [c for c in produces if "<" in c]
     return table + fenced + [c for c in produces if c not in templates], templates
 
@@ -59,7 +67,7 @@ def small(command: str) -> list[str]:
 
 
 def test_readme_lists_the_commands_it_documents():
-    commands, templates = readme_commands(README.read_text())
+    commands, templates = readme_commands(documented_text())
     subcommands = {shlex.split(c)[3] for c in commands if c.startswith("python -m dipole_portal")}
     assert {"generate", "yields", "select", "limit", "limits", "cutflow", "run", "cache"} <= subcommands
     assert any(c.startswith("pyhf cls") for c in commands) and any(c.startswith("pyhf inspect") for c in commands)
@@ -68,7 +76,7 @@ def test_readme_lists_the_commands_it_documents():
 
 @pytest.mark.slow
 def test_readme_commands_run_as_written(tmp_path):
-    commands, templates = readme_commands(README.read_text())
+    commands, templates = readme_commands(documented_text())
     env = {**os.environ, "DIPOLE_PORTAL_CACHE": str(tmp_path / "cache"), "DIPOLE_PORTAL_PROGRESS": "0",
            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
     run_output = None

@@ -1,17 +1,19 @@
 """One content-addressed cache for every stage: samples, selected samples, yields, limits, histograms.
 
 An entry's key hashes its inputs (settings, seed, constants, the scenario definition with its cuts) *and the
-source code* of the modules that compute it, so editing a formula or a cut invalidates exactly the entries that
-depend on it, and nothing else. Each entry stores a SHA-256 checksum of its content, verified on every read: a
-corrupt, truncated or altered entry is reported with a one-line warning, removed and recomputed, never used
-and never fatal. Entries appear only when complete (atomic writes), so an interrupted run leaves none half-made.
+code* that computes it (:mod:`dipole_portal.core.code_identity`: the modules it imports, without comments or
+docstrings, and the versions of the libraries it runs on), so editing a formula or a cut invalidates exactly the
+entries that depend on it, and nothing else. Each entry stores a SHA-256 checksum of its content, verified on
+every read: a corrupt, truncated or altered entry is reported with a one-line warning, removed and recomputed,
+never used and never fatal. Entries appear only when complete (atomic writes), so an interrupted run leaves
+none half-made.
 
 Layout: ``ROOT/<kind>/<key>.json`` for JSON entries (``{"key", "inputs", "sha256", "content"}``) and
 ``ROOT/<kind>/<key>.<ext>`` plus ``<key>.json`` (``{"key", "inputs", "sha256", "bytes"}``) for files.
 
 >>> import tempfile
 >>> c = Cache(tempfile.mkdtemp())
->>> e = c.entry("limits", {"x": 1}, code=("dipole_portal.core.constants",))
+>>> e = c.entry("limits", {"x": 1}, code=Code(("dipole_portal.core.constants",)))
 >>> e.load_json() is None
 True
 >>> _ = e.store_json({"answer": 42})
@@ -22,20 +24,19 @@ True
 from __future__ import annotations
 
 import contextlib
-import functools
 import hashlib
-import importlib.util
 import json
 import os
 import shutil
 import stat
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from dipole_portal.core.atomic import atomic_path, write_text_atomic
+from dipole_portal.core.code_identity import Code
 from dipole_portal.core.errors import InputError
 from dipole_portal.core.progress import warn
 from dipole_portal.core.readers import check_regular, loads_json, read_bytes
@@ -46,13 +47,18 @@ CACHE_ENV = "DIPOLE_PORTAL_CACHE"
 KINDS = ("samples", "selected", "yields", "limits", "histograms", "figures", "hepdata")
 KEY_LENGTH = 24
 
-#: the code each kind of entry depends on (packages hash every module in them)
-SAMPLE_CODE = ("dipole_portal.samples", "dipole_portal.core.constants", "dipole_portal.core.beams")
-#: yields also depend on how the tasks choose samples (base decay model, seeds, events per channel)
-SELECTION_CODE = (*SAMPLE_CODE, "dipole_portal.selections", "dipole_portal.core.config",
-                  "dipole_portal.analysis.allocation", "dipole_portal.analysis.tasks")
-LIMIT_CODE = (*SELECTION_CODE, "dipole_portal.stats")
-FIGURE_CODE = ("dipole_portal.plotting",)
+#: the code each kind of entry is computed by (its import closure) and the libraries whose version counts
+_NUMERICAL = ("numpy", "uproot")
+SAMPLE_CODE = Code(("dipole_portal.samples.cache",), libraries=_NUMERICAL)
+#: selected samples and yields: the selections, and how the tasks choose samples (not the statistics they also hold)
+SELECTION_CODE = Code(("dipole_portal.samples.cache", "dipole_portal.analysis.tasks"), exclude=("dipole_portal.stats",),
+                      libraries=(*_NUMERICAL, "awkward", "vector", "hist", "boost-histogram", "scipy"))
+LIMIT_CODE = Code(("dipole_portal.analysis.tasks",),
+                  libraries=(*SELECTION_CODE.libraries, "pyhf", "iminuit", "jsonpatch"))
+FIGURE_CODE = Code(("dipole_portal.plotting.limit_figures", "dipole_portal.plotting.plane_figures",
+                    "dipole_portal.plotting.brazil", "dipole_portal.plotting.style"),
+                   libraries=("matplotlib", "mplhep", "numpy", "pyhf"))
+HEPDATA_CODE = Code(("dipole_portal.analysis.hepdata_export",), libraries=("hepdata_lib", "pyhf"))
 
 
 def default_root() -> Path:
@@ -72,22 +78,6 @@ def canonical_json(obj: Any) -> str:
 def content_hash(obj: Any, n: int = 16) -> str:
     """Stable short hash of a JSON-able object."""
     return hashlib.sha256(canonical_json(obj).encode()).hexdigest()[:n]
-
-
-@functools.cache
-def code_digest(names: tuple[str, ...]) -> str:
-    """SHA-256 of the source of the named modules (a package: every ``.py`` file in it), in a stable order."""
-    h = hashlib.sha256()
-    for name in sorted(set(names)):
-        spec = importlib.util.find_spec(name)
-        if spec is None or spec.origin is None:
-            raise ModuleNotFoundError(f"cache key: module {name} not found")
-        origin = Path(spec.origin)
-        files = sorted(origin.parent.glob("*.py")) if origin.name == "__init__.py" else [origin]
-        for f in files:
-            h.update(f"{name}:{f.name}\0".encode())
-            h.update(f.read_bytes())
-    return h.hexdigest()
 
 
 def files_digest(*paths: Path) -> str:
@@ -268,10 +258,10 @@ class Cache:
     def __init__(self, root: str | os.PathLike[str] | None = None) -> None:
         self.root = Path(root) if root is not None else default_root()
 
-    def entry(self, kind: str, inputs: dict[str, Any], code: Sequence[str]) -> Entry:
-        """The entry of ``kind`` for these inputs, computed by the modules named in ``code``."""
+    def entry(self, kind: str, inputs: dict[str, Any], code: Code) -> Entry:
+        """The entry of ``kind`` for these inputs, computed by ``code``."""
         inputs = json.loads(canonical_json(inputs))
-        key = content_hash({"kind": kind, "inputs": inputs, "code": code_digest(tuple(code))}, KEY_LENGTH)
+        key = content_hash({"kind": kind, "inputs": inputs, "code": code.digest()}, KEY_LENGTH)
         return Entry(self.folder(kind), kind, key, inputs)
 
     def entry_by_key(self, kind: str, key: str) -> Entry:
