@@ -28,17 +28,32 @@ EXPECTED_AT_LIMIT = 3.0  # signal events: the zero-background 95% C.L. limit
 MIN_FRACTION, MAX_FACTOR = 1 / 20, 4
 
 
-def expected_signal(scenario: Scenario, points: Sequence[EnergyPoint], mass: float, d: float,
-                    constants: PhysicsConstants = DEFAULT_CONSTANTS) -> np.ndarray:
+def expected_signal(
+    scenario: Scenario,
+    points: Sequence[EnergyPoint],
+    mass: float,
+    d: float,
+    constants: PhysicsConstants = DEFAULT_CONSTANTS,
+) -> np.ndarray:
     """Signal events per point at coupling ``d`` (GeV^-1) with a selection efficiency of 1."""
     det = scenario.detector
-    return np.array([p.lumi_fb * PB_TO_FB * signal_xsec_pb(p.sqrt_s, mass, d, 2, constants) * det.eps_det
-                     * float(decay_probability(p.sqrt_s, mass, d, det.length_m, constants)) for p in points])
+    return np.array(
+        [
+            p.lumi_fb
+            * PB_TO_FB
+            * signal_xsec_pb(p.sqrt_s, mass, d, 2, constants)
+            * det.eps_det
+            * float(decay_probability(p.sqrt_s, mass, d, det.length_m, constants))
+            for p in points
+        ]
+    )
 
 
-def channel_shares(scenario: Scenario, points: Sequence[EnergyPoint], mass: float,
-                   constants: PhysicsConstants = DEFAULT_CONSTANTS) -> np.ndarray:
+def channel_shares(
+    scenario: Scenario, points: Sequence[EnergyPoint], mass: float, constants: PhysicsConstants = DEFAULT_CONSTANTS
+) -> np.ndarray:
     """Each point's share of the expected signal where the combination expects 3 events (sums to 1)."""
+
     def excess(log_d: float) -> float:
         return math.log(expected_signal(scenario, points, mass, math.exp(log_d), constants).sum() / EXPECTED_AT_LIMIT)
 
@@ -47,8 +62,13 @@ def channel_shares(scenario: Scenario, points: Sequence[EnergyPoint], mass: floa
     return s / s.sum()
 
 
-def signal_events(scenario: Scenario, points: Sequence[EnergyPoint], mass: float, events: int,
-                  constants: PhysicsConstants = DEFAULT_CONSTANTS) -> list[int]:
+def signal_events(
+    scenario: Scenario,
+    points: Sequence[EnergyPoint],
+    mass: float,
+    events: int,
+    constants: PhysicsConstants = DEFAULT_CONSTANTS,
+) -> list[int]:
     """Signal MC events per point: ``events`` for a single channel, else N_i = events w_i / sum w^2 (clipped).
 
     >>> from dipole_portal.core.config import get_scenario

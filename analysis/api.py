@@ -37,27 +37,55 @@ def _scenario(scenario: str | Scenario, scenarios_file: str | Path | None) -> Sc
     return scenario if isinstance(scenario, Scenario) else get_scenario(scenario, scenarios_file)
 
 
-def expected_limit(scenario: str | Scenario, mass_GeV: float, *, decay_model: DecayModel | str = DEFAULT_DECAY_MODEL,
-                   method: Method | str = Method.CLS, calculator: Calculator | str = Calculator.AUTO,
-                   events: int = DEFAULT_EVENTS, seed: int = DEFAULT_SEED, n_cc_modes: int = DEFAULT_CC_MODES,
-                   binned: bool = False, systematics: Systematics = NO_SYST,
-                   scenarios_file: str | Path | None = None, cache: str | Path | None = None) -> LimitResult:
+def expected_limit(
+    scenario: str | Scenario,
+    mass_GeV: float,
+    *,
+    decay_model: DecayModel | str = DEFAULT_DECAY_MODEL,
+    method: Method | str = Method.CLS,
+    calculator: Calculator | str = Calculator.AUTO,
+    events: int = DEFAULT_EVENTS,
+    seed: int = DEFAULT_SEED,
+    n_cc_modes: int = DEFAULT_CC_MODES,
+    binned: bool = False,
+    systematics: Systematics = NO_SYST,
+    scenarios_file: str | Path | None = None,
+    cache: str | Path | None = None,
+) -> LimitResult:
     """The expected 95% C.L. limit on d (GeV^-1) of ``scenario`` at ``mass_GeV``: chi2 and (``method="cls"``) CLs
     with its bands, in a typed ``LimitResult``."""
-    task = LimitTask(_scenario(scenario, scenarios_file), float(mass_GeV),
-                     decay_model=parse_option(DecayModel, decay_model, "decay_model"), n_modes=n_cc_modes,
-                     events=events, seed=seed, method=parse_option(Method, method, "method"), binned=binned,
-                     calculator=parse_option(Calculator, calculator, "calculator"), syst=systematics,
-                     cache=str(cache or ""))
+    task = LimitTask(
+        _scenario(scenario, scenarios_file),
+        float(mass_GeV),
+        decay_model=parse_option(DecayModel, decay_model, "decay_model"),
+        n_modes=n_cc_modes,
+        events=events,
+        seed=seed,
+        method=parse_option(Method, method, "method"),
+        binned=binned,
+        calculator=parse_option(Calculator, calculator, "calculator"),
+        syst=systematics,
+        cache=str(cache or ""),
+    )
     task.request  # noqa: B018 - validates the mass, events and seed before anything is computed
     return run_task(task).limit
 
 
-def scan(scenario: str | Scenario, masses_GeV: list[float] | None = None, *, n_masses: int = 20,
-         decay_model: DecayModel | str = DEFAULT_DECAY_MODEL, method: Method | str = Method.CLS,
-         calculator: Calculator | str = Calculator.AUTO, events: int = DEFAULT_EVENTS, seed: int = DEFAULT_SEED,
-         n_cc_modes: int = DEFAULT_CC_MODES, workers: int = 1, scenarios_file: str | Path | None = None,
-         cache: str | Path | None = None) -> ScanResult:
+def scan(
+    scenario: str | Scenario,
+    masses_GeV: list[float] | None = None,
+    *,
+    n_masses: int = 20,
+    decay_model: DecayModel | str = DEFAULT_DECAY_MODEL,
+    method: Method | str = Method.CLS,
+    calculator: Calculator | str = Calculator.AUTO,
+    events: int = DEFAULT_EVENTS,
+    seed: int = DEFAULT_SEED,
+    n_cc_modes: int = DEFAULT_CC_MODES,
+    workers: int = 1,
+    scenarios_file: str | Path | None = None,
+    cache: str | Path | None = None,
+) -> ScanResult:
     """Limits over a mass grid (default: ``n_masses`` log-spaced from 10 MeV to 98% of sqrt(s)), on ``workers``
     local processes; the result holds the limits and each mass's pyhf workspace."""
     from dipole_portal.analysis.mass_grid import log_grid
@@ -65,7 +93,15 @@ def scan(scenario: str | Scenario, masses_GeV: list[float] | None = None, *, n_m
     sc = _scenario(scenario, scenarios_file)
     grid = [float(m) for m in masses_GeV] if masses_GeV is not None else log_grid(sc.max_sqrt_s, n_masses)
     with make_executor("serial" if workers == 1 else "processes", workers) as ex:
-        return scan_masses(sc, grid, decay_model=parse_option(DecayModel, decay_model, "decay_model"),
-                           events=events, seed=seed, cache=str(cache or ""), n_modes=n_cc_modes,
-                           method=parse_option(Method, method, "method"),
-                           calculator=parse_option(Calculator, calculator, "calculator"), executor=ex)
+        return scan_masses(
+            sc,
+            grid,
+            decay_model=parse_option(DecayModel, decay_model, "decay_model"),
+            events=events,
+            seed=seed,
+            cache=str(cache or ""),
+            n_modes=n_cc_modes,
+            method=parse_option(Method, method, "method"),
+            calculator=parse_option(Calculator, calculator, "calculator"),
+            executor=ex,
+        )

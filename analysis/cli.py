@@ -89,30 +89,47 @@ _DECAY_MODEL = click.Choice([m.value for m in DecayModel])
 
 
 def _decay_model_option(f):
-    return click.option("--decay-model", type=_DECAY_MODEL, default=DEFAULT_DECAY_MODEL.value, show_default=True,
-                        help="Photon angular law in the N rest frame: exact (full spin correlation), helicity, "
-                             "backward, isotropic or forward.")(f)
+    return click.option(
+        "--decay-model",
+        type=_DECAY_MODEL,
+        default=DEFAULT_DECAY_MODEL.value,
+        show_default=True,
+        help="Photon angular law in the N rest frame: exact (full spin correlation), helicity, "
+        "backward, isotropic or forward.",
+    )(f)
 
 
 def _detector_model_option(f):
-    return click.option("--detector-model", type=click.Choice([m.value for m in DetectorModel]),
-                        default=DEFAULT_DETECTOR_MODEL.value, show_default=True,
-                        help="paper: a decay within l_D of the collision point (eq. 5); geometry: per event, "
-                             "along the N flight direction, inside the calorimeter's inner surface; direction: also "
-                             "the photon direction the calorimeter measures (collision point to impact point); "
-                             "realistic: also the calorimeter's energy and position resolution.")(f)
+    return click.option(
+        "--detector-model",
+        type=click.Choice([m.value for m in DetectorModel]),
+        default=DEFAULT_DETECTOR_MODEL.value,
+        show_default=True,
+        help="paper: a decay within l_D of the collision point (eq. 5); geometry: per event, "
+        "along the N flight direction, inside the calorimeter's inner surface; direction: also "
+        "the photon direction the calorimeter measures (collision point to impact point); "
+        "realistic: also the calorimeter's energy and position resolution.",
+    )(f)
 
 
 def _n_type_option(f):
-    return click.option("--n-type", type=click.Choice([m.value for m in NType]), default=DEFAULT_N_TYPE.value,
-                        show_default=True,
-                        help="dirac, or majorana: twice the width, an isotropic photon, the same production "
-                             "(DarkNews conventions).")(f)
+    return click.option(
+        "--n-type",
+        type=click.Choice([m.value for m in NType]),
+        default=DEFAULT_N_TYPE.value,
+        show_default=True,
+        help="dirac, or majorana: twice the width, an isotropic photon, the same production (DarkNews conventions).",
+    )(f)
 
 
 def _cc_modes_option(f):
-    return click.option("--cc-modes", type=click.IntRange(1, 2), default=DEFAULT_CC_MODES, show_default=True,
-                        help="Charge-conjugate modes counted: 2 = N nubar + Nbar nu (Dirac N), 1 = N nubar only.")(f)
+    return click.option(
+        "--cc-modes",
+        type=click.IntRange(1, 2),
+        default=DEFAULT_CC_MODES,
+        show_default=True,
+        help="Charge-conjugate modes counted: 2 = N nubar + Nbar nu (Dirac N), 1 = N nubar only.",
+    )(f)
 
 
 FEW_EVENTS = 1000  # below this many MC events per sample, efficiencies and limits carry large MC errors
@@ -123,30 +140,52 @@ _DEFERRED: list[str] = []  # warnings printed when the command succeeds (an erro
 
 def _warn_few_events(ctx: click.Context, param: click.Parameter, value: int) -> int:
     if value is not None and value < FEW_EVENTS:
-        _DEFERRED.append(f"--events {value}: fewer than {FEW_EVENTS} MC events per sample; efficiencies and limits "
-                         "carry large MC errors (see d95_mc_rel_err)")
+        _DEFERRED.append(
+            f"--events {value}: fewer than {FEW_EVENTS} MC events per sample; efficiencies and limits "
+            "carry large MC errors (see d95_mc_rel_err)"
+        )
     return value
 
 
 def _events_option(f):
-    return click.option("--events", type=click.IntRange(1, MAX_EVENTS), default=DEFAULT_EVENTS, show_default=True,
-                        callback=_warn_few_events,
-                        help="MC events per sample (signal and nu nubar gamma, per energy point).")(f)
+    return click.option(
+        "--events",
+        type=click.IntRange(1, MAX_EVENTS),
+        default=DEFAULT_EVENTS,
+        show_default=True,
+        callback=_warn_few_events,
+        help="MC events per sample (signal and nu nubar gamma, per energy point).",
+    )(f)
 
 
 def _seed_option(f):
-    return click.option("--seed", type=click.IntRange(0, MAX_SEED), default=DEFAULT_SEED, show_default=True,
-                        help="Run seed (non-negative).")(f)
+    return click.option(
+        "--seed",
+        type=click.IntRange(0, MAX_SEED),
+        default=DEFAULT_SEED,
+        show_default=True,
+        help="Run seed (non-negative).",
+    )(f)
 
 
 def _cache_option(f):
-    return click.option("--cache", "cache_dir", type=click.Path(file_okay=False), default=None,
-                        help="Cache folder (default: $DIPOLE_PORTAL_CACHE, else ~/.cache/dipole-portal).")(f)
+    return click.option(
+        "--cache",
+        "cache_dir",
+        type=click.Path(file_okay=False),
+        default=None,
+        help="Cache folder (default: $DIPOLE_PORTAL_CACHE, else ~/.cache/dipole-portal).",
+    )(f)
 
 
 def _scenarios_option(f):
-    return click.option("--scenarios", "scenarios_file", type=click.Path(dir_okay=False), default=None,
-                        help="Scenario configuration (JSON; default: the packaged one).")(f)
+    return click.option(
+        "--scenarios",
+        "scenarios_file",
+        type=click.Path(dir_okay=False),
+        default=None,
+        help="Scenario configuration (JSON; default: the packaged one).",
+    )(f)
 
 
 INSPIRE_ID = re.compile(r"ins[0-9]{7}")  # pyhf's patchset schema: ^ins[0-9]{7}$ (ASCII digits only)
@@ -159,11 +198,24 @@ def _check_inspire_id(ctx, param, value: str | None) -> str | None:
 
 
 _hepdata_ins_option = click.option(
-    "--hepdata-ins", default=None, callback=_check_inspire_id,
+    "--hepdata-ins",
+    default=None,
+    callback=_check_inspire_id,
     help="INSPIRE record id (insNNNNNNN) of the publication: the pyhf patchsets' references (pyhf requires it; "
-         "without it only the per-mass patches are written).")
-_physics_options = _stack([_decay_model_option, _detector_model_option, _n_type_option, _cc_modes_option,
-                           _events_option, _seed_option, _cache_option, _scenarios_option])
+    "without it only the per-mass patches are written).",
+)
+_physics_options = _stack(
+    [
+        _decay_model_option,
+        _detector_model_option,
+        _n_type_option,
+        _cc_modes_option,
+        _events_option,
+        _seed_option,
+        _cache_option,
+        _scenarios_option,
+    ]
+)
 _common_physics = _stack(
     [
         click.option("--scenario", required=True, help="Scenario name from the configuration, e.g. bes3."),
@@ -174,19 +226,32 @@ _common_physics = _stack(
 
 
 @cli.command()
-@click.option("--process", type=click.Choice([p.value for p in Process]), required=True,
-              help="signal: e+e- -> N nubar, N -> nu gamma; nunugamma: SM e+e- -> nu nubar gamma.")
+@click.option(
+    "--process",
+    type=click.Choice([p.value for p in Process]),
+    required=True,
+    help="signal: e+e- -> N nubar, N -> nu gamma; nunugamma: SM e+e- -> nu nubar gamma.",
+)
 @click.option("--sqrt-s", type=float, required=True, help="CM energy in GeV.")
-@click.option("--beams", default=None, metavar="E_MINUS,E_PLUS",
-              help="Beam energies in GeV for asymmetric beams (e.g. 7,4 for Belle II); the boost is kept in the "
-                   "metadata (branches stay in the CM frame; the selection boosts them).")
+@click.option(
+    "--beams",
+    default=None,
+    metavar="E_MINUS,E_PLUS",
+    help="Beam energies in GeV for asymmetric beams (e.g. 7,4 for Belle II); the boost is kept in the "
+    "metadata (branches stay in the CM frame; the selection boosts them).",
+)
 @click.option("--mass", type=float, default=None, help="N mass in GeV (signal only), 0 < m_N < sqrt(s).")
 @_decay_model_option
-@click.option("--d-ref", type=float, default=DEFAULT_D_REF, show_default=True,
-              help="Reference coupling d in GeV^-1 (signal).")
+@click.option(
+    "--d-ref", type=float, default=DEFAULT_D_REF, show_default=True, help="Reference coupling d in GeV^-1 (signal)."
+)
 @_cc_modes_option
-@click.option("--region", default=None, metavar="EMIN,EMAX,CMIN,CMAX",
-              help="nunugamma: CM region in GeV and cos(theta) (default 0.05*sqrt(s), sqrt(s)/2, -0.95, 0.95).")
+@click.option(
+    "--region",
+    default=None,
+    metavar="EMIN,EMAX,CMIN,CMAX",
+    help="nunugamma: CM region in GeV and cos(theta) (default 0.05*sqrt(s), sqrt(s)/2, -0.95, 0.95).",
+)
 @_events_option
 @_seed_option
 @click.option("--chunk-size", type=int, default=1_000_000, show_default=True, help="Events per generated chunk.")
@@ -209,8 +274,7 @@ def generate(process, sqrt_s, beams, mass, decay_model, d_ref, cc_modes, region,
     if process == "signal":
         if mass is None:
             raise InputError("--mass is required for --process signal")
-        spec: SignalSpec | NuNuGammaSpec = SignalSpec(b, mass, d_ref=d_ref, decay_model=decay_model,
-                                                      n_modes=cc_modes)
+        spec: SignalSpec | NuNuGammaSpec = SignalSpec(b, mass, d_ref=d_ref, decay_model=decay_model, n_modes=cc_modes)
     else:
         if region is None:
             reg = PhaseSpaceRegion(0.05 * b.sqrt_s, 0.5 * b.sqrt_s, -0.95, 0.95)
@@ -225,18 +289,37 @@ def generate(process, sqrt_s, beams, mass, decay_model, d_ref, cc_modes, region,
     log(f"wrote {events} {process} events to {path}")
 
 
-def _request(scenario, mass, decay_model, cc_modes, events, seed, scenarios_file, detector_model="paper",
-             n_type="dirac"):
+def _request(
+    scenario, mass, decay_model, cc_modes, events, seed, scenarios_file, detector_model="paper", n_type="dirac"
+):
     from dipole_portal.analysis.tasks import YieldsRequest
     from dipole_portal.core.config import get_scenario
 
     sc = get_scenario(scenario, scenarios_file)
-    return YieldsRequest(sc, mass, decay_model=DecayModel(decay_model), n_modes=cc_modes, events=events, seed=seed,
-                         detector_model=DetectorModel(detector_model), n_type=NType(n_type))
+    return YieldsRequest(
+        sc,
+        mass,
+        decay_model=DecayModel(decay_model),
+        n_modes=cc_modes,
+        events=events,
+        seed=seed,
+        detector_model=DetectorModel(detector_model),
+        n_type=NType(n_type),
+    )
 
 
-def _yields(scenario, mass, decay_model, cc_modes, events, seed, cache_dir, scenarios_file, detector_model="paper",
-            n_type="dirac"):
+def _yields(
+    scenario,
+    mass,
+    decay_model,
+    cc_modes,
+    events,
+    seed,
+    cache_dir,
+    scenarios_file,
+    detector_model="paper",
+    n_type="dirac",
+):
     from dipole_portal.analysis.tasks import compute_yields
     from dipole_portal.core.cache import Cache
 
@@ -247,13 +330,15 @@ def _yields(scenario, mass, decay_model, cc_modes, events, seed, cache_dir, scen
 @cli.command()
 @_common_physics
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
-def yields(scenario, mass, decay_model, detector_model, n_type, cc_modes, events, seed, cache_dir, scenarios_file,
-           as_json):
+def yields(
+    scenario, mass, decay_model, detector_model, n_type, cc_modes, events, seed, cache_dir, scenarios_file, as_json
+):
     """Signal efficiency, signal cross section and background events of a scenario at one mass."""
     import json
 
-    y, _ = _yields(scenario, mass, decay_model, cc_modes, events, seed, cache_dir, scenarios_file, detector_model,
-                   n_type)
+    y, _ = _yields(
+        scenario, mass, decay_model, cc_modes, events, seed, cache_dir, scenarios_file, detector_model, n_type
+    )
     summary = y.summary()
     if as_json:
         click.echo(json.dumps(summary, indent=2))
@@ -261,16 +346,19 @@ def yields(scenario, mass, decay_model, detector_model, n_type, cc_modes, events
     click.echo(f"{scenario}  m_N = {mass:g} GeV  decay model {decay_model}")
     click.echo(f"{'channel':>12}{'eff':>9}{'sigma_sig [pb]':>16}{'B_irr':>12}{'B_gap':>12}")
     for c in y.channels:
-        click.echo(f"{c.sqrt_s:>12.3f}{c.efficiency:>9.4f}{c.signal_xsec_pb:>16.4e}"
-                   f"{c.background_irreducible_events:>12.4g}{c.gap_background_events:>12.4g}")
+        click.echo(
+            f"{c.sqrt_s:>12.3f}{c.efficiency:>9.4f}{c.signal_xsec_pb:>16.4e}"
+            f"{c.background_irreducible_events:>12.4g}{c.gap_background_events:>12.4g}"
+        )
     click.echo(f"total background events: {y.background_events:.4g}")
 
 
 @cli.command()
 @_common_physics
 @click.option("--output", type=click.Path(file_okay=False), required=True, help="Output folder.")
-def select(scenario, mass, decay_model, detector_model, n_type, cc_modes, events, seed, cache_dir, scenarios_file,
-           output):
+def select(
+    scenario, mass, decay_model, detector_model, n_type, cc_modes, events, seed, cache_dir, scenarios_file, output
+):
     """Select a scenario at one mass: the yields file that 'limit --yields' reads, histograms and cut-flows.
 
     Writes <scenario>_m<mass>_<model>_yields.json, _histograms.root (TH2D), _histograms.json (UHI) and
@@ -290,10 +378,12 @@ def select(scenario, mass, decay_model, detector_model, n_type, cc_modes, events
     jobs = req.jobs(cache)  # checks the mass before anything is made
     out = Path(output)
     _check_output_folder(out)
-    stem = f"{check_name(scenario, 'scenario')}_m{mass_text(mass)}_{req.decay_model}" + \
-        ("_cc1" if cc_modes == 1 else "") + \
-        ("" if detector_model == DEFAULT_DETECTOR_MODEL else f"_{detector_model}") + \
-        ("" if n_type == DEFAULT_N_TYPE else f"_{n_type}")
+    stem = (
+        f"{check_name(scenario, 'scenario')}_m{mass_text(mass)}_{req.decay_model}"
+        + ("_cc1" if cc_modes == 1 else "")
+        + ("" if detector_model == DEFAULT_DETECTOR_MODEL else f"_{detector_model}")
+        + ("" if n_type == DEFAULT_N_TYPE else f"_{n_type}")
+    )
     from dipole_portal.analysis.tasks import compute_yields, detector_response
 
     y = compute_yields(req, cache)
@@ -303,34 +393,55 @@ def select(scenario, mass, decay_model, detector_model, n_type, cc_modes, events
         for process, job in (("signal", sig_job), ("nunugamma", bkg_job)):
             model = req.detector_model if process == "signal" or req.detector_model.resolution else None
             response = detector_response(req.scenario, model, job.seed) if model else None
-            res = process_sample(job.run(), process, sel, decay_model=req.decay_model, n_modes=req.n_modes,
-                                 response=response)
+            res = process_sample(
+                job.run(), process, sel, decay_model=req.decay_model, n_modes=req.n_modes, response=response
+            )
             hists[f"{process}_{point.label}"] = res.histogram
             flows[f"{process}_{point.label}"] = res.cutflow.as_dict()
             where = (f"m_{{N}} = {mass:g} GeV, " if process == "signal" else "") + f"{scenario} {point.label}"
-            info[f"{process}_{point.label}"] = histograms.hist_info(process, "after cuts", where,
-                                                                    res.cutflow.events[-1], req.d_ref)
+            info[f"{process}_{point.label}"] = histograms.hist_info(
+                process, "after cuts", where, res.cutflow.events[-1], req.d_ref
+            )
             click.echo(res.cutflow.table(f"{scenario} {process} {point.label}"))
     with output_transaction(out) as stage:  # the four files appear together, or none of them
         write_yields(stage / f"{stem}_yields.json", y, req.scenario)
-        histograms.write_root(stage / f"{stem}_histograms.root", hists, info,
-                              {"scenario": scenario, "mass_GeV": mass, "decay_model": str(decay_model),
-                               "detector_model": str(detector_model), "n_type": str(n_type),
-                               "n_cc_modes": cc_modes, "d_ref_GeV_inv": req.d_ref, "units": "pb per bin",
-                               "cutflows": flows})
+        histograms.write_root(
+            stage / f"{stem}_histograms.root",
+            hists,
+            info,
+            {
+                "scenario": scenario,
+                "mass_GeV": mass,
+                "decay_model": str(decay_model),
+                "detector_model": str(detector_model),
+                "n_type": str(n_type),
+                "n_cc_modes": cc_modes,
+                "d_ref_GeV_inv": req.d_ref,
+                "units": "pb per bin",
+                "cutflows": flows,
+            },
+        )
         histograms.write_json(stage / f"{stem}_histograms.json", hists)
-        write_json_atomic(stage / f"{stem}_cutflows.json",
-                          {"scenario": scenario, "mass_GeV": mass, "cutflows": flows})
+        write_json_atomic(stage / f"{stem}_cutflows.json", {"scenario": scenario, "mass_GeV": mass, "cutflows": flows})
     log(f"wrote {stem}_yields.json, _histograms.root, _histograms.json and _cutflows.json to {out}")
 
 
 @cli.command()
-@click.option("--input", "input_file", type=click.Path(dir_okay=False), required=True,
-              help="A sample file written by 'generate' (ROOT TTree 'events' + JSON 'metadata').")
+@click.option(
+    "--input",
+    "input_file",
+    type=click.Path(dir_okay=False),
+    required=True,
+    help="A sample file written by 'generate' (ROOT TTree 'events' + JSON 'metadata').",
+)
 @click.option("--scenario", required=True, help="Scenario whose selection to apply (at the file's sqrt(s)).")
 @_scenarios_option
-@click.option("--output", type=click.Path(dir_okay=False), default=None,
-              help="Write the selected E_gamma-theta_gamma histogram here (ROOT TH2D).")
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Write the selected E_gamma-theta_gamma histogram here (ROOT TH2D).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the cut-flow as JSON.")
 def cutflow(input_file, scenario, scenarios_file, output, as_json):
     """Apply a scenario's selection to one sample file: cut-flow (events, pb) and, optionally, the histogram."""
@@ -347,24 +458,31 @@ def cutflow(input_file, scenario, scenarios_file, output, as_json):
     if output:
         check_writable(output)
         if Path(output).absolute() == Path(input_file).absolute() or (
-                Path(output).exists() and Path(input_file).exists() and Path(output).samefile(input_file)):
+            Path(output).exists() and Path(input_file).exists() and Path(output).samefile(input_file)
+        ):
             raise InputError(f"--output {output}: the same file as --input; the sample would be overwritten")
     meta = read_metadata(input_file)
     point = next((p for p in sc.points if abs(p.sqrt_s - meta["sqrt_s_GeV"]) < 1e-3), None)
     if point is None:
         known = ", ".join(p.label for p in sc.points[:5]) + (", ..." if len(sc.points) > 5 else "")
-        raise InputError(f"{input_file}: sqrt_s_GeV {meta['sqrt_s_GeV']!r} is not an energy point of scenario "
-                         f"{scenario} ({known})")
+        raise InputError(
+            f"{input_file}: sqrt_s_GeV {meta['sqrt_s_GeV']!r} is not an energy point of scenario {scenario} ({known})"
+        )
     res = process_sample(input_file, meta["process"], build_selection(sc, point))
     if output:
         name = f"{meta['process']}_selected"
-        where = (f"m_{{N}} = {meta['mass_GeV']:g} GeV, " if meta["process"] == "signal" else "") + \
-            f"{scenario} {point.label}"
-        info = histograms.hist_info(meta["process"], "after cuts", where, res.cutflow.events[-1],
-                                    meta.get("d_ref_GeV_inv"))
-        histograms.write_root(output, {name: res.histogram}, {name: info},
-                              {"scenario": scenario, "sample": str(input_file), "units": "pb per bin",
-                               "cutflow": res.cutflow.as_dict()})
+        where = (
+            f"m_{{N}} = {meta['mass_GeV']:g} GeV, " if meta["process"] == "signal" else ""
+        ) + f"{scenario} {point.label}"
+        info = histograms.hist_info(
+            meta["process"], "after cuts", where, res.cutflow.events[-1], meta.get("d_ref_GeV_inv")
+        )
+        histograms.write_root(
+            output,
+            {name: res.histogram},
+            {name: info},
+            {"scenario": scenario, "sample": str(input_file), "units": "pb per bin", "cutflow": res.cutflow.as_dict()},
+        )
     if as_json:
         click.echo(json.dumps({"file": str(input_file), "scenario": scenario, **res.cutflow.as_dict()}))
     else:
@@ -373,16 +491,31 @@ def cutflow(input_file, scenario, scenarios_file, output, as_json):
 
 _limit_options = _stack(
     [
-        click.option("--method", type=click.Choice([m.value for m in Method]), default=Method.CLS.value,
-                     show_default=True,
-                     help="chi2: the paper's S^2/(S+B) = 2.71; cls: pyhf CLs (the chi2 limit is always reported too)."),
+        click.option(
+            "--method",
+            type=click.Choice([m.value for m in Method]),
+            default=Method.CLS.value,
+            show_default=True,
+            help="chi2: the paper's S^2/(S+B) = 2.71; cls: pyhf CLs (the chi2 limit is always reported too).",
+        ),
         click.option("--binned", is_flag=True, help="Binned in E_gamma x theta_gamma instead of one bin per channel."),
-        click.option("--calculator", type=click.Choice([c.value for c in Calculator]), default=Calculator.AUTO.value,
-                     show_default=True, help="CLs calculator; auto uses toys below 5 background events."),
-        click.option("--bkg-syst", type=float, default=0.0, show_default=True,
-                     help="Relative background normalisation uncertainty."),
-        click.option("--lumi-syst", type=float, default=0.0, show_default=True,
-                     help="Relative luminosity uncertainty."),
+        click.option(
+            "--calculator",
+            type=click.Choice([c.value for c in Calculator]),
+            default=Calculator.AUTO.value,
+            show_default=True,
+            help="CLs calculator; auto uses toys below 5 background events.",
+        ),
+        click.option(
+            "--bkg-syst",
+            type=float,
+            default=0.0,
+            show_default=True,
+            help="Relative background normalisation uncertainty.",
+        ),
+        click.option(
+            "--lumi-syst", type=float, default=0.0, show_default=True, help="Relative luminosity uncertainty."
+        ),
     ]
 )
 
@@ -408,15 +541,38 @@ def _yields_input(files, scenario, mass):
 
 
 @cli.command()
-@click.option("--yields", "yields_files", multiple=False, type=click.Path(dir_okay=False), default=None,
-              help="A yields file written by 'select': the limit is computed from it alone.")
+@click.option(
+    "--yields",
+    "yields_files",
+    multiple=False,
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="A yields file written by 'select': the limit is computed from it alone.",
+)
 @click.option("--scenario", default=None, help="Scenario name (instead of --yields: samples and selection first).")
 @click.option("--mass", type=float, default=None, help="N mass in GeV (with --scenario).")
 @_physics_options
 @_limit_options
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
-def limit(yields_files, scenario, mass, decay_model, detector_model, n_type, cc_modes, events, seed, cache_dir,
-          scenarios_file, method, binned, calculator, bkg_syst, lumi_syst, as_json):
+def limit(
+    yields_files,
+    scenario,
+    mass,
+    decay_model,
+    detector_model,
+    n_type,
+    cc_modes,
+    events,
+    seed,
+    cache_dir,
+    scenarios_file,
+    method,
+    binned,
+    calculator,
+    bkg_syst,
+    lumi_syst,
+    as_json,
+):
     """Expected 95% C.L. upper limit on d (GeV^-1) from a yields file, or for a scenario and mass."""
     import json
 
@@ -424,25 +580,45 @@ def limit(yields_files, scenario, mass, decay_model, detector_model, n_type, cc_
 
     syst = _syst(bkg_syst, lumi_syst)
     read = _yields_input([yields_files] if yields_files else [], scenario, mass)
-    y = read[0] if read else _yields(scenario, mass, decay_model, cc_modes, events, seed, cache_dir,
-                                     scenarios_file, detector_model, n_type)[0]
+    y = (
+        read[0]
+        if read
+        else _yields(
+            scenario, mass, decay_model, cc_modes, events, seed, cache_dir, scenarios_file, detector_model, n_type
+        )[0]
+    )
     r = compute_limit(y, Method(method), binned=binned, calculator=Calculator(calculator), syst=syst)
     if as_json:
         click.echo(json.dumps(r.as_dict(), indent=2))
         return
-    click.echo(f"{y.scenario} m_N = {y.mass:g} GeV: d95(chi2) = {r.d95_chi2:.4e} GeV^-1"
-               + (f", d95(CLs, {r.calculator}) = {r.d95_cls:.4e} GeV^-1" if r.d95_cls else "")
-               + f"; S = {r.signal_events:.4g}, B = {r.background_events:.4g}")
+    click.echo(
+        f"{y.scenario} m_N = {y.mass:g} GeV: d95(chi2) = {r.d95_chi2:.4e} GeV^-1"
+        + (f", d95(CLs, {r.calculator}) = {r.d95_cls:.4e} GeV^-1" if r.d95_cls else "")
+        + f"; S = {r.signal_events:.4g}, B = {r.background_events:.4g}"
+    )
 
 
 def _executor_options(f):
     f = click.option("--scheduler", default=None, help="Dask scheduler address (tcp://HOST:PORT): run there.")(f)
-    f = click.option("--dask-workers", type=click.IntRange(1, MAX_WORKERS), default=None,
-                     help="Run on a local Dask cluster of N worker processes.")(f)
-    f = click.option("--workers", type=click.IntRange(1, MAX_WORKERS), default=None,
-                     help="Local worker processes (default: all cores; 1 = serial, in this process).")(f)
-    return click.option("--executor", "executor_kind", type=click.Choice(["serial", "processes", "dask"]),
-                        default=None, help="Executor (default: processes, or dask with --dask-workers/--scheduler).")(f)
+    f = click.option(
+        "--dask-workers",
+        type=click.IntRange(1, MAX_WORKERS),
+        default=None,
+        help="Run on a local Dask cluster of N worker processes.",
+    )(f)
+    f = click.option(
+        "--workers",
+        type=click.IntRange(1, MAX_WORKERS),
+        default=None,
+        help="Local worker processes (default: all cores; 1 = serial, in this process).",
+    )(f)
+    return click.option(
+        "--executor",
+        "executor_kind",
+        type=click.Choice(["serial", "processes", "dask"]),
+        default=None,
+        help="Executor (default: processes, or dask with --dask-workers/--scheduler).",
+    )(f)
 
 
 def _executor(kind, workers, dask_workers, scheduler):
@@ -454,25 +630,67 @@ def _executor(kind, workers, dask_workers, scheduler):
 
 
 @cli.command()
-@click.option("--yields", "yields_files", multiple=True, type=click.Path(dir_okay=False),
-              help="Yields files written by 'select' (repeatable; one scenario): limits from them alone.")
+@click.option(
+    "--yields",
+    "yields_files",
+    multiple=True,
+    type=click.Path(dir_okay=False),
+    help="Yields files written by 'select' (repeatable; one scenario): limits from them alone.",
+)
 @click.option("--scenario", default=None, help="Scenario name (instead of --yields: a mass grid, samples first).")
-@click.option("--masses", default=None, help="Comma-separated N masses in GeV (default: a grid that follows the "
-              "curve: a log grid, points approaching sqrt(s), refined until neighbouring limits differ by < 25%).")
-@click.option("--n-masses", type=click.IntRange(1, MAX_MASSES), default=20, show_default=True,
-              help="Points of the default grid's starting log grid.")
-@click.option("--refine/--no-refine", default=True, show_default=True,
-              help="Refine the default grid where neighbouring limits differ by more than 25% (--no-refine: the "
-                   "log grid alone; steep intervals are then reported).")
+@click.option(
+    "--masses",
+    default=None,
+    help="Comma-separated N masses in GeV (default: a grid that follows the "
+    "curve: a log grid, points approaching sqrt(s), refined until neighbouring limits differ by < 25%).",
+)
+@click.option(
+    "--n-masses",
+    type=click.IntRange(1, MAX_MASSES),
+    default=20,
+    show_default=True,
+    help="Points of the default grid's starting log grid.",
+)
+@click.option(
+    "--refine/--no-refine",
+    default=True,
+    show_default=True,
+    help="Refine the default grid where neighbouring limits differ by more than 25% (--no-refine: the "
+    "log grid alone; steep intervals are then reported).",
+)
 @click.option("--m-min", type=float, default=0.01, show_default=True, help="Lowest mass of the default grid (GeV).")
 @_physics_options
 @_limit_options
 @_hepdata_ins_option
 @click.option("--output", type=click.Path(file_okay=False), required=True, help="Output folder.")
 @_executor_options
-def limits(yields_files, scenario, masses, n_masses, refine, m_min, decay_model, detector_model, n_type, cc_modes,
-           events, seed, cache_dir, scenarios_file, method, binned, calculator, bkg_syst, lumi_syst, hepdata_ins,
-           output, executor_kind, workers, dask_workers, scheduler):
+def limits(
+    yields_files,
+    scenario,
+    masses,
+    n_masses,
+    refine,
+    m_min,
+    decay_model,
+    detector_model,
+    n_type,
+    cc_modes,
+    events,
+    seed,
+    cache_dir,
+    scenarios_file,
+    method,
+    binned,
+    calculator,
+    bkg_syst,
+    lumi_syst,
+    hepdata_ins,
+    output,
+    executor_kind,
+    workers,
+    dask_workers,
+    scheduler,
+):
     """Limits over masses: table (CSV, JSON), pyhf background-only workspace and patchset."""
     from dipole_portal.analysis.tasks import scan_following, scan_masses
     from dipole_portal.core.config import get_scenario
@@ -497,8 +715,10 @@ def limits(yields_files, scenario, masses, n_masses, refine, m_min, decay_model,
             for c in y.channels:
                 seen = lumi.setdefault(round(c.sqrt_s, 6), (c.lumi_fb, f))
                 if not math.isclose(seen[0], c.lumi_fb, rel_tol=1e-9):
-                    raise InputError(f"--yields: {f} has {c.lumi_fb:g} fb^-1 at {c.sqrt_s:g} GeV, {seen[1]} "
-                                     f"{seen[0]:g} fb^-1: files of different scenarios under one name")
+                    raise InputError(
+                        f"--yields: {f} has {c.lumi_fb:g} fb^-1 at {c.sqrt_s:g} GeV, {seen[1]} "
+                        f"{seen[0]:g} fb^-1: files of different scenarios under one name"
+                    )
         _check_output_folder(Path(output))
         results, specs = [], {}
         for y in ys:
@@ -521,41 +741,74 @@ def limits(yields_files, scenario, masses, n_masses, refine, m_min, decay_model,
         else:
             if not (math.isfinite(m_min) and 0 < m_min < sc.max_sqrt_s):
                 raise InputError(f"--m-min={m_min!r}: expected 0 < m_min < {sc.max_sqrt_s:g} GeV")
-            grid_spec = GridSpec(m_min_GeV=m_min, n_log=n_masses, approach=(0.1, 0.01, 0.001), approach_each=1e-3,
-                                 max_ratio=COARSE_RATIO if refine else None)
+            grid_spec = GridSpec(
+                m_min_GeV=m_min,
+                n_log=n_masses,
+                approach=(0.1, 0.01, 0.001),
+                approach_each=1e-3,
+                max_ratio=COARSE_RATIO if refine else None,
+            )
             grid = initial_grid(sorted({p.sqrt_s for p in sc.points}), grid_spec)
         for m in grid:
             check_mass(sc, m)
         _check_output_folder(Path(output))
-        options = dict(decay_model=DecayModel(decay_model), events=events, seed=seed, cache=cache_dir or "",
-                       n_modes=cc_modes, method=Method(method), binned=binned, calculator=Calculator(calculator),
-                       syst=syst, detector_model=DetectorModel(detector_model), n_type=NType(n_type))
+        options = dict(
+            decay_model=DecayModel(decay_model),
+            events=events,
+            seed=seed,
+            cache=cache_dir or "",
+            n_modes=cc_modes,
+            method=Method(method),
+            binned=binned,
+            calculator=Calculator(calculator),
+            syst=syst,
+            detector_model=DetectorModel(detector_model),
+            n_type=NType(n_type),
+        )
         with _executor(executor_kind, workers, dask_workers, scheduler) as ex:
-            scan = (scan_following(sc, grid_spec, executor=ex, **options) if grid_spec is not None
-                    else scan_masses(sc, grid, executor=ex, **options))
+            scan = (
+                scan_following(sc, grid_spec, executor=ex, **options)
+                if grid_spec is not None
+                else scan_masses(sc, grid, executor=ex, **options)
+            )
         results, specs, label = scan.limits, scan.specs, sc.label
     out = Path(output)
     with output_transaction(out) as stage:  # tables, workspace and patches together, or the earlier set untouched
-        staged = write_limit_tables(stage, scenario, results, label) + write_workspaces(stage, scenario, specs,
-                                                                                        hepdata_ins, results=results)
+        staged = write_limit_tables(stage, scenario, results, label) + write_workspaces(
+            stage, scenario, specs, hepdata_ins, results=results
+        )
     paths = [out / p.name for p in staged]
     for r in results:
-        click.echo(f"m_N = {r.mass_GeV:8.4f} GeV  d95 chi2 = {r.d95_chi2:.3e}"
-                   + (f"  CLs = {r.d95_cls:.3e}" if r.d95_cls else "") + " GeV^-1")
+        click.echo(
+            f"m_N = {r.mass_GeV:8.4f} GeV  d95 chi2 = {r.d95_chi2:.3e}"
+            + (f"  CLs = {r.d95_cls:.3e}" if r.d95_cls else "")
+            + " GeV^-1"
+        )
     from dipole_portal.analysis.mass_grid import coarse_warning
 
-    coarse = coarse_warning(scenario, [r.mass_GeV for r in results], [r.d95 for r in results],
-                            sorted({e for r in results for e in r.channels}))
+    coarse = coarse_warning(
+        scenario,
+        [r.mass_GeV for r in results],
+        [r.d95 for r in results],
+        sorted({e for r in results for e in r.channels}),
+    )
     if coarse is not None:
         warn(coarse)
-    log(f"wrote {', '.join(p.name for p in paths)} to {out}"
-        + ("" if hepdata_ins else " (no pyhf patchset: it needs --hepdata-ins)"))
+    log(
+        f"wrote {', '.join(p.name for p in paths)} to {out}"
+        + ("" if hepdata_ins else " (no pyhf patchset: it needs --hepdata-ins)")
+    )
 
 
 @cli.command()
-@click.option("--preset", type=click.Choice(["fast", "paper"]), default="fast", show_default=True,
-              help="paper: curves refined until neighbouring limits differ by < 20% (1 MeV to sqrt(s)), 1e5 "
-                   "events per sample; fast: 4 masses, 2e4 events.")
+@click.option(
+    "--preset",
+    type=click.Choice(["fast", "paper"]),
+    default="fast",
+    show_default=True,
+    help="paper: curves refined until neighbouring limits differ by < 20% (1 MeV to sqrt(s)), 1e5 "
+    "events per sample; fast: 4 masses, 2e4 events.",
+)
 @_scenarios_option
 @click.option("--scenario", "only", multiple=True, help="Restrict to these scenarios (repeatable).")
 @_decay_model_option
@@ -566,8 +819,22 @@ def limits(yields_files, scenario, masses, n_masses, refine, m_min, decay_model,
 @click.option("--no-figures", is_flag=True, help="Stop after the tables (no figures, no report).")
 @_hepdata_ins_option
 @_executor_options
-def run(preset, scenarios_file, only, decay_model, detector_model, seed, cache_dir, output, no_figures, hepdata_ins,
-        executor_kind, workers, dask_workers, scheduler):
+def run(
+    preset,
+    scenarios_file,
+    only,
+    decay_model,
+    detector_model,
+    seed,
+    cache_dir,
+    output,
+    no_figures,
+    hepdata_ins,
+    executor_kind,
+    workers,
+    dask_workers,
+    scheduler,
+):
     """Whole pipeline: samples -> selections -> limits -> tables, HEPData -> figures -> report.
 
     Every intermediate result is an entry of the cache (--cache), keyed on its inputs and on the code that
@@ -590,12 +857,24 @@ def run(preset, scenarios_file, only, decay_model, detector_model, seed, cache_d
     t0 = time.perf_counter()
     with _executor(executor_kind, workers, dask_workers, scheduler) as ex:
         _check_output_folder(Path(output))
-        summary = run_pipeline(scenarios, names, preset, Path(output), decay_model=DecayModel(decay_model),
-                               detector_model=DetectorModel(detector_model),
-                               seed=seed, executor=ex, cache=Cache(cache_dir), presentation=presentation,
-                               make_figures=not no_figures, hepdata_ins=hepdata_ins)
-    log(f"done in {time.perf_counter() - t0:.1f} s: {summary.limits_computed} limits computed, "
-        f"{summary.limits_cached} from the cache, {summary.samples_made} samples made")
+        summary = run_pipeline(
+            scenarios,
+            names,
+            preset,
+            Path(output),
+            decay_model=DecayModel(decay_model),
+            detector_model=DetectorModel(detector_model),
+            seed=seed,
+            executor=ex,
+            cache=Cache(cache_dir),
+            presentation=presentation,
+            make_figures=not no_figures,
+            hepdata_ins=hepdata_ins,
+        )
+    log(
+        f"done in {time.perf_counter() - t0:.1f} s: {summary.limits_computed} limits computed, "
+        f"{summary.limits_cached} from the cache, {summary.samples_made} samples made"
+    )
     if "report" in summary.files:
         log(f"report: {summary.files['report'][0]}; figures in {Path(output) / 'figures'}")
 
@@ -639,8 +918,7 @@ def cache_index(cache_dir):
 
 @cache.command("clear")
 @_cache_option
-@click.option("--kind", type=click.Choice(list(CACHE_KINDS)), default=None,
-              help="Clear only this kind of entry.")
+@click.option("--kind", type=click.Choice(list(CACHE_KINDS)), default=None, help="Clear only this kind of entry.")
 def cache_clear(cache_dir, kind):
     """Remove cached entries (all, or one kind)."""
     from dipole_portal.core.cache import Cache
@@ -681,8 +959,6 @@ def _one_line(message: str) -> str:
     return " ".join(message.split())
 
 
-
-
 def main(argv: list[str] | None = None) -> int:
     """Entry point: runs the click group and maps input errors to one line and exit code 2.
 
@@ -694,8 +970,9 @@ def main(argv: list[str] | None = None) -> int:
 
     interrupts.reset()
     transaction.reset_committed()
-    previous = {s: signal.signal(s, interrupts.handler) for s in (signal.SIGTERM, signal.SIGINT)} \
-        if _main_thread() else {}
+    previous = (
+        {s: signal.signal(s, interrupts.handler) for s in (signal.SIGTERM, signal.SIGINT)} if _main_thread() else {}
+    )
     try:
         with interrupts.quiet_unraisable():
             code = _main(argv)

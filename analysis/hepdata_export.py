@@ -19,8 +19,10 @@ from dipole_portal.core.cache import HEPDATA_CODE, Cache, files_digest
 from dipole_portal.core.errors import InputError
 from dipole_portal.core.version import __version__
 
-DESCRIPTION = ("Expected 95% C.L. upper limits on the transition magnetic moment d of a heavy neutral lepton N "
-               "(neutrino dipole portal) from the single-photon signature; reproduction of arXiv:2204.07802.")
+DESCRIPTION = (
+    "Expected 95% C.L. upper limits on the transition magnetic moment d of a heavy neutral lepton N "
+    "(neutrino dipole portal) from the single-photon signature; reproduction of arXiv:2204.07802."
+)
 
 
 def _qualifiers(rows: list[dict], path: Path) -> list[tuple[str, str]]:
@@ -35,8 +37,11 @@ def _qualifiers(rows: list[dict], path: Path) -> list[tuple[str, str]]:
     except InputError as exc:
         raise InputError(f"{path}: {exc}") from None
     counted = {2: "N nubar + Nbar nu", 1: "N nubar only"}[how["n_cc_modes"]]
-    return [("decay model (photon angular law)", how["decay_model"]), ("N counted", counted),
-            ("statistical model", how["model"])]
+    return [
+        ("decay model (photon angular law)", how["decay_model"]),
+        ("N counted", counted),
+        ("statistical model", how["model"]),
+    ]
 
 
 def reactions(n_cc_modes: int, n_type: str) -> list[str]:
@@ -47,8 +52,9 @@ def reactions(n_cc_modes: int, n_type: str) -> list[str]:
     >>> reactions(1, "majorana")
     ['E+ E- --> N NUBAR', 'N --> NU GAMMA', 'N --> NUBAR GAMMA']
     """
-    production = ["E+ E- --> N NUBAR"] + (["E+ E- --> NBAR NU" if n_type == "dirac" else "E+ E- --> N NU"]
-                                          if n_cc_modes == 2 else [])
+    production = ["E+ E- --> N NUBAR"] + (
+        ["E+ E- --> NBAR NU" if n_type == "dirac" else "E+ E- --> N NU"] if n_cc_modes == 2 else []
+    )
     decays = ["N --> NU GAMMA"] + (["N --> NUBAR GAMMA"] if n_type == "majorana" else [])
     return production + decays
 
@@ -89,8 +95,12 @@ def code_members() -> list[tuple[str, Path]]:
         root = Path(next(iter(mod.__path__)))
         for f in sorted(root.rglob("*")):
             rel = f.relative_to(root)
-            if f.is_file() and f.suffix in (".py", ".json", ".csv") and "__pycache__" not in rel.parts \
-                    and (sub or rel.parts[0] not in CODE_PACKAGES[1:]):
+            if (
+                f.is_file()
+                and f.suffix in (".py", ".json", ".csv")
+                and "__pycache__" not in rel.parts
+                and (sub or rel.parts[0] not in CODE_PACKAGES[1:])
+            ):
                 members.append((str(Path("dipole_portal", sub, rel)), f))
     return members
 
@@ -107,8 +117,13 @@ def pyhf_archive(workspaces: Path, scenario: str, out: Path) -> Path | None:
     return _deterministic_tar(out, members)
 
 
-def write_hepdata(limits_folder: Path, out_folder: Path, locations: dict[str, str] | None = None,
-                  workspaces: Path | None = None, cache: Cache | None = None) -> list[Path]:
+def write_hepdata(
+    limits_folder: Path,
+    out_folder: Path,
+    locations: dict[str, str] | None = None,
+    workspaces: Path | None = None,
+    cache: Cache | None = None,
+) -> list[Path]:
     """Write ``out_folder/submission/`` (YAML) and ``out_folder/submission.tar.gz`` from the limit tables.
 
     ``locations`` names, per scenario, the figure(s) its table belongs to; a table of no figure says so (never
@@ -126,9 +141,13 @@ def write_hepdata(limits_folder: Path, out_folder: Path, locations: dict[str, st
         raise InputError(f"{limits_folder}: no *_limits.json tables to export")
     entry = None
     if cache is not None:
-        inputs = {"tables": files_digest(*tables), "locations": locations or {}, "version": __version__,
-                  "workspaces": files_digest(workspaces) if workspaces is not None else None,
-                  "sources": files_digest(*[f for _, f in code_members()])}
+        inputs = {
+            "tables": files_digest(*tables),
+            "locations": locations or {},
+            "version": __version__,
+            "workspaces": files_digest(workspaces) if workspaces is not None else None,
+            "sources": files_digest(*[f for _, f in code_members()]),
+        }
         entry = cache.entry("hepdata", inputs, HEPDATA_CODE)
         stored = entry.valid_file("tar.gz")
         if stored is not None:
@@ -177,8 +196,9 @@ def _put_in_place(out_folder: Path, fill: Callable[[Path], None]) -> list[Path]:
     return [final_dir, final_tar]
 
 
-def _write(tables: list[Path], out_folder: Path, locations: dict[str, str] | None, workspaces: Path | None,
-           staging: Path) -> list[Path]:
+def _write(
+    tables: list[Path], out_folder: Path, locations: dict[str, str] | None, workspaces: Path | None, staging: Path
+) -> list[Path]:
     import warnings
 
     with warnings.catch_warnings():  # hepdata_lib imports PyROOT where present; its alpha-stage notice is noise here
@@ -188,8 +208,10 @@ def _write(tables: list[Path], out_folder: Path, locations: dict[str, str] | Non
     sub = Submission()
     sub.add_additional_resource(
         f"Analysis code: the dipole-portal {__version__} sources that computed these tables (python -m "
-        "dipole_portal run reproduces them)", str(code_archive(staging / "dipole_portal_code.tar.gz")),
-        copy_file=True)
+        "dipole_portal run reproduces them)",
+        str(code_archive(staging / "dipole_portal_code.tar.gz")),
+        copy_file=True,
+    )
     sub.add_additional_resource("Reproduced publication: arXiv:2204.07802", "https://arxiv.org/abs/2204.07802")
     for path in tables:
         data = json.loads(path.read_text())
@@ -203,7 +225,10 @@ def _write(tables: list[Path], out_folder: Path, locations: dict[str, str] | Non
                 table.add_additional_resource(
                     "pyhf workspaces: background-only workspace and one patch per mass (pyhf cls BKG --patch P "
                     "--measurement expected), and the patchset when an INSPIRE id was given",
-                    str(tar), copy_file=True, file_type="HistFactory")
+                    str(tar),
+                    copy_file=True,
+                    file_type="HistFactory",
+                )
         table.keywords["observables"] = ["d"]
         qualifiers = _qualifiers(rows, path)  # refuses a table that mixes countings or N types
         table.keywords["reactions"] = reactions(rows[0]["n_cc_modes"], rows[0].get("n_type", "dirac"))
@@ -221,8 +246,13 @@ def _write(tables: list[Path], out_folder: Path, locations: dict[str, str] | Non
             med.add_qualifier("method", ", ".join(sorted({r["calculator"] for r in rows})))
             for band, name in ((1, "1 sigma"), (0, "2 sigma")):
                 unc = Uncertainty(name, is_symmetric=False)
-                unc.values = [(r["d95_cls_bands"][band] - r["d95_cls_bands"][2],
-                               r["d95_cls_bands"][4 - band] - r["d95_cls_bands"][2]) for r in rows]
+                unc.values = [
+                    (
+                        r["d95_cls_bands"][band] - r["d95_cls_bands"][2],
+                        r["d95_cls_bands"][4 - band] - r["d95_cls_bands"][2],
+                    )
+                    for r in rows
+                ]
                 med.add_uncertainty(unc)
             table.add_variable(med)
         chi2 = Variable("d95 chi2 (S^2/(S+B) = 2.71)", is_independent=False, is_binned=False, units="GeV^-1")
@@ -236,6 +266,7 @@ def _write(tables: list[Path], out_folder: Path, locations: dict[str, str] | Non
         table.add_variable(chi2)
         sub.add_table(table)
     sub.comment = DESCRIPTION
+
     def fill(tmp: Path) -> None:
         # hepdata_lib writes its tarball into the working directory: build everything inside ``tmp``
         with open(os.devnull, "w") as null, contextlib.redirect_stdout(null), contextlib.chdir(tmp):

@@ -76,8 +76,9 @@ def _geomspace(lo: float, hi: float, n: int) -> list[float]:
     return [lo * math.exp(i * r) for i in range(n)]
 
 
-def refine(masses: Sequence[float], d95: Sequence[float], thresholds_GeV: Sequence[float], spec: GridSpec
-           ) -> list[float]:
+def refine(
+    masses: Sequence[float], d95: Sequence[float], thresholds_GeV: Sequence[float], spec: GridSpec
+) -> list[float]:
     """Masses to add (GeV): the geometric midpoint of every interval whose limits differ by more than
     ``spec.max_ratio`` and that is wider than ``spec.min_rel_width``. Empty when the grid follows the curve."""
     if spec.max_ratio is None:
@@ -104,8 +105,9 @@ class GridQuality:
     at_threshold: int  # intervals left steeper than the target because they end on a threshold
 
 
-def grid_quality(masses: Sequence[float], d95: Sequence[float], thresholds_GeV: Sequence[float],
-                 max_ratio: float = 1.2) -> GridQuality:
+def grid_quality(
+    masses: Sequence[float], d95: Sequence[float], thresholds_GeV: Sequence[float], max_ratio: float = 1.2
+) -> GridQuality:
     """The largest ratio of neighbouring d95 outside the threshold intervals (``NEAR_THRESHOLD``)."""
     pts = sorted(zip(masses, d95, strict=True))
     worst, where, steep = 1.0, (math.nan, math.nan), 0
@@ -119,8 +121,9 @@ def grid_quality(masses: Sequence[float], d95: Sequence[float], thresholds_GeV: 
     return GridQuality(worst, where, len(pts), steep)
 
 
-def steep_intervals(masses: Sequence[float], d95: Sequence[float], thresholds_GeV: Sequence[float],
-                    max_ratio: float = COARSE_RATIO) -> list[tuple[float, float, float]]:
+def steep_intervals(
+    masses: Sequence[float], d95: Sequence[float], thresholds_GeV: Sequence[float], max_ratio: float = COARSE_RATIO
+) -> list[tuple[float, float, float]]:
     """(m1, m2, ratio) of every interval, away from the thresholds, whose neighbouring d95 differ by more than
     ``max_ratio``: where a curve drawn through the grid is not the limit.
 
@@ -136,14 +139,21 @@ def steep_intervals(masses: Sequence[float], d95: Sequence[float], thresholds_Ge
     return out
 
 
-def coarse_warning(name: str, masses: Sequence[float], d95: Sequence[float], thresholds_GeV: Sequence[float],
-                   max_ratio: float = COARSE_RATIO) -> str | None:
+def coarse_warning(
+    name: str,
+    masses: Sequence[float],
+    d95: Sequence[float],
+    thresholds_GeV: Sequence[float],
+    max_ratio: float = COARSE_RATIO,
+) -> str | None:
     """One line naming where ``name``'s grid does not follow its curve (None when it does everywhere)."""
     steep = steep_intervals(masses, d95, thresholds_GeV, max_ratio)
     if not steep:
         return None
     shown = ", ".join(f"{a:.3g}-{b:.3g} GeV ({r:.2f}x)" for a, b, r in sorted(steep, key=lambda x: -x[2])[:4])
     more = f" and {len(steep) - 4} more" if len(steep) > 4 else ""
-    return (f"{name}: neighbouring limits differ by more than {max_ratio:g}x in {len(steep)} "
-            f"interval{'s' if len(steep) != 1 else ''}: "
-            f"{shown}{more}; the curve between them is not computed (refine the grid, or --preset paper)")
+    return (
+        f"{name}: neighbouring limits differ by more than {max_ratio:g}x in {len(steep)} "
+        f"interval{'s' if len(steep) != 1 else ''}: "
+        f"{shown}{more}; the curve between them is not computed (refine the grid, or --preset paper)"
+    )

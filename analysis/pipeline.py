@@ -63,8 +63,9 @@ PRESETS: dict[str, Preset] = {
     # fast: a coarse 4-point grid (10 MeV to 0.98 sqrt(s)); paper: 1 MeV to sqrt(s), refined until neighbouring
     # limits differ by less than 20%, with points at 0.9, 0.99 and 0.999 sqrt(s) and 0.1% below every other energy
     "fast": Preset(GridSpec(m_min_GeV=0.01, n_log=4, approach=(0.02,)), 20_000, 2),
-    "paper": Preset(GridSpec(m_min_GeV=1e-3, n_log=25, approach=(0.1, 0.01, 0.001), approach_each=1e-3,
-                             max_ratio=1.2), 100_000, 6),
+    "paper": Preset(
+        GridSpec(m_min_GeV=1e-3, n_log=25, approach=(0.1, 0.01, 0.001), approach_each=1e-3, max_ratio=1.2), 100_000, 6
+    ),
 }
 DIAGNOSTIC_MASS_GEV = 1.0
 
@@ -92,8 +93,9 @@ class RunPlan:
         return out
 
 
-def _compute(tasks: list[LimitTask], executor: Executor, cache: Cache, seconds: dict[str, float], what: str
-             ) -> tuple[dict[LimitTask, TaskResult], int, int]:
+def _compute(
+    tasks: list[LimitTask], executor: Executor, cache: Cache, seconds: dict[str, float], what: str
+) -> tuple[dict[LimitTask, TaskResult], int, int]:
     """Samples then limits for ``tasks``: results by task, how many were read from the cache, samples made."""
     cached = [load_cached(t) for t in tasks]
     t0 = time.perf_counter()
@@ -105,8 +107,15 @@ def _compute(tasks: list[LimitTask], executor: Executor, cache: Cache, seconds: 
     return dict(zip(tasks, res, strict=True)), sum(c is not None for c in cached), n_samples
 
 
-def compute_curves(scenarios: dict[str, Scenario], names: list[str], preset: Preset, make_task, executor: Executor,
-                   cache: Cache, seconds: dict[str, float]) -> tuple[dict[str, list[LimitTask]], dict, int, int]:
+def compute_curves(
+    scenarios: dict[str, Scenario],
+    names: list[str],
+    preset: Preset,
+    make_task,
+    executor: Executor,
+    cache: Cache,
+    seconds: dict[str, float],
+) -> tuple[dict[str, list[LimitTask]], dict, int, int]:
     """Every curve on a grid that follows it: the initial grids, then refinement rounds (``mass_grid.refine``).
 
     Returns the tasks per curve (mass order), all results, and how many limits were cached and samples made.
@@ -127,8 +136,9 @@ def compute_curves(scenarios: dict[str, Scenario], names: list[str], preset: Pre
             break
         for n in names:
             ts = [make_task(scenarios[n], m) for m in grids[n]]
-            grids[n] = sorted(grids[n] + refine(grids[n], [results[t].limit.d95 for t in ts],
-                                                thresholds(scenarios[n]), preset.grid))
+            grids[n] = sorted(
+                grids[n] + refine(grids[n], [results[t].limit.d95 for t in ts], thresholds(scenarios[n]), preset.grid)
+            )
     curves = {n: [make_task(scenarios[n], m) for m in grids[n]] for n in names}
     return curves, results, n_cached, n_samples
 
@@ -163,8 +173,9 @@ def _run_job(job: SampleJob) -> str:
     return str(job.run())
 
 
-def write_diagnostic_histograms(scenario: Scenario, events: int, seed: int, decay_model: DecayModel, cache: Cache,
-                                folder: Path) -> list[Path]:
+def write_diagnostic_histograms(
+    scenario: Scenario, events: int, seed: int, decay_model: DecayModel, cache: Cache, folder: Path
+) -> list[Path]:
     """Signal (m_N = 1 GeV) and nu nubar gamma at the scenario's largest data set, before and after cuts.
 
     Computed once into the cache (UHI JSON, keyed on the inputs and the selection code) and written to
@@ -180,28 +191,45 @@ def write_diagnostic_histograms(scenario: Scenario, events: int, seed: int, deca
     mass = DIAGNOSTIC_MASS_GEV
     one = dataclasses.replace(scenario, points=(point,))
     request = YieldsRequest(one, mass, decay_model=decay_model, events=events, seed=seed)
-    (_, sig_job, bkg_job), = request.jobs(cache)
+    ((_, sig_job, bkg_job),) = request.jobs(cache)
     entry = cache.entry("histograms", {**request.key(), "what": "diagnostic"}, SELECTION_CODE)
     stored = entry.load_json()
     if stored is None:
         sel = build_selection(scenario, point)
-        sig = process_sample(sig_job.run(), "signal", sel, fill_all=True, decay_model=decay_model,
-                             n_modes=request.n_modes)
+        sig = process_sample(
+            sig_job.run(), "signal", sel, fill_all=True, decay_model=decay_model, n_modes=request.n_modes
+        )
         bkg = process_sample(bkg_job.run(), "nunugamma", sel, fill_all=True)
-        made = {"signal_all": sig.histogram_all, "signal_selected": sig.histogram,
-                 "nunugamma_all": bkg.histogram_all, "nunugamma_selected": bkg.histogram}
-        stored = {"hists": json.dumps(made, default=uhi.io.json.default),
-                  "cutflow_signal": sig.cutflow.as_dict(), "cutflow_nunugamma": bkg.cutflow.as_dict()}
+        made = {
+            "signal_all": sig.histogram_all,
+            "signal_selected": sig.histogram,
+            "nunugamma_all": bkg.histogram_all,
+            "nunugamma_selected": bkg.histogram,
+        }
+        stored = {
+            "hists": json.dumps(made, default=uhi.io.json.default),
+            "cutflow_signal": sig.cutflow.as_dict(),
+            "cutflow_nunugamma": bkg.cutflow.as_dict(),
+        }
         stored = entry.store_json(stored)  # as a later run reads it back: the same bytes either way
     hists = read_json_text(stored["hists"], f"cache entry histograms/{entry.key}")
     folder.mkdir(parents=True, exist_ok=True)
     root_path = folder / f"{scenario.name}.root"
-    meta = {"scenario": scenario.name, "label": scenario.label, "sqrt_s_GeV": point.sqrt_s,
-            "lumi_fb": point.lumi_fb, "mass_GeV": mass, "d_ref_GeV_inv": request.d_ref,
-            "decay_model": str(decay_model), "n_cc_modes": request.n_modes, "units": "pb per bin",
-            "axes": {"E_gamma": "photon energy, CM frame [GeV]", "theta_gamma": "photon polar angle, lab [deg]"},
-            "events_per_bin": "sigma [pb] x 1000 x lumi_fb (x the detector efficiency, not applied here)",
-            "cutflow_signal": stored["cutflow_signal"], "cutflow_nunugamma": stored["cutflow_nunugamma"]}
+    meta = {
+        "scenario": scenario.name,
+        "label": scenario.label,
+        "sqrt_s_GeV": point.sqrt_s,
+        "lumi_fb": point.lumi_fb,
+        "mass_GeV": mass,
+        "d_ref_GeV_inv": request.d_ref,
+        "decay_model": str(decay_model),
+        "n_cc_modes": request.n_modes,
+        "units": "pb per bin",
+        "axes": {"E_gamma": "photon energy, CM frame [GeV]", "theta_gamma": "photon polar angle, lab [deg]"},
+        "events_per_bin": "sigma [pb] x 1000 x lumi_fb (x the detector efficiency, not applied here)",
+        "cutflow_signal": stored["cutflow_signal"],
+        "cutflow_nunugamma": stored["cutflow_nunugamma"],
+    }
     info = diagnostic_info(scenario, point.sqrt_s, mass, request.d_ref, decay_model, stored)
     write_root(root_path, hists, info, {"format": "dipole-portal-histograms", "format_version": 1, **meta})
     uhi_path = write_json(folder / f"{scenario.name}_uhi.json", hists)
@@ -209,8 +237,9 @@ def write_diagnostic_histograms(scenario: Scenario, events: int, seed: int, deca
     return [root_path, uhi_path, meta_path]
 
 
-def diagnostic_info(scenario: Scenario, sqrt_s: float, mass: float, d_ref: float, decay_model: DecayModel,
-                    stored: dict) -> dict:
+def diagnostic_info(
+    scenario: Scenario, sqrt_s: float, mass: float, d_ref: float, decay_model: DecayModel, stored: dict
+) -> dict:
     """Title, z-axis title (TLatex, with unit) and entries of each diagnostic TH2D."""
     from dipole_portal.selections.histograms import hist_info
 
@@ -224,15 +253,17 @@ def diagnostic_info(scenario: Scenario, sqrt_s: float, mass: float, d_ref: float
     return out
 
 
-BEYOND_VARIANTS = (("binned E_gamma x theta_gamma shape fit", {"binned": True}),
-                   ("background normalisation 10%", {"syst": Systematics(background_norm=0.1)}),
-                   ("background normalisation 30%", {"syst": Systematics(background_norm=0.3)}),
-                   ("shape fit with background normalisation 30%",
-                    {"binned": True, "syst": Systematics(background_norm=0.3)}))
+BEYOND_VARIANTS = (
+    ("binned E_gamma x theta_gamma shape fit", {"binned": True}),
+    ("background normalisation 10%", {"syst": Systematics(background_norm=0.1)}),
+    ("background normalisation 30%", {"syst": Systematics(background_norm=0.3)}),
+    ("shape fit with background normalisation 30%", {"binned": True, "syst": Systematics(background_norm=0.3)}),
+)
 
 
-def beyond_paper_tasks(plan: RunPlan, results: dict, presentation: Presentation, names: list[str]
-                       ) -> list[tuple[str, str, LimitTask, LimitTask]]:
+def beyond_paper_tasks(
+    plan: RunPlan, results: dict, presentation: Presentation, names: list[str]
+) -> list[tuple[str, str, LimitTask, LimitTask]]:
     """(variant, target scenario, reference task, variant task) at the mass of each target's best limit.
 
     The reference is the counting model without systematics (the paper's). The toy calculator carries no
@@ -265,20 +296,33 @@ def beyond_paper_tasks(plan: RunPlan, results: dict, presentation: Presentation,
 
 #: the realistic detector's steps, each added to the one before (name, what it adds, the task's changed fields)
 DETECTOR_STEPS: tuple[tuple[str, str, dict], ...] = (
-    ("geometry", "decay volume: per event, along the N flight direction, inside the calorimeter's inner surface",
-     {"detector_model": DetectorModel.GEOMETRY}),
-    ("direction", "+ the photon direction the calorimeter measures (collision point to impact point)",
-     {"detector_model": DetectorModel.DIRECTION}),
-    ("realistic", "+ the calorimeter's energy and position resolution (the realistic detector)",
-     {"detector_model": DetectorModel.REALISTIC}),
-    ("majorana", "the realistic detector with a Majorana N (twice the width, isotropic photon)",
-     {"detector_model": DetectorModel.REALISTIC, "n_type": NType.MAJORANA}),
+    (
+        "geometry",
+        "decay volume: per event, along the N flight direction, inside the calorimeter's inner surface",
+        {"detector_model": DetectorModel.GEOMETRY},
+    ),
+    (
+        "direction",
+        "+ the photon direction the calorimeter measures (collision point to impact point)",
+        {"detector_model": DetectorModel.DIRECTION},
+    ),
+    (
+        "realistic",
+        "+ the calorimeter's energy and position resolution (the realistic detector)",
+        {"detector_model": DetectorModel.REALISTIC},
+    ),
+    (
+        "majorana",
+        "the realistic detector with a Majorana N (twice the width, isotropic photon)",
+        {"detector_model": DetectorModel.REALISTIC, "n_type": NType.MAJORANA},
+    ),
 )
 OVERLAY_MASSES = 16  # masses of each target's curve recomputed with the realistic detector for the overlay figure
 
 
-def detector_tasks(plan: RunPlan, results: dict, presentation: Presentation, names: list[str]
-                   ) -> list[tuple[str, str, LimitTask, dict[str, LimitTask]]]:
+def detector_tasks(
+    plan: RunPlan, results: dict, presentation: Presentation, names: list[str]
+) -> list[tuple[str, str, LimitTask, dict[str, LimitTask]]]:
     """(where, target scenario, paper-detector task, {step: task}) for each reproduction target, at its curve's
     lightest mass (long-lived N: the geometry matters), at the mass of its best limit (prompt), and at the curve mass
     nearest their geometric mean (between the two: a displaced decay with a photon off the N line)."""
@@ -291,10 +335,16 @@ def detector_tasks(plan: RunPlan, results: dict, presentation: Presentation, nam
             continue
         best = min(inside, key=lambda t: results[t].limit.d95)
         lightest = plan.curves[tg.scenario][0]
-        middle = min(plan.curves[tg.scenario], key=lambda t: abs(math.log(t.mass ** 2 / (lightest.mass * best.mass))))
+        middle = min(plan.curves[tg.scenario], key=lambda t: abs(math.log(t.mass**2 / (lightest.mass * best.mass))))
         for where, base in (("lightest mass", lightest), ("intermediate mass", middle), ("best mass", best)):
-            out.append((where, tg.scenario, base, {name: dataclasses.replace(base, **change)
-                                                   for name, _, change in DETECTOR_STEPS}))
+            out.append(
+                (
+                    where,
+                    tg.scenario,
+                    base,
+                    {name: dataclasses.replace(base, **change) for name, _, change in DETECTOR_STEPS},
+                )
+            )
     return out
 
 
@@ -329,10 +379,14 @@ def computing_time(results: list[TaskResult], cache: Cache) -> dict:
     """
     sample_keys = sorted({k for r in results for k in r.samples})
     sample_s = [cache.entry_by_key("samples", k).recorded_seconds() for k in sample_keys]
-    return {"limits": len(results), "limits_cpu_s": round(sum(r.seconds or 0.0 for r in results), 1),
-            "limits_unrecorded": sum(r.seconds is None or not r.samples for r in results),
-            "samples": len(sample_keys), "samples_cpu_s": round(sum(x for x in sample_s if x), 1),
-            "samples_unrecorded": sum(x is None for x in sample_s)}
+    return {
+        "limits": len(results),
+        "limits_cpu_s": round(sum(r.seconds or 0.0 for r in results), 1),
+        "limits_unrecorded": sum(r.seconds is None or not r.samples for r in results),
+        "samples": len(sample_keys),
+        "samples_cpu_s": round(sum(x for x in sample_s if x), 1),
+        "samples_unrecorded": sum(x is None for x in sample_s),
+    }
 
 
 @dataclass
@@ -345,12 +399,21 @@ class RunSummary:
     samples_made: int
 
 
-def run_pipeline(scenarios: dict[str, Scenario], names: list[str], preset_name: str, output: Path, *,
-                 decay_model: DecayModel = DEFAULT_DECAY_MODEL, seed: int = DEFAULT_SEED,
-                 executor: Executor | None = None, cache: Cache | None = None,
-                 presentation: Presentation | None = None, make_figures: bool = True,
-                 hepdata_ins: str | None = None,
-                 detector_model: DetectorModel = DEFAULT_DETECTOR_MODEL) -> RunSummary:
+def run_pipeline(
+    scenarios: dict[str, Scenario],
+    names: list[str],
+    preset_name: str,
+    output: Path,
+    *,
+    decay_model: DecayModel = DEFAULT_DECAY_MODEL,
+    seed: int = DEFAULT_SEED,
+    executor: Executor | None = None,
+    cache: Cache | None = None,
+    presentation: Presentation | None = None,
+    make_figures: bool = True,
+    hepdata_ins: str | None = None,
+    detector_model: DetectorModel = DEFAULT_DETECTOR_MODEL,
+) -> RunSummary:
     """The whole analysis; each stage logs a header line and shows progress.
 
     One transaction (``core.transaction``): every stage writes into a staging folder and reads only from it, so
@@ -369,17 +432,30 @@ def run_pipeline(scenarios: dict[str, Scenario], names: list[str], preset_name: 
     cache = cache or Cache()
     root = cache.root.absolute()
     if final == root or root in final.parents:
-        raise InputError(f"--output {output}: inside the cache {cache.root}; 'cache clear' would delete the results "
-                         "(choose an output folder outside the cache)")
+        raise InputError(
+            f"--output {output}: inside the cache {cache.root}; 'cache clear' would delete the results "
+            "(choose an output folder outside the cache)"
+        )
     for folder in (final, cache.root):  # what a killed earlier run may have left
         n = remove_stale_temporaries(folder)  # 0 where the folder does not exist yet
         if n:
             log(f"removed {n} stale temporary files under {folder}")
     old = _manifest_files(final)
     with output_transaction(final) as stage:
-        summary = _run_into(stage, scenarios, names, preset_name, decay_model=decay_model, seed=seed,
-                            executor=executor, cache=cache, presentation=presentation, make_figures=make_figures,
-                            hepdata_ins=hepdata_ins, detector_model=detector_model)
+        summary = _run_into(
+            stage,
+            scenarios,
+            names,
+            preset_name,
+            decay_model=decay_model,
+            seed=seed,
+            executor=executor,
+            cache=cache,
+            presentation=presentation,
+            make_figures=make_figures,
+            hepdata_ins=hepdata_ins,
+            detector_model=detector_model,
+        )
         earlier = {Path(rel).parts[0] for rel in old if Path(rel).parts and NAME_PATTERN.fullmatch(Path(rel).parts[0])}
         for name in sorted(earlier - {p.name for p in stage.iterdir()}):
             remove_output(stage, name)  # an earlier run's entry this one does not make: it goes at the commit
@@ -400,10 +476,21 @@ def _manifest_files(folder: Path) -> list[str]:
     return [f for f in files if isinstance(f, str)] if isinstance(files, list) else []
 
 
-def _run_into(output: Path, scenarios: dict[str, Scenario], names: list[str], preset_name: str, *,
-              decay_model: DecayModel, seed: int, executor: Executor | None, cache: Cache,
-              presentation: Presentation | None, make_figures: bool, hepdata_ins: str | None,
-              detector_model: DetectorModel) -> RunSummary:
+def _run_into(
+    output: Path,
+    scenarios: dict[str, Scenario],
+    names: list[str],
+    preset_name: str,
+    *,
+    decay_model: DecayModel,
+    seed: int,
+    executor: Executor | None,
+    cache: Cache,
+    presentation: Presentation | None,
+    make_figures: bool,
+    hepdata_ins: str | None,
+    detector_model: DetectorModel,
+) -> RunSummary:
     """The stages of ``run_pipeline``, writing into (and reading from) the staging folder ``output``."""
     from dipole_portal.stats.outputs import write_limit_tables, write_workspaces
 
@@ -415,13 +502,19 @@ def _run_into(output: Path, scenarios: dict[str, Scenario], names: list[str], pr
     stages = 6 if make_figures else 4
 
     def make_task(sc: Scenario, m: float, model: DecayModel = decay_model, n_modes: int = 2) -> LimitTask:
-        return LimitTask(sc, m, decay_model=model, n_modes=n_modes, events=preset.events, seed=seed,
-                         cache=str(cache.root), detector_model=detector_model)
+        return LimitTask(
+            sc,
+            m,
+            decay_model=model,
+            n_modes=n_modes,
+            events=preset.events,
+            seed=seed,
+            cache=str(cache.root),
+            detector_model=detector_model,
+        )
 
-    log(f"[1/{stages}] curves: samples, selections and limits on grids that follow each curve "
-        f"({executor.describe()})")
-    curves, results, n_cached, n_samples = compute_curves(scenarios, names, preset, make_task, executor, cache,
-                                                          seconds)
+    log(f"[1/{stages}] curves: samples, selections and limits on grids that follow each curve ({executor.describe()})")
+    curves, results, n_cached, n_samples = compute_curves(scenarios, names, preset, make_task, executor, cache, seconds)
     for n, ts in curves.items():
         q = grid_quality([t.mass for t in ts], [results[t].limit.d95 for t in ts], thresholds(scenarios[n]))
         log(f"  {n}: {q.points} masses, largest neighbour ratio {q.max_ratio:.3f} away from thresholds")
@@ -432,10 +525,13 @@ def _run_into(output: Path, scenarios: dict[str, Scenario], names: list[str], pr
     for tg in presentation.targets:
         if tg.scenario in names:
             curve = [(t.mass, results[t].limit.d95) for t in curves[tg.scenario]]
-            masses = sorted(set(study_masses(curve, tg.lo_GeV, tg.hi_GeV, preset.report_masses))
-                            | set(band_minima(curve, tg.lo_GeV, tg.hi_GeV)))
-            study += [make_task(scenarios[tg.scenario], m, model, nm)
-                      for m in masses for model in DecayModel for nm in (1, 2)]
+            masses = sorted(
+                set(study_masses(curve, tg.lo_GeV, tg.hi_GeV, preset.report_masses))
+                | set(band_minima(curve, tg.lo_GeV, tg.hi_GeV))
+            )
+            study += [
+                make_task(scenarios[tg.scenario], m, model, nm) for m in masses for model in DecayModel for nm in (1, 2)
+            ]
     plan = RunPlan(curves, study)
     log(f"[2/{stages}] decay-model and counting study: {len(plan.study)} limits")
     todo = [t for t in plan.all_tasks() if t not in results]
@@ -447,8 +543,10 @@ def _run_into(output: Path, scenarios: dict[str, Scenario], names: list[str], pr
     detector = detector_tasks(plan, results, presentation, names) if paper_detector else []
     overlay = overlay_tasks(plan, presentation, names) if paper_detector else {}
     detector_rows = [(row[2], *row[3].values()) for row in detector] + [tuple(ts) for ts in overlay.values()]
-    for rows, what, detail in ((beyond, "beyond the paper", ": binned fit and background normalisation"),
-                               (detector_rows, "beyond the paper's detector", ": steps and realistic curves")):
+    for rows, what, detail in (
+        (beyond, "beyond the paper", ": binned fit and background normalisation"),
+        (detector_rows, "beyond the paper's detector", ": steps and realistic curves"),
+    ):
         todo = list(dict.fromkeys(t for row in rows for t in _row_tasks(row) if t not in results))
         if todo:
             log(f"{what}{detail}: {len(todo)} limits")
@@ -460,8 +558,13 @@ def _run_into(output: Path, scenarios: dict[str, Scenario], names: list[str], pr
 
     t0 = time.perf_counter()
     log(f"[3/{stages}] diagnostic histograms")
-    files["histograms"] = [p for n in names for p in write_diagnostic_histograms(
-        scenarios[n], preset.events, seed, decay_model, cache, output / "histograms")]
+    files["histograms"] = [
+        p
+        for n in names
+        for p in write_diagnostic_histograms(
+            scenarios[n], preset.events, seed, decay_model, cache, output / "histograms"
+        )
+    ]
     from dipole_portal.analysis.sample_index import write_index
 
     log(f"sample index: {write_index(cache)}")  # after every stage that makes samples
@@ -476,38 +579,82 @@ def _run_into(output: Path, scenarios: dict[str, Scenario], names: list[str], pr
         files["tables"] += write_limit_tables(output / "limits", name, limits, scenarios[name].label)
         files["tables"] += write_workspaces(output / "workspaces", name, specs, hepdata_ins, results=limits)
     study = [results[t].limit.as_dict() for t in plan.study]
-    files["tables"].append(write_json_atomic(output / "limits" / "model_study.json", {
-        "targets": [dataclasses.asdict(t) for t in presentation.targets if t.scenario in names],
-        "comparisons": [c for c in presentation.comparisons if all(n in names for n in c["scenarios"])],
-        "decay_model": str(decay_model), "limits": study,
-        "preset": preset_name, "seed": seed, "constants": DEFAULT_CONSTANTS.as_dict()}))
+    files["tables"].append(
+        write_json_atomic(
+            output / "limits" / "model_study.json",
+            {
+                "targets": [dataclasses.asdict(t) for t in presentation.targets if t.scenario in names],
+                "comparisons": [c for c in presentation.comparisons if all(n in names for n in c["scenarios"])],
+                "decay_model": str(decay_model),
+                "limits": study,
+                "preset": preset_name,
+                "seed": seed,
+                "constants": DEFAULT_CONSTANTS.as_dict(),
+            },
+        )
+    )
     if beyond:  # only when a reproduction target is in the run
-        files["tables"].append(write_json_atomic(output / "limits" / "beyond_paper.json", {
-            "rows": [{"scenario": t.scenario.name, "mass_GeV": t.mass, "variant": variant,
-                      "reference": _describe(results[ref].limit), "reference_d95": results[ref].limit.d95,
-                      "d95": results[t].limit.d95, "calculator": results[t].limit.calculator}
-                     for variant, _, ref, t in beyond]}))
+        files["tables"].append(
+            write_json_atomic(
+                output / "limits" / "beyond_paper.json",
+                {
+                    "rows": [
+                        {
+                            "scenario": t.scenario.name,
+                            "mass_GeV": t.mass,
+                            "variant": variant,
+                            "reference": _describe(results[ref].limit),
+                            "reference_d95": results[ref].limit.d95,
+                            "d95": results[t].limit.d95,
+                            "calculator": results[t].limit.calculator,
+                        }
+                        for variant, _, ref, t in beyond
+                    ]
+                },
+            )
+        )
     if detector:
-        files["tables"].append(write_json_atomic(output / "limits" / "beyond_detector.json", {
-            "steps": [{"name": name, "adds": adds, **{k: str(v) for k, v in change.items()}}
-                      for name, adds, change in DETECTOR_STEPS],
-            "rows": [{"scenario": ref.scenario.name, "mass_GeV": ref.mass, "where": where,
-                      "d95_paper": results[ref].limit.d95, "calculator": results[ref].limit.calculator,
-                      "d95": {name: results[t].limit.d95 for name, t in steps.items()},
-                      "decay_volume": {**ref.scenario.detector.params["decay_volume"]},
-                      "calorimeter_resolution": ref.scenario.detector.params.get("calorimeter_resolution")}
-                     for where, _, ref, steps in detector]}))
+        files["tables"].append(
+            write_json_atomic(
+                output / "limits" / "beyond_detector.json",
+                {
+                    "steps": [
+                        {"name": name, "adds": adds, **{k: str(v) for k, v in change.items()}}
+                        for name, adds, change in DETECTOR_STEPS
+                    ],
+                    "rows": [
+                        {
+                            "scenario": ref.scenario.name,
+                            "mass_GeV": ref.mass,
+                            "where": where,
+                            "d95_paper": results[ref].limit.d95,
+                            "calculator": results[ref].limit.calculator,
+                            "d95": {name: results[t].limit.d95 for name, t in steps.items()},
+                            "decay_volume": {**ref.scenario.detector.params["decay_volume"]},
+                            "calorimeter_resolution": ref.scenario.detector.params.get("calorimeter_resolution"),
+                        }
+                        for where, _, ref, steps in detector
+                    ],
+                },
+            )
+        )
     for name, ts in overlay.items():
-        files["tables"] += write_limit_tables(output / "limits" / "realistic_detector", name,
-                                              [results[t].limit for t in ts], scenarios[name].label)
+        files["tables"] += write_limit_tables(
+            output / "limits" / "realistic_detector", name, [results[t].limit for t in ts], scenarios[name].label
+        )
     from dipole_portal.analysis.hepdata_export import write_hepdata
 
-    settings = {"preset": preset_name, "seed": seed, "decay_model": str(decay_model), "scenarios": names,
-                "detector_model": str(detector_model)}
-    locations = {n: "; ".join(f"Figure {f.name}: {f.caption}" for f in presentation.figures if n in f.scenarios)
-                 for n in names}
-    files["hepdata"] = write_hepdata(output / "limits", output / "hepdata", locations, output / "workspaces",
-                                     cache)
+    settings = {
+        "preset": preset_name,
+        "seed": seed,
+        "decay_model": str(decay_model),
+        "scenarios": names,
+        "detector_model": str(detector_model),
+    }
+    locations = {
+        n: "; ".join(f"Figure {f.name}: {f.caption}" for f in presentation.figures if n in f.scenarios) for n in names
+    }
+    files["hepdata"] = write_hepdata(output / "limits", output / "hepdata", locations, output / "workspaces", cache)
     seconds["tables"] = time.perf_counter() - t0
 
     if make_figures:
@@ -519,8 +666,9 @@ def _run_into(output: Path, scenarios: dict[str, Scenario], names: list[str], pr
         log(f"[6/{stages}] report")
         from dipole_portal.analysis.report import write_report
 
-        files["report"] = [write_report(output, preset_name, seconds, compute,
-                                        {"computed": len(tasks) - n_cached, "cached": n_cached})]
+        files["report"] = [
+            write_report(output, preset_name, seconds, compute, {"computed": len(tasks) - n_cached, "cached": n_cached})
+        ]
         seconds["report"] = time.perf_counter() - t0
     write_manifest(output, files, settings)
     return RunSummary(output, seconds, files, len(tasks) - n_cached, n_cached, n_samples)
@@ -536,8 +684,9 @@ def write_manifest(output: Path, files: dict[str, list[Path]], settings: dict) -
     return write_json_atomic(output / MANIFEST, {"settings": settings, "files": sorted(mine)})
 
 
-def make_all_figures(output: Path, scenarios: dict[str, Scenario], names: list[str],
-                     presentation: Presentation, cache: Cache) -> list[Path]:
+def make_all_figures(
+    output: Path, scenarios: dict[str, Scenario], names: list[str], presentation: Presentation, cache: Cache
+) -> list[Path]:
     """Every figure from the files of the earlier stages (``limits/``, ``histograms/``), as PDF and PNG.
 
     Each drawn figure is kept in the cache, keyed on the bytes of the files it is drawn from, the configuration,
@@ -563,8 +712,11 @@ def make_all_figures(output: Path, scenarios: dict[str, Scenario], names: list[s
         maker = lf.figure_landscape if spec.kind == "landscape" else lf.figure_from_spec
         steps.append((spec.name, functools.partial(maker, curves, spec)))
     shown = presentation.shown()
-    steps += [(f"fig_{n}", functools.partial(lf.figure_limits, {n: curves[n]})) for n in names
-              if n not in shown and n in curves]
+    steps += [
+        (f"fig_{n}", functools.partial(lf.figure_limits, {n: curves[n]}))
+        for n in names
+        if n not in shown and n in curves
+    ]
     from dipole_portal.plotting.brazil import figure_brazil
 
     realistic = lf.load_curves(output / "limits" / "realistic_detector")
@@ -574,26 +726,40 @@ def make_all_figures(output: Path, scenarios: dict[str, Scenario], names: list[s
             label = "Belle II" if scenarios[n].detector.name == "belle2" else "BESIII / STCF"
             panels.setdefault(label, []).append(n)
         steps.append(("fig_detector", lambda: lf.figure_detector(curves, realistic, panels)))
-    steps += [("diag_brazil", lambda: figure_brazil(output / "limits", output / "workspaces")),
-              ("diag_cls_vs_chi2", lambda: lf.figure_cls_vs_chi2(curves)),
-              ("diag_bands", lambda: lf.figure_bands(curves))]
-    steps += [(f"diag_plane_{n}", functools.partial(figure_plane, scenarios[n], output / "histograms" / f"{n}.root"))
-              for n in names]
+    steps += [
+        ("diag_brazil", lambda: figure_brazil(output / "limits", output / "workspaces")),
+        ("diag_cls_vs_chi2", lambda: lf.figure_cls_vs_chi2(curves)),
+        ("diag_bands", lambda: lf.figure_bands(curves)),
+    ]
+    steps += [
+        (f"diag_plane_{n}", functools.partial(figure_plane, scenarios[n], output / "histograms" / f"{n}.root"))
+        for n in names
+    ]
     # what each figure is drawn from: the tables and workspaces, or one scenario's diagnostic histograms (their
     # JSON files: the ROOT files carry write times, so their bytes change on every run)
     tables = files_digest(output / "limits", output / "workspaces")
     sources = {name: tables for name, _ in steps}
-    sources |= {f"diag_plane_{n}": files_digest(output / "histograms" / f"{n}.json",
-                                                output / "histograms" / f"{n}_uhi.json") for n in names}
+    sources |= {
+        f"diag_plane_{n}": files_digest(output / "histograms" / f"{n}.json", output / "histograms" / f"{n}_uhi.json")
+        for n in names
+    }
     # the style in force (a matplotlibrc in the working directory changes it) is part of what a figure is drawn with
     style_digest = hashlib.sha256(repr(sorted(matplotlib.rcParams.items())).encode()).hexdigest()
-    settings = {"presentation": canonical_json(dataclasses.asdict(presentation)), "matplotlib": matplotlib.__version__,
-                "rcparams": style_digest, "scenarios": {n: scenarios[n].as_dict() for n in names}}
+    settings = {
+        "presentation": canonical_json(dataclasses.asdict(presentation)),
+        "matplotlib": matplotlib.__version__,
+        "rcparams": style_digest,
+        "scenarios": {n: scenarios[n].as_dict() for n in names},
+    }
     folder.mkdir(parents=True, exist_ok=True)  # a warm rerun into a new output folder copies into it
     with progress_bar("figures", len(steps)) as advance:
         for name, step in steps:
-            entries = [cache.entry("figures", {"figure": name, "format": ext, "inputs": sources[name], **settings},
-                                   FIGURE_CODE) for ext in FORMATS]
+            entries = [
+                cache.entry(
+                    "figures", {"figure": name, "format": ext, "inputs": sources[name], **settings}, FIGURE_CODE
+                )
+                for ext in FORMATS
+            ]
             stored = [e.valid_file(ext) for e, ext in zip(entries, FORMATS, strict=True)]
             if all(p is not None for p in stored):  # the same inputs and plotting code: copy the stored files
                 for src, ext in zip(stored, FORMATS, strict=True):

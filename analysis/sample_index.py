@@ -14,8 +14,19 @@ from dipole_portal.core.errors import InputError
 from dipole_portal.core.readers import read_json
 from dipole_portal.samples.cache import KIND
 
-INDEX_COLUMNS = ("file", "process", "sqrt_s_GeV", "e_minus_GeV", "e_plus_GeV", "mass_GeV", "decay_model",
-                 "n_cc_modes", "events", "seed", "xsec_pb")
+INDEX_COLUMNS = (
+    "file",
+    "process",
+    "sqrt_s_GeV",
+    "e_minus_GeV",
+    "e_plus_GeV",
+    "mass_GeV",
+    "decay_model",
+    "n_cc_modes",
+    "events",
+    "seed",
+    "xsec_pb",
+)
 
 
 def _number(x: object) -> bool:
@@ -41,17 +52,38 @@ def write_index(cache: Cache) -> Path:
             inp = rec["inputs"]
         except (InputError, KeyError, TypeError):
             continue  # a damaged record: its entry is recomputed when next read, and indexed then
-        if not (isinstance(inp, dict) and _number(inp.get("sqrt_s_GeV")) and _number(inp.get("mass_GeV", 0.0))
-                and rec_path.with_suffix(".root").is_file()):
+        if not (
+            isinstance(inp, dict)
+            and _number(inp.get("sqrt_s_GeV"))
+            and _number(inp.get("mass_GeV", 0.0))
+            and rec_path.with_suffix(".root").is_file()
+        ):
             continue  # not a sample record this version wrote, or its file is gone
         beams: dict[str, Any] = inp["beams_GeV"] if isinstance(inp.get("beams_GeV"), dict) else {}
-        rows.append({"file": rec_path.with_suffix(".root").name, "process": inp.get("process"),
-                     "sqrt_s_GeV": inp.get("sqrt_s_GeV"), "e_minus_GeV": beams.get("e_minus"),
-                     "e_plus_GeV": beams.get("e_plus"), "mass_GeV": inp.get("mass_GeV", ""),
-                     "decay_model": inp.get("decay_model", ""), "n_cc_modes": inp.get("n_cc_modes", ""),
-                     "events": inp.get("events"), "seed": inp.get("seed"), "xsec_pb": inp.get("xsec_pb", "")})
-    rows.sort(key=lambda r: (str(r["process"]), float(r["sqrt_s_GeV"] or 0), float(r["mass_GeV"] or 0),
-                             str(r["decay_model"]), r["file"]))
+        rows.append(
+            {
+                "file": rec_path.with_suffix(".root").name,
+                "process": inp.get("process"),
+                "sqrt_s_GeV": inp.get("sqrt_s_GeV"),
+                "e_minus_GeV": beams.get("e_minus"),
+                "e_plus_GeV": beams.get("e_plus"),
+                "mass_GeV": inp.get("mass_GeV", ""),
+                "decay_model": inp.get("decay_model", ""),
+                "n_cc_modes": inp.get("n_cc_modes", ""),
+                "events": inp.get("events"),
+                "seed": inp.get("seed"),
+                "xsec_pb": inp.get("xsec_pb", ""),
+            }
+        )
+    rows.sort(
+        key=lambda r: (
+            str(r["process"]),
+            float(r["sqrt_s_GeV"] or 0),
+            float(r["mass_GeV"] or 0),
+            str(r["decay_model"]),
+            r["file"],
+        )
+    )
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=INDEX_COLUMNS, lineterminator="\n")
     w.writeheader()

@@ -79,15 +79,20 @@ def generation_region(scenario: Scenario, point: EnergyPoint, smeared: bool = Fa
     d_theta = 2 * n * res.max_position_m(box.E_min) / min(vol["radius_m"], vol["z_forward_m"], -vol["z_backward_m"])
     half = point.sqrt_s / 2
     return PhaseSpaceRegion(
-        E_min=max(box.E_min * (1 - n * res.max_energy_rel(box.E_min)), 1e-4 * half), E_max=box.E_max,
+        E_min=max(box.E_min * (1 - n * res.max_energy_rel(box.E_min)), 1e-4 * half),
+        E_max=box.E_max,
         cos_min=max(math.cos(min(math.pi, math.acos(box.cos_min) + d_theta)), -1 + 1e-9),
         cos_max=min(math.cos(max(0.0, math.acos(box.cos_max) - d_theta)), 1 - 1e-9),
     ).validate(point.sqrt_s)
 
 
-def background_sample(scenario: Scenario, point: EnergyPoint, seed: int,
-                      constants: PhysicsConstants = DEFAULT_CONSTANTS, smeared: bool = False
-                      ) -> tuple[NuNuGammaSpec, int]:
+def background_sample(
+    scenario: Scenario,
+    point: EnergyPoint,
+    seed: int,
+    constants: PhysicsConstants = DEFAULT_CONSTANTS,
+    smeared: bool = False,
+) -> tuple[NuNuGammaSpec, int]:
     """The nu nubar gamma generator spec of one energy point (generated in the selection's box, widened for a
     smeared selection) and its seed."""
     spec = NuNuGammaSpec(point.beams, generation_region(scenario, point, smeared), constants)
@@ -99,11 +104,17 @@ def background_sample(scenario: Scenario, point: EnergyPoint, seed: int,
 SAMPLE_DECAY_MODEL = DecayModel.ISOTROPIC
 
 
-def signal_sample(point: EnergyPoint, mass: float, seed: int, d_ref: float = DEFAULT_D_REF,
-                  constants: PhysicsConstants = DEFAULT_CONSTANTS) -> tuple[SignalSpec, int]:
+def signal_sample(
+    point: EnergyPoint,
+    mass: float,
+    seed: int,
+    d_ref: float = DEFAULT_D_REF,
+    constants: PhysicsConstants = DEFAULT_CONSTANTS,
+) -> tuple[SignalSpec, int]:
     """The signal sample of one energy point and mass (one for every decay model and counting), and its seed."""
-    spec = SignalSpec(point.beams, mass, d_ref=d_ref, decay_model=SAMPLE_DECAY_MODEL, n_modes=DEFAULT_CC_MODES,
-                      constants=constants)
+    spec = SignalSpec(
+        point.beams, mass, d_ref=d_ref, decay_model=SAMPLE_DECAY_MODEL, n_modes=DEFAULT_CC_MODES, constants=constants
+    )
     return spec, derived_seed(seed, "signal", point.sqrt_s, mass, str(SAMPLE_DECAY_MODEL), DEFAULT_CC_MODES)
 
 
@@ -143,26 +154,30 @@ class YieldsRequest:
     def __post_init__(self) -> None:
         check_mass(self.scenario, self.mass)  # a finite mass that some energy point can produce
         object.__setattr__(self, "decay_model", parse_option(DecayModel, self.decay_model, "decay model"))
-        object.__setattr__(self, "detector_model", parse_option(DetectorModel, self.detector_model,
-                                                                "detector model"))
+        object.__setattr__(self, "detector_model", parse_option(DetectorModel, self.detector_model, "detector model"))
         object.__setattr__(self, "n_type", parse_option(NType, self.n_type, "N type"))
         if self.n_type == NType.MAJORANA:
             # a Majorana N's photon is isotropic in its rest frame (NType); the default model follows, others clash
             if self.decay_model not in (DEFAULT_DECAY_MODEL, DecayModel.ISOTROPIC):
-                raise InputError(f"decay model {self.decay_model!r} with a Majorana N: its photon is isotropic in "
-                                 "its rest frame; expected the default or isotropic")
+                raise InputError(
+                    f"decay model {self.decay_model!r} with a Majorana N: its photon is isotropic in "
+                    "its rest frame; expected the default or isotropic"
+                )
             object.__setattr__(self, "decay_model", DecayModel.ISOTROPIC)
         det = self.scenario.detector
-        for needed, what in ((self.detector_model.decay_volume, "decay_volume"),
-                             (self.detector_model.resolution, "calorimeter_resolution")):
+        for needed, what in (
+            (self.detector_model.decay_volume, "decay_volume"),
+            (self.detector_model.resolution, "calorimeter_resolution"),
+        ):
             if needed and getattr(det, what) is None:
-                raise InputError(f"scenario {self.scenario.name}: detector {det.name!r} has no {what} in the "
-                                 f"configuration; the {self.detector_model!r} detector model needs one")
+                raise InputError(
+                    f"scenario {self.scenario.name}: detector {det.name!r} has no {what} in the "
+                    f"configuration; the {self.detector_model!r} detector model needs one"
+                )
         for name in ("events", "seed", "n_modes"):
             v = getattr(self, name)
             if not isinstance(v, int) or isinstance(v, bool) or v < (0 if name == "seed" else 1):
-                raise InputError(f"{name}={v!r}: expected a {'non-negative' if name == 'seed' else 'positive'} "
-                                 "integer")
+                raise InputError(f"{name}={v!r}: expected a {'non-negative' if name == 'seed' else 'positive'} integer")
         if not (math.isfinite(self.d_ref) and self.d_ref > 0):
             raise InputError(f"d_ref={self.d_ref!r}: expected a finite positive coupling in GeV^-1")
 
@@ -180,10 +195,16 @@ class YieldsRequest:
         out = []
         for point, n in zip(points, n_signal, strict=True):
             sig = signal_sample(point, self.mass, self.seed, self.d_ref, self.constants)
-            bkg = background_sample(self.scenario, point, self.seed, self.constants,
-                                    smeared=self.detector_model.resolution)
-            out.append((point, SampleJob(*sig, n, str(cache.root)),
-                        SampleJob(*bkg, self.background_events or self.events, str(cache.root))))
+            bkg = background_sample(
+                self.scenario, point, self.seed, self.constants, smeared=self.detector_model.resolution
+            )
+            out.append(
+                (
+                    point,
+                    SampleJob(*sig, n, str(cache.root)),
+                    SampleJob(*bkg, self.background_events or self.events, str(cache.root)),
+                )
+            )
         return out
 
 
@@ -191,8 +212,10 @@ def _described(scenario: Scenario, what: str) -> Any:
     """The detector's ``decay_volume`` or ``calorimeter_resolution``, which the models beyond the paper's need."""
     value = getattr(scenario.detector, what)
     if value is None:
-        raise InputError(f"scenario {scenario.name}: detector {scenario.detector.name} has no '{what}' in the "
-                         "configuration; the geometry, direction and realistic detector models need it")
+        raise InputError(
+            f"scenario {scenario.name}: detector {scenario.detector.name} has no '{what}' in the "
+            "configuration; the geometry, direction and realistic detector models need it"
+        )
     return value
 
 
@@ -202,13 +225,24 @@ def detector_response(scenario: Scenario, detector_model: DetectorModel | str, s
     if not detector_model.decay_volume:
         return None
     res = _described(scenario, "calorimeter_resolution") if detector_model.resolution else None
-    return DetectorResponse(DecayVolume(**_described(scenario, "decay_volume")), detector_model.measured_direction,
-                            None if res is None else CalorimeterResolution.from_config(res), seed)
+    return DetectorResponse(
+        DecayVolume(**_described(scenario, "decay_volume")),
+        detector_model.measured_direction,
+        None if res is None else CalorimeterResolution.from_config(res),
+        seed,
+    )
 
 
-def selected_sample(job: SampleJob, scenario: Scenario, point: EnergyPoint, process: str, cache: Cache,
-                    decay_model: DecayModel | None = None, n_modes: int | None = None,
-                    detector_model: DetectorModel = DEFAULT_DETECTOR_MODEL) -> SelectedSample:
+def selected_sample(
+    job: SampleJob,
+    scenario: Scenario,
+    point: EnergyPoint,
+    process: str,
+    cache: Cache,
+    decay_model: DecayModel | None = None,
+    n_modes: int | None = None,
+    detector_model: DetectorModel = DEFAULT_DETECTOR_MODEL,
+) -> SelectedSample:
     """The selection of one sample file (cached: nu nubar gamma is selected once for every mass), a signal
     sample reweighted to ``decay_model`` and counted with ``n_modes``. With a detector model beyond the paper's the
     cuts see the measured photon, and a signal sample's accepted events record their decay probabilities in the
@@ -226,8 +260,16 @@ def selected_sample(job: SampleJob, scenario: Scenario, point: EnergyPoint, proc
     stored = entry.load_json()
     if stored is not None:
         return SelectedSample.from_dict(stored)
-    res = SelectedSample.from_result(process_sample(job.run(), process, build_selection(scenario, point),
-                                                    decay_model=decay_model, n_modes=n_modes, response=response))
+    res = SelectedSample.from_result(
+        process_sample(
+            job.run(),
+            process,
+            build_selection(scenario, point),
+            decay_model=decay_model,
+            n_modes=n_modes,
+            response=response,
+        )
+    )
     entry.store_json(res.as_dict())
     return res
 
@@ -243,24 +285,56 @@ def compute_yields(request: YieldsRequest, cache: Cache | None = None) -> Scenar
         return yields_from_record(stored, f"cache entry yields/{entry.key}")
     channels, provenance = [], []
     for point, sig_job, bkg_job in request.jobs(cache):
-        sig = selected_sample(sig_job, request.scenario, point, "signal", cache, request.decay_model, request.n_modes,
-                              request.detector_model)
-        bkg = selected_sample(bkg_job, request.scenario, point, "nunugamma", cache,
-                              detector_model=request.detector_model)
-        channels.append(channel_yield(request.scenario, point, request.mass, request.d_ref, sig, bkg,
-                                      request.constants, request.n_type.width_factor))
-        provenance.append({"channel": point.label,
-                           "signal_sample": sample_entry(sig_job.spec, sig_job.seed, sig_job.events, cache).key,
-                           "nunugamma_sample": sample_entry(bkg_job.spec, bkg_job.seed, bkg_job.events, cache).key,
-                           "signal_events": sig_job.events, "nunugamma_events": bkg_job.events})
-    y = ScenarioYields(request.scenario.name, request.mass, request.decay_model, request.n_modes, channels,
-                       {"samples": provenance, "seed": request.seed, "cache_entry": entry.key},
-                       str(request.detector_model), str(request.n_type))
+        sig = selected_sample(
+            sig_job,
+            request.scenario,
+            point,
+            "signal",
+            cache,
+            request.decay_model,
+            request.n_modes,
+            request.detector_model,
+        )
+        bkg = selected_sample(
+            bkg_job, request.scenario, point, "nunugamma", cache, detector_model=request.detector_model
+        )
+        channels.append(
+            channel_yield(
+                request.scenario,
+                point,
+                request.mass,
+                request.d_ref,
+                sig,
+                bkg,
+                request.constants,
+                request.n_type.width_factor,
+            )
+        )
+        provenance.append(
+            {
+                "channel": point.label,
+                "signal_sample": sample_entry(sig_job.spec, sig_job.seed, sig_job.events, cache).key,
+                "nunugamma_sample": sample_entry(bkg_job.spec, bkg_job.seed, bkg_job.events, cache).key,
+                "signal_events": sig_job.events,
+                "nunugamma_events": bkg_job.events,
+            }
+        )
+    y = ScenarioYields(
+        request.scenario.name,
+        request.mass,
+        request.decay_model,
+        request.n_modes,
+        channels,
+        {"samples": provenance, "seed": request.seed, "cache_entry": entry.key},
+        str(request.detector_model),
+        str(request.n_type),
+    )
     entry.store_json(yields_record(y, request.scenario, request.constants))
     return y
 
 
 # -- limits ----------------------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class LimitTask(YieldsRequest):
@@ -309,8 +383,12 @@ def load_cached(task: LimitTask) -> TaskResult | None:
         return None
     stored = record["content"]
     try:
-        return TaskResult(LimitResult(**stored["result"]).validate(), stored["spec"], record.get("cpu_seconds"),
-                          tuple(stored.get("samples", ())))
+        return TaskResult(
+            LimitResult(**stored["result"]).validate(),
+            stored["spec"],
+            record.get("cpu_seconds"),
+            tuple(stored.get("samples", ())),
+        )
     except (TypeError, KeyError, ValueError) as exc:
         warn(f"cache entry limits/{entry.key} fails its checks ({exc}); recomputing it")
         entry.json_path.unlink(missing_ok=True)
@@ -326,16 +404,26 @@ def run_task(task: LimitTask) -> TaskResult:
     y = compute_yields(task.request, Cache(task.cache or None))
     r = compute_limit(y, task.method, binned=task.binned, calculator=task.calculator, syst=task.syst).validate()
     spec = build_spec(y, r.d95, task.binned, task.syst)
-    samples = sorted({key for ch in y.provenance.get("samples", [])
-                      for key in (ch.get("signal_sample"), ch.get("nunugamma_sample")) if key})
+    samples = sorted(
+        {
+            key
+            for ch in y.provenance.get("samples", [])
+            for key in (ch.get("signal_sample"), ch.get("nunugamma_sample"))
+            if key
+        }
+    )
     seconds = time.process_time() - t0
     # the spec as a cached rerun reads it back (JSON, sorted keys): a cold and a warm run write the same bytes
     stored = task.entry().store_json({"result": r.as_dict(), "spec": spec, "samples": samples}, cpu_seconds=seconds)
     return TaskResult(r, stored["spec"], round(seconds, 4), tuple(samples))
 
 
-def run_tasks(tasks: list[LimitTask], executor: Executor | None = None, description: str = "limits",
-              cached: list[TaskResult | None] | None = None) -> list[TaskResult]:
+def run_tasks(
+    tasks: list[LimitTask],
+    executor: Executor | None = None,
+    description: str = "limits",
+    cached: list[TaskResult | None] | None = None,
+) -> list[TaskResult]:
     """Run ``tasks`` (cached ones are read, not recomputed) with a progress bar; results in task order.
 
     ``cached``: the ``load_cached`` results of ``tasks`` when the caller has already read them.
@@ -359,19 +447,44 @@ class ScanResult:
     specs: dict[float, dict]
 
 
-def scan_masses(scenario: Scenario, masses: list[float], *, decay_model: DecayModel = DEFAULT_DECAY_MODEL,
-                events: int = DEFAULT_EVENTS, seed: int = DEFAULT_SEED, cache: str | Path = "",
-                n_modes: int = DEFAULT_CC_MODES, method: Method = Method.CLS, binned: bool = False,
-                calculator: Calculator = Calculator.AUTO, syst: Systematics = NO_SYST,
-                executor: Executor | None = None, detector_model: DetectorModel = DEFAULT_DETECTOR_MODEL,
-                n_type: NType = DEFAULT_N_TYPE) -> ScanResult:
+def scan_masses(
+    scenario: Scenario,
+    masses: list[float],
+    *,
+    decay_model: DecayModel = DEFAULT_DECAY_MODEL,
+    events: int = DEFAULT_EVENTS,
+    seed: int = DEFAULT_SEED,
+    cache: str | Path = "",
+    n_modes: int = DEFAULT_CC_MODES,
+    method: Method = Method.CLS,
+    binned: bool = False,
+    calculator: Calculator = Calculator.AUTO,
+    syst: Systematics = NO_SYST,
+    executor: Executor | None = None,
+    detector_model: DetectorModel = DEFAULT_DETECTOR_MODEL,
+    n_type: NType = DEFAULT_N_TYPE,
+) -> ScanResult:
     """Limits at each mass (cached), run by ``executor``."""
     if not masses:
         raise InputError(f"scan of {scenario.name}: no masses given")
-    tasks = [LimitTask(scenario, float(m), decay_model=decay_model, n_modes=n_modes, events=events, seed=seed,
-                       method=method, binned=binned, calculator=calculator, syst=syst, cache=str(cache),
-                       detector_model=detector_model, n_type=n_type)
-             for m in masses]
+    tasks = [
+        LimitTask(
+            scenario,
+            float(m),
+            decay_model=decay_model,
+            n_modes=n_modes,
+            events=events,
+            seed=seed,
+            method=method,
+            binned=binned,
+            calculator=calculator,
+            syst=syst,
+            cache=str(cache),
+            detector_model=detector_model,
+            n_type=n_type,
+        )
+        for m in masses
+    ]
     done = run_tasks(tasks, executor, f"limits {scenario.name}")
     return ScanResult([d.limit for d in done], {t.mass: d.spec for t, d in zip(tasks, done, strict=True)})
 
@@ -398,12 +511,28 @@ def scan_following(scenario: Scenario, spec: GridSpec, **scan_options: Any) -> S
     return ScanResult([limits[m] for m in grid], {m: specs[m] for m in grid})
 
 
-def yields_for(scenario: Scenario, mass: float, *, decay_model: DecayModel = DEFAULT_DECAY_MODEL,
-               events: int = DEFAULT_EVENTS, seed: int = DEFAULT_SEED, cache: str | Path | Cache | None = None,
-               n_modes: int = DEFAULT_CC_MODES, d_ref: float = DEFAULT_D_REF,
-               background_events: int | None = None) -> ScenarioYields:
+def yields_for(
+    scenario: Scenario,
+    mass: float,
+    *,
+    decay_model: DecayModel = DEFAULT_DECAY_MODEL,
+    events: int = DEFAULT_EVENTS,
+    seed: int = DEFAULT_SEED,
+    cache: str | Path | Cache | None = None,
+    n_modes: int = DEFAULT_CC_MODES,
+    d_ref: float = DEFAULT_D_REF,
+    background_events: int | None = None,
+) -> ScenarioYields:
     """Yields of ``scenario`` at ``mass`` GeV: samples made and selected as needed (all cached)."""
     c = cache if isinstance(cache, Cache) else Cache(cache)
-    req = YieldsRequest(scenario, mass, decay_model=DecayModel(decay_model), n_modes=n_modes, events=events, seed=seed,
-                        d_ref=d_ref, background_events=background_events)
+    req = YieldsRequest(
+        scenario,
+        mass,
+        decay_model=DecayModel(decay_model),
+        n_modes=n_modes,
+        events=events,
+        seed=seed,
+        d_ref=d_ref,
+        background_events=background_events,
+    )
     return compute_yields(req, c)

@@ -108,8 +108,9 @@ class Verdict:
 
     def spread(self, key: Assumption) -> tuple[float, float] | None:
         """Lowest and highest ratio over the stated targets, best masses and bands together."""
-        vals = [x for t in self.stated_targets() if t in self.ratios.get(key, {})
-                for x in self.ratios[key][t].extremes()]
+        vals = [
+            x for t in self.stated_targets() if t in self.ratios.get(key, {}) for x in self.ratios[key][t].extremes()
+        ]
         return (min(vals), max(vals)) if vals else None
 
     def worst(self, key: Assumption) -> tuple[str, float, float, float] | None:
@@ -126,8 +127,12 @@ class Verdict:
     def deviation(self, key: Assumption) -> float:
         """How far a set is from the paper: exp(mean |ln ratio|) over the stated targets' best masses and bands
         (1.10: 10% off on average, in either direction); inf without stated targets."""
-        vals = [abs(math.log(x)) for t in self.stated_targets() if t in self.ratios.get(key, {})
-                for x in (self.ratios[key][t].best_ratio, *(b.ratio for b in self.ratios[key][t].bands))]
+        vals = [
+            abs(math.log(x))
+            for t in self.stated_targets()
+            if t in self.ratios.get(key, {})
+            for x in (self.ratios[key][t].best_ratio, *(b.ratio for b in self.ratios[key][t].bands))
+        ]
         return float(np.exp(np.mean(vals))) if vals else math.inf
 
     def ranked(self) -> list[Assumption]:
@@ -141,14 +146,18 @@ def unresolved(curves: dict[str, list[dict]], targets: list[dict]) -> dict[str, 
     for tg in targets:
         rows = [r for r in curves.get(tg["scenario"], []) if _inside(r["mass_GeV"], tg["lo_GeV"], tg["hi_GeV"])]
         if len(rows) < 3:
-            out[tg["scenario"]] = (f"{len(rows)} grid mass{'es' if len(rows) != 1 else ''} in "
-                                   f"{tg['lo_GeV']:g}-{tg['hi_GeV']:g} GeV, too few to locate the minimum")
+            out[tg["scenario"]] = (
+                f"{len(rows)} grid mass{'es' if len(rows) != 1 else ''} in "
+                f"{tg['lo_GeV']:g}-{tg['hi_GeV']:g} GeV, too few to locate the minimum"
+            )
             continue
         thr = sorted({e for r in rows for e in r["channels"]})
         q = grid_quality([r["mass_GeV"] for r in rows], [r["d95"] for r in rows], thr, RESOLVED_RATIO)
         if q.max_ratio > RESOLVED_RATIO:
-            out[tg["scenario"]] = (f"neighbouring limits differ by {q.max_ratio:.2f}x between {q.at_GeV[0]:.3g} and "
-                                   f"{q.at_GeV[1]:.3g} GeV (resolved: below {RESOLVED_RATIO:g}x)")
+            out[tg["scenario"]] = (
+                f"neighbouring limits differ by {q.max_ratio:.2f}x between {q.at_GeV[0]:.3g} and "
+                f"{q.at_GeV[1]:.3g} GeV (resolved: below {RESOLVED_RATIO:g}x)"
+            )
     return out
 
 
@@ -162,14 +171,23 @@ def compute_verdict(study: dict, curves: dict[str, list[dict]]) -> Verdict:
     for tg in targets:
         for model in (m.value for m in DecayModel):
             for cc in (2, 1):
-                rows = [r for r in by_key[(tg["scenario"], model, cc)]
-                        if r.get("d95_chi2") and _inside(r["mass_GeV"], tg["lo_GeV"], tg["hi_GeV"])]
+                rows = [
+                    r
+                    for r in by_key[(tg["scenario"], model, cc)]
+                    if r.get("d95_chi2") and _inside(r["mass_GeV"], tg["lo_GeV"], tg["hi_GeV"])
+                ]
                 if not rows:
                     continue
                 best = min(rows, key=lambda r: r["d95_chi2"])
                 p = tg["paper_d95"]
-                tr = TargetRatios(tg["scenario"], bool(tg.get("derived")), best["d95_chi2"] / p, best["mass_GeV"],
-                                  best["d95_chi2"], best.get("d95_cls"))
+                tr = TargetRatios(
+                    tg["scenario"],
+                    bool(tg.get("derived")),
+                    best["d95_chi2"] / p,
+                    best["mass_GeV"],
+                    best["d95_chi2"],
+                    best.get("d95_cls"),
+                )
                 edges = band_edges(tg["lo_GeV"], tg["hi_GeV"])
                 for a, b in zip(edges, edges[1:], strict=False):
                     inside = [r for r in rows if _inside(r["mass_GeV"], a, b)]
@@ -209,9 +227,12 @@ def conclusion(v: Verdict) -> list[str]:
         return ["No reproduction target was computed in this run, so there is no comparison with the paper."]
     withheld = [f"{t} ({why})" for t, why in v.withheld.items()]
     if not v.stated_targets():
-        return ["No verdict on the paper: no target's limit curve resolves its minimum on this run's mass grid: "
-                + "; ".join(withheld) + ". Run `--preset paper`, whose grid is refined until neighbouring limits "
-                "differ by less than 20%."]
+        return [
+            "No verdict on the paper: no target's limit curve resolves its minimum on this run's mass grid: "
+            + "; ".join(withheld)
+            + ". Run `--preset paper`, whose grid is refined until neighbouring limits "
+            "differ by less than 20%."
+        ]
     n = len(v.stated_targets())
     derived = [t["scenario"] for t in v.targets if t.get("derived")]
     out = []
@@ -224,11 +245,15 @@ def conclusion(v: Verdict) -> list[str]:
             f"{mean:.2f} times the paper's on average (geometric mean at the best mass of {n} stated targets) and "
             f"{_range(*spread)} times over their best masses and mass bands; they differ most for "
             f"{describe_where(worst)}. "
-            + ("So with its stated assumptions this analysis reproduces the paper's numbers within "
-               f"{(REPRODUCES - 1) * 100:.0f}%." if ok else
-               "So with its stated assumptions this analysis does not reproduce the paper's numbers (within "
-               f"{(REPRODUCES - 1) * 100:.0f}%): in this calculation they do not follow from the assumptions the "
-               "paper states (a ratio above 1 is a weaker limit than the paper's)."))
+            + (
+                "So with its stated assumptions this analysis reproduces the paper's numbers within "
+                f"{(REPRODUCES - 1) * 100:.0f}%."
+                if ok
+                else "So with its stated assumptions this analysis does not reproduce the paper's numbers (within "
+                f"{(REPRODUCES - 1) * 100:.0f}%): in this calculation they do not follow from the assumptions the "
+                "paper states (a ratio above 1 is a weaker limit than the paper's)."
+            )
+        )
     ranked = [k for k in v.ranked() if v.mean_ratio(k) is not None]
     best = ranked[0] if ranked else None
     mean, spread = (v.mean_ratio(best), v.spread(best)) if best else (None, None)
@@ -238,8 +263,12 @@ def conclusion(v: Verdict) -> list[str]:
             f"masses and bands) is {_name(best)}: {mean:.2f} times the paper on average at the best mass, "
             f"{_range(*spread)} over the best masses and mass bands, {_pct(v.deviation(best))} off on average"
             + ("" if best != STATED else "; it is the paper's stated one")
-            + (f". Next: {', '.join(f'{_name(k)} ({_pct(v.deviation(k))} off)' for k in ranked[1:3])}."
-               if len(ranked) > 1 else "."))
+            + (
+                f". Next: {', '.join(f'{_name(k)} ({_pct(v.deviation(k))} off)' for k in ranked[1:3])}."
+                if len(ranked) > 1
+                else "."
+            )
+        )
     corr = correction(v)
     spread_default = v.spread(DEFAULT)
     if corr and spread_default is not None:
@@ -249,14 +278,18 @@ def conclusion(v: Verdict) -> list[str]:
             "**3. The physics correction**: the exact spin correlation of the matrix element (`exact`, the default) "
             f"changes the limits by a factor {_range(lo, hi)} relative to the paper's stated law (best masses and "
             f"bands of every target), so the corrected limits are {direction} than the stated law gives; with it "
-            f"this analysis lies at {_range(*spread_default)} times the paper's values (stated targets).")
+            f"this analysis lies at {_range(*spread_default)} times the paper's values (stated targets)."
+        )
     notes = []
     if derived:
-        notes.append(f"The paper value of {', '.join(derived)} is derived (not stated as a number in the paper): it is "
-                     "shown in the tables but kept out of every average and range above.")
+        notes.append(
+            f"The paper value of {', '.join(derived)} is derived (not stated as a number in the paper): it is "
+            "shown in the tables but kept out of every average and range above."
+        )
     if withheld:
-        notes.append("No verdict for " + "; ".join(withheld) + ": the grid does not resolve the minimum (run "
-                     "`--preset paper`).")
+        notes.append(
+            "No verdict for " + "; ".join(withheld) + ": the grid does not resolve the minimum (run `--preset paper`)."
+        )
     if notes:
         out.append(" ".join(notes))
     return [line for p in out for line in (p, "")][:-1]
@@ -284,8 +317,9 @@ def table(v: Verdict) -> list[str]:
     ranked = [k for k in v.ranked() if v.mean_ratio(k) is not None]
     closest = ranked[0] if ranked else None
     keys = [k for k in dict.fromkeys([STATED, closest, DEFAULT]) if k is not None and k in v.ratios]
-    head = "| target | where | paper d95 [GeV^-1] | " + " | ".join(f"{k[0]} ({'both' if k[1] == 2 else 'N nubar'}) / "
-                                                                    "paper" for k in keys)
+    head = "| target | where | paper d95 [GeV^-1] | " + " | ".join(
+        f"{k[0]} ({'both' if k[1] == 2 else 'N nubar'}) / paper" for k in keys
+    )
     lines = [head + " | exact / stated |", "|---|---|---|" + "---|" * len(keys) + "---|"]
     for tg in v.targets:
         t = tg["scenario"]
@@ -296,6 +330,7 @@ def table(v: Verdict) -> list[str]:
         first = v.ratios.get(keys[0], {}).get(t)
         if first is None:
             continue
+
         def at_best(tr: Any) -> tuple[float, float] | None:
             return (tr.best_ratio, tr.best_mass_GeV)
 
@@ -303,8 +338,9 @@ def table(v: Verdict) -> list[str]:
             return (tr.bands[i].ratio, tr.bands[i].mass_GeV) if i < len(tr.bands) else None
 
         rows: list[tuple[str, Callable[[Any], tuple[float, float] | None]]] = [("best mass", at_best)]
-        rows += [(f"{b.lo_GeV:.3g}-{b.hi_GeV:.3g} GeV", functools.partial(in_band, i=i))
-                 for i, b in enumerate(first.bands)]
+        rows += [
+            (f"{b.lo_GeV:.3g}-{b.hi_GeV:.3g} GeV", functools.partial(in_band, i=i)) for i, b in enumerate(first.bands)
+        ]
         for where, get in rows:
             cells = []
             vals: dict[Any, float | None] = {}

@@ -71,9 +71,10 @@ def bench_generate(events: int, workdir: Path) -> tuple[list[Row], Path]:
     t_rng = time.perf_counter() - t0
     mb = path.stat().st_size / 1e6
     print(f"generate: {events:.2e} events in {t_write:.2f} s, {mb:.0f} MB ({mb * 1e6 / events:.1f} bytes/event)")
-    return [Row("generate_vs_rng", events / t_write / 1e6, "M events/s", events / t_rng / 1e6, t_write / t_rng,
-                "<= 10x"),
-            Row("sample_bytes_per_event", mb * 1e6 / events, "bytes")], path
+    return [
+        Row("generate_vs_rng", events / t_write / 1e6, "M events/s", events / t_rng / 1e6, t_write / t_rng, "<= 10x"),
+        Row("sample_bytes_per_event", mb * 1e6 / events, "bytes"),
+    ], path
 
 
 def bench_select(path: Path) -> list[Row]:
@@ -105,13 +106,27 @@ def counting_spec(signal: np.ndarray, background: np.ndarray) -> dict:
     mu), so it is fixed in all but name."""
     mu = [{"name": "mu", "type": "normfactor", "data": None}]
     names = [f"c{i}" for i in range(len(signal))]
-    chans = [{"name": n, "samples": [{"name": "signal", "data": [float(s)], "modifiers": mu},
-                                     {"name": "background", "data": [float(b)], "modifiers": [
-                                         {"name": f"staterror_{n}", "type": "staterror", "data": [1e-3 * float(b)]}]}]}
-             for n, s, b in zip(names, signal, background, strict=True)]
+    chans = [
+        {
+            "name": n,
+            "samples": [
+                {"name": "signal", "data": [float(s)], "modifiers": mu},
+                {
+                    "name": "background",
+                    "data": [float(b)],
+                    "modifiers": [{"name": f"staterror_{n}", "type": "staterror", "data": [1e-3 * float(b)]}],
+                },
+            ],
+        }
+        for n, s, b in zip(names, signal, background, strict=True)
+    ]
     obs = [{"name": n, "data": [float(b)]} for n, b in zip(names, background, strict=True)]
-    return {"channels": chans, "observations": obs, "version": "1.0.0",
-            "measurements": [{"name": "m", "config": {"poi": "mu", "parameters": []}}]}
+    return {
+        "channels": chans,
+        "observations": obs,
+        "version": "1.0.0",
+        "measurements": [{"name": "m", "config": {"poi": "mu", "parameters": []}}],
+    }
 
 
 def pyhf_toy_limit_seconds(spec: dict, mu: float, ntoys: int) -> tuple[float, int, float]:
@@ -131,8 +146,9 @@ def pyhf_toy_limit_seconds(spec: dict, mu: float, ntoys: int) -> tuple[float, in
         data = pyhf.Workspace(spec).data(model)
         for k in (4, 12):
             t0 = time.perf_counter()
-            pyhf.infer.hypotest(mu, data, model, calctype="toybased", ntoys=k, track_progress=False,
-                                return_expected_set=True)
+            pyhf.infer.hypotest(
+                mu, data, model, calctype="toybased", ntoys=k, track_progress=False, return_expected_set=True
+            )
             times[k] = time.perf_counter() - t0
     per_toy = max(times[12] - times[4], 0.0) / 8
     return n * (times[4] - 4 * per_toy + ntoys * per_toy), n, per_toy
@@ -154,8 +170,10 @@ def bench_limits() -> list[Row]:
         theirs, n = pyhf_upper_limit(spec, rtol=2e-3)
         t_pyhf = time.perf_counter() - t0
         assert np.allclose(ours.bands, theirs, rtol=1e-2), (ours.bands, theirs)  # the same limits
-        print(f"limits: counting B = {b:g}: ours {t_ours:.3f} s ({ours.hypotests} CLs evaluations), pyhf TOMS748 "
-              f"{t_pyhf:.3f} s ({n} hypotests); median mu {ours.bands[2]:.4f} vs {theirs[2]:.4f}")
+        print(
+            f"limits: counting B = {b:g}: ours {t_ours:.3f} s ({ours.hypotests} CLs evaluations), pyhf TOMS748 "
+            f"{t_pyhf:.3f} s ({n} hypotests); median mu {ours.bands[2]:.4f} vs {theirs[2]:.4f}"
+        )
         rows.append(Row(f"limit_vs_pyhf_B{b:g}", t_ours, "s/limit", t_pyhf, t_pyhf / t_ours, ">= 5x"))
         ratios.append(t_pyhf / t_ours)
     rng = np.random.default_rng(1)
@@ -165,13 +183,23 @@ def bench_limits() -> list[Row]:
     ours = toy_limits(s, b, guess=1.0, ntoys=30_000)
     t_ours = time.perf_counter() - t0
     t_pyhf, n, per_toy = pyhf_toy_limit_seconds(counting_spec(s, b), ours.bands[2], 30_000)
-    print(f"limits: 43 channels, B = 0.2, toys: ours {t_ours:.2f} s with 30000 toys ({ours.hypotests} CLs "
-          f"evaluations); pyhf: {per_toy * 1e3:.0f} ms per toy, x 30000 toys x {n} TOMS748 hypotests = {t_pyhf:.0f} s")
+    print(
+        f"limits: 43 channels, B = 0.2, toys: ours {t_ours:.2f} s with 30000 toys ({ours.hypotests} CLs "
+        f"evaluations); pyhf: {per_toy * 1e3:.0f} ms per toy, x 30000 toys x {n} TOMS748 hypotests = {t_pyhf:.0f} s"
+    )
     rows.append(Row("limit_vs_pyhf_toys43", t_ours, "s/limit", t_pyhf, t_pyhf / t_ours, ">= 5x"))
     ratios.append(t_pyhf / t_ours)
     worst = min(range(len(ratios)), key=ratios.__getitem__)
-    rows.append(Row("limit_vs_pyhf", rows[worst].value, "s/limit", rows[worst].floor, ratios[worst],
-                    ">= 5x (the smallest of the three)"))
+    rows.append(
+        Row(
+            "limit_vs_pyhf",
+            rows[worst].value,
+            "s/limit",
+            rows[worst].floor,
+            ratios[worst],
+            ">= 5x (the smallest of the three)",
+        )
+    )
     return rows
 
 
@@ -185,8 +213,11 @@ def bench_scan(n_masses: int = 60, workers: int = 2, events: int = 20_000) -> li
     from dipole_portal.core.executors import make_executor
 
     workdir = Path(tempfile.mkdtemp(prefix="dipole-bench-scan-"))
-    tasks = [LimitTask(sc, m, events=events, cache=str(workdir))
-             for sc in load_scenarios().values() for m in log_grid(sc.max_sqrt_s, n_masses)]
+    tasks = [
+        LimitTask(sc, m, events=events, cache=str(workdir))
+        for sc in load_scenarios().values()
+        for m in log_grid(sc.max_sqrt_s, n_masses)
+    ]
     t0 = time.perf_counter()
     with make_executor("processes", workers) as ex:
         make_samples(tasks, ex, Cache(workdir))
@@ -197,8 +228,19 @@ def bench_scan(n_masses: int = 60, workers: int = 2, events: int = 20_000) -> li
 
 
 def _run_preset(preset: str, args: list[str], folder: str) -> float:
-    cmd = [sys.executable, "-m", "dipole_portal", "run", "--preset", preset, "--output", folder,
-           "--cache", os.path.join(folder, "cache"), *args]
+    cmd = [
+        sys.executable,
+        "-m",
+        "dipole_portal",
+        "run",
+        "--preset",
+        preset,
+        "--output",
+        folder,
+        "--cache",
+        os.path.join(folder, "cache"),
+        *args,
+    ]
     t0 = time.perf_counter()
     subprocess.run(cmd, check=True, env={**os.environ, "DIPOLE_PORTAL_PROGRESS": "0"}, capture_output=True)
     return time.perf_counter() - t0
@@ -211,6 +253,7 @@ def _size_gb(folder: Path) -> float:
 def bench_e2e(executors: bool = False, keep: Path | None = None) -> list[Row]:
     """The presets end to end, each in a fresh output folder and cache; ``keep``: leave the paper run there."""
     rows = []
+
     def new_folder(label: str) -> str:
         if keep:
             (keep / label).mkdir(parents=True)
@@ -223,15 +266,19 @@ def bench_e2e(executors: bool = False, keep: Path | None = None) -> list[Row]:
     cache_gb = _size_gb(Path(folder) / "cache" / "samples")
     if not keep:
         shutil.rmtree(folder, ignore_errors=True)
-    rows += [Row("paper_cold_s", cold, "s", None, None, "<= 60 s"),
-             Row("paper_warm_s", warm, "s", None, None, "<= 5 s"),
-             Row("paper_cache_GB", cache_gb, "GB", None, None, "<= 1 GB")]
+    rows += [
+        Row("paper_cold_s", cold, "s", None, None, "<= 60 s"),
+        Row("paper_warm_s", warm, "s", None, None, "<= 5 s"),
+        Row("paper_cache_GB", cache_gb, "GB", None, None, "<= 1 GB"),
+    ]
     folder = tempfile.mkdtemp(prefix="dipole-bench-fast-")
     rows.append(Row("fast_cold_s", _run_preset("fast", ["--workers", "2"], folder), "s", None, None, "<= 20 s"))
     shutil.rmtree(folder, ignore_errors=True)
     if executors:
-        for name, args in (("paper_cold_1worker_s", ["--workers", "1"]),
-                           ("paper_cold_dask2_s", ["--dask-workers", "2"])):
+        for name, args in (
+            ("paper_cold_1worker_s", ["--workers", "1"]),
+            ("paper_cold_dask2_s", ["--dask-workers", "2"]),
+        ):
             folder = new_folder(name.removesuffix("_s"))
             rows.append(Row(name, _run_preset("paper", args, folder), "s", cold, None, "(2 processes as floor)"))
             rows[-1].ratio = rows[-1].value / cold
@@ -249,8 +296,12 @@ def main() -> None:
     ap.add_argument("--only", choices=STAGES, nargs="+", default=None, help="run only these stages")
     ap.add_argument("--json", type=Path, default=None, help="also write the rows to this JSON file")
     ap.add_argument("--executors", action="store_true", help="also time the paper preset with 1 worker and Dask")
-    ap.add_argument("--keep", type=Path, default=None,
-                    help="run the paper preset(s) into sub-folders of this (new) folder and keep them")
+    ap.add_argument(
+        "--keep",
+        type=Path,
+        default=None,
+        help="run the paper preset(s) into sub-folders of this (new) folder and keep them",
+    )
     args = ap.parse_args()
     stages = args.only or list(STAGES)
     workdir = Path(tempfile.mkdtemp(prefix="dipole-bench-"))
@@ -279,8 +330,10 @@ def main() -> None:
     if args.json:
         from dipole_portal.core.atomic import write_json_atomic
 
-        write_json_atomic(args.json, {"rows": [asdict(r) for r in rows],
-                                      "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]}})
+        write_json_atomic(
+            args.json,
+            {"rows": [asdict(r) for r in rows], "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]}},
+        )
         print(f"wrote {args.json}")
 
 

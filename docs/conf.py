@@ -40,16 +40,20 @@ def _kind(node: dict[str, Any]) -> str:
     if "oneOf" in node:
         return " or ".join(_kind(n) for n in node["oneOf"])
     kind = node.get("type", "any")
-    bounds = [f"{op} {node[key]}" for key, op in (("minimum", ">="), ("exclusiveMinimum", ">"), ("maximum", "<="),
-                                                  ("exclusiveMaximum", "<")) if key in node]
+    bounds = [
+        f"{op} {node[key]}"
+        for key, op in (("minimum", ">="), ("exclusiveMinimum", ">"), ("maximum", "<="), ("exclusiveMaximum", "<"))
+        if key in node
+    ]
     if kind == "array" and isinstance(node.get("items"), dict):
         kind = f"array of {_kind(node['items'])}"
     return kind + (f" ({', '.join(bounds)})" if bounds else "")
 
 
 def _rows(node: dict[str, Any], path: str, required: bool) -> list[str]:
-    out = [f"| `{path}` | {_kind(node)} | {'yes' if required else ''} | {node.get('description', '')} |"] if path \
-        else []
+    out = (
+        [f"| `{path}` | {_kind(node)} | {'yes' if required else ''} | {node.get('description', '')} |"] if path else []
+    )
     props = node.get("properties", {})
     need = set(node.get("required", []))
     for key, sub in props.items():

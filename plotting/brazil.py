@@ -61,8 +61,12 @@ def _patch_errors() -> tuple[type[Exception], ...]:
     import jsonpatch
     import pyhf.exceptions
 
-    return (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException, pyhf.exceptions.InvalidModel,
-            pyhf.exceptions.InvalidSpecification)
+    return (
+        jsonpatch.JsonPatchException,
+        jsonpatch.JsonPointerException,
+        pyhf.exceptions.InvalidModel,
+        pyhf.exceptions.InvalidSpecification,
+    )
 
 
 def figure_brazil(limits_folder: Path, workspaces: Path, target_mass_GeV: float = 1.0) -> Figure | None:
@@ -84,8 +88,9 @@ def figure_brazil(limits_folder: Path, workspaces: Path, target_mass_GeV: float 
         try:
             scan = cls_scan(bkg, patch, toys)
         except caught as exc:
-            raise InputError(f"{patch_path}: not a signal patch of {bkg_path.name} that pyhf can fit "
-                             f"({type(exc).__name__}: {exc})") from None
+            raise InputError(
+                f"{patch_path}: not a signal patch of {bkg_path.name} that pyhf can fit ({type(exc).__name__}: {exc})"
+            ) from None
         panels.append((table.get("label", name), row, scan, toys))
     if not panels:
         return None
@@ -97,15 +102,21 @@ def figure_brazil(limits_folder: Path, workspaces: Path, target_mass_GeV: float 
         ax.axvline(1.0, color="C3", lw=1, ls="--")
         ax.set_xlabel(r"$\mu$ (signal at the tabulated $d_{95}$ = 1)", fontsize=11)
         ax.set_ylabel(r"expected CL$_s$", fontsize=11)
-        ax.set_title(f"{label}\n$m_N$ = {row['mass_GeV']:.3g} GeV, $d_{{95}}$ = {row['d95']:.3g} GeV$^{{-1}}$ "
-                     f"({'numpy toys' if toys else 'asymptotic'})", fontsize=9)
+        ax.set_title(
+            f"{label}\n$m_N$ = {row['mass_GeV']:.3g} GeV, $d_{{95}}$ = {row['d95']:.3g} GeV$^{{-1}}$ "
+            f"({'numpy toys' if toys else 'asymptotic'})",
+            fontsize=9,
+        )
         ax.tick_params(labelsize=9)
         if ax.get_legend():
             ax.get_legend().remove()
-    for ax in list(axes.flat)[len(panels):]:
+    for ax in list(axes.flat)[len(panels) :]:
         ax.set_visible(False)
     axes.flat[0].legend(fontsize=8, loc="upper right")
-    fig.suptitle("Expected CLs versus $\\mu$ from the published pyhf files: the median crosses 0.05 at $\\mu$ = 1 "
-                 "(phenomenological projection)", fontsize=13)
+    fig.suptitle(
+        "Expected CLs versus $\\mu$ from the published pyhf files: the median crosses 0.05 at $\\mu$ = 1 "
+        "(phenomenological projection)",
+        fontsize=13,
+    )
     fig.tight_layout()
     return fig

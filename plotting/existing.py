@@ -121,8 +121,9 @@ class ExcludedRegion:
         from matplotlib.path import Path as MplPath
 
         m, d = self.polygon()
-        return bool(MplPath(np.column_stack([np.log(m), np.log(d)])).contains_point(
-            (math.log(mass_GeV), math.log(d_GeV_inv))))
+        return bool(
+            MplPath(np.column_stack([np.log(m), np.log(d)])).contains_point((math.log(mass_GeV), math.log(d_GeV_inv)))
+        )
 
 
 def confidence_level(header: str) -> int | None:

@@ -92,10 +92,14 @@ def load_curves(folder: str | os.PathLike[str]) -> dict[str, LimitCurve]:
             if rows and all(r["d95_cls_bands"] for r in rows):
                 bands = np.array([r["d95_cls_bands"] for r in rows]).T
             out[table["scenario"]] = LimitCurve(
-                table["scenario"], table.get("label", table["scenario"]),
-                np.array([r["mass_GeV"] for r in rows]), np.array([r["d95"] for r in rows]),
-                np.array([r["d95_chi2"] for r in rows]), bands,
-                ", ".join(sorted({r["calculator"] or "chi2" for r in rows})), _choices(rows),
+                table["scenario"],
+                table.get("label", table["scenario"]),
+                np.array([r["mass_GeV"] for r in rows]),
+                np.array([r["d95"] for r in rows]),
+                np.array([r["d95_chi2"] for r in rows]),
+                bands,
+                ", ".join(sorted({r["calculator"] or "chi2" for r in rows})),
+                _choices(rows),
                 max((e for r in rows for e in r.get("channels", [])), default=None),
                 np.array([r.get("background_events", np.nan) for r in rows]),
             )
@@ -108,10 +112,16 @@ def curve_from_results(scenario: str, results: Sequence, label: str | None = Non
     """A LimitCurve from ``LimitResult`` objects (a scan in a notebook), sorted by mass."""
     rows = sorted(results, key=lambda r: r.mass_GeV)
     bands = np.array([r.d95_cls_bands for r in rows]).T if rows and all(r.d95_cls_bands for r in rows) else None
-    return LimitCurve(scenario, label or scenario, np.array([r.mass_GeV for r in rows]),
-                      np.array([r.d95 for r in rows]), np.array([r.d95_chi2 for r in rows]), bands,
-                      ", ".join(sorted({r.calculator or "chi2" for r in rows})),
-                      _choices([r.as_dict() for r in rows]))
+    return LimitCurve(
+        scenario,
+        label or scenario,
+        np.array([r.mass_GeV for r in rows]),
+        np.array([r.d95 for r in rows]),
+        np.array([r.d95_chi2 for r in rows]),
+        bands,
+        ", ".join(sorted({r.calculator or "chi2" for r in rows})),
+        _choices([r.as_dict() for r in rows]),
+    )
 
 
 def figure_limits(curves: dict[str, LimitCurve], ax: plt.Axes | None = None) -> Figure:
@@ -143,12 +153,18 @@ def _default_styles(names) -> tuple[tuple[str, CurveStyle], ...]:
     import matplotlib as mpl
 
     colours = mpl.colormaps["tab10"].colors  # type: ignore[attr-defined]  # a ListedColormap
-    return tuple((n, CurveStyle(mpl.colors.to_hex(colours[i % 10]), "-" if i < 10 else "--"))
-                 for i, n in enumerate(names))
+    return tuple(
+        (n, CurveStyle(mpl.colors.to_hex(colours[i % 10]), "-" if i < 10 else "--")) for i, n in enumerate(names)
+    )
 
 
-def _draw_curves(ax: plt.Axes, curves: dict[str, LimitCurve], styles: tuple[tuple[str, CurveStyle], ...],
-                 chi2: bool = True, bands: bool = True) -> None:
+def _draw_curves(
+    ax: plt.Axes,
+    curves: dict[str, LimitCurve],
+    styles: tuple[tuple[str, CurveStyle], ...],
+    chi2: bool = True,
+    bands: bool = True,
+) -> None:
     for name, st in styles:
         c = curves.get(name)
         if c is None:
@@ -194,9 +210,15 @@ def figure_from_spec(curves: dict[str, LimitCurve], spec: FigureSpec, ax: plt.Ax
     ylim = spec.ylim or (min(c.d95.min() for c in shown) / 3, max(c.d95.max() for c in shown) * 3)
     _limit_axes(ax, xlim, ylim)
     style.experiment_label(ax, spec.title)
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2, fontsize=12, frameon=False,
-              title="expected 95% C.L.: CLs median, band $\\pm1\\sigma$; dotted: $\\chi^2$ (the paper's criterion)",
-              title_fontsize=11)
+    ax.legend(
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.13),
+        ncol=2,
+        fontsize=12,
+        frameon=False,
+        title="expected 95% C.L.: CLs median, band $\\pm1\\sigma$; dotted: $\\chi^2$ (the paper's criterion)",
+        title_fontsize=11,
+    )
     return fig
 
 
@@ -210,12 +232,20 @@ def figure_bes3_stcf(curves: dict[str, LimitCurve], ax: plt.Axes | None = None) 
     return figure_from_spec(curves, default_figure("fig2_bes3_stcf"), ax)
 
 
-FLAVOUR_COLOURS = {"": ("0.62", "0.35"), "e": ("orange", "#b36b00"), "mu": ("skyblue", "#2f7fa8"),
-                   "tau": ("pink", "#c0507a")}  # fill, edge and label: the paper's Fig. 3 key
+FLAVOUR_COLOURS = {
+    "": ("0.62", "0.35"),
+    "e": ("orange", "#b36b00"),
+    "mu": ("skyblue", "#2f7fa8"),
+    "tau": ("pink", "#c0507a"),
+}  # fill, edge and label: the paper's Fig. 3 key
 
 
-def figure_landscape(curves: dict[str, LimitCurve], spec: FigureSpec | None = None,
-                     axes: Sequence[plt.Axes] | None = None, hnlimits: Path | None = None) -> Figure:
+def figure_landscape(
+    curves: dict[str, LimitCurve],
+    spec: FigureSpec | None = None,
+    axes: Sequence[plt.Axes] | None = None,
+    hnlimits: Path | None = None,
+) -> Figure:
     """Fig. 3: the e+e- projections over the existing limits, one panel (of three ``axes``) per flavour.
 
     Existing limits in the paper's colours (grey: all flavours; orange d_e; sky blue d_mu; pink d_tau), each
@@ -249,8 +279,16 @@ def figure_landscape(curves: dict[str, LimitCurve], spec: FigureSpec | None = No
         _draw_curves(ax, curves, spec.curves, chi2=False, bands=False)
         _limit_axes(ax, spec.xlim or (1e-3, 12), spec.ylim or (1e-8, 1e-2))
         sub = flavour if flavour == "e" else "\\" + flavour
-        key = ax.text(0.97, 0.96, f"{FLAVOUR_LABEL[flavour]}: N couples to $\\nu_{{{sub}}}$", transform=ax.transAxes,
-                      ha="right", va="top", fontsize=14, bbox={"fc": "white", "ec": "0.6", "alpha": 0.9})
+        key = ax.text(
+            0.97,
+            0.96,
+            f"{FLAVOUR_LABEL[flavour]}: N couples to $\\nu_{{{sub}}}$",
+            transform=ax.transAxes,
+            ha="right",
+            va="top",
+            fontsize=14,
+            bbox={"fc": "white", "ec": "0.6", "alpha": 0.9},
+        )
         if ax is not axes[0]:
             ax.set_ylabel("")
         style.experiment_label(ax, spec.title or "Dipole portal")
@@ -260,23 +298,42 @@ def figure_landscape(curves: dict[str, LimitCurve], spec: FigureSpec | None = No
     for ax, labels, key in pending:
         fig.canvas.draw()
         place_labels(ax, labels, obstacles_data=[(c.mass, c.d95) for c in shown], avoid=[key.get_window_extent()])
-    handles: list[Artist] = [Line2D([], [], color=st.color, ls=st.linestyle, lw=2, label=curves[n].legend)
-               for n, st in spec.curves if n in curves]
-    handles += [Patch(fc=FLAVOUR_COLOURS[f][0], ec=FLAVOUR_COLOURS[f][1], alpha=0.6, label=text)
-                for f, text in (("", "existing: all flavours"), ("e", r"existing: $d_e$"),
-                                ("mu", r"existing: $d_\mu$"), ("tau", r"existing: $d_\tau$"))]
-    fig.legend(handles=handles, loc="lower center", ncol=4, fontsize=11, frameon=False, bbox_to_anchor=(0.5, 0.03),
-               title="Expected 95% C.L. limits (this analysis, CLs median); existing limits at 95% C.L. unless marked",
-               title_fontsize=11)
+    handles: list[Artist] = [
+        Line2D([], [], color=st.color, ls=st.linestyle, lw=2, label=curves[n].legend)
+        for n, st in spec.curves
+        if n in curves
+    ]
+    handles += [
+        Patch(fc=FLAVOUR_COLOURS[f][0], ec=FLAVOUR_COLOURS[f][1], alpha=0.6, label=text)
+        for f, text in (
+            ("", "existing: all flavours"),
+            ("e", r"existing: $d_e$"),
+            ("mu", r"existing: $d_\mu$"),
+            ("tau", r"existing: $d_\tau$"),
+        )
+    ]
+    fig.legend(
+        handles=handles,
+        loc="lower center",
+        ncol=4,
+        fontsize=11,
+        frameon=False,
+        bbox_to_anchor=(0.5, 0.03),
+        title="Expected 95% C.L. limits (this analysis, CLs median); existing limits at 95% C.L. unless marked",
+        title_fontsize=11,
+    )
     listed = "; ".join(f"{', '.join(sorted(labels))} ({process})" for process, labels in sorted(converted.items()))
-    note = (f"90% C.L. limits on a scattering rate ~ d$^2$ converted to 95% (d x 1.133): {listed}. "
-            "Others at the C.L. in brackets, as published (HNLimits).")
+    note = (
+        f"90% C.L. limits on a scattering rate ~ d$^2$ converted to 95% (d x 1.133): {listed}. "
+        "Others at the C.L. in brackets, as published (HNLimits)."
+    )
     fig.text(0.5, 0.0, note, ha="center", va="bottom", fontsize=10, color="0.3")
     return fig
 
 
-def figure_detector(paper: dict[str, LimitCurve], realistic: dict[str, LimitCurve],
-                    panels: dict[str, list[str]]) -> Figure | None:
+def figure_detector(
+    paper: dict[str, LimitCurve], realistic: dict[str, LimitCurve], panels: dict[str, list[str]]
+) -> Figure | None:
     """The paper's idealised detector against the realistic one (decay volume, measured direction, resolution):
     one panel per group of scenarios (``{title: [scenario, ...]}``), paper curves solid, the realistic detector's
     limits as open markers at the masses computed, and their ratio below."""
@@ -284,8 +341,14 @@ def figure_detector(paper: dict[str, LimitCurve], realistic: dict[str, LimitCurv
     panels = {t: ns for t, ns in panels.items() if ns}
     if not panels:
         return None
-    fig, axes = plt.subplots(2, len(panels), figsize=(9.5 * len(panels), 9), squeeze=False, sharex="col",
-                             gridspec_kw={"height_ratios": [3, 1], "hspace": 0.06, "wspace": 0.3})
+    fig, axes = plt.subplots(
+        2,
+        len(panels),
+        figsize=(9.5 * len(panels), 9),
+        squeeze=False,
+        sharex="col",
+        gridspec_kw={"height_ratios": [3, 1], "hspace": 0.06, "wspace": 0.3},
+    )
     styles = dict(_default_styles([n for ns in panels.values() for n in ns]))
     for col, (title, names) in enumerate(panels.items()):
         ax, rax = axes[0, col], axes[1, col]
@@ -293,8 +356,17 @@ def figure_detector(paper: dict[str, LimitCurve], realistic: dict[str, LimitCurv
         for n in names:
             p, r, st = paper[n], realistic[n], styles[n]
             ax.plot(p.mass, p.d95, color=st.color, lw=2, label=f"{p.label}: paper's detector")
-            ax.plot(r.mass, r.d95, color=st.color, ls="none", marker="o", ms=6, mfc="none", mew=1.5,
-                    label="realistic detector")
+            ax.plot(
+                r.mass,
+                r.d95,
+                color=st.color,
+                ls="none",
+                marker="o",
+                ms=6,
+                mfc="none",
+                mew=1.5,
+                label="realistic detector",
+            )
             ratio = r.d95 / np.interp(np.log(r.mass), np.log(p.mass), p.d95)
             ratios += [float(x) for x in ratio]
             rax.plot(r.mass, ratio, color=st.color, marker="o", ms=4, lw=1.2)
@@ -306,8 +378,13 @@ def figure_detector(paper: dict[str, LimitCurve], realistic: dict[str, LimitCurv
         _limit_axes(ax, (lo / 1.5, hi * 1.5), (float(d.min()) / 3, float(d.max()) * 3))
         ax.set_xlabel("")
         ax.set_ylabel(style.D_LABEL, fontsize=18)
-        ax.legend(loc="upper center", bbox_to_anchor=(0.56, 0.99), fontsize=11, title="expected 95% C.L. (CLs median)",
-                  title_fontsize=11)
+        ax.legend(
+            loc="upper center",
+            bbox_to_anchor=(0.56, 0.99),
+            fontsize=11,
+            title="expected 95% C.L. (CLs median)",
+            title_fontsize=11,
+        )
         style.experiment_label(ax, f"{title}: paper's vs realistic detector")
         rax.axhline(1.0, color="0.5", lw=1)
         rax.set_xscale("log")
@@ -320,7 +397,7 @@ def figure_detector(paper: dict[str, LimitCurve], realistic: dict[str, LimitCurv
 def figure_cls_vs_chi2(curves: dict[str, LimitCurve], ax: plt.Axes | None = None) -> Figure:
     """Diagnostic: d95 (CLs) / d95 (chi2) versus m_N for every scenario."""
     fig, ax = _axes(ax, (8, 6))
-    for (name, st) in _default_styles(curves):
+    for name, st in _default_styles(curves):
         c = curves[name]
         ax.plot(c.mass, c.d95 / c.d95_chi2, marker="o", ms=3, color=st.color, ls=st.linestyle, label=c.legend)
     ax.axhline(1.0, color="0.5", lw=1)
@@ -341,8 +418,10 @@ def _calculator_note(c: LimitCurve) -> str:
     if not same.any():
         return c.calculator
     b = "" if c.background is None else f" (B $\\leq$ {np.nanmax(c.background[same]):.2g} events)"
-    return (f"{c.calculator}\n$-2\\sigma$ = $-1\\sigma$ at {int(same.sum())} of {len(same)} masses{b}:\n"
-            "both quantiles fall on the same count")
+    return (
+        f"{c.calculator}\n$-2\\sigma$ = $-1\\sigma$ at {int(same.sum())} of {len(same)} masses{b}:\n"
+        "both quantiles fall on the same count"
+    )
 
 
 def figure_bands(curves: dict[str, LimitCurve]) -> Figure | None:
@@ -370,10 +449,9 @@ def figure_bands(curves: dict[str, LimitCurve]) -> Figure | None:
         ax.tick_params(which="both", labelsize=9)
         ax.yaxis.set_major_locator(LogLocator(base=10, numticks=12))
         ax.yaxis.set_minor_formatter(LogFormatterSciNotation(labelOnlyBase=False, minor_thresholds=(1.2, 0.6)))
-    for ax in list(axes.flat)[len(names):]:
+    for ax in list(axes.flat)[len(names) :]:
         ax.set_visible(False)
     axes.flat[0].legend(fontsize=8, loc="lower left")
-    fig.suptitle("Dipole portal, $e^+e^-$ projections: expected 95% C.L. limits, CLs median and bands",
-                 fontsize=14)
+    fig.suptitle("Dipole portal, $e^+e^-$ projections: expected 95% C.L. limits, CLs median and bands", fontsize=14)
     fig.tight_layout()
     return fig

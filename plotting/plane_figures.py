@@ -49,24 +49,29 @@ def figure_plane(scenario: Scenario, hist_file: Path, axes: Sequence[plt.Axes] |
         fig, axes = plt.subplots(1, 2, figsize=(15, 6.2))
     else:
         fig = cast(Figure, axes[0].figure)
-    for ax, key, title in ((axes[0], "signal_all", f"signal, $m_N$ = {mass:g} GeV ({meta['decay_model']})"),
-                           (axes[1], "nunugamma_all",
-                            r"$e^+e^- \to \nu\bar\nu\gamma$ (generated in the cuts' box)")):
+    for ax, key, title in (
+        (axes[0], "signal_all", f"signal, $m_N$ = {mass:g} GeV ({meta['decay_model']})"),
+        (axes[1], "nunugamma_all", r"$e^+e^- \to \nu\bar\nu\gamma$ (generated in the cuts' box)"),
+    ):
         h = hs[key]
         vals = h.values() * 1000.0 * lumi  # pb per bin -> expected events per bin at the scenario's luminosity
         pos = vals[vals > 0]
         norm = LogNorm(vmin=max(pos.min(), pos.max() * 1e-5), vmax=pos.max()) if pos.size else None
         e_edges, t_edges = h.axes[0].edges, h.axes[1].edges
         mesh = ax.pcolormesh(e_edges, t_edges, np.where(vals > 0, vals, np.nan).T, norm=norm, cmap="viridis")
-        what = f"events / bin ({lumi:g} fb$^{{-1}}$" + (f", $d = {style.sci_tex(d_ref)}$ GeV$^{{-1}}$)"
-                                                         if key.startswith("signal") else ")")
+        what = f"events / bin ({lumi:g} fb$^{{-1}}$" + (
+            f", $d = {style.sci_tex(d_ref)}$ GeV$^{{-1}}$)" if key.startswith("signal") else ")"
+        )
         bar = fig.colorbar(mesh, ax=ax)
         bar.set_label(what, fontsize=15)
         ax.contour(E, th, ok.T, levels=[0.5], colors="red", linewidths=1.8)
         ax.set_xlabel(r"$E_\gamma$ (CM) [GeV]")
         ax.set_ylabel(r"$\theta_\gamma$ (lab) [deg]")
         ax.set_title(title, fontsize=14)
-    fig.suptitle(f"{scenario.label}, $\\sqrt{{s}}$ = {sqrt_s:g} GeV, generator level; red line: boundary of the "
-                 "accepted region (phenomenological projection)", fontsize=14)
+    fig.suptitle(
+        f"{scenario.label}, $\\sqrt{{s}}$ = {sqrt_s:g} GeV, generator level; red line: boundary of the "
+        "accepted region (phenomenological projection)",
+        fontsize=14,
+    )
     fig.tight_layout()
     return fig

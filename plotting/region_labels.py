@@ -35,8 +35,7 @@ class RegionLabel:
 
 
 def _text_size(ax: Axes, text: str, fontsize: float, rotation: float) -> tuple[float, float]:
-    t = ax.text(0.5, 0.5, text, transform=ax.transAxes, fontsize=fontsize, rotation=rotation, ha="center",
-                va="center")
+    t = ax.text(0.5, 0.5, text, transform=ax.transAxes, fontsize=fontsize, rotation=rotation, ha="center", va="center")
     bb = t.get_window_extent(ax.figure.canvas.get_renderer())  # type: ignore[attr-defined]  # Agg canvases
     t.remove()
     return bb.width + 2 * PAD_PX, bb.height + 2 * PAD_PX
@@ -46,7 +45,7 @@ def _distance_to_edges(points: np.ndarray, poly: np.ndarray) -> np.ndarray:
     """Distance (pixels) from each point to the nearest polygon edge."""
     a, b = poly, np.roll(poly, -1, axis=0)
     ab = b - a
-    ab2 = np.maximum((ab ** 2).sum(axis=1), 1e-12)
+    ab2 = np.maximum((ab**2).sum(axis=1), 1e-12)
     ap = points[:, None, :] - a[None, :, :]
     t = np.clip((ap * ab[None]).sum(axis=2) / ab2[None], 0, 1)
     nearest = a[None] + t[..., None] * ab[None]
@@ -69,17 +68,25 @@ def _boxes_free(centres: np.ndarray, w: float, h: float, taken: list[Bbox], obst
 
 def _inside_box(centres: np.ndarray, w: float, h: float, box: Bbox) -> np.ndarray:
     """Which w x h boxes around ``centres`` lie wholly inside ``box``."""
-    return ((centres[:, 0] - w / 2 >= box.x0) & (centres[:, 0] + w / 2 <= box.x1)
-            & (centres[:, 1] - h / 2 >= box.y0) & (centres[:, 1] + h / 2 <= box.y1))
+    return (
+        (centres[:, 0] - w / 2 >= box.x0)
+        & (centres[:, 0] + w / 2 <= box.x1)
+        & (centres[:, 1] - h / 2 >= box.y0)
+        & (centres[:, 1] + h / 2 <= box.y1)
+    )
 
 
 def _corners(centres: np.ndarray, w: float, h: float) -> list[np.ndarray]:
     return [centres + np.array([sx * w / 2, sy * h / 2]) for sx in (-1, 0, 1) for sy in (-1, 0, 1)]
 
 
-def place_labels(ax: Axes, labels: Sequence[RegionLabel], fontsize: float = 9.0,
-                 obstacles_data: Sequence[tuple[np.ndarray, np.ndarray]] = (), avoid: Sequence[Bbox] = ()
-                 ) -> list[Text]:
+def place_labels(
+    ax: Axes,
+    labels: Sequence[RegionLabel],
+    fontsize: float = 9.0,
+    obstacles_data: Sequence[tuple[np.ndarray, np.ndarray]] = (),
+    avoid: Sequence[Bbox] = (),
+) -> list[Text]:
     """Draw every label on ``ax`` (whose limits and scales must be final); returns the Text objects.
 
     ``obstacles_data``: curves (x, y in data coordinates) that labels must not cover; ``avoid``: display boxes
@@ -117,8 +124,11 @@ def place_labels(ax: Axes, labels: Sequence[RegionLabel], fontsize: float = 9.0,
                 placed = (cand[k], fs, rot, w, h, None)
                 break
         if placed is None:  # too thin: beside it, with a leader line to its deepest visible point
-            target = cand[int(np.argmax(np.where(in_axes, depth, -np.inf)))] if (inside & in_axes).any() \
+            target = (
+                cand[int(np.argmax(np.where(in_axes, depth, -np.inf)))]
+                if (inside & in_axes).any()
                 else _visible_point(poly, axbox)
+            )
             w, h = _text_size(ax, lb.text, fontsize - 1.5, 0)
             ok = _boxes_free(cand, w, h, taken, obst) & _inside_box(cand, w, h, inner)
             dist = np.where(ok, np.hypot(*(cand - target).T), np.inf)
@@ -127,12 +137,30 @@ def place_labels(ax: Axes, labels: Sequence[RegionLabel], fontsize: float = 9.0,
         (cx, cy), fs, rot, w, h, target = placed
         xy = ax.transAxes.inverted().transform((cx, cy))
         if target is None:
-            t = ax.text(xy[0], xy[1], lb.text, transform=ax.transAxes, fontsize=fs, rotation=rot, ha="center",
-                        va="center", color=lb.color)
+            t = ax.text(
+                xy[0],
+                xy[1],
+                lb.text,
+                transform=ax.transAxes,
+                fontsize=fs,
+                rotation=rot,
+                ha="center",
+                va="center",
+                color=lb.color,
+            )
         else:
-            t = ax.annotate(lb.text, xy=tuple(ax.transAxes.inverted().transform(target)), xycoords="axes fraction",
-                            xytext=(xy[0], xy[1]), textcoords="axes fraction", fontsize=fs, ha="center", va="center",
-                            color=lb.color, arrowprops={"arrowstyle": "-", "color": lb.color, "lw": 0.7})
+            t = ax.annotate(
+                lb.text,
+                xy=tuple(ax.transAxes.inverted().transform(target)),
+                xycoords="axes fraction",
+                xytext=(xy[0], xy[1]),
+                textcoords="axes fraction",
+                fontsize=fs,
+                ha="center",
+                va="center",
+                color=lb.color,
+                arrowprops={"arrowstyle": "-", "color": lb.color, "lw": 0.7},
+            )
         taken.append(Bbox.from_bounds(cx - w / 2, cy - h / 2, w, h))
         texts.append(t)
     return texts
@@ -158,7 +186,6 @@ def _visible_point(poly: np.ndarray, box: Bbox) -> np.ndarray:
     """A polygon vertex inside the box (or the vertex nearest to it)."""
     inside = (poly[:, 0] >= box.x0) & (poly[:, 0] <= box.x1) & (poly[:, 1] >= box.y0) & (poly[:, 1] <= box.y1)
     if inside.any():
-        return poly[inside].mean(axis=0) if MplPath(poly).contains_point(poly[inside].mean(axis=0)) \
-            else poly[inside][0]
+        return poly[inside].mean(axis=0) if MplPath(poly).contains_point(poly[inside].mean(axis=0)) else poly[inside][0]
     c = np.array([(box.x0 + box.x1) / 2, (box.y0 + box.y1) / 2])
     return poly[int(np.argmin(np.hypot(*(poly - c).T)))]

@@ -23,8 +23,16 @@ M_LABEL = r"$m_N$ [GeV]"
 def use_style() -> None:
     """mplhep's ROOT style with fixed fonts, so that images do not depend on the machine."""
     plt.style.use(mh.style.ROOT)
-    plt.rcParams.update({"font.family": "DejaVu Sans", "mathtext.fontset": "dejavusans", "figure.dpi": PNG_DPI,
-                         "savefig.dpi": PNG_DPI, "svg.hashsalt": "dipole-portal", "pdf.compression": 6})
+    plt.rcParams.update(
+        {
+            "font.family": "DejaVu Sans",
+            "mathtext.fontset": "dejavusans",
+            "figure.dpi": PNG_DPI,
+            "savefig.dpi": PNG_DPI,
+            "svg.hashsalt": "dipole-portal",
+            "pdf.compression": 6,
+        }
+    )
 
 
 def sci_tex(x: float, digits: int = 2) -> str:
@@ -45,8 +53,15 @@ def experiment_label(ax: plt.Axes, title: str, right: str = "") -> None:
     Deliberately not a collaboration's label (no bold experiment name with "Preliminary" or "Simulation"): these
     are projections of this analysis, not results of Belle II, BESIII or STCF.
     """
-    ax.text(0.0, 1.01, f"{title}  (phenomenological projection)" if title else "phenomenological projection",
-            transform=ax.transAxes, ha="left", va="bottom", fontsize=12)
+    ax.text(
+        0.0,
+        1.01,
+        f"{title}  (phenomenological projection)" if title else "phenomenological projection",
+        transform=ax.transAxes,
+        ha="left",
+        va="bottom",
+        fontsize=12,
+    )
     if right:
         ax.text(1.0, 1.01, right, transform=ax.transAxes, ha="right", va="bottom", fontsize=12)
 
@@ -60,8 +75,9 @@ def save(fig: plt.Figure, folder: str | os.PathLike[str], name: str) -> list[Pat
         for ext in FORMATS:
             final = folder / f"{name}.{ext}"
             with atomic_path(final) as tmp:
-                meta = {"Creator": "dipole-portal"} if ext == "png" else {"Creator": "dipole-portal",
-                                                                            "CreationDate": None}
+                meta = (
+                    {"Creator": "dipole-portal"} if ext == "png" else {"Creator": "dipole-portal", "CreationDate": None}
+                )
                 fig.savefig(tmp, format=ext, metadata=meta, bbox_inches="tight")
             paths.append(final)
     finally:
@@ -93,8 +109,9 @@ def check_presentation(presentation: Any, scenarios: dict[str, Any], source: str
                 try:
                     parser.parse(f"${part}$")
                 except ValueError as exc:
-                    raise InputError(f"{source}: {key} = {text!r}: not valid mathtext "
-                                     f"({' '.join(str(exc).split())[:120]})") from None
+                    raise InputError(
+                        f"{source}: {key} = {text!r}: not valid mathtext ({' '.join(str(exc).split())[:120]})"
+                    ) from None
 
     for fig in presentation.figures:
         key = f"figures/{fig.name}"
@@ -106,7 +123,8 @@ def check_presentation(presentation: Any, scenarios: dict[str, Any], source: str
             try:
                 Line2D([], [], linestyle=st.linestyle)
             except (ValueError, TypeError):
-                raise InputError(f"{source}: {key}/curves/{name}/linestyle = {st.linestyle!r}: not a matplotlib "
-                                 "line style") from None
+                raise InputError(
+                    f"{source}: {key}/curves/{name}/linestyle = {st.linestyle!r}: not a matplotlib line style"
+                ) from None
     for name, sc in scenarios.items():
         text_ok(f"scenarios/{name}/label", sc.label)

@@ -28,19 +28,22 @@ def derived_seed(base_seed: int, *labels: object) -> int:
     >>> derived_seed(1, "signal", 4.0, 1.0, "helicity", 2)
     395050978939556792
     """
-    text = json.dumps([base_seed, *[str(x) if isinstance(x, StrEnum) else x for x in labels]], sort_keys=True,
-                      default=str)
+    text = json.dumps(
+        [base_seed, *[str(x) if isinstance(x, StrEnum) else x for x in labels]], sort_keys=True, default=str
+    )
     return int(hashlib.sha256(text.encode()).hexdigest()[:15], 16)
 
 
-def sample_entry(spec: SignalSpec | NuNuGammaSpec, seed: int, events: int, cache: Cache,
-                 chunk_size: int = DEFAULT_CHUNK) -> Entry:
+def sample_entry(
+    spec: SignalSpec | NuNuGammaSpec, seed: int, events: int, cache: Cache, chunk_size: int = DEFAULT_CHUNK
+) -> Entry:
     """The cache entry of a sample (its inputs are the metadata written into the file)."""
     return cache.entry(KIND, sample_metadata(spec, seed, events, chunk_size), SAMPLE_CODE)
 
 
-def cached_sample(spec: SignalSpec | NuNuGammaSpec, seed: int, events: int, cache: Cache,
-                  chunk_size: int = DEFAULT_CHUNK) -> Path | None:
+def cached_sample(
+    spec: SignalSpec | NuNuGammaSpec, seed: int, events: int, cache: Cache, chunk_size: int = DEFAULT_CHUNK
+) -> Path | None:
     """The path of a valid cached sample, or None."""
     return sample_entry(spec, seed, events, cache, chunk_size).valid_file("root")
 
@@ -55,5 +58,6 @@ def ensure_sample(
 ) -> Path:
     """The path of the sample, generated first if the cache holds no valid copy."""
     entry = sample_entry(spec, seed, events, cache, chunk_size)
-    return entry.ensure_file("root", lambda tmp: generate_to_root(spec, tmp, seed, events, chunk_size=chunk_size,
-                                                                  on_chunk=on_chunk))
+    return entry.ensure_file(
+        "root", lambda tmp: generate_to_root(spec, tmp, seed, events, chunk_size=chunk_size, on_chunk=on_chunk)
+    )

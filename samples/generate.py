@@ -52,5 +52,6 @@ def generate_to_root(
     """Generate ``events`` events with ``seed`` and write them atomically to ``output``."""
     meta = sample_metadata(spec, seed, events, chunk_size)
     chunks = generate_chunks(spec, seed, events, chunk_size)
-    return write_events(output, chunks, meta, compression_level=compression_level, on_chunk=on_chunk,
-                        expected_entries=events)
+    return write_events(
+        output, chunks, meta, compression_level=compression_level, on_chunk=on_chunk, expected_entries=events
+    )

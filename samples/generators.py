@@ -60,9 +60,7 @@ class SignalSpec:
         if self.decay_model in DECAY_MODELS:
             object.__setattr__(self, "decay_model", DecayModel(self.decay_model))
         if not (math.isfinite(self.mass) and 0 < self.mass < self.beams.sqrt_s):
-            raise InputError(
-                f"mass={self.mass!r} GeV: expected 0 < m_N < sqrt(s) = {self.beams.sqrt_s:g} GeV"
-            )
+            raise InputError(f"mass={self.mass!r} GeV: expected 0 < m_N < sqrt(s) = {self.beams.sqrt_s:g} GeV")
         if not (math.isfinite(self.d_ref) and 0 < self.d_ref <= MAX_D_REF):
             raise InputError(f"d_ref={self.d_ref!r}: expected a coupling in (0, {MAX_D_REF:g}] GeV^-1")
         if self.decay_model not in DECAY_MODELS:
@@ -122,8 +120,9 @@ def cos_against_polarisation(u: np.ndarray, p: np.ndarray) -> np.ndarray:
     return c
 
 
-def exact_photon_direction(u_c: np.ndarray, u_beta: np.ndarray, z: np.ndarray, sqrt_s: float, mass: float
-                           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def exact_photon_direction(
+    u_c: np.ndarray, u_beta: np.ndarray, z: np.ndarray, sqrt_s: float, mass: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Photon direction in the N rest frame from the full spin correlation (the ``exact`` model).
 
     Components along (n, theta_hat, phi_hat) of the N flight frame. The law 1 - P.k (P = P_L n + P_T theta_hat)
@@ -162,14 +161,16 @@ def rest_frame_cos(u: np.ndarray, helicity: np.ndarray, model: str) -> np.ndarra
     raise InputError(f"decay model {model!r}: expected one of {', '.join(DECAY_MODELS)}")
 
 
-def _store(out: dict[str, np.ndarray], prefix: str, E: np.ndarray, px: np.ndarray, py: np.ndarray,
-           pz: np.ndarray) -> None:
+def _store(
+    out: dict[str, np.ndarray], prefix: str, E: np.ndarray, px: np.ndarray, py: np.ndarray, pz: np.ndarray
+) -> None:
     for name, arr in zip(FOUR, (E, px, py, pz), strict=True):
         out[f"{prefix}_{name}"] = arr.astype(MOMENTUM_DTYPE)
 
 
-def generate_signal_chunk(rng: np.random.Generator, n: int, spec: SignalSpec,
-                          total_events: int) -> dict[str, np.ndarray]:
+def generate_signal_chunk(
+    rng: np.random.Generator, n: int, spec: SignalSpec, total_events: int
+) -> dict[str, np.ndarray]:
     """One chunk of ``n`` signal events; each weight is sigma_total / total_events in pb."""
     sqrt_s, m = spec.beams.sqrt_s, spec.mass
     E_N, p_N = n_energy_GeV(sqrt_s, m), n_momentum_GeV(sqrt_s, m)
@@ -216,8 +217,9 @@ def nunugamma_weight_pb(E: np.ndarray, z: np.ndarray, sqrt_s: float, constants: 
     return w
 
 
-def generate_nunugamma_chunk(rng: np.random.Generator, n: int, spec: NuNuGammaSpec,
-                             total_events: int) -> dict[str, np.ndarray]:
+def generate_nunugamma_chunk(
+    rng: np.random.Generator, n: int, spec: NuNuGammaSpec, total_events: int
+) -> dict[str, np.ndarray]:
     """One chunk of weighted nu nubar gamma events, flat in ln E and artanh(cos theta) inside the region."""
     sqrt_s, reg = spec.beams.sqrt_s, spec.region
     u = rng.random((3, n))

@@ -17,8 +17,7 @@ import vector
 from dipole_portal.samples.signal_physics import angular_weight
 
 
-def decay_angles(N: dict[str, np.ndarray], photon: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray,
-                                                                                      np.ndarray]:
+def decay_angles(N: dict[str, np.ndarray], photon: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(z, cos theta*, cos psi) from CM four-vectors given as {"E", "px", "py", "pz"} arrays (GeV)."""
     n4: Any = vector.array({k: np.asarray(N[k], np.float64) for k in ("px", "py", "pz", "E")})  # vector's stubs
     g4: Any = vector.array({k: np.asarray(photon[k], np.float64) for k in ("px", "py", "pz", "E")})  # lack methods
@@ -35,8 +34,9 @@ def decay_angles(N: dict[str, np.ndarray], photon: dict[str, np.ndarray]) -> tup
     return np.cos(theta), c_star, cos_psi
 
 
-def model_weights(to_model: str, from_model: str, z: np.ndarray, cos_star: np.ndarray, cos_psi: np.ndarray,
-                  sqrt_s: float, mass: float) -> np.ndarray:
+def model_weights(
+    to_model: str, from_model: str, z: np.ndarray, cos_star: np.ndarray, cos_psi: np.ndarray, sqrt_s: float, mass: float
+) -> np.ndarray:
     """Event weights that turn a ``from_model`` sample into a ``to_model`` one (mean 1 over the sample)."""
     num = angular_weight(to_model, z, cos_star, cos_psi, sqrt_s, mass)
     den = angular_weight(from_model, z, cos_star, cos_psi, sqrt_s, mass)

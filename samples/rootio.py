@@ -79,8 +79,10 @@ def write_events(
     (``KeyError`` in ``_move_tree``, from about 10 baskets: 10^7 events of the generator).
     """
     capacity = max(10, -(-(expected_entries or 0) // MIN_BASKET) + 2)
-    title = (f"dipole-portal {metadata.get('process', '')} events, sqrt(s) = {_num(metadata.get('sqrt_s_GeV'))} GeV"
-             + (f", m_N = {_num(metadata['mass_GeV'])} GeV" if "mass_GeV" in metadata else "")).replace("  ", " ")
+    title = (
+        f"dipole-portal {metadata.get('process', '')} events, sqrt(s) = {_num(metadata.get('sqrt_s_GeV'))} GeV"
+        + (f", m_N = {_num(metadata['mass_GeV'])} GeV" if "mass_GeV" in metadata else "")
+    ).replace("  ", " ")
     with atomic_path(path) as tmp:
         with uproot.recreate(tmp, compression=uproot.ZSTD(compression_level)) as f:
             tree = None
@@ -94,8 +96,9 @@ def write_events(
                     return
                 data = pending[0] if len(pending) == 1 else _concat(pending)
                 if tree is None:
-                    tree = f.mktree(TREE, {k: v.dtype for k, v in data.items()}, title=title,
-                                    initial_basket_capacity=capacity)
+                    tree = f.mktree(
+                        TREE, {k: v.dtype for k, v in data.items()}, title=title, initial_basket_capacity=capacity
+                    )
                     _title_branches(tree, f._file.sink)
                 if tree._cascading._num_baskets >= capacity - 1:  # where uproot would relocate the tree
                     raise ValueError(f"{path}: more than {capacity} baskets; pass expected_entries to write_events")
@@ -136,8 +139,12 @@ METADATA_SCHEMA: dict[str, Any] = {
     "if": {"properties": {"process": {"const": "signal"}}},
     "then": {
         "required": ["mass_GeV", "d_ref_GeV_inv", "decay_model", "n_cc_modes", "xsec_pb"],
-        "properties": {"mass_GeV": _POSITIVE_GEV, "d_ref_GeV_inv": {"type": "number", "exclusiveMinimum": 0},
-                       "decay_model": {"enum": [str(m) for m in DecayModel]}, "n_cc_modes": {"enum": [1, 2]}},
+        "properties": {
+            "mass_GeV": _POSITIVE_GEV,
+            "d_ref_GeV_inv": {"type": "number", "exclusiveMinimum": 0},
+            "decay_model": {"enum": [str(m) for m in DecayModel]},
+            "n_cc_modes": {"enum": [1, 2]},
+        },
     },
 }
 
@@ -146,8 +153,10 @@ def _check_fields(meta: dict[str, Any], p: Path) -> None:
     """The metadata fields the stages rely on: the schema, and an N light enough to be produced."""
     check_schema(meta, METADATA_SCHEMA, f"{p}: metadata")
     if meta["process"] == "signal" and not meta["mass_GeV"] < meta["sqrt_s_GeV"]:
-        raise InputError(f"{p}: metadata mass_GeV = {meta['mass_GeV']!r} at sqrt_s_GeV = {meta['sqrt_s_GeV']!r}: "
-                         "an N this heavy cannot be produced; expected m_N < sqrt(s)")
+        raise InputError(
+            f"{p}: metadata mass_GeV = {meta['mass_GeV']!r} at sqrt_s_GeV = {meta['sqrt_s_GeV']!r}: "
+            "an N this heavy cannot be produced; expected m_N < sqrt(s)"
+        )
 
 
 @contextmanager
@@ -183,8 +192,10 @@ def open_sample(path: str | os.PathLike[str]) -> Iterator[tuple[dict[str, Any], 
         meta = _parse_metadata(text, p)
         _check_branches(tree, meta["process"], p)
         if meta.get("events_written") != entries:
-            raise InputError(f"{p}: tree '{TREE}' holds {entries} entries, metadata events_written is "
-                             f"{meta.get('events_written')!r}; the file is incomplete or was altered")
+            raise InputError(
+                f"{p}: tree '{TREE}' holds {entries} entries, metadata events_written is "
+                f"{meta.get('events_written')!r}; the file is incomplete or was altered"
+            )
         yield meta, tree
 
 
@@ -198,15 +209,17 @@ def _check_branches(tree: Any, process: str, p: Path) -> None:
     keys = set(tree.keys())
     for b in need:
         if b not in keys:
-            raise InputError(f"{p}: branch '{b}' missing from tree '{TREE}'; expected a {process} file written by "
-                             "'generate'")
+            raise InputError(
+                f"{p}: branch '{b}' missing from tree '{TREE}'; expected a {process} file written by 'generate'"
+            )
         try:
             interp = tree[b].interpretation
         except Exception:  # uproot cannot interpret it at all
             interp = None
         if not isinstance(interp, AsDtype) or interp.inner_shape:
-            raise InputError(f"{p}: branch '{b}' is not one number per event ({interp}); expected a file written "
-                             "by 'generate'")
+            raise InputError(
+                f"{p}: branch '{b}' is not one number per event ({interp}); expected a file written by 'generate'"
+            )
 
 
 def _parse_metadata(text: str, p: Path) -> dict[str, Any]:

@@ -29,7 +29,11 @@ def n_momentum_GeV(sqrt_s: float, mass: float) -> float:
 
 
 def signal_dsigma_dz_pb(
-    z: ArrayLike, sqrt_s: float, mass: float, d: float, n_modes: int = 2,
+    z: ArrayLike,
+    sqrt_s: float,
+    mass: float,
+    d: float,
+    n_modes: int = 2,
     constants: PhysicsConstants = DEFAULT_CONSTANTS,
 ) -> np.ndarray:
     """dsigma/dz_N in pb (eq. 2) times the number of charge-conjugate modes, z_N = cos(theta_N)."""
@@ -75,8 +79,9 @@ def polarisation(z: ArrayLike, sqrt_s: float, mass: float) -> tuple[np.ndarray, 
     return (a - b) / D, 2 * sqrt_s * mass * z * np.sqrt(np.maximum(0.0, 1 - z * z)) / D
 
 
-def angular_weight(model: str, z: ArrayLike, cos_star: ArrayLike, cos_psi: ArrayLike, sqrt_s: float, mass: float
-                   ) -> np.ndarray:
+def angular_weight(
+    model: str, z: ArrayLike, cos_star: ArrayLike, cos_psi: ArrayLike, sqrt_s: float, mass: float
+) -> np.ndarray:
     """The joint density of (z, cos theta*, psi), up to a constant, for each decay model (SPEC section 1).
 
     ``exact``: D (1 - P_L c - P_T sin c cos psi); ``helicity``: D (1 - P_L c) (the P_T interference dropped);
@@ -119,8 +124,9 @@ def decay_length_m(
     return decay_length_at_momentum_m(p_n, mass, d, constants)
 
 
-def decay_length_at_momentum_m(p_GeV: ArrayLike, mass: float, d: ArrayLike,
-                               constants: PhysicsConstants = DEFAULT_CONSTANTS) -> np.ndarray:
+def decay_length_at_momentum_m(
+    p_GeV: ArrayLike, mass: float, d: ArrayLike, constants: PhysicsConstants = DEFAULT_CONSTANTS
+) -> np.ndarray:
     """Decay length 4 pi p / (d^2 m^4) in m of an N of momentum ``p_GeV`` (width d^2 m^3 / 4 pi, eq. 4)."""
     d = np.asarray(d, dtype=float)
     length: np.ndarray = 4 * np.pi * np.asarray(p_GeV, dtype=float) / (d**2 * mass**4) * constants.hbarc_GeV_m
@@ -128,7 +134,10 @@ def decay_length_at_momentum_m(p_GeV: ArrayLike, mass: float, d: ArrayLike,
 
 
 def decay_probability(
-    sqrt_s: ArrayLike, mass: float, d: ArrayLike, length_m: ArrayLike,
+    sqrt_s: ArrayLike,
+    mass: float,
+    d: ArrayLike,
+    length_m: ArrayLike,
     constants: PhysicsConstants = DEFAULT_CONSTANTS,
 ) -> np.ndarray:
     """P_dec = 1 - exp(-l_D / l_dec) (eq. 5), computed with expm1 so that tiny values keep full precision."""

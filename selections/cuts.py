@@ -86,6 +86,7 @@ class Selection:
 
 # -- cut builders ---------------------------------------------------------------------------------------------
 
+
 def belle2_basic(theta_lab_deg: tuple[float, float]) -> Cut:
     lo, hi = np.radians(theta_lab_deg[0]), np.radians(theta_lab_deg[1])
     return lambda c: (c.theta_lab > lo) & (c.theta_lab < hi)

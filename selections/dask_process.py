@@ -29,8 +29,13 @@ def _select_partition(arrays, selection: Selection) -> tuple[CutFlow, hist.Hist]
     return flow, h
 
 
-def process_files_dask(paths: Sequence[str | os.PathLike[str]], process: str, selection: Selection,
-                       step_size: int | str = "100 MB", scheduler: object = None) -> SampleResult:
+def process_files_dask(
+    paths: Sequence[str | os.PathLike[str]],
+    process: str,
+    selection: Selection,
+    step_size: int | str = "100 MB",
+    scheduler: object = None,
+) -> SampleResult:
     """Select ``process`` events from every file in ``paths`` in partitions; ``scheduler`` as for dask.compute."""
     try:
         import dask
@@ -41,8 +46,9 @@ def process_files_dask(paths: Sequence[str | os.PathLike[str]], process: str, se
         raise InputError("no sample files given")
     metas = [check_sample(p, process, selection.sqrt_s) for p in paths]
     try:
-        lazy = uproot.dask({str(p): TREE for p in paths}, filter_name=list(READ_BRANCHES), step_size=step_size,
-                           open_files=True)
+        lazy = uproot.dask(
+            {str(p): TREE for p in paths}, filter_name=list(READ_BRANCHES), step_size=step_size, open_files=True
+        )
     except Exception as exc:
         raise InputError(f"{', '.join(map(str, paths))}: cannot map for Dask ({type(exc).__name__}: {exc})") from None
     parts = [dask.delayed(_select_partition)(part, selection) for part in lazy.to_delayed()]

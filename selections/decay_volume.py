@@ -38,8 +38,11 @@ class DecayVolume:
     z_backward_m: float
 
     def __post_init__(self) -> None:
-        if not (self.radius_m > 0 and self.z_backward_m < 0 < self.z_forward_m
-                and all(map(math.isfinite, (self.radius_m, self.z_forward_m, self.z_backward_m)))):
+        if not (
+            self.radius_m > 0
+            and self.z_backward_m < 0 < self.z_forward_m
+            and all(map(math.isfinite, (self.radius_m, self.z_forward_m, self.z_backward_m)))
+        ):
             raise InputError(f"decay volume {self}: expected radius_m > 0 and z_backward_m < 0 < z_forward_m, finite")
 
     def path_length_m(self, cos_theta: np.ndarray) -> np.ndarray:
@@ -48,13 +51,22 @@ class DecayVolume:
         s = np.sqrt(1.0 - c * c)
         with np.errstate(divide="ignore"):
             barrel = np.where(s > 0, self.radius_m / np.where(s > 0, s, 1.0), np.inf)
-            cap = np.where(c > 0, self.z_forward_m / np.where(c > 0, c, 1.0),
-                           np.where(c < 0, -self.z_backward_m / np.where(c < 0, -c, 1.0), np.inf))
+            cap = np.where(
+                c > 0,
+                self.z_forward_m / np.where(c > 0, c, 1.0),
+                np.where(c < 0, -self.z_backward_m / np.where(c < 0, -c, 1.0), np.inf),
+            )
         return np.minimum(barrel, cap)
 
 
-def decay_probability(volume: DecayVolume, p_GeV: np.ndarray, cos_theta: np.ndarray, mass: float, d: float,
-                      constants: PhysicsConstants = DEFAULT_CONSTANTS) -> np.ndarray:
+def decay_probability(
+    volume: DecayVolume,
+    p_GeV: np.ndarray,
+    cos_theta: np.ndarray,
+    mass: float,
+    d: float,
+    constants: PhysicsConstants = DEFAULT_CONSTANTS,
+) -> np.ndarray:
     """Per event: the probability that N decays inside ``volume``, 1 - exp(-L(theta) / l_dec(p))."""
     return -np.expm1(-volume.path_length_m(cos_theta) / decay_length_at_momentum_m(p_GeV, mass, d, constants))
 
@@ -97,13 +109,17 @@ def exit_distance_m(volume: DecayVolume, start_m: np.ndarray, direction: np.ndar
     with np.errstate(divide="ignore", invalid="ignore"):
         t_barrel = np.where(a > 0, (-b + np.sqrt(np.maximum(b * b - a * c, 0.0))) / np.where(a > 0, a, 1.0), np.inf)
         gz = g[:, 2]
-        t_cap = np.where(gz > 0, (volume.z_forward_m - x[:, 2]) / np.where(gz > 0, gz, 1.0),
-                         np.where(gz < 0, (volume.z_backward_m - x[:, 2]) / np.where(gz < 0, gz, 1.0), np.inf))
+        t_cap = np.where(
+            gz > 0,
+            (volume.z_forward_m - x[:, 2]) / np.where(gz > 0, gz, 1.0),
+            np.where(gz < 0, (volume.z_backward_m - x[:, 2]) / np.where(gz < 0, gz, 1.0), np.inf),
+        )
     return np.minimum(t_barrel, t_cap), t_barrel <= t_cap
 
 
-def impact_points_m(volume: DecayVolume, n_dir: np.ndarray, path_m: np.ndarray, u: float,
-                    photon_dir: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def impact_points_m(
+    volume: DecayVolume, n_dir: np.ndarray, path_m: np.ndarray, u: float, photon_dir: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Where the photon of an N decaying at u x ``path_m`` along ``n_dir`` (unit, n x 3) meets the calorimeter
     surface, flying along ``photon_dir`` (unit, n x 3): impact points (n, 3) in m, and whether on the barrel."""
     start = n_dir * (u * path_m)[:, None]
@@ -111,8 +127,13 @@ def impact_points_m(volume: DecayVolume, n_dir: np.ndarray, path_m: np.ndarray, 
     return start + t[:, None] * photon_dir, barrel
 
 
-def decay_k(volume: DecayVolume, p_GeV: np.ndarray, cos_theta: np.ndarray, mass: float,
-            constants: PhysicsConstants = DEFAULT_CONSTANTS) -> np.ndarray:
+def decay_k(
+    volume: DecayVolume,
+    p_GeV: np.ndarray,
+    cos_theta: np.ndarray,
+    mass: float,
+    constants: PhysicsConstants = DEFAULT_CONSTANTS,
+) -> np.ndarray:
     """Per event, k (GeV^2) with L(theta) / l_dec = k d^2: the coupling dependence of every event's decay
     probability, 1 - exp(-k d^2), so one selected sample gives the signal at any d exactly.
 
@@ -141,10 +162,14 @@ def k_histogram(k: np.ndarray, weight: np.ndarray, passed: np.ndarray) -> KHisto
     bins, inverse = np.unique(idx, return_inverse=True)
     sw = np.bincount(inverse, weights=weight, minlength=len(bins))
     swk = np.bincount(inverse, weights=weight * k, minlength=len(bins))
-    per = np.stack([np.bincount(inverse, weights=weight * passed[:, j], minlength=len(bins))
-                    for j in range(passed.shape[1])], axis=1)
-    return {int(b): (float(a), float(c), tuple(float(x) for x in row))
-            for b, a, c, row in zip(bins, sw, swk, per, strict=True)}
+    per = np.stack(
+        [np.bincount(inverse, weights=weight * passed[:, j], minlength=len(bins)) for j in range(passed.shape[1])],
+        axis=1,
+    )
+    return {
+        int(b): (float(a), float(c), tuple(float(x) for x in row))
+        for b, a, c, row in zip(bins, sw, swk, per, strict=True)
+    }
 
 
 def merge_k_histograms(a: KHistogram, b: KHistogram) -> KHistogram:
@@ -166,12 +191,12 @@ def k_means_and_fractions(h: KHistogram) -> tuple[tuple[float, ...], tuple[tuple
     total = sum(h[k][0] for k in keys)
     if not keys or total <= 0:
         return (), ()
-    return (tuple(h[k][1] / h[k][0] for k in keys),
-            tuple(tuple(x / total for x in h[k][2]) for k in keys))
+    return (tuple(h[k][1] / h[k][0] for k in keys), tuple(tuple(x / total for x in h[k][2]) for k in keys))
 
 
-def mean_decay_probability(k_mean: np.ndarray, fraction: np.ndarray, d: np.ndarray | float,
-                           u_edges: tuple[float, ...] = TRUE_DIRECTION_EDGES) -> np.ndarray:
+def mean_decay_probability(
+    k_mean: np.ndarray, fraction: np.ndarray, d: np.ndarray | float, u_edges: tuple[float, ...] = TRUE_DIRECTION_EDGES
+) -> np.ndarray:
     """sum_b sum_j f_bj (exp(-k_b d^2 u_j) - exp(-k_b d^2 u_j+1)): the accepted share of events decaying inside the
     volume at coupling(s) d (GeV^-1), where f_bj is the share of k bin b accepted when decaying in interval j.
 

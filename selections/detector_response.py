@@ -68,10 +68,16 @@ class CalorimeterResolution:
         return float(max(r.position_m(np.array([E_GeV]))[0] for r in (self.barrel, self.endcap)))
 
 
-def smear(impact_m: np.ndarray, on_barrel: np.ndarray, E_GeV: np.ndarray, resolution: CalorimeterResolution,
-          normals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def smear(
+    impact_m: np.ndarray,
+    on_barrel: np.ndarray,
+    E_GeV: np.ndarray,
+    resolution: CalorimeterResolution,
+    normals: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
     """Impact points (n, 3) and lab energies smeared with ``resolution``, from standard normals (n, 2): along z on
     the barrel, radially on an endcap face (the polar angle is what the cuts use), and E by sigma_E."""
+
     def pick(f):
         return np.where(on_barrel, f(resolution.barrel), f(resolution.endcap))
 
@@ -90,11 +96,13 @@ def measured_columns(E_lab_GeV: np.ndarray, direction: np.ndarray, beta: float) 
     """Photon columns for the cuts from a lab energy and a measured lab direction (n, 3): the CM energy and angle
     follow from vector's boost by -beta, as the experiment would compute them."""
     unit = direction / np.linalg.norm(direction, axis=1)[:, None]
-    lab: Any = vector.array({"px": E_lab_GeV * unit[:, 0], "py": E_lab_GeV * unit[:, 1], "pz": E_lab_GeV * unit[:, 2],
-                        "E": E_lab_GeV})
+    lab: Any = vector.array(
+        {"px": E_lab_GeV * unit[:, 0], "py": E_lab_GeV * unit[:, 1], "pz": E_lab_GeV * unit[:, 2], "E": E_lab_GeV}
+    )
     cm = lab.boostZ(beta=-beta) if beta else lab
-    return PhotonColumns(np.asarray(cm.E, dtype=float), np.asarray(cm.theta, dtype=float),
-                         np.arccos(np.clip(unit[:, 2], -1.0, 1.0)))
+    return PhotonColumns(
+        np.asarray(cm.E, dtype=float), np.asarray(cm.theta, dtype=float), np.arccos(np.clip(unit[:, 2], -1.0, 1.0))
+    )
 
 
 @dataclass(frozen=True)
@@ -112,9 +120,16 @@ class DetectorResponse:
         """Decay-position intervals (fractions of the path to the calorimeter face) the cuts are evaluated in."""
         return U_EDGES if self.measured_direction else TRUE_DIRECTION_EDGES
 
-    def photon_columns(self, g: np.ndarray, E_lab: np.ndarray, beta: float, normals: np.ndarray | None,
-                       n_dir: np.ndarray | None = None, path_m: np.ndarray | None = None, u: float = 0.0
-                       ) -> PhotonColumns:
+    def photon_columns(
+        self,
+        g: np.ndarray,
+        E_lab: np.ndarray,
+        beta: float,
+        normals: np.ndarray | None,
+        n_dir: np.ndarray | None = None,
+        path_m: np.ndarray | None = None,
+        u: float = 0.0,
+    ) -> PhotonColumns:
         """Measured columns of lab photons (unit directions ``g`` (n, 3), energies (n,)) from an N decay at
         u x ``path_m`` along ``n_dir`` (signal) or from the collision point (``n_dir`` None)."""
         if n_dir is None or not self.measured_direction:

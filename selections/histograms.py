@@ -104,8 +104,12 @@ def to_th2d(h: hist.Hist, info: RootHistInfo | None = None) -> object:
     return th2
 
 
-def write_root(path: str | os.PathLike[str], histograms: dict[str, hist.Hist],
-               info: dict[str, RootHistInfo] | None = None, metadata: dict | None = None) -> Path:
+def write_root(
+    path: str | os.PathLike[str],
+    histograms: dict[str, hist.Hist],
+    info: dict[str, RootHistInfo] | None = None,
+    metadata: dict | None = None,
+) -> Path:
     """Write histograms as TH2D (sums of weights and of squared weights) atomically.
 
     ``info``: per histogram, the title, z-axis title and entries ROOT shows; ``metadata``: stored inside the file as

@@ -113,25 +113,43 @@ class SelectedSample:
         variances = h.variances()
         assert variances is not None  # Weight() storage
         k_mean, k_frac = k_means_and_fractions(r.decay_k) if r.decay_k is not None else (None, None)
-        return cls(r.process, r.cutflow.events[0], r.cutflow.sumw[0], r.xsec_pb, r.xsec_err_pb,
-                   tuple(float(v) for v in h.values().ravel()), tuple(float(v) for v in variances.ravel()),
-                   r.cutflow.as_dict(), k_mean, k_frac, r.decay_u_edges)
+        return cls(
+            r.process,
+            r.cutflow.events[0],
+            r.cutflow.sumw[0],
+            r.xsec_pb,
+            r.xsec_err_pb,
+            tuple(float(v) for v in h.values().ravel()),
+            tuple(float(v) for v in variances.ravel()),
+            r.cutflow.as_dict(),
+            k_mean,
+            k_frac,
+            r.decay_u_edges,
+        )
 
     def as_dict(self) -> dict:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, d: dict) -> SelectedSample:
-        tup = {k: tuple(d[k]) for k in ("fit_values_pb", "fit_variances_pb2", "decay_k_mean", "decay_u_edges")
-               if d.get(k) is not None}
+        tup = {
+            k: tuple(d[k])
+            for k in ("fit_values_pb", "fit_variances_pb2", "decay_k_mean", "decay_u_edges")
+            if d.get(k) is not None
+        }
         if d.get("decay_k_fraction") is not None:
             tup["decay_k_fraction"] = tuple(tuple(row) for row in d["decay_k_fraction"])
         return cls(**{**d, **tup})
 
 
 def process_sample(
-    path: str | os.PathLike[str], process: str, selection: Selection, step_size: int = DEFAULT_STEP,
-    fill_all: bool = False, decay_model: DecayModel | str | None = None, n_modes: int | None = None,
+    path: str | os.PathLike[str],
+    process: str,
+    selection: Selection,
+    step_size: int = DEFAULT_STEP,
+    fill_all: bool = False,
+    decay_model: DecayModel | str | None = None,
+    n_modes: int | None = None,
     response: DetectorResponse | None = None,
 ) -> SampleResult:
     """Read ``path`` chunk by chunk, apply ``selection`` and fill the cut-flow and histogram.
@@ -167,12 +185,19 @@ def process_sample(
         n_events, sum_factor = 0, 0.0
         k_hist: KHistogram = {}
         signal_response = response if process == "signal" else None
-        for i, chunk in enumerate(iterate_tree(tree, Path(path), step_size,
-                                               with_n=reweight or signal_response is not None)):
+        for i, chunk in enumerate(
+            iterate_tree(tree, Path(path), step_size, with_n=reweight or signal_response is not None)
+        ):
             if reweight and target is not None:
-                factor = model_weights(target, meta["decay_model"], ak.to_numpy(chunk.N.costheta),
-                                       ak.to_numpy(chunk.cos_theta_star), ak.to_numpy(chunk.cos_psi),
-                                       meta["sqrt_s_GeV"], meta["mass_GeV"])
+                factor = model_weights(
+                    target,
+                    meta["decay_model"],
+                    ak.to_numpy(chunk.N.costheta),
+                    ak.to_numpy(chunk.cos_theta_star),
+                    ak.to_numpy(chunk.cos_psi),
+                    meta["sqrt_s_GeV"],
+                    meta["mass_GeV"],
+                )
                 n_events, sum_factor = n_events + len(factor), sum_factor + float(factor.sum())
                 chunk = ak.with_field(chunk, chunk.weight * factor, "weight")
             n = n_lab(chunk, meta["mass_GeV"], selection.beta) if signal_response is not None else None
@@ -185,17 +210,29 @@ def process_sample(
                 k_hist = merge_k_histograms(k_hist, k_histogram(k, ak.to_numpy(chunk.weight), passed))
     recount = process == "signal" and n_modes is not None and n_modes != meta.get("n_cc_modes")
     modes = n_modes if recount else meta.get("n_cc_modes")
-    scale = (n_events / sum_factor if reweight and sum_factor > 0 else 1.0) * \
-        (n_modes / meta["n_cc_modes"] if recount else 1.0)
+    scale = (n_events / sum_factor if reweight and sum_factor > 0 else 1.0) * (
+        n_modes / meta["n_cc_modes"] if recount else 1.0
+    )
     if scale != 1.0:
         flow.scale(scale)
         h, h_all = h * scale, (h_all * scale if h_all is not None else None)
     if reweight or recount:
-        meta = {**meta, "decay_model": str(target if reweight else meta["decay_model"]), "n_cc_modes": modes,
-                "xsec_pb": meta["xsec_pb"] * modes / meta["n_cc_modes"],
-                "reweighted_from": {"decay_model": meta["decay_model"], "n_cc_modes": meta["n_cc_modes"]}}
-    return SampleResult(process, flow, h, meta, h_all, k_hist if signal_response is not None else None,
-                        signal_response.u_edges if signal_response is not None else None)
+        meta = {
+            **meta,
+            "decay_model": str(target if reweight else meta["decay_model"]),
+            "n_cc_modes": modes,
+            "xsec_pb": meta["xsec_pb"] * modes / meta["n_cc_modes"],
+            "reweighted_from": {"decay_model": meta["decay_model"], "n_cc_modes": meta["n_cc_modes"]},
+        }
+    return SampleResult(
+        process,
+        flow,
+        h,
+        meta,
+        h_all,
+        k_hist if signal_response is not None else None,
+        signal_response.u_edges if signal_response is not None else None,
+    )
 
 
 def n_lab(chunk: ak.Array, mass: float, beta: float) -> ak.Array:
@@ -209,9 +246,17 @@ def _xyz(v: ak.Array) -> np.ndarray:
     return np.stack([ak.to_numpy(v.px), ak.to_numpy(v.py), ak.to_numpy(v.pz)], axis=1)
 
 
-def select_measured(chunk: ak.Array, selection: Selection, flow: CutFlow, h: hist.Hist, h_all: hist.Hist | None,
-                    response: DetectorResponse, meta: dict, chunk_index: int, n: ak.Array | None = None
-                    ) -> np.ndarray:
+def select_measured(
+    chunk: ak.Array,
+    selection: Selection,
+    flow: CutFlow,
+    h: hist.Hist,
+    h_all: hist.Hist | None,
+    response: DetectorResponse,
+    meta: dict,
+    chunk_index: int,
+    n: ak.Array | None = None,
+) -> np.ndarray:
     """Apply ``selection`` to the measured photons of one chunk (see :func:`process_sample`); return (n, intervals):
     whether each event is accepted when its N (``n``: lab momenta, signal only) decays in each interval of its path
     (one column for nu nubar gamma).
@@ -257,8 +302,9 @@ def select_measured(chunk: ak.Array, selection: Selection, flow: CutFlow, h: his
     return passed
 
 
-def select_chunk(chunk: ak.Array, selection: Selection, flow: CutFlow, h: hist.Hist,
-                 h_all: hist.Hist | None = None) -> np.ndarray:
+def select_chunk(
+    chunk: ak.Array, selection: Selection, flow: CutFlow, h: hist.Hist, h_all: hist.Hist | None = None
+) -> np.ndarray:
     """Apply ``selection`` to one chunk of photons; add to the cut-flow and histograms; return the pass mask."""
     cols = photon_columns(chunk, selection.beta)
     weight = np.asarray(chunk.weight, dtype=np.float64)

@@ -39,8 +39,7 @@ def iterate_photons(path: str | os.PathLike[str], step_size: int = DEFAULT_STEP)
         yield from iterate_tree(f[TREE], p, step_size)
 
 
-def iterate_tree(tree: Any, path: Path, step_size: int = DEFAULT_STEP, with_n: bool = False
-                 ) -> Iterator[ak.Array]:
+def iterate_tree(tree: Any, path: Path, step_size: int = DEFAULT_STEP, with_n: bool = False) -> Iterator[ak.Array]:
     """Chunks of an open ``events`` tree as records {photon, weight}; with ``with_n`` also the N momentum ``N``
     (Momentum3D, CM) and the photon's rest-frame angles ``cos_theta_star``, ``cos_psi``. Every value is checked
     (:func:`check_values`); errors name the file and branch."""
@@ -76,9 +75,12 @@ def check_values(arrays: ak.Array, path: Path, offset: int = 0, names: tuple[str
             bad |= v > MAX_WEIGHT_PB
         if bad.any():
             i = int(np.argmax(bad))
-            raise InputError(f"{path}: branch '{name}' entry {offset + i} is {v[i]!r}; expected a finite "
-                             + ("non-negative " if name in ("photon_E", "weight") else "") + "number"
-                             + (f" of at most {MAX_WEIGHT_PB:g} pb" if name == "weight" else ""))
+            raise InputError(
+                f"{path}: branch '{name}' entry {offset + i} is {v[i]!r}; expected a finite "
+                + ("non-negative " if name in ("photon_E", "weight") else "")
+                + "number"
+                + (f" of at most {MAX_WEIGHT_PB:g} pb" if name == "weight" else "")
+            )
 
 
 def as_photons(arrays: ak.Array, with_n: bool = False) -> ak.Array:
@@ -86,16 +88,22 @@ def as_photons(arrays: ak.Array, with_n: bool = False) -> ak.Array:
 
     Kinematics in float64 whatever the storage type, so every code path sees identical values.
     """
+
     def four(prefix: str) -> ak.Array:
-        return ak.zip({k: ak.values_astype(arrays[f"{prefix}_{k}"], np.float64) for k in ("px", "py", "pz", "E")},
-                      with_name="Momentum4D")
+        return ak.zip(
+            {k: ak.values_astype(arrays[f"{prefix}_{k}"], np.float64) for k in ("px", "py", "pz", "E")},
+            with_name="Momentum4D",
+        )
 
     fields = {"photon": four("photon"), "weight": arrays["weight"]}
     if with_n:
-        fields |= {"N": ak.zip({k: ak.values_astype(arrays[f"N_{k}"], np.float64) for k in ("px", "py", "pz")},
-                               with_name="Momentum3D"),
-                   "cos_theta_star": ak.values_astype(arrays["cos_theta_star"], np.float64),
-                   "cos_psi": ak.values_astype(arrays["cos_psi"], np.float64)}
+        fields |= {
+            "N": ak.zip(
+                {k: ak.values_astype(arrays[f"N_{k}"], np.float64) for k in ("px", "py", "pz")}, with_name="Momentum3D"
+            ),
+            "cos_theta_star": ak.values_astype(arrays["cos_theta_star"], np.float64),
+            "cos_psi": ak.values_astype(arrays["cos_psi"], np.float64),
+        }
     return ak.zip(fields, depth_limit=1)
 
 

@@ -21,8 +21,9 @@ def _midpoints(n: int, lo: float = -1.0, hi: float = 1.0) -> tuple[np.ndarray, f
     return lo + h * (np.arange(n) + 0.5), h
 
 
-def signal_efficiency(selection: Selection, mass: float, decay_model: str, n: tuple[int, int, int] = (300, 300, 48)
-                      ) -> float:
+def signal_efficiency(
+    selection: Selection, mass: float, decay_model: str, n: tuple[int, int, int] = (300, 300, 48)
+) -> float:
     """Fraction of signal photons passing ``selection`` (eps_cuts), by 3D quadrature.
 
     The integrand is the model's joint density of (z = cos theta_N, cos theta*, psi)
@@ -50,8 +51,7 @@ def signal_efficiency(selection: Selection, mass: float, decay_model: str, n: tu
     return passed / total
 
 
-def background_xsec_pb(selection: Selection, n: int = 2000, e_frac_min: float = 1e-3, cos_max: float = 0.9999
-                       ) -> float:
+def background_xsec_pb(selection: Selection, n: int = 2000, e_frac_min: float = 1e-3, cos_max: float = 0.9999) -> float:
     """Accepted nu nubar gamma cross section (pb) by 2D quadrature over a wide box."""
     sqrt_s = selection.sqrt_s
     lo_l, hi_l = np.log(e_frac_min * sqrt_s), np.log(sqrt_s / 2)

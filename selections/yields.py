@@ -83,8 +83,12 @@ class ChannelYield:
         probability of decaying inside the decay volume along their own flight direction."""
         d_width = np.asarray(d, dtype=float) * math.sqrt(self.width_factor)  # decay length ~ 1 / (d^2 width)
         if self.decay_k_mean is not None:
-            return mean_decay_probability(np.asarray(self.decay_k_mean), np.asarray(self.decay_k_fraction), d_width,
-                                          tuple(self.decay_u_edges or (0.0, 1.0)))
+            return mean_decay_probability(
+                np.asarray(self.decay_k_mean),
+                np.asarray(self.decay_k_fraction),
+                d_width,
+                tuple(self.decay_u_edges or (0.0, 1.0)),
+            )
         return decay_probability(self.sqrt_s, self.mass, d_width, self.length_m, self.constants)
 
     @property
@@ -99,8 +103,7 @@ class ChannelYield:
         return self.signal_events_ref_prompt * (d / self.d_ref) ** 2 * self.decay_probability(d)
 
     def as_dict(self) -> dict:
-        out = {k: v for k, v in asdict(self).items()
-               if k != "constants" and not k.startswith(("fit_", "decay_"))}
+        out = {k: v for k, v in asdict(self).items() if k != "constants" and not k.startswith(("fit_", "decay_"))}
         out.update(
             background_irreducible_events=self.background_irreducible_events,
             background_events=self.background_events,
@@ -134,15 +137,21 @@ class ScenarioYields:
         True
         """
         c = self.channels
-        if not c or any(ch.constants != c[0].constants or ch.mass != c[0].mass
-                        or ch.width_factor != c[0].width_factor for ch in c):  # mixed: one at a time
+        if not c or any(
+            ch.constants != c[0].constants or ch.mass != c[0].mass or ch.width_factor != c[0].width_factor for ch in c
+        ):  # mixed: one at a time
             return np.array([float(ch.signal_events(d)) for ch in c])
         ref = np.array([ch.signal_events_ref_prompt for ch in c])
         if any(ch.decay_k_mean is not None for ch in c):
             return ref * (d / np.array([ch.d_ref for ch in c])) ** 2 * self._decay_probabilities(d)
         d_ref = np.array([ch.d_ref for ch in c])
-        p_dec = decay_probability(np.array([ch.sqrt_s for ch in c]), c[0].mass, d * math.sqrt(c[0].width_factor),
-                                  np.array([ch.length_m for ch in c]), c[0].constants)
+        p_dec = decay_probability(
+            np.array([ch.sqrt_s for ch in c]),
+            c[0].mass,
+            d * math.sqrt(c[0].width_factor),
+            np.array([ch.length_m for ch in c]),
+            c[0].constants,
+        )
         return ref * (d / d_ref) ** 2 * p_dec
 
     def _decay_probabilities(self, d: float) -> np.ndarray:
@@ -150,8 +159,9 @@ class ScenarioYields:
         zero-padded array (built once): the limit solvers call this thousands of times."""
         stacked = self.__dict__.get("_stacked_k")
         if stacked is None:
-            if any(ch.decay_k_mean is None or ch.decay_u_edges != self.channels[0].decay_u_edges
-                   for ch in self.channels):
+            if any(
+                ch.decay_k_mean is None or ch.decay_u_edges != self.channels[0].decay_u_edges for ch in self.channels
+            ):
                 return np.array([float(ch.decay_probability(d)) for ch in self.channels])
             means = [ch.decay_k_mean or [] for ch in self.channels]
             n_b = max(len(m) for m in means)
@@ -159,8 +169,8 @@ class ScenarioYields:
             k = np.zeros((len(self.channels), n_b))
             f = np.zeros((len(self.channels), n_b, len(edges) - 1))
             for i, (ch, m) in enumerate(zip(self.channels, means, strict=True)):
-                k[i, :len(m)] = m
-                f[i, :len(m)] = np.asarray(ch.decay_k_fraction, dtype=float).reshape(len(m), -1)
+                k[i, : len(m)] = m
+                f[i, : len(m)] = np.asarray(ch.decay_k_fraction, dtype=float).reshape(len(m), -1)
             stacked = self.__dict__["_stacked_k"] = (k, f, edges)
         k, f, edges = stacked
         return mean_decay_probability(k, f, d * math.sqrt(self.channels[0].width_factor), edges)
@@ -222,21 +232,38 @@ def check_mass(scenario: Scenario, mass: float) -> tuple[EnergyPoint, ...]:
     return points
 
 
-def channel_yield(scenario: Scenario, point: EnergyPoint, mass: float, d_ref: float, signal: SelectedSample,
-                  background: SelectedSample, constants: PhysicsConstants = DEFAULT_CONSTANTS,
-                  width_factor: float = 1.0) -> ChannelYield:
+def channel_yield(
+    scenario: Scenario,
+    point: EnergyPoint,
+    mass: float,
+    d_ref: float,
+    signal: SelectedSample,
+    background: SelectedSample,
+    constants: PhysicsConstants = DEFAULT_CONSTANTS,
+    width_factor: float = 1.0,
+) -> ChannelYield:
     """One channel's yields from its selected signal and nu nubar gamma samples."""
     det = scenario.detector
     eff = signal.efficiency
     return ChannelYield(
-        sqrt_s=point.sqrt_s, lumi_fb=point.lumi_fb, mass=mass, d_ref=d_ref, eps_det=det.eps_det,
-        length_m=det.length_m, signal_xsec_pb=signal.xsec_total_pb, efficiency=eff,
+        sqrt_s=point.sqrt_s,
+        lumi_fb=point.lumi_fb,
+        mass=mass,
+        d_ref=d_ref,
+        eps_det=det.eps_det,
+        length_m=det.length_m,
+        signal_xsec_pb=signal.xsec_total_pb,
+        efficiency=eff,
         efficiency_err=signal.efficiency_err,
-        background_xsec_pb=background.xsec_pb, background_xsec_err_pb=background.xsec_err_pb,
+        background_xsec_pb=background.xsec_pb,
+        background_xsec_err_pb=background.xsec_err_pb,
         gap_background_events=scenario.gap_background.expected(point.lumi_fb) if scenario.gap_background else 0.0,
-        fit_signal_pb=list(signal.fit_values_pb), fit_background_pb=list(background.fit_values_pb),
-        fit_background_var_pb2=list(background.fit_variances_pb2), constants=constants,
+        fit_signal_pb=list(signal.fit_values_pb),
+        fit_background_pb=list(background.fit_values_pb),
+        fit_background_var_pb2=list(background.fit_variances_pb2),
+        constants=constants,
         decay_k_mean=None if signal.decay_k_mean is None else list(signal.decay_k_mean),
         decay_k_fraction=None if signal.decay_k_fraction is None else [list(r) for r in signal.decay_k_fraction],
-        decay_u_edges=None if signal.decay_u_edges is None else list(signal.decay_u_edges), width_factor=width_factor,
+        decay_u_edges=None if signal.decay_u_edges is None else list(signal.decay_u_edges),
+        width_factor=width_factor,
     )

@@ -34,8 +34,19 @@ _POSITIVE_ARRAY = {"type": "array", "items": number(minimum=0, maximum=_MAX_XSEC
 _CHANNEL = {
     "type": "object",
     "additionalProperties": False,
-    "required": ["sqrt_s", "lumi_fb", "d_ref", "eps_det", "length_m", "signal_xsec_pb", "efficiency", "efficiency_err",
-                 "background_xsec_pb", "background_xsec_err_pb", "gap_background_events"],
+    "required": [
+        "sqrt_s",
+        "lumi_fb",
+        "d_ref",
+        "eps_det",
+        "length_m",
+        "signal_xsec_pb",
+        "efficiency",
+        "efficiency_err",
+        "background_xsec_pb",
+        "background_xsec_err_pb",
+        "gap_background_events",
+    ],
     "properties": {
         "sqrt_s": number(exclusive_minimum=0, maximum=_MAX_SQRT_S_GEV),  # GeV
         "lumi_fb": number(exclusive_minimum=0, maximum=_MAX_LUMI_FB),
@@ -52,19 +63,40 @@ _CHANNEL = {
         "fit_signal_pb": {"oneOf": [{"type": "null"}, _POSITIVE_ARRAY]},
         "fit_background_pb": {"oneOf": [{"type": "null"}, _POSITIVE_ARRAY]},
         "fit_background_var_pb2": {"oneOf": [{"type": "null"}, _POSITIVE_ARRAY]},
-        "decay_k_mean": {"oneOf": [{"type": "null"}, {"type": "array", "minItems": 1,
-                                                      "items": number(exclusive_minimum=0, maximum=1e30)}]},
-        "decay_k_fraction": {"oneOf": [{"type": "null"}, {"type": "array", "minItems": 1, "items": {
-            "type": "array", "minItems": 1, "items": number(minimum=0, maximum=1)}}]},
-        "decay_u_edges": {"oneOf": [{"type": "null"}, {"type": "array", "minItems": 2,
-                                                       "items": number(minimum=0, maximum=1)}]},
+        "decay_k_mean": {
+            "oneOf": [
+                {"type": "null"},
+                {"type": "array", "minItems": 1, "items": number(exclusive_minimum=0, maximum=1e30)},
+            ]
+        },
+        "decay_k_fraction": {
+            "oneOf": [
+                {"type": "null"},
+                {
+                    "type": "array",
+                    "minItems": 1,
+                    "items": {"type": "array", "minItems": 1, "items": number(minimum=0, maximum=1)},
+                },
+            ]
+        },
+        "decay_u_edges": {
+            "oneOf": [{"type": "null"}, {"type": "array", "minItems": 2, "items": number(minimum=0, maximum=1)}]
+        },
     },
 }
 #: the yields file's schema (JSON Schema draft 2020-12); the enums are the command line's choices
 SCHEMA: dict[str, Any] = {
     "type": "object",
-    "required": ["format", "format_version", "scenario", "mass_GeV", "decay_model", "n_cc_modes", "constants",
-                 "channels"],
+    "required": [
+        "format",
+        "format_version",
+        "scenario",
+        "mass_GeV",
+        "decay_model",
+        "n_cc_modes",
+        "constants",
+        "channels",
+    ],
     "properties": {
         "format": {"const": YIELDS_FORMAT},
         "format_version": {"const": YIELDS_FORMAT_VERSION},
@@ -76,10 +108,12 @@ SCHEMA: dict[str, Any] = {
         "detector_model": {"enum": [str(m) for m in DetectorModel]},
         "n_type": {"enum": [str(m) for m in NType]},
         "units": {"type": "object"},
-        "constants": {"type": "object", "additionalProperties": False,
-                      "required": [f.name for f in fields(PhysicsConstants)],
-                      "properties": {f.name: number(exclusive_minimum=0, maximum=1e30)
-                                     for f in fields(PhysicsConstants)}},
+        "constants": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": [f.name for f in fields(PhysicsConstants)],
+            "properties": {f.name: number(exclusive_minimum=0, maximum=1e30) for f in fields(PhysicsConstants)},
+        },
         "channels": {"type": "array", "minItems": 1, "items": _CHANNEL},
         "provenance": {"type": "object"},
     },
@@ -90,20 +124,27 @@ _FIT_ARRAYS = ("fit_signal_pb", "fit_background_pb", "fit_background_var_pb2")
 def yields_record(y: ScenarioYields, scenario: Scenario, constants: PhysicsConstants = DEFAULT_CONSTANTS) -> dict:
     """The JSON content of a yields file."""
     return {
-        "format": YIELDS_FORMAT, "format_version": YIELDS_FORMAT_VERSION,
-        "scenario": scenario.name, "scenario_definition": scenario.as_dict(),
-        "mass_GeV": y.mass, "decay_model": str(y.decay_model), "n_cc_modes": y.n_modes,
-        "detector_model": str(y.detector_model), "n_type": str(y.n_type),
+        "format": YIELDS_FORMAT,
+        "format_version": YIELDS_FORMAT_VERSION,
+        "scenario": scenario.name,
+        "scenario_definition": scenario.as_dict(),
+        "mass_GeV": y.mass,
+        "decay_model": str(y.decay_model),
+        "n_cc_modes": y.n_modes,
+        "detector_model": str(y.detector_model),
+        "n_type": str(y.n_type),
         "units": {"xsec": "pb", "lumi": "fb^-1", "length": "m", "d": "GeV^-1", "mass": "GeV", "background": "events"},
         "constants": constants.as_dict(),
-        "channels": [{f.name: getattr(c, f.name) for f in fields(c) if f.name not in ("constants", "mass")}
-                     for c in y.channels],
+        "channels": [
+            {f.name: getattr(c, f.name) for f in fields(c) if f.name not in ("constants", "mass")} for c in y.channels
+        ],
         "provenance": y.provenance,
     }
 
 
-def write_yields(path: str | os.PathLike[str], y: ScenarioYields, scenario: Scenario,
-                 constants: PhysicsConstants = DEFAULT_CONSTANTS) -> Path:
+def write_yields(
+    path: str | os.PathLike[str], y: ScenarioYields, scenario: Scenario, constants: PhysicsConstants = DEFAULT_CONSTANTS
+) -> Path:
     """Write the yields file (JSON) atomically."""
     return write_json_atomic(path, yields_record(y, scenario, constants))
 
@@ -113,8 +154,9 @@ def yields_from_record(record: Any, where: str = "yields") -> ScenarioYields:
     if not isinstance(record, dict) or record.get("format") != YIELDS_FORMAT:
         raise InputError(f"{where}: not a yields file (format {YIELDS_FORMAT!r} expected)")
     if record.get("format_version") != YIELDS_FORMAT_VERSION:
-        raise InputError(f"{where}: format_version {record.get('format_version')!r}, this version reads "
-                         f"{YIELDS_FORMAT_VERSION}")
+        raise InputError(
+            f"{where}: format_version {record.get('format_version')!r}, this version reads {YIELDS_FORMAT_VERSION}"
+        )
     check_schema(record, SCHEMA, where)
     mass = float(record["mass_GeV"])
     try:
@@ -126,21 +168,29 @@ def yields_from_record(record: Any, where: str = "yields") -> ScenarioYields:
         _check_channel(c, mass, f"{where}: key channels/{i}")
         channels.append(ChannelYield(mass=mass, constants=constants, **c))
     name = check_name(record["scenario"], f"{where}: scenario")
-    return ScenarioYields(name, mass, record["decay_model"], int(record["n_cc_modes"]), channels,
-                          record.get("provenance", {}), record.get("detector_model", str(DetectorModel.PAPER)),
-                          record.get("n_type", str(NType.DIRAC)))
+    return ScenarioYields(
+        name,
+        mass,
+        record["decay_model"],
+        int(record["n_cc_modes"]),
+        channels,
+        record.get("provenance", {}),
+        record.get("detector_model", str(DetectorModel.PAPER)),
+        record.get("n_type", str(NType.DIRAC)),
+    )
 
 
 def _check_channel(c: dict, mass: float, where: str) -> None:
     """What the schema cannot say about one channel: N can be produced, the fit arrays are all given or all absent
     and of one length, and a realistic detector step's decay parameters fit together (see :func:`_check_decay_k`)."""
     if not mass < c["sqrt_s"]:
-        raise InputError(f"{where}/sqrt_s: value {c['sqrt_s']!r} invalid: N of mass_GeV {mass!r} cannot be produced; "
-                         "expected sqrt(s) above m_N")
+        raise InputError(
+            f"{where}/sqrt_s: value {c['sqrt_s']!r} invalid: N of mass_GeV {mass!r} cannot be produced; "
+            "expected sqrt(s) above m_N"
+        )
     lengths = [None if c.get(k) is None else len(c[k]) for k in _FIT_ARRAYS]
     if any(n is not None for n in lengths) and (None in lengths or len(set(lengths)) != 1):
-        raise InputError(f"{where}: {'/'.join(_FIT_ARRAYS)} of lengths {lengths}: expected three lists of equal "
-                         "length")
+        raise InputError(f"{where}: {'/'.join(_FIT_ARRAYS)} of lengths {lengths}: expected three lists of equal length")
     _check_decay_k(c, where)
 
 
@@ -158,9 +208,11 @@ def _check_decay_k(c: dict, where: str) -> None:
             sums = np.sum(np.asarray(f, dtype=float), axis=0)
             ok = bool(np.all(sums <= 1 + 1e-6)) and (len(e) > 2 or abs(sums[0] - 1) < 1e-6)
     if not ok:
-        raise InputError(f"{where}: decay_k_mean/decay_k_fraction/decay_u_edges: expected a list of finite positive "
-                         "k, per k a list of shares in [0, 1] (one per decay interval; each interval's shares summing "
-                         "to at most 1, exactly 1 with one interval), and increasing edges from 0 to 1")
+        raise InputError(
+            f"{where}: decay_k_mean/decay_k_fraction/decay_u_edges: expected a list of finite positive "
+            "k, per k a list of shares in [0, 1] (one per decay interval; each interval's shares summing "
+            "to at most 1, exactly 1 with one interval), and increasing edges from 0 to 1"
+        )
 
 
 def read_yields(path: str | os.PathLike[str]) -> ScenarioYields:

@@ -30,8 +30,9 @@ def chi2(signal: np.ndarray, background: np.ndarray) -> float:
     return float(np.sum(terms))
 
 
-def solve_increasing(f: Callable[[float], float], target: float, guess: float = 1e-5,
-                     lo: float = 1e-14, hi: float = 1e3) -> float:
+def solve_increasing(
+    f: Callable[[float], float], target: float, guess: float = 1e-5, lo: float = 1e-14, hi: float = 1e3
+) -> float:
     """Solve f(d) = target for an increasing f of d > 0, in log d (brentq, relative tolerance 1e-10)."""
     g = lambda x: f(math.exp(x)) - target  # noqa: E731
     a, b = math.log(guess) - 1.0, math.log(guess) + 1.0
@@ -47,8 +48,14 @@ def solve_increasing(f: Callable[[float], float], target: float, guess: float = 
 SCAN_STEP = 1.02  # the first-crossing scan's ratio between neighbouring couplings
 
 
-def solve_first(f: Callable[[float], float], target: float, guess: float = 1e-5,
-                upper: Callable[[float], float] | None = None, lo: float = 1e-14, hi: float = 1e3) -> float:
+def solve_first(
+    f: Callable[[float], float],
+    target: float,
+    guess: float = 1e-5,
+    upper: Callable[[float], float] | None = None,
+    lo: float = 1e-14,
+    hi: float = 1e3,
+) -> float:
     """The smallest d > 0 with f(d) = target, for an f that need not increase but stays below an increasing
     ``upper`` (without ``upper``, f is taken to increase: :func:`solve_increasing`).
 
@@ -69,12 +76,18 @@ def solve_first(f: Callable[[float], float], target: float, guess: float = 1e-5,
             raise ValueError(f"no solution of f(d) = {target:g} for d in [{lo:g}, {hi:g}] GeV^-1")
     if prev == d:
         return d
-    return math.exp(optimize.brentq(lambda x: f(math.exp(x)) - target, math.log(prev), math.log(d),
-                                    xtol=1e-12, rtol=1e-10))
+    return math.exp(
+        optimize.brentq(lambda x: f(math.exp(x)) - target, math.log(prev), math.log(d), xtol=1e-12, rtol=1e-10)
+    )
 
 
-def d95_chi2(signal_of_d: Callable[[float], np.ndarray], background: np.ndarray, threshold: float = CHI2_95,
-             guess: float = 1e-5, upper: Callable[[float], np.ndarray] | None = None) -> float:
+def d95_chi2(
+    signal_of_d: Callable[[float], np.ndarray],
+    background: np.ndarray,
+    threshold: float = CHI2_95,
+    guess: float = 1e-5,
+    upper: Callable[[float], np.ndarray] | None = None,
+) -> float:
     """d (GeV^-1) with chi2(d) = threshold; ``signal_of_d`` returns S_i(d) per channel. With ``upper`` (per-channel
     signals that bound S_i and grow with d) S need not grow with d, and the smallest such d is found."""
     up = None if upper is None else (lambda d: chi2(upper(d), background))

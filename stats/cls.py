@@ -130,12 +130,14 @@ class ExpectedAsymptoticCLs:
         self.fixed = model.config.suggested_fixed()
         self.calc = pyhf.infer.calculators.AsymptoticCalculator(data, model, par_bounds=bounds, test_stat="qtilde")
         self.asimov = pyhf.infer.calculators.generate_asimov_data(0.0, data, model, self.init, bounds, self.fixed)
-        _, self.twice_nll_free = pyhf.infer.mle.fit(self.asimov, model, self.init, bounds, self.fixed,
-                                                    return_fitted_val=True)
+        _, self.twice_nll_free = pyhf.infer.mle.fit(
+            self.asimov, model, self.init, bounds, self.fixed, return_fitted_val=True
+        )
 
     def __call__(self, mu: float) -> np.ndarray:
-        _, twice_nll = pyhf.infer.mle.fixed_poi_fit(mu, self.asimov, self.model, self.init, self.bounds,
-                                                    self.fixed, return_fitted_val=True)
+        _, twice_nll = pyhf.infer.mle.fixed_poi_fit(
+            mu, self.asimov, self.model, self.init, self.bounds, self.fixed, return_fitted_val=True
+        )
         self.calc.sqrtqmuA_v = np.sqrt(max(float(twice_nll - self.twice_nll_free), 0.0))
         sb, b = self.calc.distributions(mu)
         _, _, cls = self.calc.expected_pvalues(sb, b)
@@ -169,20 +171,21 @@ def _asymptotic_limits(spec: dict[str, Any], guess: float) -> MuLimits:
             except pyhf.exceptions.FailedMinimization:
                 expected = None  # from here on, pyhf's full hypotest with the scipy fallback below
         try:
-            res = pyhf.infer.hypotest(mu, data, model, test_stat="qtilde", return_expected_set=True,
-                                      par_bounds=bounds)
+            res = pyhf.infer.hypotest(mu, data, model, test_stat="qtilde", return_expected_set=True, par_bounds=bounds)
         except pyhf.exceptions.FailedMinimization:
             with pyhf_backend(optimizer="scipy"):  # iminuit did not converge: this point with scipy
-                res = pyhf.infer.hypotest(mu, data, model, test_stat="qtilde", return_expected_set=True,
-                                          par_bounds=bounds)
+                res = pyhf.infer.hypotest(
+                    mu, data, model, test_stat="qtilde", return_expected_set=True, par_bounds=bounds
+                )
         return np.asarray(res[1], dtype=float).ravel()
 
     bands, n = _solve_bands(cls, guess)
     return MuLimits(bands, "asymptotic", n)
 
 
-def toy_limits(signal: np.ndarray, background: np.ndarray, guess: float = 1.0, ntoys: int = 30_000,
-               seed: int = 0) -> MuLimits:
+def toy_limits(
+    signal: np.ndarray, background: np.ndarray, guess: float = 1.0, ntoys: int = 30_000, seed: int = 0
+) -> MuLimits:
     """Expected limits from numpy toys for counting channels with fixed backgrounds."""
     s = np.asarray(signal, dtype=float)
     b = np.asarray(background, dtype=float)

@@ -72,8 +72,9 @@ class LimitResult:
         if not (self.d95 > 0 and self.d95_chi2 > 0) or not all(0 <= e <= 1 for e in self.efficiency):
             raise ValueError(f"m_N = {self.mass_GeV}: d95 not positive or an efficiency outside [0, 1]")
         b = self.d95_cls_bands
-        if b is not None and (len(b) != 5 or any(b[i] > b[i + 1] * (1 + 1e-9) for i in range(4))
-                              or b[2] != self.d95_cls):
+        if b is not None and (
+            len(b) != 5 or any(b[i] > b[i + 1] * (1 + 1e-9) for i in range(4)) or b[2] != self.d95_cls
+        ):
             raise ValueError(f"m_N = {self.mass_GeV}: CLs bands are not ordered around their median")
         return self
 
@@ -88,8 +89,9 @@ def signal_background(spec: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate(sig), np.concatenate(bkg)
 
 
-def mu_limits(y: ScenarioYields, d: float, binned: bool, calculator: str, syst: Systematics,
-              ntoys: int = 30_000) -> MuLimits:
+def mu_limits(
+    y: ScenarioYields, d: float, binned: bool, calculator: str, syst: Systematics, ntoys: int = 30_000
+) -> MuLimits:
     """Limits on mu, the signal strength relative to the signal at coupling ``d``."""
     spec = build_spec(y, d, binned, syst)
     if calculator == "toys":
@@ -124,8 +126,15 @@ class ClsLimit:
     mu_limits: MuLimits
 
 
-def cls_d95(y: ScenarioYields, d_start: float, *, binned: bool = False, calculator: str = "auto",
-            syst: Systematics = NO_SYST, max_iter: int = 12) -> ClsLimit:
+def cls_d95(
+    y: ScenarioYields,
+    d_start: float,
+    *,
+    binned: bool = False,
+    calculator: str = "auto",
+    syst: Systematics = NO_SYST,
+    max_iter: int = 12,
+) -> ClsLimit:
     """Self-consistent CLs limit on d: median and the five bands (GeV^-1).
 
     The model is built at d, its limit gives a new d, until the two agree: to 0.1% with asymptotic CLs, and to
@@ -144,8 +153,10 @@ def cls_d95(y: ScenarioYields, d_start: float, *, binned: bool = False, calculat
         s_model = float(y.signal_events(d))
         bound = y.signal_bound
         upper = None if bound is None else (lambda x, bound=bound: float(bound(x).sum()))
-        bands = [chi2mod.solve_first(lambda x: float(y.signal_events(x)), m * s_model, guess=d, upper=upper)
-                 for m in lim.bands]
+        bands = [
+            chi2mod.solve_first(lambda x: float(y.signal_events(x)), m * s_model, guess=d, upper=upper)
+            for m in lim.bands
+        ]
         # done when d is stable, or when the channel mix at the new d is the one just tested (then so is mu)
         if single or abs(bands[2] / d - 1) < tol or np.max(np.abs(_shape(y, bands[2]) - _shape(y, d))) < 1e-6:
             lim.hypotests = total_tests
@@ -158,11 +169,13 @@ def _no_limit(y: ScenarioYields) -> InputError:
     """Why no coupling gives a limit: the expected signal cannot reach the 95% C.L. for any d in range."""
     s_ref = sum(c.signal_events_ref_prompt for c in y.channels)
     eff = ", ".join(f"{c.efficiency:.3g}" for c in y.channels[:5]) + (", ..." if len(y.channels) > 5 else "")
-    return InputError(f"{y.scenario} at m_N = {y.mass:g} GeV: no coupling d in [1e-14, 1e3] GeV^-1 reaches the "
-                      f"95% C.L. (prompt signal {s_ref:.3g} events at d_ref = {y.channels[0].d_ref:g} GeV^-1, "
-                      f"selection efficiency {eff}, background {y.background_events:.3g} events): too little "
-                      "signal (zero efficiency, too few MC events, a luminosity or decay length out of range, "
-                      "or m_N too close to sqrt(s)), or an overflow")
+    return InputError(
+        f"{y.scenario} at m_N = {y.mass:g} GeV: no coupling d in [1e-14, 1e3] GeV^-1 reaches the "
+        f"95% C.L. (prompt signal {s_ref:.3g} events at d_ref = {y.channels[0].d_ref:g} GeV^-1, "
+        f"selection efficiency {eff}, background {y.background_events:.3g} events): too little "
+        "signal (zero efficiency, too few MC events, a luminosity or decay length out of range, "
+        "or m_N too close to sqrt(s)), or an overflow"
+    )
 
 
 def mc_rel_err(y: ScenarioYields, d95: float) -> float:
@@ -182,12 +195,14 @@ def mc_rel_err(y: ScenarioYields, d95: float) -> float:
         if ch.efficiency > 0 and ch.efficiency_err > 0:
             scale = np.ones(len(y.channels))
             scale[i] += ch.efficiency_err / ch.efficiency
+
             def model(d: float, scale: np.ndarray = scale) -> np.ndarray:
                 s: np.ndarray = y.channel_signal_events(d) * scale
                 return s
 
-            def bound(d: float, scale: np.ndarray = scale,
-                      upper: Callable[[float], np.ndarray] | None = upper) -> np.ndarray:
+            def bound(
+                d: float, scale: np.ndarray = scale, upper: Callable[[float], np.ndarray] | None = upper
+            ) -> np.ndarray:
                 assert upper is not None
                 s: np.ndarray = upper(d) * scale
                 return s
@@ -201,20 +216,29 @@ def mc_rel_err(y: ScenarioYields, d95: float) -> float:
     return math.sqrt(var)
 
 
-def compute_limit(y: ScenarioYields, method: str = "cls", *, binned: bool = False, calculator: str = "auto",
-                  syst: Systematics = NO_SYST) -> LimitResult:
+def compute_limit(
+    y: ScenarioYields,
+    method: str = "cls",
+    *,
+    binned: bool = False,
+    calculator: str = "auto",
+    syst: Systematics = NO_SYST,
+) -> LimitResult:
     """chi2 limit always; CLs limit too when ``method == 'cls'``."""
     if method == "cls" and choose_calculator(y, calculator) == "toys" and (syst.background_norm or syst.luminosity):
-        raise InputError(f"{y.scenario} at m_N = {y.mass:g} GeV: the toy calculator (used below "
-                         f"{LOW_BACKGROUND:g} background events, here {y.background_events:.3g}) does not carry "
-                         "systematic uncertainties; use --calculator asymptotic, or no --bkg-syst/--lumi-syst")
+        raise InputError(
+            f"{y.scenario} at m_N = {y.mass:g} GeV: the toy calculator (used below "
+            f"{LOW_BACKGROUND:g} background events, here {y.background_events:.3g}) does not carry "
+            "systematic uncertainties; use --calculator asymptotic, or no --bkg-syst/--lumi-syst"
+        )
     if binned and any(c.decay_k_mean is not None for c in y.channels):
-        raise InputError(f"{y.scenario} at m_N = {y.mass:g} GeV: the binned fit needs the signal's E-theta shape, "
-                         f"which with the {y.detector_model!r} detector model depends on d; use the counting model (no "
-                         "--binned) or --detector-model paper")
+        raise InputError(
+            f"{y.scenario} at m_N = {y.mass:g} GeV: the binned fit needs the signal's E-theta shape, "
+            f"which with the {y.detector_model!r} detector model depends on d; use the counting model (no "
+            "--binned) or --detector-model paper"
+        )
     try:
-        d_chi2 = chi2mod.d95_chi2(y.channel_signal_events, y.channel_background_events,
-                                  upper=y.signal_bound)
+        d_chi2 = chi2mod.d95_chi2(y.channel_signal_events, y.channel_background_events, upper=y.signal_bound)
     except ValueError:
         raise _no_limit(y) from None
     d_cls, bands, lim = None, None, None
@@ -228,14 +252,25 @@ def compute_limit(y: ScenarioYields, method: str = "cls", *, binned: bool = Fals
         raise ValueError(f"method {method!r}: expected chi2 or cls")
     d95 = d_cls if d_cls is not None else d_chi2
     return LimitResult(
-        scenario=y.scenario, mass_GeV=y.mass, decay_model=y.decay_model, n_cc_modes=y.n_modes,
-        method=method, model="binned" if binned else "counting", d95=d95, d95_chi2=d_chi2, d95_cls=d_cls,
-        d95_cls_bands=bands, calculator=lim.calculator if lim else None,
-        signal_events=float(y.signal_events(d95)), background_events=y.background_events,
+        scenario=y.scenario,
+        mass_GeV=y.mass,
+        decay_model=y.decay_model,
+        n_cc_modes=y.n_modes,
+        method=method,
+        model="binned" if binned else "counting",
+        d95=d95,
+        d95_chi2=d_chi2,
+        d95_cls=d_cls,
+        d95_cls_bands=bands,
+        calculator=lim.calculator if lim else None,
+        signal_events=float(y.signal_events(d95)),
+        background_events=y.background_events,
         background_events_irreducible=y.background_irreducible_events,
-        efficiency=[c.efficiency for c in y.channels], channels=[c.sqrt_s for c in y.channels],
+        efficiency=[c.efficiency for c in y.channels],
+        channels=[c.sqrt_s for c in y.channels],
         hypotests=lim.hypotests if lim else 0,
         systematics=asdict(syst) if (syst.background_norm or syst.luminosity) else None,
         d95_mc_rel_err=mc_rel_err(y, d_chi2),
-        detector_model=y.detector_model, n_type=y.n_type,
+        detector_model=y.detector_model,
+        n_type=y.n_type,
     )

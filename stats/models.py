@@ -42,8 +42,7 @@ def channel_name(sqrt_s: float) -> str:
     return f"E{sqrt_s:.3f}GeV".replace(".", "p")
 
 
-def _channel_bins(y: ScenarioYields, i: int, binned: bool, d: float
-                  ) -> tuple[np.ndarray, np.ndarray, float]:
+def _channel_bins(y: ScenarioYields, i: int, binned: bool, d: float) -> tuple[np.ndarray, np.ndarray, float]:
     """Signal (at d) and nu nubar gamma per bin, in events; and the gap background total."""
     ch = y.channels[i]
     s_total = float(ch.signal_events(d))
@@ -77,8 +76,13 @@ def build_spec(y: ScenarioYields, d: float, binned: bool = False, syst: Systemat
         if syst.luminosity > 0:
             sig_mods.append(_normsys("lumi_norm", syst.luminosity))
         # the anchor that pyhf's fits need; the background's MC error is not a nuisance parameter (module docstring)
-        bkg_mods = [{"name": f"bkg_anchor_{name}", "type": "staterror",
-                     "data": list(ANCHOR_FRACTION * np.sqrt(bkg_floor + gap_bins))}]
+        bkg_mods = [
+            {
+                "name": f"bkg_anchor_{name}",
+                "type": "staterror",
+                "data": list(ANCHOR_FRACTION * np.sqrt(bkg_floor + gap_bins)),
+            }
+        ]
         if syst.background_norm > 0:
             bkg_mods.append(_normsys("bkg_norm", syst.background_norm))
         samples = [
@@ -119,12 +123,19 @@ def background_only(spec: dict[str, Any]) -> dict[str, Any]:
         ch["samples"] = [s for s in ch["samples"] if s["name"] != "signal"]
         for sample in ch["samples"]:
             sample["modifiers"].append({"name": BKG_ONLY_POI, "type": "lumi", "data": None})
-    fixed_lumi = {"name": BKG_ONLY_POI, "auxdata": [1.0], "sigmas": [0.01], "bounds": [[0.9, 1.1]], "inits": [1.0],
-                  "fixed": True}
+    fixed_lumi = {
+        "name": BKG_ONLY_POI,
+        "auxdata": [1.0],
+        "sigmas": [0.01],
+        "bounds": [[0.9, 1.1]],
+        "inits": [1.0],
+        "fixed": True,
+    }
     for m in bkg["measurements"]:
         m["config"]["parameters"] = [*m["config"]["parameters"], fixed_lumi]
-    bkg["measurements"].insert(0, {"name": BKG_ONLY_MEASUREMENT,
-                                   "config": {"poi": BKG_ONLY_POI, "parameters": [fixed_lumi]}})
+    bkg["measurements"].insert(
+        0, {"name": BKG_ONLY_MEASUREMENT, "config": {"poi": BKG_ONLY_POI, "parameters": [fixed_lumi]}}
+    )
     return bkg
 
 
@@ -148,8 +159,9 @@ def patch_name(mass: float) -> str:
     return f"mN_{mass_label(mass)}GeV"
 
 
-def patchset(bkg_only: dict[str, Any], signal_specs: dict[float, dict[str, Any]], name: str,
-             hepdata_ins: str | None = None) -> dict[str, Any]:
+def patchset(
+    bkg_only: dict[str, Any], signal_specs: dict[float, dict[str, Any]], name: str, hepdata_ins: str | None = None
+) -> dict[str, Any]:
     """A pyhf patchset adding the signal sample of each mass to the background-only workspace.
 
     pyhf's schema requires ``metadata.references.hepdata`` (an INSPIRE id, ``ins`` + 7 digits): it is never

@@ -16,10 +16,28 @@ from dipole_portal.core.transaction import remove_output
 from dipole_portal.stats.limits import LimitResult
 from dipole_portal.stats.models import background_only, patch_name, patchset, signal_patch
 
-CSV_COLUMNS = ["mass_GeV", "d95_chi2", "d95_cls", "cls_m2sigma", "cls_m1sigma", "cls_median", "cls_p1sigma",
-               "cls_p2sigma", "signal_events", "background_events", "background_events_irreducible",
-               "efficiency", "method", "model", "calculator", "decay_model", "n_cc_modes", "d95_mc_rel_err",
-               "detector_model", "n_type"]
+CSV_COLUMNS = [
+    "mass_GeV",
+    "d95_chi2",
+    "d95_cls",
+    "cls_m2sigma",
+    "cls_m1sigma",
+    "cls_median",
+    "cls_p1sigma",
+    "cls_p2sigma",
+    "signal_events",
+    "background_events",
+    "background_events_irreducible",
+    "efficiency",
+    "method",
+    "model",
+    "calculator",
+    "decay_model",
+    "n_cc_modes",
+    "d95_mc_rel_err",
+    "detector_model",
+    "n_type",
+]
 
 
 def limits_csv(results: list[LimitResult]) -> str:
@@ -28,17 +46,30 @@ def limits_csv(results: list[LimitResult]) -> str:
     w.writerow(CSV_COLUMNS)
     for r in results:
         bands = [f"{b:.6e}" for b in r.d95_cls_bands] if r.d95_cls_bands else [""] * 5
-        w.writerow([r.mass_GeV, f"{r.d95_chi2:.6e}", "" if r.d95_cls is None else f"{r.d95_cls:.6e}", *bands,
-                    f"{r.signal_events:.6g}",
-                    f"{r.background_events:.6g}", f"{r.background_events_irreducible:.6g}",
-                    ";".join(f"{e:.5f}" for e in r.efficiency), r.method, r.model, r.calculator or "",
-                    r.decay_model, r.n_cc_modes,
-                    "" if r.d95_mc_rel_err is None else f"{r.d95_mc_rel_err:.3e}", r.detector_model, r.n_type])
+        w.writerow(
+            [
+                r.mass_GeV,
+                f"{r.d95_chi2:.6e}",
+                "" if r.d95_cls is None else f"{r.d95_cls:.6e}",
+                *bands,
+                f"{r.signal_events:.6g}",
+                f"{r.background_events:.6g}",
+                f"{r.background_events_irreducible:.6g}",
+                ";".join(f"{e:.5f}" for e in r.efficiency),
+                r.method,
+                r.model,
+                r.calculator or "",
+                r.decay_model,
+                r.n_cc_modes,
+                "" if r.d95_mc_rel_err is None else f"{r.d95_mc_rel_err:.3e}",
+                r.detector_model,
+                r.n_type,
+            ]
+        )
     return buf.getvalue()
 
 
-def write_limit_tables(folder: Path, scenario: str, results: list[LimitResult], label: str | None = None
-                       ) -> list[Path]:
+def write_limit_tables(folder: Path, scenario: str, results: list[LimitResult], label: str | None = None) -> list[Path]:
     """``<scenario>_limits.csv`` and ``.json`` (the JSON also carries the scenario's plot label).
 
     Every row is checked (finite, ordered bands) before either file is written, so the two always agree.
@@ -53,10 +84,15 @@ def write_limit_tables(folder: Path, scenario: str, results: list[LimitResult], 
             raise InputError(f"{scenario}: limit table not written: {exc}") from None
     folder.mkdir(parents=True, exist_ok=True)
     p_csv = write_text_atomic(folder / f"{scenario}_limits.csv", limits_csv(results))
-    p_json = write_json_atomic(folder / f"{scenario}_limits.json",
-                               {"scenario": scenario, "label": label or scenario,
-                                "units": {"d": "GeV^-1", "mass": "GeV"},
-                                "limits": [r.as_dict() for r in results]})
+    p_json = write_json_atomic(
+        folder / f"{scenario}_limits.json",
+        {
+            "scenario": scenario,
+            "label": label or scenario,
+            "units": {"d": "GeV^-1", "mass": "GeV"},
+            "limits": [r.as_dict() for r in results],
+        },
+    )
     return [p_csv, p_json]
 
 
@@ -82,12 +118,20 @@ def provenance(r: LimitResult) -> dict[str, Any]:
     systematics and the package version."""
     from dipole_portal.core.version import __version__
 
-    return {"mass_GeV": r.mass_GeV, "d_at_mu_1_GeV_inv": r.d95, "decay_model": r.decay_model,
-            "detector_model": r.detector_model, "n_type": r.n_type, "n_cc_modes": r.n_cc_modes,
-            "counted": "N nubar + Nbar nu" if r.n_cc_modes == 2 else "N nubar only", "model": r.model,
-            "calculator": r.calculator or "chi2", "systematics": r.systematics,
-            "background_mc_statistics": "not a nuisance parameter: in d95_mc_rel_err of the limit table",
-            "dipole_portal_version": __version__}
+    return {
+        "mass_GeV": r.mass_GeV,
+        "d_at_mu_1_GeV_inv": r.d95,
+        "decay_model": r.decay_model,
+        "detector_model": r.detector_model,
+        "n_type": r.n_type,
+        "n_cc_modes": r.n_cc_modes,
+        "counted": "N nubar + Nbar nu" if r.n_cc_modes == 2 else "N nubar only",
+        "model": r.model,
+        "calculator": r.calculator or "chi2",
+        "systematics": r.systematics,
+        "background_mc_statistics": "not a nuisance parameter: in d95_mc_rel_err of the limit table",
+        "dipole_portal_version": __version__,
+    }
 
 
 def provenance_op(bkg_only: dict[str, Any], prov: dict[str, Any]) -> dict[str, Any]:
@@ -111,8 +155,13 @@ def _folder_holds(folder: Path, texts: dict[str, str]) -> bool:
         return False
 
 
-def write_workspaces(folder: Path, scenario: str, specs: dict[float, dict[str, Any]], hepdata_ins: str | None = None,
-                     results: list[LimitResult] | None = None) -> list[Path]:
+def write_workspaces(
+    folder: Path,
+    scenario: str,
+    specs: dict[float, dict[str, Any]],
+    hepdata_ins: str | None = None,
+    results: list[LimitResult] | None = None,
+) -> list[Path]:
     """Background-only workspace (of the lightest mass, which has every channel), one plain JSON Patch per mass
     (for ``pyhf cls <bkgonly> --patch <file> --measurement expected``) and, with an INSPIRE id, the pyhf
     patchset over masses.
@@ -148,24 +197,39 @@ def write_workspaces(folder: Path, scenario: str, specs: dict[float, dict[str, A
     paths = [write_json_atomic(folder / f"{scenario}_bkgonly.json", bkg)]
     prov_path = folder / f"{scenario}_provenance.json"
     if prov:
-        paths.append(write_json_atomic(prov_path, {
-            "describes": [f"{scenario}_bkgonly.json", f"{scenario}_patches/"],
-            "computed_with": ps["metadata"]["computed_with"], "dipole_portal_version": ps["metadata"][
-                "dipole_portal_version"],
-            "measurements": {"background_only": "POI: a luminosity scale on every background, fixed at 1 (pyhf "
-                             "builds no model without a POI)", "expected": "POI mu: the signal strength relative "
-                             "to the signal at d_at_mu_1_GeV_inv of each patch"},
-            "background_mc_statistics": "the background is held at its MC estimate (a staterror bkg_anchor_* of "
-                                        "3% of each bin's Poisson error keeps pyhf's fits well posed and moves d95 by "
-                                        "less than 0.03%); its MC uncertainty is in "
-                                        "d95_mc_rel_err of the limit table, not in the likelihood",
-            "patches": {f"{patch_name(m)}.json": p for m, p in prov.items()}}))
+        paths.append(
+            write_json_atomic(
+                prov_path,
+                {
+                    "describes": [f"{scenario}_bkgonly.json", f"{scenario}_patches/"],
+                    "computed_with": ps["metadata"]["computed_with"],
+                    "dipole_portal_version": ps["metadata"]["dipole_portal_version"],
+                    "measurements": {
+                        "background_only": "POI: a luminosity scale on every background, fixed at 1 (pyhf "
+                        "builds no model without a POI)",
+                        "expected": "POI mu: the signal strength relative "
+                        "to the signal at d_at_mu_1_GeV_inv of each patch",
+                    },
+                    "background_mc_statistics": "the background is held at its MC estimate (a staterror "
+                    "bkg_anchor_* of 3% of each bin's Poisson error keeps pyhf's fits well posed and moves d95 by "
+                    "less than 0.03%); its MC uncertainty is in "
+                    "d95_mc_rel_err of the limit table, not in the likelihood",
+                    "patches": {f"{patch_name(m)}.json": p for m, p in prov.items()},
+                },
+            )
+        )
     else:
         remove_output(folder, prov_path.name)
     patch_dir = folder / f"{scenario}_patches"
-    texts = {f"{p['metadata']['name']}.json": json.dumps(
-        ([provenance_op(bkg, prov[mass])] if mass in prov else []) + signal_patch(bkg, specs[mass]), indent=2,
-        allow_nan=False) + "\n" for mass, p in zip(specs, ps["patches"], strict=True)}
+    texts = {
+        f"{p['metadata']['name']}.json": json.dumps(
+            ([provenance_op(bkg, prov[mass])] if mass in prov else []) + signal_patch(bkg, specs[mass]),
+            indent=2,
+            allow_nan=False,
+        )
+        + "\n"
+        for mass, p in zip(specs, ps["patches"], strict=True)
+    }
     if not _folder_holds(patch_dir, texts):
         tmp = new_folder_beside(patch_dir)  # the set of patches is replaced whole: no stale patch of an earlier run
         try:

@@ -16,9 +16,19 @@ def chi2_pvalue(observed: np.ndarray, expected: np.ndarray) -> float:
 
 
 #: the quick subset (``-m quick``): the foundations, generators, formats and statistics helpers, in under a minute
-QUICK_MODULES = {"test_signal_generator", "test_nunugamma_generator", "test_rootio", "test_histograms", "test_cache",
-                 "test_mass_grid", "test_verdict", "test_existing_limits", "test_decay_volume",
-                 "test_spin_correlation", "test_structure"}
+QUICK_MODULES = {
+    "test_signal_generator",
+    "test_nunugamma_generator",
+    "test_rootio",
+    "test_histograms",
+    "test_cache",
+    "test_mass_grid",
+    "test_verdict",
+    "test_existing_limits",
+    "test_decay_volume",
+    "test_spin_correlation",
+    "test_structure",
+}
 
 
 def pytest_collection_modifyitems(config, items):
@@ -64,13 +74,21 @@ def selected_signal(tmp_path, scenario: str, mass: float, seed: int, events: int
     point = sc.points[0]
     vol = DecayVolume(**sc.detector.decay_volume)
     sel = build_selection(sc, point)
-    path = generate_to_root(SignalSpec(point.beams, mass, decay_model="exact"), tmp_path / "s.root", seed=seed,
-                            events=events)
-    res = SelectedSample.from_result(process_sample(path, "signal", sel,
-                                                    response=DetectorResponse(vol, measured_direction)))
+    path = generate_to_root(
+        SignalSpec(point.beams, mass, decay_model="exact"), tmp_path / "s.root", seed=seed, events=events
+    )
+    res = SelectedSample.from_result(
+        process_sample(path, "signal", sel, response=DetectorResponse(vol, measured_direction))
+    )
     with uproot.open(path) as f:
         a = f["events"].arrays(library="np")
     photon = vector.array({k: a[f"photon_{k}"].astype(float) for k in ("px", "py", "pz", "E")})
-    n = vector.array({"px": a["N_px"].astype(float), "py": a["N_py"].astype(float), "pz": a["N_pz"].astype(float),
-                      "mass": np.full(len(photon), mass)}).boostZ(beta=sel.beta)
+    n = vector.array(
+        {
+            "px": a["N_px"].astype(float),
+            "py": a["N_py"].astype(float),
+            "pz": a["N_pz"].astype(float),
+            "mass": np.full(len(photon), mass),
+        }
+    ).boostZ(beta=sel.beta)
     return sel, vol, res, photon, n

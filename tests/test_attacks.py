@@ -52,6 +52,7 @@ def assert_refused(code: int, err: str, *words: str) -> None:
 
 # -- 1. outputs that are not regular files ------------------------------------------------------------------------
 
+
 def _special_paths(tmp_path: Path) -> dict[str, Path]:
     fifo = tmp_path / "fifo"
     os.mkfifo(fifo)
@@ -63,16 +64,33 @@ def _special_paths(tmp_path: Path) -> dict[str, Path]:
     target.write_text("keep")
     (tmp_path / "link").symlink_to(target)
     (tmp_path / "devlink").symlink_to("/dev/null")
-    return {"device": Path("/dev/null"), "fifo": fifo, "socket": sock_path, "directory": tmp_path / "dir",
-            "symbolic link": tmp_path / "link", "link to a device": tmp_path / "devlink"}
+    return {
+        "device": Path("/dev/null"),
+        "fifo": fifo,
+        "socket": sock_path,
+        "directory": tmp_path / "dir",
+        "symbolic link": tmp_path / "link",
+        "link to a device": tmp_path / "devlink",
+    }
 
 
 def test_outputs_that_are_not_regular_files_are_refused_and_untouched(tmp_path):
     paths = _special_paths(tmp_path)
     for kind, path in paths.items():
         before = os.lstat(path)
-        code, err = run_main("generate", "--process", "nunugamma", "--sqrt-s", "4", "--events", "1000", "--seed",
-                             "1", "--output", str(path))
+        code, err = run_main(
+            "generate",
+            "--process",
+            "nunugamma",
+            "--sqrt-s",
+            "4",
+            "--events",
+            "1000",
+            "--seed",
+            "1",
+            "--output",
+            str(path),
+        )
         assert_refused(code, err, str(path))
         after = os.lstat(path)
         assert (stat.S_IFMT(after.st_mode), after.st_ino) == (stat.S_IFMT(before.st_mode), before.st_ino), kind
@@ -87,18 +105,33 @@ def test_outputs_honour_the_umask(tmp_path, umask):
     old = os.umask(umask)
     try:
         p = write_text_atomic(tmp_path / "report.md", "x")
-        code, _ = run_main("limits", "--scenario", "stcf-4gev", "--masses", "1", "--events", "3000", "--method",
-                           "chi2", "--workers", "1", "--cache", str(tmp_path / "c"), "--output", str(tmp_path / "o"))
+        code, _ = run_main(
+            "limits",
+            "--scenario",
+            "stcf-4gev",
+            "--masses",
+            "1",
+            "--events",
+            "3000",
+            "--method",
+            "chi2",
+            "--workers",
+            "1",
+            "--cache",
+            str(tmp_path / "c"),
+            "--output",
+            str(tmp_path / "o"),
+        )
     finally:
         os.umask(old)
     assert code == 0
     assert stat.S_IMODE(p.stat().st_mode) == 0o666 & ~umask
     outputs = [q for q in (tmp_path / "o").rglob("*")]
-    assert outputs and all(stat.S_IMODE(q.stat().st_mode) == (0o777 if q.is_dir() else 0o666) & ~umask
-                           for q in outputs)
+    assert outputs and all(stat.S_IMODE(q.stat().st_mode) == (0o777 if q.is_dir() else 0o666) & ~umask for q in outputs)
 
 
 # -- 2, 3, 14. damaged cache entries: byte flips at many offsets --------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def reference_limit(tmp_path_factory):
@@ -123,7 +156,7 @@ def test_byte_flips_in_cache_entries_recompute_identically(tmp_path, reference_l
     for p in sorted((tmp_path / kind).glob(f"*.{ext}")):
         _flip(p, frac)
     order = ["samples", "selected", "yields", "limits"]
-    for above in order[order.index(kind) + 1:]:
+    for above in order[order.index(kind) + 1 :]:
         for p in (tmp_path / above).glob("*.json"):
             p.unlink()
     again = tasks.run_task(task)
@@ -143,6 +176,7 @@ def test_a_tampered_limit_entry_never_reaches_the_tables(tmp_path, reference_lim
 
 
 # -- 4, 6, 11. configurations --------------------------------------------------------------------------------------
+
 
 def _config(tmp_path: Path, mutate) -> Path:
     raw = json.loads(DEFAULT_SCENARIOS.read_text())
@@ -168,18 +202,27 @@ BAD_CONFIGS = {
     "space": (lambda r: _rename(r, "a b"), "scenario name"),
     "empty": (lambda r: _rename(r, ""), "scenario name"),
     "duplicate scenario": (lambda r: json.dumps(r).replace('"stcf-7gev": {', '"stcf-4gev": {'), "twice"),
-    "duplicate energy": (lambda r: r["scenarios"]["stcf-2gev"]["points"].append({"sqrt_s_GeV": 2.0, "lumi_fb": 1.0}),
-                         "given twice"),
+    "duplicate energy": (
+        lambda r: r["scenarios"]["stcf-2gev"]["points"].append({"sqrt_s_GeV": 2.0, "lumi_fb": 1.0}),
+        "given twice",
+    ),
     "advanced without barrel": (lambda r: r["detectors"]["stcf"].pop("barrel"), "barrel"),
     "advanced without cos_theta_b": (lambda r: r["detectors"]["stcf"].pop("cos_theta_b"), "cos_theta_b"),
-    "veto without gaps": (lambda r: (r["detectors"]["belle2"].update(veto_ecl_gaps=True),
-                                     r["detectors"]["belle2"].pop("ecl_gaps_lab_deg")), "ecl_gaps_lab_deg"),
+    "veto without gaps": (
+        lambda r: (
+            r["detectors"]["belle2"].update(veto_ecl_gaps=True),
+            r["detectors"]["belle2"].pop("ecl_gaps_lab_deg"),
+        ),
+        "ecl_gaps_lab_deg",
+    ),
     "extra top-level key": (lambda r: r.update(scenarioz={}), "scenarioz"),
     "deep nesting": (lambda r: "[" * 100_000 + "]" * 100_000, "nested too deeply"),
     "deep but parseable": (lambda r: json.dumps({**r, "x": json.loads("[" * 900 + "]" * 900)}), "cfg.json"),
     "not UTF-8": (lambda r: b"\xff\xfe{}", "UTF-8"),
-    "figure of an unknown scenario": (lambda r: r["figures"]["fig1_belle2"]["curves"].update(lep={"color": "k"}),
-                                      "lep"),
+    "figure of an unknown scenario": (
+        lambda r: r["figures"]["fig1_belle2"]["curves"].update(lep={"color": "k"}),
+        "lep",
+    ),
 }
 
 
@@ -208,11 +251,11 @@ def test_foreign_points_csv_is_not_echoed(tmp_path):
 @given(pos=st.integers(0, 10**6), new=st.binary(min_size=1, max_size=4), drop=st.booleans())
 def test_any_byte_damage_of_the_configuration_is_refused_cleanly(tmp_path, pos, new, drop):
     """Arbitrary byte damage: the loader returns scenarios or raises InputError, never anything else."""
-    raw = DEFAULT_SCENARIOS.read_bytes().replace(b'"bes3_datasets.csv"',
-                                                 json.dumps(str(DEFAULT_SCENARIOS.parent / "bes3_datasets.csv"))
-                                                 .encode())
+    raw = DEFAULT_SCENARIOS.read_bytes().replace(
+        b'"bes3_datasets.csv"', json.dumps(str(DEFAULT_SCENARIOS.parent / "bes3_datasets.csv")).encode()
+    )
     i = pos % len(raw)
-    damaged = raw[:i] + (b"" if drop else new) + raw[i + len(new):]
+    damaged = raw[:i] + (b"" if drop else new) + raw[i + len(new) :]
     path = tmp_path / "damaged.json"
     path.write_bytes(damaged)
     try:
@@ -224,6 +267,7 @@ def test_any_byte_damage_of_the_configuration_is_refused_cleanly(tmp_path, pos, 
 
 
 # -- 7. bad values inside sample files -----------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def good_arrays(tmp_path_factory):
@@ -253,33 +297,45 @@ def _sample(tmp_path, good_arrays, branch=None, index=0, value=None, meta_change
     return path
 
 
-@pytest.mark.parametrize(("branch", "index", "value"), [
-    ("weight", 17, np.nan), ("weight", 2999, np.inf), ("weight", 0, -1e-3), ("weight", 3, 1e308),
-    ("weight", 4, 2e100), ("photon_E", 5, np.inf),
-    ("photon_E", 6, -1.0), ("photon_px", 7, np.nan), ("photon_pz", 2998, -np.inf),
-])
+@pytest.mark.parametrize(
+    ("branch", "index", "value"),
+    [
+        ("weight", 17, np.nan),
+        ("weight", 2999, np.inf),
+        ("weight", 0, -1e-3),
+        ("weight", 3, 1e308),
+        ("weight", 4, 2e100),
+        ("photon_E", 5, np.inf),
+        ("photon_E", 6, -1.0),
+        ("photon_px", 7, np.nan),
+        ("photon_pz", 2998, -np.inf),
+    ],
+)
 def test_bad_values_in_a_sample(tmp_path, good_arrays, branch, index, value):
     path = _sample(tmp_path, good_arrays, branch, index, value)
     code, err = run_main("cutflow", "--input", str(path), "--scenario", "stcf-4gev", "--json")
     assert_refused(code, err, str(path), branch, f"entry {index}")
 
 
-@pytest.mark.parametrize(("change", "word"), [
-    (lambda m: m.update(process="bhabha"), "process"),
-    (lambda m: m.pop("sqrt_s_GeV"), "sqrt_s_GeV"),
-    (lambda m: m.update(sqrt_s_GeV="4"), "sqrt_s_GeV"),
-    (lambda m: m.update(sqrt_s_GeV=-4.0), "sqrt_s_GeV"),
-    (lambda m: m.update(mass_GeV=None), "mass_GeV"),
-    (lambda m: m.update(mass_GeV=7.0), "mass_GeV"),  # heavier than sqrt(s) = 4 GeV
-    (lambda m: m.update(mass_GeV=4.0), "mass_GeV"),
-])
+@pytest.mark.parametrize(
+    ("change", "word"),
+    [
+        (lambda m: m.update(process="bhabha"), "process"),
+        (lambda m: m.pop("sqrt_s_GeV"), "sqrt_s_GeV"),
+        (lambda m: m.update(sqrt_s_GeV="4"), "sqrt_s_GeV"),
+        (lambda m: m.update(sqrt_s_GeV=-4.0), "sqrt_s_GeV"),
+        (lambda m: m.update(mass_GeV=None), "mass_GeV"),
+        (lambda m: m.update(mass_GeV=7.0), "mass_GeV"),  # heavier than sqrt(s) = 4 GeV
+        (lambda m: m.update(mass_GeV=4.0), "mass_GeV"),
+    ],
+)
 def test_bad_metadata_fields(tmp_path, good_arrays, change, word):
     path = _sample(tmp_path, good_arrays, meta_change=change)
     code, err = run_main("cutflow", "--input", str(path), "--scenario", "stcf-4gev")
     assert_refused(code, err, str(path), word)
 
 
-@pytest.mark.parametrize("text", ["[1, 2]", "\"x\"", "{", "null", "[" * 5000])
+@pytest.mark.parametrize("text", ["[1, 2]", '"x"', "{", "null", "[" * 5000])
 def test_metadata_that_is_not_an_object(tmp_path, good_arrays, text):
     path = _sample(tmp_path, good_arrays, raw_meta=text)
     code, err = run_main("cutflow", "--input", str(path), "--scenario", "stcf-4gev")
@@ -289,24 +345,126 @@ def test_metadata_that_is_not_an_object(tmp_path, good_arrays, text):
 # -- 8, 10, 12. statistics and options -----------------------------------------------------------------------------
 
 BAD_OPTIONS = [
-    (["limit", "--scenario", "bes3", "--mass", "1", "--method", "cls", "--bkg-syst", "0.5", "--events", "2000"],
-     "systematic"),
-    (["limit", "--scenario", "bes3", "--mass", "1", "--calculator", "toys", "--lumi-syst", "0.1", "--events", "2000"],
-     "systematic"),
+    (
+        ["limit", "--scenario", "bes3", "--mass", "1", "--method", "cls", "--bkg-syst", "0.5", "--events", "2000"],
+        "systematic",
+    ),
+    (
+        [
+            "limit",
+            "--scenario",
+            "bes3",
+            "--mass",
+            "1",
+            "--calculator",
+            "toys",
+            "--lumi-syst",
+            "0.1",
+            "--events",
+            "2000",
+        ],
+        "systematic",
+    ),
     (["limit", "--scenario", "stcf-4gev", "--mass", "3.9999999999", "--events", "2000"], "no coupling"),
     # one signal event, which with seed 5 fails the cuts: zero efficiency
-    (["limit", "--scenario", "stcf-4gev", "--mass", "1", "--events", "1", "--method", "chi2", "--seed", "5"],
-     "no coupling"),
-    (["generate", "--process", "signal", "--sqrt-s", "4", "--mass", "1", "--d-ref", "1e300", "--events", "10",
-      "--seed", "1", "--output", "{tmp}/x.root"], "d_ref"),
-    (["generate", "--process", "signal", "--sqrt-s", "4", "--mass", "1", "--region", "0.1,1,-0.5,0.5", "--events",
-      "10", "--seed", "1", "--output", "{tmp}/x.root"], "--region"),
-    (["generate", "--process", "nunugamma", "--sqrt-s", "4", "--mass", "1", "--events", "10", "--seed", "1",
-      "--output", "{tmp}/x.root"], "--mass"),
-    (["generate", "--process", "signal", "--sqrt-s", "4", "--mass", "1", "--events", "1e20", "--seed", "1",
-      "--output", "{tmp}/x.root"], "--events"),
-    (["generate", "--process", "signal", "--sqrt-s", "4", "--mass", "1", "--events", "100000000000", "--seed", "1",
-      "--output", "{tmp}/x.root"], "--events"),
+    (
+        ["limit", "--scenario", "stcf-4gev", "--mass", "1", "--events", "1", "--method", "chi2", "--seed", "5"],
+        "no coupling",
+    ),
+    (
+        [
+            "generate",
+            "--process",
+            "signal",
+            "--sqrt-s",
+            "4",
+            "--mass",
+            "1",
+            "--d-ref",
+            "1e300",
+            "--events",
+            "10",
+            "--seed",
+            "1",
+            "--output",
+            "{tmp}/x.root",
+        ],
+        "d_ref",
+    ),
+    (
+        [
+            "generate",
+            "--process",
+            "signal",
+            "--sqrt-s",
+            "4",
+            "--mass",
+            "1",
+            "--region",
+            "0.1,1,-0.5,0.5",
+            "--events",
+            "10",
+            "--seed",
+            "1",
+            "--output",
+            "{tmp}/x.root",
+        ],
+        "--region",
+    ),
+    (
+        [
+            "generate",
+            "--process",
+            "nunugamma",
+            "--sqrt-s",
+            "4",
+            "--mass",
+            "1",
+            "--events",
+            "10",
+            "--seed",
+            "1",
+            "--output",
+            "{tmp}/x.root",
+        ],
+        "--mass",
+    ),
+    (
+        [
+            "generate",
+            "--process",
+            "signal",
+            "--sqrt-s",
+            "4",
+            "--mass",
+            "1",
+            "--events",
+            "1e20",
+            "--seed",
+            "1",
+            "--output",
+            "{tmp}/x.root",
+        ],
+        "--events",
+    ),
+    (
+        [
+            "generate",
+            "--process",
+            "signal",
+            "--sqrt-s",
+            "4",
+            "--mass",
+            "1",
+            "--events",
+            "100000000000",
+            "--seed",
+            "1",
+            "--output",
+            "{tmp}/x.root",
+        ],
+        "--events",
+    ),
     (["limits", "--scenario", "stcf-4gev", "--n-masses", "0", "--output", "{tmp}/o"], "--n-masses"),
     (["limits", "--scenario", "stcf-4gev", "--n-masses", "-1", "--output", "{tmp}/o"], "--n-masses"),
     (["limits", "--scenario", "stcf-4gev", "--n-masses", "10000000", "--output", "{tmp}/o"], "--n-masses"),
@@ -318,9 +476,18 @@ BAD_OPTIONS = [
     (["run", "--output", "/proc/forbidden/out"], "--output"),
     (["run", "--output", "{tmp}/afile/out"], "--output"),
     (["select", "--scenario", "stcf-2gev", "--mass", "2.5", "--output", "{tmp}/sel"], "mass"),
-    *[(["run", "--hepdata-ins", ins, "--output", "{tmp}/o"], "--hepdata-ins")  # pyhf's schema: ^ins[0-9]{7}$
-      for ins in ("ins\u00b9\u00b2\u00b3\u2074\u2075\u2076\u2077", "ins\uff11\uff12\uff13\uff14\uff15\uff16\uff17",
-                  "INS1234567", "ins123456", "ins12345678", " ins1234567", "ins1234567\n")],
+    *[
+        (["run", "--hepdata-ins", ins, "--output", "{tmp}/o"], "--hepdata-ins")  # pyhf's schema: ^ins[0-9]{7}$
+        for ins in (
+            "ins\u00b9\u00b2\u00b3\u2074\u2075\u2076\u2077",
+            "ins\uff11\uff12\uff13\uff14\uff15\uff16\uff17",
+            "INS1234567",
+            "ins123456",
+            "ins12345678",
+            " ins1234567",
+            "ins1234567\n",
+        )
+    ],
 ]
 
 
@@ -337,27 +504,63 @@ def test_bad_options(tmp_path, argv, word):
 
 # -- 5, 9. output sets that stay consistent -----------------------------------------------------------------------
 
+
 def test_a_smaller_rerun_replaces_the_patch_set(tmp_path):
-    base = ["limits", "--scenario", "stcf-4gev", "--events", "3000", "--workers", "1", "--method", "chi2",
-            "--cache", str(tmp_path / "c"), "--output", str(tmp_path / "o")]
+    base = [
+        "limits",
+        "--scenario",
+        "stcf-4gev",
+        "--events",
+        "3000",
+        "--workers",
+        "1",
+        "--method",
+        "chi2",
+        "--cache",
+        str(tmp_path / "c"),
+        "--output",
+        str(tmp_path / "o"),
+    ]
     assert run_main(*base, "--masses", "0.5,1,2", "--hepdata-ins", "ins0000000")[0] == 0
     assert run_main(*base, "--masses", "1", "--hepdata-ins", "ins0000000")[0] == 0
     patches = sorted(p.name for p in (tmp_path / "o" / "stcf-4gev_patches").iterdir())
     table = (tmp_path / "o" / "stcf-4gev_limits.csv").read_text().splitlines()
     assert patches == ["mN_1GeV.json"] and len(table) == 2
-    assert json.loads((tmp_path / "o" / "stcf-4gev_patchset.json").read_text())["patches"][0]["metadata"]["values"] \
-        == [1.0]
+    assert json.loads((tmp_path / "o" / "stcf-4gev_patchset.json").read_text())["patches"][0]["metadata"]["values"] == [
+        1.0
+    ]
     assert run_main(*base, "--masses", "1")[0] == 0  # without an INSPIRE id no patchset, and no stale one
     assert not (tmp_path / "o" / "stcf-4gev_patchset.json").exists()
 
 
 # -- 13. signals ---------------------------------------------------------------------------------------------------
 
+
 def test_sigterm_leaves_no_temporary(tmp_path):
     final = tmp_path / "big.root"
-    proc = subprocess.Popen([sys.executable, "-m", "dipole_portal", "generate", "--process", "signal", "--sqrt-s",
-                             "4", "--mass", "1", "--events", "30000000", "--seed", "1", "--output", str(final)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "dipole_portal",
+            "generate",
+            "--process",
+            "signal",
+            "--sqrt-s",
+            "4",
+            "--mass",
+            "1",
+            "--events",
+            "30000000",
+            "--seed",
+            "1",
+            "--output",
+            str(final),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + 60
     while not any(p.name.startswith(".dpp-big.root.") for p in tmp_path.iterdir()):
         assert proc.poll() is None and time.monotonic() < deadline
@@ -393,8 +596,11 @@ def test_a_rerun_with_other_choices_leaves_one_consistent_set(tmp_path):
     assert (out / "figures" / "diag_plane_stcf-2gev.png").exists()
     code, err = run_main(*common, "--scenario", "stcf-7gev", "--decay-model", "backward", "--no-figures")
     assert code == 0, err
-    assert sorted(p.name for p in (out / "limits").iterdir()) == ["model_study.json", "stcf-7gev_limits.csv",
-                                                                  "stcf-7gev_limits.json"]
+    assert sorted(p.name for p in (out / "limits").iterdir()) == [
+        "model_study.json",
+        "stcf-7gev_limits.csv",
+        "stcf-7gev_limits.json",
+    ]
     assert not (out / "figures" / "diag_plane_stcf-2gev.png").exists() and not (out / "report.md").exists()
     assert not list((out / "workspaces").glob("stcf-2gev*"))
     manifest = json.loads((out / "manifest.json").read_text())
@@ -408,10 +614,25 @@ def test_ctrl_c_to_the_process_group_stops_everything_cleanly(tmp_path):
     """Ctrl-C reaches the main process and its workers (the terminal signals the whole group): exit 130, one
     message and no worker traceback, no process of the run left behind, and no partial table."""
     out = tmp_path / "o"
-    cmd = [sys.executable, "-m", "dipole_portal", "limits", "--scenario", "stcf-4gev", "--n-masses", "12", "--events",
-           "20000", "--workers", "2", "--cache", str(tmp_path / "c"), "--output", str(out)]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
+    cmd = [
+        sys.executable,
+        "-m",
+        "dipole_portal",
+        "limits",
+        "--scenario",
+        "stcf-4gev",
+        "--n-masses",
+        "12",
+        "--events",
+        "20000",
+        "--workers",
+        "2",
+        "--cache",
+        str(tmp_path / "c"),
+        "--output",
+        str(out),
+    ]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
     deadline = time.monotonic() + 120
     while len(list((tmp_path / "c" / "limits").glob("*.json"))) < 2:
         assert proc.poll() is None and time.monotonic() < deadline
@@ -435,9 +656,11 @@ EXTREME_VALUES = {
     "decay length 1e-300 m": (lambda r: r["detectors"]["stcf"].update(length_m=1e-300)),
     "decay length 1e300 m": (lambda r: r["detectors"]["stcf"].update(length_m=1e300)),
     "efficiency 1e-300": (lambda r: r["detectors"]["stcf"].update(eps_det=1e-300)),
-    "no acceptance": (lambda r: r["detectors"]["stcf"].update(barrel={"cos_max": 0.8, "E_min_GeV": 1e3},
-                                                             endcap={"cos_min": 0.86, "cos_max": 0.92,
-                                                                     "E_min_GeV": 1e3})),
+    "no acceptance": (
+        lambda r: r["detectors"]["stcf"].update(
+            barrel={"cos_max": 0.8, "E_min_GeV": 1e3}, endcap={"cos_min": 0.86, "cos_max": 0.92, "E_min_GeV": 1e3}
+        )
+    ),
 }
 
 
@@ -450,8 +673,24 @@ def test_extreme_scenario_values_give_a_finite_limit_or_one_line(tmp_path, case,
     out = io.StringIO()
     err = io.StringIO()
     with contextlib.redirect_stderr(err), contextlib.redirect_stdout(out):
-        code = main(["limit", "--scenarios", str(path), "--scenario", "stcf-4gev", "--mass", "1", "--events", "3000",
-                     "--method", method, "--json", "--cache", str(tmp_path / "c")])
+        code = main(
+            [
+                "limit",
+                "--scenarios",
+                str(path),
+                "--scenario",
+                "stcf-4gev",
+                "--mass",
+                "1",
+                "--events",
+                "3000",
+                "--method",
+                method,
+                "--json",
+                "--cache",
+                str(tmp_path / "c"),
+            ]
+        )
     if code == 0:
         rec = json.loads(out.getvalue())
         assert 0 < rec["d95"] < 1e3 and np.isfinite(rec["d95_chi2"]), rec
@@ -529,7 +768,6 @@ def test_a_jagged_branch_is_refused(tmp_path, good_arrays):
         data["photon_E"] = ak.Array([[e, e] for e in arrays["photon_E"][:n]])
         f.mktree("events", {k: (v.type if isinstance(v, ak.Array) else v.dtype) for k, v in data.items()})
         f["events"].extend(data)
-        f["metadata"] = json.dumps({**meta, "format": "dipole-portal-events", "format_version": 1,
-                                    "events_written": n})
+        f["metadata"] = json.dumps({**meta, "format": "dipole-portal-events", "format_version": 1, "events_written": n})
     code, err = run_main("cutflow", "--input", str(path), "--scenario", "stcf-4gev")
     assert code == 2 and "photon_E" in err and "Traceback" not in err, err

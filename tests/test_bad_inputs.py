@@ -37,8 +37,13 @@ def assert_one_line_error(res: subprocess.CompletedProcess, *words: str) -> None
 
 @pytest.fixture(scope="module")
 def good_sample(tmp_path_factory) -> Path:
-    return generate_to_root(SignalSpec(Beams.symmetric_at(4.0), 1.0), tmp_path_factory.mktemp("s") / "sig.root",
-                            seed=3, events=120_000, chunk_size=120_000)
+    return generate_to_root(
+        SignalSpec(Beams.symmetric_at(4.0), 1.0),
+        tmp_path_factory.mktemp("s") / "sig.root",
+        seed=3,
+        events=120_000,
+        chunk_size=120_000,
+    )
 
 
 @pytest.fixture
@@ -89,8 +94,9 @@ def test_missing_file(tmp_path, earlier):
     assert_one_line_error(_cutflow(tmp_path / "absent.root", earlier), "absent.root", "no such file")
 
 
-def _rewrite(good: Path, dest: Path, drop_branch: str | None = None, tree: str = "events",
-             meta_update: dict | None = None) -> Path:
+def _rewrite(
+    good: Path, dest: Path, drop_branch: str | None = None, tree: str = "events", meta_update: dict | None = None
+) -> Path:
     with uproot.open(good) as f:
         arrays = f["events"].arrays(library="np")
         meta = json.loads(str(f["metadata"]))
@@ -143,6 +149,7 @@ def test_file_from_another_energy(good_sample, earlier):
 
 # -- configuration -------------------------------------------------------------------------------------------
 
+
 def _config(tmp_path: Path, text: str) -> Path:
     (tmp_path / "bes3_datasets.csv").write_text((DEFAULT_SCENARIOS.parent / "bes3_datasets.csv").read_text())
     p = tmp_path / "cfg.json"
@@ -162,6 +169,7 @@ def _set(path: list, value):
         for k in path[:-1]:
             node = node[k]
         node[path[-1]] = value
+
     return mutate
 
 
@@ -199,16 +207,54 @@ PARAMS = [
     (["limit", "--scenario", "stcf-4gev", "--mass", "nan"], ["mass=nan"]),
     (["limit", "--scenario", "stcf-4gev", "--mass", "inf"], ["mass=inf"]),
     (["limit", "--scenario", "stcf-4gev", "--mass", "1", "--bkg-syst", "nan"], ["--bkg-syst", "nan"]),
-    (["generate", "--process", "signal", "--sqrt-s", "inf", "--mass", "1", "--events", "10", "--seed", "1",
-      "--output", "x.root"], ["sqrt-s", "inf"]),
-    (["generate", "--process", "signal", "--sqrt-s", "4", "--mass", "1", "--d-ref", "nan", "--events", "10",
-      "--seed", "1", "--output", "x.root"], ["d", "nan"]),
+    (
+        [
+            "generate",
+            "--process",
+            "signal",
+            "--sqrt-s",
+            "inf",
+            "--mass",
+            "1",
+            "--events",
+            "10",
+            "--seed",
+            "1",
+            "--output",
+            "x.root",
+        ],
+        ["sqrt-s", "inf"],
+    ),
+    (
+        [
+            "generate",
+            "--process",
+            "signal",
+            "--sqrt-s",
+            "4",
+            "--mass",
+            "1",
+            "--d-ref",
+            "nan",
+            "--events",
+            "10",
+            "--seed",
+            "1",
+            "--output",
+            "x.root",
+        ],
+        ["d", "nan"],
+    ),
 ]
 
 
 @pytest.mark.parametrize(("args", "words"), PARAMS)
 def test_bad_parameters(tmp_path, args, words):
-    res = subprocess.run([sys.executable, "-m", "dipole_portal", *args, *(["--cache", str(tmp_path)]
-                          if args[0] == "limit" else [])], capture_output=True, text=True, cwd=tmp_path)
+    res = subprocess.run(
+        [sys.executable, "-m", "dipole_portal", *args, *(["--cache", str(tmp_path)] if args[0] == "limit" else [])],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
     assert_one_line_error(res, *words)
     assert list(tmp_path.iterdir()) == []

@@ -37,16 +37,29 @@ def _digest_of(roots: tuple[str, ...]) -> str:
     return code_identity.Code(roots).digest()
 
 
-FORMULA = ('''"""Signal yield."""\nfrom dipole_portal import helper\n\ndef signal(d):\n    """S(d)."""\n'''
-           "    return helper.K * d**2\n")
+FORMULA = (
+    '''"""Signal yield."""\nfrom dipole_portal import helper\n\ndef signal(d):\n    """S(d)."""\n'''
+    "    return helper.K * d**2\n"
+)
 
 
 def test_comments_docstrings_and_layout_change_no_key_and_a_formula_does(tmp_path, monkeypatch):
-    root = _package(tmp_path, monkeypatch, {"formula.py": FORMULA, "helper.py": "K = 2.71\n", "other.py": "X = 1\n",
-                                            "oracle.py": "from dipole_portal import formula\n"})
+    root = _package(
+        tmp_path,
+        monkeypatch,
+        {
+            "formula.py": FORMULA,
+            "helper.py": "K = 2.71\n",
+            "other.py": "X = 1\n",
+            "oracle.py": "from dipole_portal import formula\n",
+        },
+    )
     before = _digest_of(("dipole_portal.formula",))
-    (root / "formula.py").write_text(FORMULA.replace('"""S(d)."""', '"""S(d), eq. 7 of the paper."""  # cited')
-                                     .replace("helper.K * d**2", "helper.K  *  (d ** 2)  # a comment"))
+    (root / "formula.py").write_text(
+        FORMULA.replace('"""S(d)."""', '"""S(d), eq. 7 of the paper."""  # cited').replace(
+            "helper.K * d**2", "helper.K  *  (d ** 2)  # a comment"
+        )
+    )
     assert _digest_of(("dipole_portal.formula",)) == before  # docstring, comment and spacing
     (root / "other.py").write_text("X = 2\n")
     (root / "oracle.py").write_text("from dipole_portal import formula\nCHECK = 1\n")
@@ -80,21 +93,23 @@ def test_no_production_key_holds_the_test_oracle():
     for code in (SAMPLE_CODE, SELECTION_CODE, LIMIT_CODE, FIGURE_CODE, HEPDATA_CODE):
         assert "dipole_portal.selections.reference" not in code.modules()
     assert not any(m.startswith("dipole_portal.stats") for m in SELECTION_CODE.modules())
-    assert not any(m.startswith(("dipole_portal.selections", "dipole_portal.analysis"))
-                   for m in SAMPLE_CODE.modules())
+    assert not any(m.startswith(("dipole_portal.selections", "dipole_portal.analysis")) for m in SAMPLE_CODE.modules())
 
 
 def _counts(root) -> dict[str, int]:
     return {k: len(list((root / k).glob("*.json"))) for k in ("samples", "selected", "yields", "limits")}
 
 
-@pytest.mark.parametrize(("edited", "recomputed"), [
-    ("dipole_portal.stats.limits", {"limits"}),
-    ("dipole_portal.selections.cuts", {"selected", "yields", "limits"}),
-    ("dipole_portal.samples.signal_physics", {"samples", "selected", "yields", "limits"}),
-    ("dipole_portal.selections.reference", set()),  # the test oracle
-    ("dipole_portal.plotting.style", set()),
-])
+@pytest.mark.parametrize(
+    ("edited", "recomputed"),
+    [
+        ("dipole_portal.stats.limits", {"limits"}),
+        ("dipole_portal.selections.cuts", {"selected", "yields", "limits"}),
+        ("dipole_portal.samples.signal_physics", {"samples", "selected", "yields", "limits"}),
+        ("dipole_portal.selections.reference", set()),  # the test oracle
+        ("dipole_portal.plotting.style", set()),
+    ],
+)
 def test_an_edit_invalidates_exactly_what_depends_on_it(tmp_path, monkeypatch, edited, recomputed):
     """Edit one module's code (simulated through its digest): only the entries computed with it are remade."""
     from dipole_portal.core import code_identity
@@ -127,7 +142,7 @@ def test_damaged_entries_are_recomputed_with_a_warning(tmp_path, caplog, kind):
         raw[len(raw) // 2] ^= 0x20
         p.write_bytes(bytes(raw))
     order = ["samples", "selected", "yields", "limits"]
-    for above in order[order.index(kind) + 1:]:  # force the recomputation down to the damaged entry
+    for above in order[order.index(kind) + 1 :]:  # force the recomputation down to the damaged entry
         for p in (tmp_path / above).glob("*.json"):
             p.unlink()
     with caplog.at_level(logging.WARNING, logger="dipole_portal"):
@@ -137,15 +152,20 @@ def test_damaged_entries_are_recomputed_with_a_warning(tmp_path, caplog, kind):
 
 
 def test_info_and_clear_from_the_command_line(tmp_path):
-    tasks.run_task(tasks.LimitTask(get_scenario("stcf-4gev"), 1.0, events=3000, method="chi2",
-                                   cache=str(tmp_path)))
-    res = subprocess.run([sys.executable, "-m", "dipole_portal", "cache", "info", "--cache", str(tmp_path), "--json"],
-                         capture_output=True, text=True)
+    tasks.run_task(tasks.LimitTask(get_scenario("stcf-4gev"), 1.0, events=3000, method="chi2", cache=str(tmp_path)))
+    res = subprocess.run(
+        [sys.executable, "-m", "dipole_portal", "cache", "info", "--cache", str(tmp_path), "--json"],
+        capture_output=True,
+        text=True,
+    )
     assert res.returncode == 0, res.stderr
     info = json.loads(res.stdout)["kinds"]
     assert set(info) == {"samples", "selected", "yields", "limits"} and info["samples"]["bytes"] > 0
-    res = subprocess.run([sys.executable, "-m", "dipole_portal", "cache", "clear", "--kind", "limits", "--cache",
-                          str(tmp_path)], capture_output=True, text=True)
+    res = subprocess.run(
+        [sys.executable, "-m", "dipole_portal", "cache", "clear", "--kind", "limits", "--cache", str(tmp_path)],
+        capture_output=True,
+        text=True,
+    )
     assert res.returncode == 0 and "removed 1 entries" in res.stderr
     assert set(Cache(tmp_path).info()) == {"samples", "selected", "yields"}
     assert Cache(tmp_path).clear() > 0 and Cache(tmp_path).info() == {}
@@ -165,8 +185,11 @@ def test_sample_index_lists_every_sample_file_with_its_parameters(tmp_path):
         (folder / f"dddddddddddddddddddddd{i:02d}.json").write_text(json.dumps({"inputs": odd}))
         (folder / f"dddddddddddddddddddddd{i:02d}.root").write_bytes(b"")  # a file beside an odd record
     (folder / "cccccccccccccccccccccccc.json").write_bytes(b"\xff\xfe")
-    res = subprocess.run([sys.executable, "-m", "dipole_portal", "cache", "index", "--cache", str(tmp_path)],
-                         capture_output=True, text=True)
+    res = subprocess.run(
+        [sys.executable, "-m", "dipole_portal", "cache", "index", "--cache", str(tmp_path)],
+        capture_output=True,
+        text=True,
+    )
     assert res.returncode == 0, res.stderr
     rows = list(csv.DictReader((folder / "index.csv").open()))
     assert sorted(r["file"] for r in rows) == sorted(p.name for p in folder.glob("*.root") if p.stat().st_size)

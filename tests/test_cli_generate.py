@@ -15,8 +15,23 @@ def run(*args, cwd=None):
 
 def test_generate_signal_belle2(tmp_path):
     out = tmp_path / "s.root"
-    res = run("generate", "--process", "signal", "--sqrt-s", "10.583", "--beams", "7,4", "--mass", "1",
-              "--events", "5000", "--seed", "1", "--output", str(out))
+    res = run(
+        "generate",
+        "--process",
+        "signal",
+        "--sqrt-s",
+        "10.583",
+        "--beams",
+        "7,4",
+        "--mass",
+        "1",
+        "--events",
+        "5000",
+        "--seed",
+        "1",
+        "--output",
+        str(out),
+    )
     assert res.returncode == 0, res.stderr
     with uproot.open(out) as f:
         assert "photon_E" in f["events"].keys() and "photon_E_lab" not in f["events"].keys()
@@ -54,14 +69,40 @@ def test_bad_input_one_line_exit_2(tmp_path, args, word):
 
 @pytest.mark.parametrize("events", ["0", "-5"])
 def test_bad_event_count(tmp_path, events):
-    res = run("generate", "--process", "signal", "--sqrt-s", "4", "--mass", "1", "--events", events,
-              "--seed", "1", "--output", str(tmp_path / "x.root"))
+    res = run(
+        "generate",
+        "--process",
+        "signal",
+        "--sqrt-s",
+        "4",
+        "--mass",
+        "1",
+        "--events",
+        events,
+        "--seed",
+        "1",
+        "--output",
+        str(tmp_path / "x.root"),
+    )
     assert res.returncode == 2 and "events" in res.stderr
 
 
 def test_unwritable_path(tmp_path):
-    res = run("generate", "--process", "signal", "--sqrt-s", "4", "--mass", "1", "--events", "10",
-              "--seed", "1", "--output", str(tmp_path / "missing" / "x.root"))
+    res = run(
+        "generate",
+        "--process",
+        "signal",
+        "--sqrt-s",
+        "4",
+        "--mass",
+        "1",
+        "--events",
+        "10",
+        "--seed",
+        "1",
+        "--output",
+        str(tmp_path / "missing" / "x.root"),
+    )
     assert res.returncode == 2 and "does not exist" in res.stderr
 
 
@@ -72,8 +113,9 @@ def test_generate_shares_the_defaults_of_every_command(tmp_path):
     from dipole_portal.samples.rootio import read_metadata
 
     out = tmp_path / "s.root"
-    res = run("generate", "--process", "signal", "--sqrt-s", "10.583", "--beams", "7,4", "--mass", "1",
-              "--output", str(out))
+    res = run(
+        "generate", "--process", "signal", "--sqrt-s", "10.583", "--beams", "7,4", "--mass", "1", "--output", str(out)
+    )
     assert res.returncode == 0, res.stderr
     meta = read_metadata(out)
     assert (meta["events"], meta["seed"]) == (DEFAULT_EVENTS, DEFAULT_SEED)

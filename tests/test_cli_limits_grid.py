@@ -10,10 +10,26 @@ from dipole_portal.analysis.mass_grid import COARSE_RATIO, NEAR_THRESHOLD
 
 
 def _limits(tmp_path, *extra: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "dipole_portal", "limits", "--scenario", "stcf-2gev", "--events",
-                           "3000", "--method", "chi2", "--cache", str(tmp_path / "cache"), *extra],
-                          capture_output=True, text=True, env={"DIPOLE_PORTAL_PROGRESS": "0",
-                                                               **__import__("os").environ})
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "dipole_portal",
+            "limits",
+            "--scenario",
+            "stcf-2gev",
+            "--events",
+            "3000",
+            "--method",
+            "chi2",
+            "--cache",
+            str(tmp_path / "cache"),
+            *extra,
+        ],
+        capture_output=True,
+        text=True,
+        env={"DIPOLE_PORTAL_PROGRESS": "0", **__import__("os").environ},
+    )
 
 
 def test_default_grid_is_refined_until_neighbours_agree(tmp_path):

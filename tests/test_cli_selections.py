@@ -12,8 +12,9 @@ def run(*args):
 
 
 def test_yields_json(tmp_path):
-    res = run("yields", "--scenario", "belle2-lowmass", "--mass", "1", "--events", "20000",
-              "--cache", str(tmp_path), "--json")
+    res = run(
+        "yields", "--scenario", "belle2-lowmass", "--mass", "1", "--events", "20000", "--cache", str(tmp_path), "--json"
+    )
     assert res.returncode == 0, res.stderr
     out = json.loads(res.stdout)
     assert len(out["efficiency"]) == 1 and 0.05 < out["efficiency"][0] < 0.2
@@ -22,21 +23,40 @@ def test_yields_json(tmp_path):
 
 
 def test_select_writes_histograms_and_cutflows(tmp_path):
-    res = run("select", "--scenario", "stcf-2gev", "--mass", "0.5", "--events", "20000",
-              "--cache", str(tmp_path / "w"), "--output", str(tmp_path / "o"))
+    res = run(
+        "select",
+        "--scenario",
+        "stcf-2gev",
+        "--mass",
+        "0.5",
+        "--events",
+        "20000",
+        "--cache",
+        str(tmp_path / "w"),
+        "--output",
+        str(tmp_path / "o"),
+    )
     assert res.returncode == 0, res.stderr
     names = sorted(p.name for p in (tmp_path / "o").iterdir())
-    assert names == ["stcf-2gev_m0.5_exact_cutflows.json", "stcf-2gev_m0.5_exact_histograms.json",
-                     "stcf-2gev_m0.5_exact_histograms.root", "stcf-2gev_m0.5_exact_yields.json"]
+    assert names == [
+        "stcf-2gev_m0.5_exact_cutflows.json",
+        "stcf-2gev_m0.5_exact_histograms.json",
+        "stcf-2gev_m0.5_exact_histograms.root",
+        "stcf-2gev_m0.5_exact_yields.json",
+    ]
     flows = json.loads((tmp_path / "o" / names[0]).read_text())["cutflows"]
     assert flows["signal_2.000GeV"]["cuts"] == ["all", "basic", "advanced"]
     assert "advanced" in res.stdout  # the cut-flow is printed
 
 
 def test_bad_inputs_exit_2(tmp_path):
-    for args in (["--scenario", "lep", "--mass", "1"], ["--scenario", "stcf-2gev", "--mass", "2"],
-                 ["--scenario", "stcf-2gev", "--mass", "-1"], ["--scenario", "stcf-2gev", "--mass", "nan"],
-                 ["--scenario", "stcf-2gev", "--mass", "1", "--decay-model", "x"]):
+    for args in (
+        ["--scenario", "lep", "--mass", "1"],
+        ["--scenario", "stcf-2gev", "--mass", "2"],
+        ["--scenario", "stcf-2gev", "--mass", "-1"],
+        ["--scenario", "stcf-2gev", "--mass", "nan"],
+        ["--scenario", "stcf-2gev", "--mass", "1", "--decay-model", "x"],
+    ):
         res = run("yields", *args, "--cache", str(tmp_path), "--json")
         assert res.returncode == 2, args
         assert res.stderr.strip().startswith("error:") and len(res.stderr.strip().splitlines()) == 1
@@ -46,8 +66,19 @@ def test_bad_inputs_exit_2(tmp_path):
 def test_limit_reads_the_yields_file_select_wrote_and_generates_nothing(tmp_path):
     """select -> yields file -> limit --yields: the same limit as the one-step command, without any sample."""
     cache = tmp_path / "w"
-    res = run("select", "--scenario", "stcf-4gev", "--mass", "1", "--events", "20000", "--cache", str(cache),
-              "--output", str(tmp_path / "o"))
+    res = run(
+        "select",
+        "--scenario",
+        "stcf-4gev",
+        "--mass",
+        "1",
+        "--events",
+        "20000",
+        "--cache",
+        str(cache),
+        "--output",
+        str(tmp_path / "o"),
+    )
     assert res.returncode == 0, res.stderr
     yields_file = tmp_path / "o" / "stcf-4gev_m1_exact_yields.json"
     record = json.loads(yields_file.read_text())
@@ -55,11 +86,24 @@ def test_limit_reads_the_yields_file_select_wrote_and_generates_nothing(tmp_path
     assert record["format"] == "dipole-portal-yields" and record["decay_model"] == "exact"
     assert 0 < ch["efficiency"] < 1 and ch["efficiency_err"] > 0 and ch["background_xsec_err_pb"] > 0
     assert len(record["provenance"]["samples"]) == 1
-    one_step = run("limit", "--scenario", "stcf-4gev", "--mass", "1", "--events", "20000", "--cache", str(cache),
-                   "--method", "chi2", "--json")
+    one_step = run(
+        "limit",
+        "--scenario",
+        "stcf-4gev",
+        "--mass",
+        "1",
+        "--events",
+        "20000",
+        "--cache",
+        str(cache),
+        "--method",
+        "chi2",
+        "--json",
+    )
     # an empty cache proves nothing is generated from the file
-    from_file = run("limit", "--yields", str(yields_file), "--cache", str(tmp_path / "empty"), "--method", "chi2",
-                    "--json")
+    from_file = run(
+        "limit", "--yields", str(yields_file), "--cache", str(tmp_path / "empty"), "--method", "chi2", "--json"
+    )
     assert from_file.returncode == 0, from_file.stderr
     assert json.loads(from_file.stdout)["d95_chi2"] == json.loads(one_step.stdout)["d95_chi2"]
     assert not (tmp_path / "empty").exists()
@@ -71,9 +115,12 @@ def test_limit_reads_the_yields_file_select_wrote_and_generates_nothing(tmp_path
 
 def test_bad_yields_files_exit_2(tmp_path):
     good = {"format": "dipole-portal-yields", "format_version": 1}
-    cases = {"notjson.json": "{", "other.json": json.dumps({"format": "x"}),
-             "version.json": json.dumps({**good, "format_version": 99}),
-             "nokeys.json": json.dumps(good)}
+    cases = {
+        "notjson.json": "{",
+        "other.json": json.dumps({"format": "x"}),
+        "version.json": json.dumps({**good, "format_version": 99}),
+        "nokeys.json": json.dumps(good),
+    }
     for name, text in cases.items():
         p = tmp_path / name
         p.write_text(text)
@@ -87,13 +134,15 @@ def test_bad_yields_files_exit_2(tmp_path):
 def test_tiny_samples_report_their_statistics_honestly(tmp_path):
     """One or a few MC events: a warning, and efficiency errors that are not zero at efficiency 0 or 1."""
     for events in ("1", "5"):
-        res = run("yields", "--scenario", "stcf-4gev", "--mass", "1", "--events", events, "--cache", str(tmp_path),
-                  "--json")
+        res = run(
+            "yields", "--scenario", "stcf-4gev", "--mass", "1", "--events", events, "--cache", str(tmp_path), "--json"
+        )
         assert res.returncode == 0, res.stderr
         assert f"warning: --events {events}: fewer than 1000 MC events" in res.stderr
         ch = json.loads(res.stdout)["channel_details"][0]
         n = int(events)
         assert ch["efficiency_err"] >= 0.5 / n - 1e-12  # Wilson's 1/(2 N) at the boundary, never 0
-    res = run("yields", "--scenario", "stcf-4gev", "--mass", "1", "--events", "20000", "--cache", str(tmp_path),
-              "--json")
+    res = run(
+        "yields", "--scenario", "stcf-4gev", "--mass", "1", "--events", "20000", "--cache", str(tmp_path), "--json"
+    )
     assert "fewer than" not in res.stderr

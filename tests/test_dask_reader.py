@@ -26,8 +26,9 @@ def test_partitions_over_two_files_equal_the_average_of_the_files(tmp_path):
     r1, r2 = process_sample(f1, "signal", sel), process_sample(f2, "signal", sel)
     rd = process_files_dask([f1, f2], "signal", sel, step_size=60_000, scheduler="threads")
     assert rd.cutflow.events == [a + b for a, b in zip(r1.cutflow.events, r2.cutflow.events, strict=True)]
-    assert rd.cutflow.sumw == pytest.approx([(a + b) / 2 for a, b in zip(r1.cutflow.sumw, r2.cutflow.sumw,
-                                                                          strict=True)], rel=1e-12)
+    assert rd.cutflow.sumw == pytest.approx(
+        [(a + b) / 2 for a, b in zip(r1.cutflow.sumw, r2.cutflow.sumw, strict=True)], rel=1e-12
+    )
     avg = (r1.histogram.values() + r2.histogram.values()) / 2
     assert np.allclose(rd.histogram.values(), avg, rtol=1e-12, atol=0)
     var = (r1.histogram.variances() + r2.histogram.variances()) / 4

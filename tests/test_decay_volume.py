@@ -101,7 +101,7 @@ def test_long_lived_regime_scales_with_the_fiducial_length(tmp_path):
 
     one = _limit(_scaled("belle2-bbg", 1.0), 0.01, "geometry", Cache(tmp_path))
     two = _limit(_scaled("belle2-bbg", 2.0), 0.01, "geometry", Cache(tmp_path))
-    assert two / one == pytest.approx(2 ** -0.25, rel=2e-3)
+    assert two / one == pytest.approx(2**-0.25, rel=2e-3)
     # and Belle II's real volume (calorimeter at 1.25-1.96 m) is smaller than the paper's l_D = 3 m
     paper = _limit(_scaled("belle2-bbg", 1.0), 0.01, "paper", Cache(tmp_path))
     assert one / paper > 1.1
@@ -120,8 +120,9 @@ def test_per_event_weights_against_regenerated_decays(tmp_path, d):
     p_stored = float(mean_decay_probability(np.array(res.decay_k_mean), np.array(res.decay_k_fraction), d))
     passed = sel.passed(PhotonColumns(g.E, g.theta, g.boostZ(beta=sel.beta).theta))
     t = np.random.default_rng(3).exponential(decay_length_at_momentum_m(n.p, mass, d))
-    inside = (t * np.sin(n.theta) < vol.radius_m) & (t * n.costheta < vol.z_forward_m) \
-        & (t * n.costheta > vol.z_backward_m)
+    inside = (
+        (t * np.sin(n.theta) < vol.radius_m) & (t * n.costheta < vol.z_forward_m) & (t * n.costheta > vol.z_backward_m)
+    )
     frac = inside[passed].mean()
     assert 0.02 < frac < 0.98
     assert p_stored == pytest.approx(frac, abs=4 * np.sqrt(frac * (1 - frac) / passed.sum()))
@@ -135,14 +136,22 @@ def test_realistic_model_needs_a_described_volume_and_refuses_a_bad_one():
     from dipole_portal.core.errors import InputError
 
     sc = get_scenario("bes3")
-    bare = dataclasses.replace(sc, detector=dataclasses.replace(
-        sc.detector, params={k: v for k, v in sc.detector.params.items() if k != "decay_volume"}))
+    bare = dataclasses.replace(
+        sc,
+        detector=dataclasses.replace(
+            sc.detector, params={k: v for k, v in sc.detector.params.items() if k != "decay_volume"}
+        ),
+    )
     for model in ("geometry", "direction", "realistic"):
         with pytest.raises(InputError, match="no decay_volume"):
             YieldsRequest(bare, 1.0, detector_model=model)
     YieldsRequest(bare, 1.0)  # the paper's detector needs none
-    blind = dataclasses.replace(sc, detector=dataclasses.replace(
-        sc.detector, params={k: v for k, v in sc.detector.params.items() if k != "calorimeter_resolution"}))
+    blind = dataclasses.replace(
+        sc,
+        detector=dataclasses.replace(
+            sc.detector, params={k: v for k, v in sc.detector.params.items() if k != "calorimeter_resolution"}
+        ),
+    )
     YieldsRequest(blind, 1.0, detector_model="direction")
     with pytest.raises(InputError, match="no calorimeter_resolution"):
         YieldsRequest(blind, 1.0, detector_model="realistic")

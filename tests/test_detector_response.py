@@ -113,12 +113,14 @@ def test_measured_direction_weights_against_regenerated_decays(tmp_path, scale):
     passed = np.zeros(len(t), dtype=bool)
     passed[inside] = _measured_by_hand(sel, g[inside], n[inside], t[inside], vol)
     frac = passed.mean()
-    passed_true = inside & sel.passed(PhotonColumns(np.asarray(photon.E), np.asarray(photon.theta),
-                                                    np.asarray(g.theta)))
+    passed_true = inside & sel.passed(
+        PhotonColumns(np.asarray(photon.E), np.asarray(photon.theta), np.asarray(g.theta))
+    )
 
     def model(r: SelectedSample) -> float:
-        return r.efficiency * float(mean_decay_probability(np.array(r.decay_k_mean), np.array(r.decay_k_fraction),
-                                                           d, r.decay_u_edges))
+        return r.efficiency * float(
+            mean_decay_probability(np.array(r.decay_k_mean), np.array(r.decay_k_fraction), d, r.decay_u_edges)
+        )
 
     true_dir = SelectedSample.from_result(process_sample(path, "signal", sel, response=DetectorResponse(vol)))
     assert 0.05 < frac < 0.5
@@ -144,14 +146,14 @@ def test_majorana_n_decays_twice_as_fast_and_emits_isotropically(tmp_path):
     from dipole_portal.core.errors import InputError
 
     sc = get_scenario("belle2-bbg")
-    for mass, expected in ((0.01, 2 ** -0.25), (2.0, 1.0)):
+    for mass, expected in ((0.01, 2**-0.25), (2.0, 1.0)):
         maj = _limit(sc, mass, Cache(tmp_path), detector_model="geometry", n_type="majorana")
         dirac = _limit(sc, mass, Cache(tmp_path), detector_model="geometry", decay_model="isotropic")
         assert maj.d95 / dirac.d95 == pytest.approx(expected, rel=2e-3)
         assert (maj.n_type, maj.decay_model, dirac.n_type) == ("majorana", "isotropic", "dirac")
     paper = _limit(sc, 0.01, Cache(tmp_path), n_type="majorana").d95
     paper_dirac = _limit(sc, 0.01, Cache(tmp_path), decay_model="isotropic").d95
-    assert paper / paper_dirac == pytest.approx(2 ** -0.25, rel=2e-3)  # the paper's P_dec too
+    assert paper / paper_dirac == pytest.approx(2**-0.25, rel=2e-3)  # the paper's P_dec too
     from dipole_portal.analysis.tasks import YieldsRequest
 
     with pytest.raises(InputError, match="Majorana"):
@@ -176,14 +178,18 @@ def test_smeared_background_box_is_wide_enough(tmp_path):
         box = generation_region(sc, point, smeared=True)
         plain = generation_region(sc, point)
         assert box.E_min < plain.E_min and box.cos_min < plain.cos_min and box.cos_max > plain.cos_max
-        wide = PhaseSpaceRegion(max(box.E_min - (plain.E_min - box.E_min), 1e-3), box.E_max,
-                                max(box.cos_min - (plain.cos_min - box.cos_min), -1 + 1e-9),
-                                min(box.cos_max + (box.cos_max - plain.cos_max), 1 - 1e-9))
+        wide = PhaseSpaceRegion(
+            max(box.E_min - (plain.E_min - box.E_min), 1e-3),
+            box.E_max,
+            max(box.cos_min - (plain.cos_min - box.cos_min), -1 + 1e-9),
+            min(box.cos_max + (box.cos_max - plain.cos_max), 1 - 1e-9),
+        )
         sel = build_selection(sc, point)
         out = []
         for i, region in enumerate((box, wide)):
-            path = generate_to_root(NuNuGammaSpec(point.beams, region), tmp_path / f"{name}{i}.root", seed=i + 1,
-                                    events=300_000)
+            path = generate_to_root(
+                NuNuGammaSpec(point.beams, region), tmp_path / f"{name}{i}.root", seed=i + 1, events=300_000
+            )
             r = process_sample(path, "nunugamma", sel, response=detector_response(sc, "realistic", 7))
             out.append((r.xsec_pb, r.xsec_err_pb))
         (a, ea), (b, eb) = out
@@ -199,8 +205,23 @@ def test_limit_is_the_first_crossing_when_the_signal_can_fall():
 
     edges = [0.0, 1e-4, 1e-3, 0.01, 0.03, 0.1, 0.2, 0.35, 0.5, 0.7, 1.0]
     frac = [[0.0] * 7 + [1.0, 1.0, 1.0]]  # accepted only when N decays past 35% of its path
-    ch = ChannelYield(4.0, 1000.0, 0.1, 1e-5, 1.0, 1.0, 1e-3, 0.5, 0.01, 1e-4, 0.0, 0.0,
-                      decay_k_mean=[1e10], decay_k_fraction=frac, decay_u_edges=edges)
+    ch = ChannelYield(
+        4.0,
+        1000.0,
+        0.1,
+        1e-5,
+        1.0,
+        1.0,
+        1e-3,
+        0.5,
+        0.01,
+        1e-4,
+        0.0,
+        0.0,
+        decay_k_mean=[1e10],
+        decay_k_fraction=frac,
+        decay_u_edges=edges,
+    )
     y = ScenarioYields("test", 0.1, "exact", 2, [ch], detector_model="direction")
     assert y.signal_may_decrease
     grid = np.geomspace(1e-7, 1e-3, 20001)
@@ -226,17 +247,20 @@ def _yields_record(tmp_path):
     return yields_record(y, sc)
 
 
-@pytest.mark.parametrize("change", [
-    {"decay_u_edges": [0.0, 0.5, 0.4, 1.0]},  # not increasing
-    {"decay_u_edges": [0.1, 1.0]},  # not from 0
-    {"decay_u_edges": None},  # shares without edges
-    {"decay_k_fraction": "rows"},  # a row of the wrong length
-    {"decay_k_fraction": "double"},  # an interval's shares summing to 2
-    {"decay_k_fraction": "negative"},
-    {"decay_k_mean": "nan"},
-    {"width_factor": -2.0},
-    {"width_factor": "two"},
-])
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"decay_u_edges": [0.0, 0.5, 0.4, 1.0]},  # not increasing
+        {"decay_u_edges": [0.1, 1.0]},  # not from 0
+        {"decay_u_edges": None},  # shares without edges
+        {"decay_k_fraction": "rows"},  # a row of the wrong length
+        {"decay_k_fraction": "double"},  # an interval's shares summing to 2
+        {"decay_k_fraction": "negative"},
+        {"decay_k_mean": "nan"},
+        {"width_factor": -2.0},
+        {"width_factor": "two"},
+    ],
+)
 def test_yields_file_with_bad_detector_fields_is_refused(tmp_path, change, capsys):
     """Every malformed realistic-detector field: one line naming the file and the field, exit code 2."""
     from dipole_portal.analysis.cli import main
@@ -273,13 +297,36 @@ def test_cli_runs_each_detector_step_and_a_majorana_n(tmp_path, capsys):
     from dipole_portal.analysis.cli import cli
 
     out = {}
-    for model, n_type in (("paper", "dirac"), ("geometry", "dirac"), ("direction", "dirac"), ("realistic", "dirac"),
-                          ("realistic", "majorana")):
-        r = CliRunner().invoke(cli, ["limit", "--scenario", "belle2-bbg", "--mass", "0.05", "--events", "5000",
-                                     "--method", "chi2", "--detector-model", model, "--n-type", n_type,
-                                     "--cache", str(tmp_path), "--json"])
+    for model, n_type in (
+        ("paper", "dirac"),
+        ("geometry", "dirac"),
+        ("direction", "dirac"),
+        ("realistic", "dirac"),
+        ("realistic", "majorana"),
+    ):
+        r = CliRunner().invoke(
+            cli,
+            [
+                "limit",
+                "--scenario",
+                "belle2-bbg",
+                "--mass",
+                "0.05",
+                "--events",
+                "5000",
+                "--method",
+                "chi2",
+                "--detector-model",
+                model,
+                "--n-type",
+                n_type,
+                "--cache",
+                str(tmp_path),
+                "--json",
+            ],
+        )
         assert r.exit_code == 0, r.output
-        rec = json.loads(r.output[r.output.index("{"):])
+        rec = json.loads(r.output[r.output.index("{") :])
         assert (rec["detector_model"], rec["n_type"]) == (model, n_type)
         out[model, n_type] = rec["d95"]
     assert out["geometry", "dirac"] > out["paper", "dirac"]  # Belle II's calorimeter is nearer than 3 m
@@ -296,9 +343,26 @@ def test_select_names_its_files_and_histograms_for_the_detector_model(tmp_path):
 
     from dipole_portal.analysis.cli import cli
 
-    r = CliRunner().invoke(cli, ["select", "--scenario", "belle2-bbg", "--mass", "0.05", "--events", "5000",
-                                 "--detector-model", "realistic", "--n-type", "majorana", "--cache",
-                                 str(tmp_path / "c"), "--output", str(tmp_path / "o")])
+    r = CliRunner().invoke(
+        cli,
+        [
+            "select",
+            "--scenario",
+            "belle2-bbg",
+            "--mass",
+            "0.05",
+            "--events",
+            "5000",
+            "--detector-model",
+            "realistic",
+            "--n-type",
+            "majorana",
+            "--cache",
+            str(tmp_path / "c"),
+            "--output",
+            str(tmp_path / "o"),
+        ],
+    )
     assert r.exit_code == 0, r.output
     stem = "belle2-bbg_m0.05_isotropic_realistic_majorana"
     rec = json.loads((tmp_path / "o" / f"{stem}_yields.json").read_text())
@@ -315,8 +379,12 @@ def test_response_is_reproducible():
     rng = np.random.default_rng(0)
     p = _unit(rng, 1000) * 2.0
     E = np.linalg.norm(p, axis=1)
-    cols = [DetectorResponse(BELLE2, True, res, 0).photon_columns(p / E[:, None], E, 0.27, np.random.default_rng(s)
-                                                                  .standard_normal((1000, 2))) for s in (1, 1, 2)]
+    cols = [
+        DetectorResponse(BELLE2, True, res, 0).photon_columns(
+            p / E[:, None], E, 0.27, np.random.default_rng(s).standard_normal((1000, 2))
+        )
+        for s in (1, 1, 2)
+    ]
     assert np.array_equal(cols[0].E, cols[1].E) and not np.array_equal(cols[0].E, cols[2].E)
     assert dataclasses.is_dataclass(cols[0])
 
@@ -332,9 +400,26 @@ def test_stacked_channel_decay_probabilities_equal_each_channels_own():
         for n_b in (1, 4, 9):
             f = rng.uniform(0, 1, (n_b, len(edges) - 1))
             f /= f.sum(axis=0).max() if len(edges) > 2 else f.sum()
-            channels.append(ChannelYield(4.0 + n_b, 100.0, 0.05, 1e-5, 1.0, 1.0, 1e-3, 0.4, 0.01, 1e-4, 1e-6, 0.0,
-                                         decay_k_mean=list(10 ** rng.uniform(8, 12, n_b)),
-                                         decay_k_fraction=f.tolist(), decay_u_edges=edges, width_factor=2.0))
+            channels.append(
+                ChannelYield(
+                    4.0 + n_b,
+                    100.0,
+                    0.05,
+                    1e-5,
+                    1.0,
+                    1.0,
+                    1e-3,
+                    0.4,
+                    0.01,
+                    1e-4,
+                    1e-6,
+                    0.0,
+                    decay_k_mean=list(10 ** rng.uniform(8, 12, n_b)),
+                    decay_k_fraction=f.tolist(),
+                    decay_u_edges=edges,
+                    width_factor=2.0,
+                )
+            )
         y = ScenarioYields("test", 0.05, "exact", 2, channels)
         for d in (1e-7, 1e-6, 1e-5, 1e-4):
             own = np.array([float(c.signal_events(d)) for c in channels])

@@ -38,8 +38,12 @@ def test_the_add_an_experiment_walkthrough_runs_as_written(tmp_path):
 
     root = NOTEBOOK.parents[1]
     page = (root / "docs" / "add-experiment.md").read_text()
-    commands = [ln.strip() for block in re.findall(r"```[a-z]*\n(.*?)```", page, flags=re.S)
-                for ln in block.splitlines() if ln.strip().startswith("python -m dipole_portal")]
+    commands = [
+        ln.strip()
+        for block in re.findall(r"```[a-z]*\n(.*?)```", page, flags=re.S)
+        for ln in block.splitlines()
+        if ln.strip().startswith("python -m dipole_portal")
+    ]
     assert [shlex.split(c)[3] for c in commands] == ["limit", "run"]
     env = {**os.environ, "DIPOLE_PORTAL_CACHE": str(tmp_path / "cache"), "DIPOLE_PORTAL_PROGRESS": "0"}
     limit = [sys.executable, *shlex.split(commands[0])[1:], "--events", "20000"]
@@ -52,6 +56,10 @@ def test_the_add_an_experiment_walkthrough_runs_as_written(tmp_path):
     run[run.index("paper")] = "fast"
     res = subprocess.run([*run, "--workers", "2"], cwd=root, env=env, capture_output=True, text=True, timeout=900)
     assert res.returncode == 0, res.stderr
-    for name in ("limits/myexp-7gev_limits.csv", "figures/fig_myexp-7gev.png", "report.md",
-                 "workspaces/myexp-7gev_bkgonly.json"):
+    for name in (
+        "limits/myexp-7gev_limits.csv",
+        "figures/fig_myexp-7gev.png",
+        "report.md",
+        "workspaces/myexp-7gev_bkgonly.json",
+    ):
         assert (tmp_path / "out-myexp" / name).is_file(), name

@@ -15,8 +15,10 @@ from dipole_portal.core.executors import BLAS_ENV, SerialExecutor, make_executor
 
 def _tasks(workdir) -> list[LimitTask]:
     sc = load_scenarios()
-    return [LimitTask(sc[name], m, events=5_000, cache=str(workdir))
-            for name, m in (("stcf-2gev", 0.05), ("stcf-2gev", 1.0), ("belle2-bbg", 2.0), ("belle2-lowmass", 0.3))]
+    return [
+        LimitTask(sc[name], m, events=5_000, cache=str(workdir))
+        for name, m in (("stcf-2gev", 0.05), ("stcf-2gev", 1.0), ("belle2-bbg", 2.0), ("belle2-lowmass", 0.3))
+    ]
 
 
 def _as_dicts(results) -> list[dict]:
@@ -56,8 +58,9 @@ def test_dask_scheduler_address(serial_results, tmp_path):
             assert _as_dicts(run_tasks(_tasks(tmp_path)[:2], ex)) == serial_results[:2]
 
 
-@pytest.mark.parametrize(("kind", "workers", "message"), [("threads", None, "executor 'threads'"),
-                                                           ("processes", 0, "workers=0")])
+@pytest.mark.parametrize(
+    ("kind", "workers", "message"), [("threads", None, "executor 'threads'"), ("processes", 0, "workers=0")]
+)
 def test_bad_executor_settings(kind, workers, message):
     with pytest.raises(InputError, match=message):
         make_executor(kind, workers)

@@ -60,10 +60,16 @@ def _snapshot(folder: Path, stable_only: bool = False) -> dict[str, str]:
 
 
 def _start(base: Path, *extra: str, preexec=None) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "dipole_portal", *RUN, "--output", "OUT", *extra],
-                            cwd=base, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                            env={**ENV, "DIPOLE_PORTAL_CACHE": str(base / "cache")}, preexec_fn=preexec,
-                            start_new_session=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "dipole_portal", *RUN, "--output", "OUT", *extra],
+        cwd=base,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**ENV, "DIPOLE_PORTAL_CACHE": str(base / "cache")},
+        preexec_fn=preexec,
+        start_new_session=True,
+    )
 
 
 def _finish(proc: subprocess.Popen, timeout: float = 300) -> tuple[int, str]:
@@ -106,8 +112,12 @@ def reference(tmp_path_factory):
     assert code == 0, err
     seconds = time.monotonic() - t0
     (base / "OUT").rename(base / "HEL")
-    return {"base": base, "ref": _snapshot(base / "REF", True), "hel": _snapshot(base / "HEL", True),
-            "seconds": seconds}
+    return {
+        "base": base,
+        "ref": _snapshot(base / "REF", True),
+        "hel": _snapshot(base / "HEL", True),
+        "seconds": seconds,
+    }
 
 
 def _arena(reference, tmp_path: Path) -> Path:

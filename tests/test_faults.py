@@ -29,6 +29,7 @@ from dipole_portal.samples.kinematics import Beams
 def _disk_full(monkeypatch):
     def fsync(fd):
         raise OSError(errno.ENOSPC, "No space left on device")
+
     monkeypatch.setattr(atomic.os, "fsync", fsync)
 
 
@@ -60,8 +61,21 @@ def test_full_disk_while_writing_a_sample(tmp_path, monkeypatch):
 
 def test_full_disk_at_the_command_line_keeps_earlier_tables(tmp_path, monkeypatch):
     out = tmp_path / "o"
-    args = ["limits", "--scenario", "stcf-2gev", "--masses", "0.5", "--events", "5000", "--workers", "1",
-            "--cache", str(tmp_path / "w"), "--output", str(out)]
+    args = [
+        "limits",
+        "--scenario",
+        "stcf-2gev",
+        "--masses",
+        "0.5",
+        "--events",
+        "5000",
+        "--workers",
+        "1",
+        "--cache",
+        str(tmp_path / "w"),
+        "--output",
+        str(out),
+    ]
     assert main(args) == 0
     before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
     _disk_full(monkeypatch)
@@ -75,9 +89,28 @@ def test_full_disk_at_the_command_line_keeps_earlier_tables(tmp_path, monkeypatc
 
 def test_killed_generation_leaves_no_file_under_the_final_name(tmp_path):
     final = tmp_path / "big.root"
-    proc = subprocess.Popen([sys.executable, "-m", "dipole_portal", "generate", "--process", "signal", "--sqrt-s", "4",
-                             "--mass", "1", "--events", "20000000", "--seed", "1", "--output", str(final)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "dipole_portal",
+            "generate",
+            "--process",
+            "signal",
+            "--sqrt-s",
+            "4",
+            "--mass",
+            "1",
+            "--events",
+            "20000000",
+            "--seed",
+            "1",
+            "--output",
+            str(final),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 60
     while not any(p.name.startswith(".dpp-big.root.") for p in tmp_path.iterdir()):
         assert proc.poll() is None and time.monotonic() < deadline
@@ -121,6 +154,7 @@ def _file_size_limit(limit_bytes: int):
     def pre():
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
         resource.setrlimit(resource.RLIMIT_FSIZE, (limit_bytes, limit_bytes))
+
     return pre
 
 
@@ -128,10 +162,29 @@ def _file_size_limit(limit_bytes: int):
 def test_a_write_failure_in_a_worker_is_one_line_and_leaves_nothing(tmp_path, executor):
     """A sample too large for the filesystem, written inside a worker process (local pool or Dask): the run ends
     with one line naming the failure, exit 1, no worker or distributed traceback, and no file or temporary."""
-    proc = subprocess.run([sys.executable, "-m", "dipole_portal", "limits", "--scenario", "stcf-4gev", "--masses", "1",
-                           "--events", "50000", *executor, "--cache", str(tmp_path / "c"),
-                           "--output", str(tmp_path / "o")],
-                          capture_output=True, text=True, preexec_fn=_file_size_limit(300_000), timeout=300)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "dipole_portal",
+            "limits",
+            "--scenario",
+            "stcf-4gev",
+            "--masses",
+            "1",
+            "--events",
+            "50000",
+            *executor,
+            "--cache",
+            str(tmp_path / "c"),
+            "--output",
+            str(tmp_path / "o"),
+        ],
+        capture_output=True,
+        text=True,
+        preexec_fn=_file_size_limit(300_000),
+        timeout=300,
+    )
     assert proc.returncode == 1, proc.stderr
     assert proc.stderr.strip().splitlines()[-1] == "error: File too large", proc.stderr
     assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) <= 2, proc.stderr

@@ -86,15 +86,18 @@ def test_landscape_regions_are_coloured_by_flavour_and_labelled_without_overlap(
         fills = {mcolors.to_hex(p.get_facecolor(), keep_alpha=False) for p in ax.patches}
         want = {mcolors.to_hex(lf.FLAVOUR_COLOURS[r.flavour][0]) for r in regions}
         assert fills == want, (flavour, fills)
-        texts = [t for t in ax.texts if t.get_text() in
-                 {r.label if r.cl == 95 else f"{r.label} ({r.cl}%)" for r in regions}]
+        texts = [
+            t for t in ax.texts if t.get_text() in {r.label if r.cl == 95 else f"{r.label} ({r.cl}%)" for r in regions}
+        ]
         assert sorted(t.get_text() for t in texts) == sorted(
-            r.label if r.cl == 95 else f"{r.label} ({r.cl}%)" for r in regions)
+            r.label if r.cl == 95 else f"{r.label} ({r.cl}%)" for r in regions
+        )
         boxes = [t.get_window_extent(renderer) for t in texts]
         axbox = ax.get_window_extent(renderer)
         for i, b in enumerate(boxes):
-            assert axbox.x0 - 1 <= b.x0 and b.x1 <= axbox.x1 + 1 and axbox.y0 - 1 <= b.y0 and b.y1 <= axbox.y1 + 1, \
+            assert axbox.x0 - 1 <= b.x0 and b.x1 <= axbox.x1 + 1 and axbox.y0 - 1 <= b.y0 and b.y1 <= axbox.y1 + 1, (
                 texts[i].get_text()
+            )
             for j in range(i):
                 assert not b.overlaps(boxes[j]), (texts[i].get_text(), texts[j].get_text())
     assert any("SN1987A (90%)" == t.get_text() for t in fig.axes[0].texts)
@@ -127,8 +130,9 @@ def test_band_panels_label_several_y_ticks():
     fig.canvas.draw()
     for ax in [a for a in fig.axes if a.get_visible()]:
         lo, hi = ax.get_ylim()
-        labelled = [t for t in ax.yaxis.get_ticklabels(which="both")
-                    if t.get_text() and lo <= t.get_position()[1] <= hi]
+        labelled = [
+            t for t in ax.yaxis.get_ticklabels(which="both") if t.get_text() and lo <= t.get_position()[1] <= hi
+        ]
         assert len(labelled) >= 2, ax.get_title()
     import matplotlib.pyplot as plt
 
@@ -154,8 +158,15 @@ def test_figure3_matches_reference(tmp_path):
     assert compare_images(str(REFERENCE / "fig3_landscape.png"), str(png), tol=TOLERANCE) is None
 
 
-@pytest.mark.parametrize("content", ['{"a": 1}', '[{"op": "add", "path": "/channels/7/samples/0", "value": {}}]', "[]",
-                                     "[{\"op\": \"add\", \"path\": \"/channels/0/samples/0\", \"value\": 3}]"])
+@pytest.mark.parametrize(
+    "content",
+    [
+        '{"a": 1}',
+        '[{"op": "add", "path": "/channels/7/samples/0", "value": {}}]',
+        "[]",
+        '[{"op": "add", "path": "/channels/0/samples/0", "value": 3}]',
+    ],
+)
 def test_brazil_diagnostic_names_a_patch_that_does_not_fit(tmp_path, content):
     """A per-mass patch that is JSON but not a signal patch of its workspace (not a list of operations, a channel
     that does not exist, no signal, a sample that is not an object): one InputError naming the file."""
@@ -166,15 +177,32 @@ def test_brazil_diagnostic_names_a_patch_that_does_not_fit(tmp_path, content):
 
     curves = json.loads((REFERENCE / "limits" / "belle2-bbg_limits.json").read_text())
     row = curves["limits"][0]
-    spec = {"channels": [{"name": "E10p583GeV", "samples": [
-        {"name": "signal", "data": [5.0], "modifiers": [{"name": "mu", "type": "normfactor", "data": None}]},
-        {"name": "nunugamma", "data": [50.0], "modifiers": [
-            {"name": "staterror_E10p583GeV", "type": "staterror", "data": [1.0]}]}]}],
+    spec = {
+        "channels": [
+            {
+                "name": "E10p583GeV",
+                "samples": [
+                    {
+                        "name": "signal",
+                        "data": [5.0],
+                        "modifiers": [{"name": "mu", "type": "normfactor", "data": None}],
+                    },
+                    {
+                        "name": "nunugamma",
+                        "data": [50.0],
+                        "modifiers": [{"name": "staterror_E10p583GeV", "type": "staterror", "data": [1.0]}],
+                    },
+                ],
+            }
+        ],
         "observations": [{"name": "E10p583GeV", "data": [50.0]}],
-        "measurements": [{"name": "expected", "config": {"poi": "mu", "parameters": []}}], "version": "1.0.0"}
+        "measurements": [{"name": "expected", "config": {"poi": "mu", "parameters": []}}],
+        "version": "1.0.0",
+    }
     (tmp_path / "limits").mkdir()
-    (tmp_path / "limits" / "belle2-bbg_limits.json").write_text(json.dumps(
-        {"scenario": "belle2-bbg", "limits": [{**row, "calculator": "asymptotic"}]}))
+    (tmp_path / "limits" / "belle2-bbg_limits.json").write_text(
+        json.dumps({"scenario": "belle2-bbg", "limits": [{**row, "calculator": "asymptotic"}]})
+    )
     write_workspaces(tmp_path / "ws", "belle2-bbg", {row["mass_GeV"]: spec})
     patch = tmp_path / "ws" / "belle2-bbg_patches" / f"{patch_name(row['mass_GeV'])}.json"
     figure_brazil(tmp_path / "limits", tmp_path / "ws")  # the patch as written draws

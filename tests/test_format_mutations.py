@@ -18,10 +18,20 @@ from dipole_portal.core.config import DEFAULT_SCENARIOS
 from dipole_portal.core.errors import InputError
 
 VALUES = st.one_of(
-    st.none(), st.booleans(), st.integers(-10**6, 10**6), st.floats(allow_nan=False, allow_infinity=False),
-    st.text(max_size=12), st.lists(st.floats(allow_nan=False, allow_infinity=False, width=32), max_size=4),
-    st.dictionaries(st.text(max_size=4), st.integers(), max_size=2), st.just(-1.0), st.just(0.0), st.just(1e308),
-    st.just("abc"), st.just("../../escaped"), st.just([[]]))
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**6), 10**6),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=12),
+    st.lists(st.floats(allow_nan=False, allow_infinity=False, width=32), max_size=4),
+    st.dictionaries(st.text(max_size=4), st.integers(), max_size=2),
+    st.just(-1.0),
+    st.just(0.0),
+    st.just(1e308),
+    st.just("abc"),
+    st.just("../../escaped"),
+    st.just([[]]),
+)
 
 
 @pytest.fixture(scope="module")
@@ -99,6 +109,7 @@ def test_any_value_at_any_key_is_read_or_refused(record, tmp_path_factory, data)
 
 # -- configuration ---------------------------------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def configuration():
     raw = json.loads(DEFAULT_SCENARIOS.read_text())
@@ -126,6 +137,7 @@ def test_any_value_at_any_key_of_the_configuration_is_loaded_or_refused(configur
 
 
 # -- samples: metadata and bytes -------------------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def sample(tmp_path_factory):
@@ -165,15 +177,21 @@ def test_any_value_at_any_key_of_a_samples_metadata_is_used_or_refused(sample, t
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(pos=st.floats(0, 1, exclude_max=True), new=st.binary(min_size=1, max_size=8),
-       how=st.sampled_from(["overwrite", "insert", "truncate"]))
+@given(
+    pos=st.floats(0, 1, exclude_max=True),
+    new=st.binary(min_size=1, max_size=8),
+    how=st.sampled_from(["overwrite", "insert", "truncate"]),
+)
 def test_any_byte_damage_of_a_sample_is_read_or_refused(sample, tmp_path_factory, pos, new, how):
     """ROOT bytes damaged anywhere (header, streamers, baskets, metadata): a one-line refusal, or a cut-flow (a value
     changed inside an uncompressed basket is a different but valid sample: only the sample cache has checksums)."""
     raw = sample[0].read_bytes()
     i = int(pos * len(raw))
-    damaged = {"overwrite": raw[:i] + new + raw[i + len(new):], "insert": raw[:i] + new + raw[i:],
-               "truncate": raw[:i]}[how]
+    damaged = {
+        "overwrite": raw[:i] + new + raw[i + len(new) :],
+        "insert": raw[:i] + new + raw[i:],
+        "truncate": raw[:i],
+    }[how]
     path = tmp_path_factory.mktemp("b") / "s.root"
     path.write_bytes(damaged)
     code, err = _run("cutflow", "--input", str(path), "--scenario", "stcf-4gev", "--json")

@@ -29,8 +29,11 @@ def _not_regular(tmp_path: Path) -> dict[str, Path]:
 
 def test_the_gate_refuses_what_is_not_a_regular_file(tmp_path):
     for kind, path in _not_regular(tmp_path).items():
-        for reader in (lambda p: read_bytes(p, "yields"), lambda p: check_regular(p, "yields"),
-                       lambda p: read_json(p, "yields")):
+        for reader in (
+            lambda p: read_bytes(p, "yields"),
+            lambda p: check_regular(p, "yields"),
+            lambda p: read_json(p, "yields"),
+        ):
             with pytest.raises(InputError, match="not a regular file|cannot read") as exc:
                 reader(path)
             assert str(path) in str(exc.value) and "\n" not in str(exc.value), kind
@@ -42,8 +45,19 @@ def test_the_gate_refuses_what_is_not_a_regular_file(tmp_path):
         read_bytes(big, "yields", max_bytes=10)
 
 
-@pytest.mark.parametrize("text", ["[" * (MAX_JSON_DEPTH + 1) + "]" * (MAX_JSON_DEPTH + 1), "[" * 100_000,
-                                  '{"a": NaN}', '{"a": [Infinity]}', '{"a": -Infinity}', "\udcff", "{", ""])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "[" * (MAX_JSON_DEPTH + 1) + "]" * (MAX_JSON_DEPTH + 1),
+        "[" * 100_000,
+        '{"a": NaN}',
+        '{"a": [Infinity]}',
+        '{"a": -Infinity}',
+        "\udcff",
+        "{",
+        "",
+    ],
+)
 def test_json_that_no_format_here_has_is_refused_in_one_line(text):
     with pytest.raises(InputError) as exc:
         loads_json(text.encode("utf-8", "surrogateescape"), "f.json", "yields")
@@ -55,9 +69,14 @@ def test_brackets_inside_strings_do_not_count_as_nesting():
 
 
 def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "dipole_portal", *args], capture_output=True, text=True,
-                          cwd=cwd, timeout=TIMEOUT_S, env={**os.environ, "DIPOLE_PORTAL_PROGRESS": "0",
-                                                           "DIPOLE_PORTAL_CACHE": str(cwd / "cache")})
+    return subprocess.run(
+        [sys.executable, "-m", "dipole_portal", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=TIMEOUT_S,
+        env={**os.environ, "DIPOLE_PORTAL_PROGRESS": "0", "DIPOLE_PORTAL_CACHE": str(cwd / "cache")},
+    )
 
 
 @pytest.mark.parametrize("kind", ["fifo", "folder", "device", "link to a FIFO"])
@@ -67,10 +86,13 @@ def test_commands_refuse_inputs_that_are_not_files(tmp_path, kind):
     config = json.loads((Path(__file__).parents[1] / "src/dipole_portal/core/data/scenarios.json").read_text())
     config["scenarios"]["bes3"]["points_csv"] = str(path)
     (tmp_path / "points.json").write_text(json.dumps(config))
-    cases = [("limit", "--yields", str(path)), ("limits", "--yields", str(path), "--output", "o"),
-             ("yields", "--scenario", "stcf-4gev", "--mass", "1", "--scenarios", str(path)),
-             ("yields", "--scenario", "bes3", "--mass", "1", "--scenarios", "points.json"),
-             ("cutflow", "--input", str(path), "--scenario", "stcf-4gev", "--output", "c.root")]
+    cases = [
+        ("limit", "--yields", str(path)),
+        ("limits", "--yields", str(path), "--output", "o"),
+        ("yields", "--scenario", "stcf-4gev", "--mass", "1", "--scenarios", str(path)),
+        ("yields", "--scenario", "bes3", "--mass", "1", "--scenarios", "points.json"),
+        ("cutflow", "--input", str(path), "--scenario", "stcf-4gev", "--output", "c.root"),
+    ]
     for args in cases:
         res = _cli(*args, cwd=tmp_path)
         lines = res.stderr.strip().splitlines()
@@ -99,9 +121,17 @@ def test_a_cache_entry_that_is_not_a_file_is_recomputed(tmp_path, target):
     assert again.d95 == clean.d95 and victim.is_file()
 
 
-@pytest.mark.parametrize(("where", "value"), [("color", "notacolour"), ("color", ""), ("linestyle", "wiggly"),
-                                              ("title", "bad $\\frac{$"), ("title", "one $ sign"),
-                                              ("label", "50 ab$^{-1$")])
+@pytest.mark.parametrize(
+    ("where", "value"),
+    [
+        ("color", "notacolour"),
+        ("color", ""),
+        ("linestyle", "wiggly"),
+        ("title", "bad $\\frac{$"),
+        ("title", "one $ sign"),
+        ("label", "50 ab$^{-1$"),
+    ],
+)
 def test_presentation_strings_are_checked_before_anything_is_computed(tmp_path, where, value):
     config = json.loads((Path(__file__).parents[1] / "src/dipole_portal/core/data/scenarios.json").read_text())
     fig = config["figures"]["fig1_belle2"]

@@ -17,8 +17,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _pip(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "pip", "--disable-pip-version-check", "-q", *args],
-                          capture_output=True, text=True)
+    return subprocess.run(
+        [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q", *args], capture_output=True, text=True
+    )
 
 
 def test_wheel_holds_one_namespace_and_coexists_with_generic_names(tmp_path):
@@ -33,13 +34,15 @@ def test_wheel_holds_one_namespace_and_coexists_with_generic_names(tmp_path):
     assert not {"analysis", "samples", "selections"} & ours  # no generic top-level names of ours
     assert (target / "dipole_portal" / "samples" / "generators.py").exists()
     where = repr(str(target))
-    code = ("import importlib.util, dipole_portal\n"
-            "for name in ('plotting', 'stats'):  # PyPI's, resolvable beside ours (not imported: they need seaborn)\n"
-            f"    assert importlib.util.find_spec(name).origin.startswith({where}), name\n"
-            f"assert dipole_portal.__file__.startswith({where}), dipole_portal.__file__\n"
-            "from dipole_portal import expected_limit\n"
-            "r = expected_limit('stcf-4gev', 1.0, events=3000, method='chi2')\n"
-            "print(r.d95_chi2)\n")
+    code = (
+        "import importlib.util, dipole_portal\n"
+        "for name in ('plotting', 'stats'):  # PyPI's, resolvable beside ours (not imported: they need seaborn)\n"
+        f"    assert importlib.util.find_spec(name).origin.startswith({where}), name\n"
+        f"assert dipole_portal.__file__.startswith({where}), dipole_portal.__file__\n"
+        "from dipole_portal import expected_limit\n"
+        "r = expected_limit('stcf-4gev', 1.0, events=3000, method='chi2')\n"
+        "print(r.d95_chi2)\n"
+    )
     env = {**os.environ, "PYTHONPATH": str(target), "DIPOLE_PORTAL_CACHE": str(tmp_path / "cache")}
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, env=env)
     assert res.returncode == 0, res.stderr

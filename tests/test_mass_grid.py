@@ -15,9 +15,11 @@ from dipole_portal.core.config import load_scenarios
 def _curve(thr: list[float], lumi: list[float]):
     """A limit shaped like the real ones: d95 ~ m^-3/4 while long-lived, flat when prompt, and every data set's
     signal vanishing as beta^3 at its threshold (so the combined limit steps up there and diverges at the last)."""
+
     def d95(m: float) -> float:
         signal = sum(L * max(1 - (m / e) ** 2, 0.0) ** 3 for e, L in zip(thr, lumi, strict=True))
         return (1 + (0.3 / m) ** 0.75) / math.sqrt(signal) if signal > 0 else math.inf
+
     return d95
 
 

@@ -29,7 +29,7 @@ def _assert_agree(limits, extra_rel_err: float = 0.0) -> None:
     for i in range(len(limits)):
         for j in range(i + 1, len(limits)):
             a, b = limits[i], limits[j]
-            sigma = math.sqrt(a.d95_mc_rel_err ** 2 + b.d95_mc_rel_err ** 2 + 2 * extra_rel_err ** 2)
+            sigma = math.sqrt(a.d95_mc_rel_err**2 + b.d95_mc_rel_err**2 + 2 * extra_rel_err**2)
             assert abs(a.d95_cls / b.d95_cls - 1) < 3 * sigma, (SIZES[i], a.d95_cls, SIZES[j], b.d95_cls, sigma)
 
 
@@ -42,7 +42,7 @@ def test_large_background_cls_limit_converges(tmp_path):
     assert all(r.calculator == "asymptotic" and r.background_events > 5000 for r in limits)
     _assert_agree(limits)
     b = limits[-1].background_events
-    s_chi2 = 2.71 / 2 + math.sqrt(2.71 ** 2 / 4 + 2.71 * b)
+    s_chi2 = 2.71 / 2 + math.sqrt(2.71**2 / 4 + 2.71 * b)
 
     def cls_median(s: float) -> float:
         q = 2 * (s - b * math.log1p(s / b))

@@ -12,8 +12,9 @@ from dipole_portal.samples.nunugamma_physics import d2sigma_dE_dz_pb, factorised
 
 
 def quadrature_pb(sqrt_s, e_lo, e_hi, c_lo, c_hi):
-    val, err = integrate.dblquad(lambda z, E: float(d2sigma_dE_dz_pb(E, z, sqrt_s)), e_lo, e_hi, c_lo, c_hi,
-                                 epsrel=1e-9)
+    val, err = integrate.dblquad(
+        lambda z, E: float(d2sigma_dE_dz_pb(E, z, sqrt_s)), e_lo, e_hi, c_lo, c_hi, epsrel=1e-9
+    )
     return val
 
 

@@ -21,8 +21,12 @@ FIGURES = ("fig1_belle2", "fig2_bes3_stcf", "fig3_landscape", "fig_detector", "d
 
 
 def _run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "dipole_portal", "run", *args], capture_output=True, text=True,
-                          env={"DIPOLE_PORTAL_PROGRESS": "0", **__import__("os").environ})
+    return subprocess.run(
+        [sys.executable, "-m", "dipole_portal", "run", *args],
+        capture_output=True,
+        text=True,
+        env={"DIPOLE_PORTAL_PROGRESS": "0", **__import__("os").environ},
+    )
 
 
 def _finite_limits(path: Path, n: int) -> list[dict]:
@@ -39,8 +43,18 @@ def _finite_limits(path: Path, n: int) -> list[dict]:
 @pytest.fixture(scope="module")
 def fast_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("run")
-    res = _run("--preset", "fast", "--output", str(out), "--cache", str(out / "cache"), "--workers", "2",
-               "--hepdata-ins", "ins0000000")  # syntactically valid for pyhf's patchset schema; names no record
+    res = _run(
+        "--preset",
+        "fast",
+        "--output",
+        str(out),
+        "--cache",
+        str(out / "cache"),
+        "--workers",
+        "2",
+        "--hepdata-ins",
+        "ins0000000",
+    )  # syntactically valid for pyhf's patchset schema; names no record
     assert res.returncode == 0, res.stderr
     shutil.copytree(out / "limits", out.parent / "first_run_limits")  # later tests rerun into ``out``
     shutil.copyfile(out / "report.md", out.parent / "first_run_report.md")
@@ -67,8 +81,12 @@ def test_fast_preset_writes_every_figure_and_table(fast_run):
         rows = json.loads((out / "limits" / f"{tg['scenario']}_limits.json").read_text())["limits"]
         curve = [(r["mass_GeV"], r["d95"]) for r in rows]
         studied = {r["mass_GeV"] for r in study["limits"] if r["scenario"] == tg["scenario"]}
-        assert studied == set(study_masses(curve, tg["lo_GeV"], tg["hi_GeV"], 2)) | set(
-            band_minima(curve, tg["lo_GeV"], tg["hi_GeV"])) != set(), tg["scenario"]
+        assert (
+            studied
+            == set(study_masses(curve, tg["lo_GeV"], tg["hi_GeV"], 2))
+            | set(band_minima(curve, tg["lo_GeV"], tg["hi_GeV"]))
+            != set()
+        ), tg["scenario"]
         expected += len(studied) * len(DecayModel) * 2
     assert len(study["limits"]) == expected  # masses x decay models x counting
     for row in study["limits"]:
@@ -181,7 +199,7 @@ def test_brazil_diagnostic_median_crosses_alpha_at_the_tabulated_limit(fast_run,
     bkg = json.loads((out / "workspaces" / f"{name}_bkgonly.json").read_text())
     patch = json.loads((out / "workspaces" / f"{name}_patches" / f"{patch_name(row['mass_GeV'])}.json").read_text())
     toys = row["calculator"].startswith("toys")
-    (_, exp), = cls_scan(bkg, patch, toys, np.array([1.0]))
+    ((_, exp),) = cls_scan(bkg, patch, toys, np.array([1.0]))
     assert exp[2] == pytest.approx(0.05, abs=0.004 if toys else 0.002)
     assert exp == sorted(exp)
 
@@ -222,8 +240,9 @@ def test_hepdata_submission(fast_run):
             assert q["decay model (photon angular law)"] == "exact" and q["N counted"] == "N nubar + Nbar nu"
             assert q["statistical model"] == "counting"
             if dep["header"]["name"].startswith("d95 chi2"):  # the MC-statistics uncertainty of every point
-                assert all(v["errors"][0]["label"] == "MC statistics" and v["errors"][0]["symerror"] > 0
-                           for v in dep["values"])
+                assert all(
+                    v["errors"][0]["label"] == "MC statistics" and v["errors"][0]["symerror"] > 0 for v in dep["values"]
+                )
 
 
 def test_hepdata_submission_validates_and_carries_workspaces_and_code(fast_run):
@@ -263,9 +282,15 @@ def test_patchsets_say_what_they_were_computed_with(fast_run):
     out, _ = fast_run
     for name in load_scenarios():
         ps = json.loads((out / "workspaces" / f"{name}_patchset.json").read_text())
-        assert ps["metadata"]["computed_with"] == {"decay_model": "exact", "n_cc_modes": 2, "model": "counting",
-                                                   "method": "cls", "systematics": None, "detector_model": "paper",
-                                                   "n_type": "dirac"}
+        assert ps["metadata"]["computed_with"] == {
+            "decay_model": "exact",
+            "n_cc_modes": 2,
+            "model": "counting",
+            "method": "cls",
+            "systematics": None,
+            "detector_model": "paper",
+            "n_type": "dirac",
+        }
         rows = {r["mass_GeV"]: r for r in json.loads((out / "limits" / f"{name}_limits.json").read_text())["limits"]}
         for patch in ps["patches"]:
             row = rows[patch["metadata"]["values"][0]]
@@ -278,22 +303,37 @@ def test_patchsets_say_what_they_were_computed_with(fast_run):
         assert prov["computed_with"] == ps["metadata"]["computed_with"] and prov["dipole_portal_version"]
         for patch in ps["patches"]:
             mass = patch["metadata"]["values"][0]
-            ops = json.loads((out / "workspaces" / f"{name}_patches" / f"{patch['metadata']['name']}.json")
-                             .read_text())
+            ops = json.loads((out / "workspaces" / f"{name}_patches" / f"{patch['metadata']['name']}.json").read_text())
             meta = ops[0]["metadata"]
             assert ops[0]["op"] == "test" and all(op["op"] == "add" for op in ops[1:])
             assert meta == patch["metadata"]["provenance"] == prov["patches"][f"{patch['metadata']['name']}.json"]
             assert meta["d_at_mu_1_GeV_inv"] == rows[mass]["d95"] and meta["mass_GeV"] == mass
-            assert (meta["decay_model"], meta["detector_model"], meta["n_type"], meta["n_cc_modes"], meta["model"],
-                    meta["calculator"]) == ("exact", "paper", "dirac", 2, "counting", rows[mass]["calculator"])
+            assert (
+                meta["decay_model"],
+                meta["detector_model"],
+                meta["n_type"],
+                meta["n_cc_modes"],
+                meta["model"],
+                meta["calculator"],
+            ) == ("exact", "paper", "dirac", 2, "counting", rows[mass]["calculator"])
 
 
 def test_rerun_reuses_every_sample_and_limit(fast_run):
     out, _ = fast_run
     before = {p: p.stat().st_mtime_ns for p in (out / "cache").rglob("*") if p.is_file()}
     assert len(before) > 100
-    res = _run("--preset", "fast", "--output", str(out), "--cache", str(out / "cache"), "--workers", "1",
-               "--hepdata-ins", "ins0000000")  # the first run's settings: nothing to compute, draw or export
+    res = _run(
+        "--preset",
+        "fast",
+        "--output",
+        str(out),
+        "--cache",
+        str(out / "cache"),
+        "--workers",
+        "1",
+        "--hepdata-ins",
+        "ins0000000",
+    )  # the first run's settings: nothing to compute, draw or export
     assert res.returncode == 0, res.stderr
     assert "0 limits computed" in res.stderr and "0 samples made" in res.stderr
     after = {p: p.stat().st_mtime_ns for p in (out / "cache").rglob("*") if p.is_file()}
@@ -314,8 +354,21 @@ def test_changed_cut_reuses_the_samples(fast_run, tmp_path):
     n_samples = len(list((out / "cache" / "samples").glob("*.root")))
     assert n_samples > 10
     old = {r["mass_GeV"]: r for r in _finite_limits(out / "limits" / "stcf-2gev_limits.json", 4)}
-    res = _run("--preset", "fast", "--scenarios", str(path), "--scenario", "stcf-2gev", "--output", str(out),
-               "--cache", str(out / "cache"), "--workers", "1", "--no-figures")
+    res = _run(
+        "--preset",
+        "fast",
+        "--scenarios",
+        str(path),
+        "--scenario",
+        "stcf-2gev",
+        "--output",
+        str(out),
+        "--cache",
+        str(out / "cache"),
+        "--workers",
+        "1",
+        "--no-figures",
+    )
     assert res.returncode == 0, res.stderr
     assert "0 samples made" in res.stderr and "4 limits computed" in res.stderr
     assert len(list((out / "cache" / "samples").glob("*.root"))) == n_samples
@@ -330,10 +383,11 @@ def test_changed_cut_reuses_the_samples(fast_run, tmp_path):
 def test_run_unknown_scenario_is_an_input_error(tmp_path):
     res = _run("--scenario", "lep", "--output", str(tmp_path))
     assert res.returncode == 2
-    assert res.stderr.strip().splitlines() == ["error: --scenario 'lep' unknown, expected one of belle2-bbg, "
-                                               "belle2-highmass, belle2-lowmass, bes3, stcf-2gev, stcf-4gev, "
-                                               "stcf-4gev-30ab, stcf-7gev"]
-
+    assert res.stderr.strip().splitlines() == [
+        "error: --scenario 'lep' unknown, expected one of belle2-bbg, "
+        "belle2-highmass, belle2-lowmass, bes3, stcf-2gev, stcf-4gev, "
+        "stcf-4gev-30ab, stcf-7gev"
+    ]
 
 
 def test_dask_local_cluster_run_gives_the_same_tables(fast_run, tmp_path):
@@ -348,17 +402,31 @@ def test_dask_local_cluster_run_gives_the_same_tables(fast_run, tmp_path):
     cfg["targets"] = [t for t in cfg["targets"] if t["scenario"] == "stcf-4gev-30ab"]
     (tmp_path / "bes3_datasets.csv").write_text((DEFAULT_SCENARIOS.parent / "bes3_datasets.csv").read_text())
     (tmp_path / "targets.json").write_text(json.dumps(cfg))
-    res = _run("--preset", "fast", "--output", str(tmp_path / "o"), "--cache", str(tmp_path / "cache"),
-               "--dask-workers", "2", "--no-figures", "--scenarios", str(tmp_path / "targets.json"),
-               *[a for n in names for a in ("--scenario", n)])
+    res = _run(
+        "--preset",
+        "fast",
+        "--output",
+        str(tmp_path / "o"),
+        "--cache",
+        str(tmp_path / "cache"),
+        "--dask-workers",
+        "2",
+        "--no-figures",
+        "--scenarios",
+        str(tmp_path / "targets.json"),
+        *[a for n in names for a in ("--scenario", n)],
+    )
     assert res.returncode == 0, res.stderr
     assert "Dask" in res.stderr or "dask" in res.stderr
     first = out.parent / "first_run_limits"
-    for rel in [f"{n}_limits.{ext}" for n in names for ext in ("csv", "json")] + \
-            [f"realistic_detector/stcf-4gev-30ab_limits.{ext}" for ext in ("csv", "json")]:
+    for rel in [f"{n}_limits.{ext}" for n in names for ext in ("csv", "json")] + [
+        f"realistic_detector/stcf-4gev-30ab_limits.{ext}" for ext in ("csv", "json")
+    ]:
         assert (tmp_path / "o" / "limits" / rel).read_bytes() == (first / rel).read_bytes(), rel
-    rows = [json.loads((folder / "beyond_detector.json").read_text())["rows"]
-            for folder in (tmp_path / "o" / "limits", first)]
+    rows = [
+        json.loads((folder / "beyond_detector.json").read_text())["rows"]
+        for folder in (tmp_path / "o" / "limits", first)
+    ]
     assert rows[0] == [r for r in rows[1] if r["scenario"] == "stcf-4gev-30ab"] != []
 
 
@@ -394,8 +462,7 @@ def test_report_states_how_far_the_realistic_decay_volume_moves_each_target(fast
     assert "| paper's detector | geometry | direction | realistic | majorana |" in report
     assert "figures/fig_detector.png" in report
     for name in ("bes3", "belle2-lowmass", "belle2-bbg", "stcf-4gev-30ab"):
-        table = json.loads((out.parent / "first_run_limits" / "realistic_detector" / f"{name}_limits.json")
-                           .read_text())
+        table = json.loads((out.parent / "first_run_limits" / "realistic_detector" / f"{name}_limits.json").read_text())
         assert table["limits"] and all(r["detector_model"] == "realistic" for r in table["limits"])
     assert "## Beyond the paper's detector" in (out.parent / "first_run_report.md").read_text()
 
@@ -403,8 +470,20 @@ def test_report_states_how_far_the_realistic_decay_volume_moves_each_target(fast
 def test_run_with_the_realistic_detector_says_so_everywhere(tmp_path):
     """``run --detector-model realistic``: the curves are the realistic detector's, the binned variants (whose shape
     would depend on d) are left out instead of failing the run, and the tables, report and figures say so."""
-    res = _run("--preset", "fast", "--scenario", "stcf-4gev-30ab", "--detector-model", "realistic", "--output",
-               str(tmp_path / "o"), "--cache", str(tmp_path / "c"), "--workers", "1")
+    res = _run(
+        "--preset",
+        "fast",
+        "--scenario",
+        "stcf-4gev-30ab",
+        "--detector-model",
+        "realistic",
+        "--output",
+        str(tmp_path / "o"),
+        "--cache",
+        str(tmp_path / "c"),
+        "--workers",
+        "1",
+    )
     assert res.returncode == 0, res.stderr
     table = json.loads((tmp_path / "o" / "limits" / "stcf-4gev-30ab_limits.json").read_text())
     assert {r["detector_model"] for r in table["limits"]} == {"realistic"}

@@ -29,10 +29,28 @@ def _alive(pid: int) -> bool:
 
 
 def _start(tmp_path: Path) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "dipole_portal", "limits", "--scenario", "stcf-4gev", "--n-masses",
-                             "12", "--events", "20000", "--workers", "2", "--output", str(tmp_path / "o")],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                            env={**ENV, "DIPOLE_PORTAL_CACHE": str(tmp_path / "c")})
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "dipole_portal",
+            "limits",
+            "--scenario",
+            "stcf-4gev",
+            "--n-masses",
+            "12",
+            "--events",
+            "20000",
+            "--workers",
+            "2",
+            "--output",
+            str(tmp_path / "o"),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**ENV, "DIPOLE_PORTAL_CACHE": str(tmp_path / "c")},
+    )
 
 
 def _workers(proc: subprocess.Popen, n: int = 2) -> list[int]:
@@ -71,8 +89,9 @@ def test_a_killed_worker_ends_the_run_in_one_line_and_it_resumes(tmp_path):
     assert proc.returncode == 1 and "Traceback" not in err, err
     assert lines[-1].startswith("error: a worker process ended without a result") and "rerun" in lines[-1]
     assert not (tmp_path / "o" / "stcf-4gev_limits.csv").exists()
-    res = subprocess.run(proc.args, capture_output=True, text=True,
-                         env={**ENV, "DIPOLE_PORTAL_CACHE": str(tmp_path / "c")})
+    res = subprocess.run(
+        proc.args, capture_output=True, text=True, env={**ENV, "DIPOLE_PORTAL_CACHE": str(tmp_path / "c")}
+    )
     assert res.returncode == 0 and "cached" in res.stderr, res.stderr
 
 
@@ -103,8 +122,9 @@ def test_an_interrupt_swallowed_in_a_finaliser_still_stops_the_commit(tmp_path):
 def test_temporaries_of_a_dead_process_are_removed_and_live_ones_kept(tmp_path):
     from dipole_portal.core.atomic import remove_stale_temporaries, tmp_prefix
 
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
-                          text=True).stdout.strip()
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    ).stdout.strip()
     (tmp_path / "samples").mkdir()
     gone = tmp_path / "samples" / f".dpp-abc.root.p{dead}.x1y2.tmp"
     gone.write_text("partial")
@@ -121,10 +141,29 @@ def test_ctrl_c_over_a_long_mass_list_never_hangs_at_exit(tmp_path, attempt):
     """``limits --n-masses 10000 --workers 2``, Ctrl-C to the group once limits are coming in: the process ends
     within seconds with exit 130 and one line (it once deadlocked joining the pool's manager thread at exit), and
     no semaphore is left for the resource tracker to warn about."""
-    proc = subprocess.Popen([sys.executable, "-m", "dipole_portal", "limits", "--scenario", "stcf-4gev", "--n-masses",
-                             "10000", "--events", "3000", "--workers", "2", "--output", str(tmp_path / "o")],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True,
-                            env={**ENV, "DIPOLE_PORTAL_CACHE": str(tmp_path / "c")})
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "dipole_portal",
+            "limits",
+            "--scenario",
+            "stcf-4gev",
+            "--n-masses",
+            "10000",
+            "--events",
+            "3000",
+            "--workers",
+            "2",
+            "--output",
+            str(tmp_path / "o"),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+        env={**ENV, "DIPOLE_PORTAL_CACHE": str(tmp_path / "c")},
+    )
     deadline = time.monotonic() + 120
     while len(list((tmp_path / "c" / "limits").glob("*.json"))) < 1 + attempt:
         assert proc.poll() is None and time.monotonic() < deadline

@@ -21,9 +21,15 @@ from dipole_portal.core.errors import InputError
 BASE = json.loads(DEFAULT_SCENARIOS.read_text())
 BASE["scenarios"]["bes3"]["points_csv"] = str(DEFAULT_SCENARIOS.parent / "bes3_datasets.csv")
 
-leaf = st.one_of(st.none(), st.booleans(), st.integers(-10**6, 10**6), st.floats(allow_nan=True, allow_infinity=True),
-                 st.text(max_size=8), st.lists(st.floats(allow_nan=True, allow_infinity=True), max_size=3),
-                 st.dictionaries(st.text(max_size=4), st.integers(), max_size=2))
+leaf = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**6), 10**6),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=8),
+    st.lists(st.floats(allow_nan=True, allow_infinity=True), max_size=3),
+    st.dictionaries(st.text(max_size=4), st.integers(), max_size=2),
+)
 
 
 def _paths(node, prefix=()):
@@ -70,8 +76,13 @@ def test_config_loader_never_crashes(cfg):
 
 
 @settings(max_examples=100, deadline=None)
-@given(st.recursive(leaf, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner,
-                                                                                     max_size=3), max_leaves=8))
+@given(
+    st.recursive(
+        leaf,
+        lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+        max_leaves=8,
+    )
+)
 def test_arbitrary_json_documents_are_refused_cleanly(doc):
     try:
         parse_scenarios(doc, DEFAULT_SCENARIOS)
@@ -79,17 +90,32 @@ def test_arbitrary_json_documents_are_refused_cleanly(doc):
         pass
 
 
-numbers = st.one_of(st.floats(allow_nan=True, allow_infinity=True).map(repr), st.integers(-5, 10**7).map(str),
-                    st.sampled_from(["", "x", "1e400", "-0", "0x10", "nan", "inf", "1,2"]))
+numbers = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True).map(repr),
+    st.integers(-5, 10**7).map(str),
+    st.sampled_from(["", "x", "1e400", "-0", "0x10", "nan", "inf", "1,2"]),
+)
 options = {
-    "generate": ["--process", "--sqrt-s", "--mass", "--decay-model", "--d-ref", "--cc-modes", "--events", "--seed",
-                 "--chunk-size", "--beams", "--region"],
+    "generate": [
+        "--process",
+        "--sqrt-s",
+        "--mass",
+        "--decay-model",
+        "--d-ref",
+        "--cc-modes",
+        "--events",
+        "--seed",
+        "--chunk-size",
+        "--beams",
+        "--region",
+    ],
     "yields": ["--scenario", "--mass", "--decay-model", "--cc-modes", "--events", "--seed"],
     "limit": ["--scenario", "--mass", "--method", "--calculator", "--bkg-syst", "--lumi-syst", "--events"],
     "run": ["--preset", "--scenario", "--decay-model", "--workers", "--executor"],
 }
-words = st.sampled_from(["signal", "nunugamma", "stcf-2gev", "bes3", "helicity", "up", "cls", "chi2", "toys",
-                         "fast", "serial", "lep"])
+words = st.sampled_from(
+    ["signal", "nunugamma", "stcf-2gev", "bes3", "helicity", "up", "cls", "chi2", "toys", "fast", "serial", "lep"]
+)
 
 
 @st.composite

@@ -28,23 +28,31 @@ PAGES = (README, ROOT / "docs" / "pipeline.md", ROOT / "docs" / "outputs.md")
 
 def documented_text() -> str:
     return "\n".join(p.read_text() for p in PAGES)
+
+
 PROGRAMS = ("python -m dipole_portal ", "pyhf ", "dipole-portal ")
 RUN_SCENARIO = "stcf-4gev"  # `run` is restricted to one scenario (no reproduction target: no model study)
 
 
 def _section(text: str, heading: str) -> str:
     start = text.index(heading)
-    nxt = re.search(r"^#{1,3} ", text[start + len(heading):], flags=re.M)
-    return text[start: start + len(heading) + (nxt.start() if nxt else len(text))]
+    nxt = re.search(r"^#{1,3} ", text[start + len(heading) :], flags=re.M)
+    return text[start : start + len(heading) + (nxt.start() if nxt else len(text))]
 
 
 def readme_commands(text: str) -> tuple[list[str], list[str]]:
     """(commands to run, in README order; templates whose files must exist)."""
-    fenced = [line.strip() for block in re.findall(r"```[a-z]*\n(.*?)```", text, flags=re.S)
-              for line in block.splitlines() if line.strip().startswith(PROGRAMS)]
+    fenced = [
+        line.strip()
+        for block in re.findall(r"```[a-z]*\n(.*?)```", text, flags=re.S)
+        for line in block.splitlines()
+        if line.strip().startswith(PROGRAMS)
+    ]
     table = re.findall(r"`(python -m dipole_portal run [^`]+)`", _section(text, "## Run it"))
-    produces = [" ".join(span.split()) for span in
-                re.findall(r"`((?:pyhf) [^`]*DIR/[^`]*)`", _section(text, "# What `run` produces"), flags=re.S)]
+    produces = [
+        " ".join(span.split())
+        for span in re.findall(r"`((?:pyhf) [^`]*DIR/[^`]*)`", _section(text, "# What `run` produces"), flags=re.S)
+    ]
     templates = [c for c in produces if "<" in c]
     return table + fenced + [c for c in produces if c not in templates], templates
 
@@ -77,8 +85,12 @@ def test_readme_lists_the_commands_it_documents():
 @pytest.mark.slow
 def test_readme_commands_run_as_written(tmp_path):
     commands, templates = readme_commands(documented_text())
-    env = {**os.environ, "DIPOLE_PORTAL_CACHE": str(tmp_path / "cache"), "DIPOLE_PORTAL_PROGRESS": "0",
-           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    env = {
+        **os.environ,
+        "DIPOLE_PORTAL_CACHE": str(tmp_path / "cache"),
+        "DIPOLE_PORTAL_PROGRESS": "0",
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+    }
     run_output = None
     for command in commands:
         args = small(command)

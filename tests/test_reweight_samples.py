@@ -29,20 +29,29 @@ def test_reweighted_isotropic_sample_matches_native_samples(tmp_path, scenario, 
     sc = get_scenario(scenario)
     point = sc.points[0]
     sel = build_selection(sc, point)
-    base = generate_to_root(SignalSpec(point.beams, mass, decay_model="isotropic"), tmp_path / "iso.root", seed=1,
-                            events=EVENTS)
+    base = generate_to_root(
+        SignalSpec(point.beams, mass, decay_model="isotropic"), tmp_path / "iso.root", seed=1, events=EVENTS
+    )
     pulls = {}
     for model in MODELS:
-        native = SelectedSample.from_result(process_sample(
-            generate_to_root(SignalSpec(point.beams, mass, decay_model=model), tmp_path / f"{model}.root",
-                             seed=2, events=EVENTS), "signal", sel))
+        native = SelectedSample.from_result(
+            process_sample(
+                generate_to_root(
+                    SignalSpec(point.beams, mass, decay_model=model), tmp_path / f"{model}.root", seed=2, events=EVENTS
+                ),
+                "signal",
+                sel,
+            )
+        )
         rew = SelectedSample.from_result(process_sample(base, "signal", sel, decay_model=model))
         assert rew.xsec_total_pb == pytest.approx(native.xsec_total_pb, rel=1e-12)  # the sample keeps sigma
         pulls[model] = (rew.efficiency - native.efficiency) / math.hypot(rew.efficiency_err, native.efficiency_err)
     assert all(abs(p) < 4 for p in pulls.values()), pulls
     # the models differ here by many sigma, so agreement is not trivial
-    effs = [SelectedSample.from_result(process_sample(base, "signal", sel, decay_model=m)).efficiency
-            for m in ("backward", "forward")]
+    effs = [
+        SelectedSample.from_result(process_sample(base, "signal", sel, decay_model=m)).efficiency
+        for m in ("backward", "forward")
+    ]
     assert abs(effs[0] - effs[1]) > 0.02
 
 
@@ -54,8 +63,9 @@ def test_weighted_efficiency_error_is_the_spread_over_seeds(tmp_path):
     sel = build_selection(sc, point)
     effs, errs = [], []
     for seed in range(24):
-        path = generate_to_root(SignalSpec(point.beams, 2.0, decay_model="isotropic"), tmp_path / f"{seed}.root",
-                                seed=seed, events=4_000)
+        path = generate_to_root(
+            SignalSpec(point.beams, 2.0, decay_model="isotropic"), tmp_path / f"{seed}.root", seed=seed, events=4_000
+        )
         r = SelectedSample.from_result(process_sample(path, "signal", sel, decay_model="forward"))
         effs.append(r.efficiency)
         errs.append(r.efficiency_err)
@@ -67,8 +77,9 @@ def test_counting_scales_the_cross_section_only(tmp_path):
     sc = get_scenario("stcf-2gev")
     point = sc.points[0]
     sel = build_selection(sc, point)
-    path = generate_to_root(SignalSpec(point.beams, 1.0, decay_model="isotropic"), tmp_path / "s.root", seed=3,
-                            events=20_000)
+    path = generate_to_root(
+        SignalSpec(point.beams, 1.0, decay_model="isotropic"), tmp_path / "s.root", seed=3, events=20_000
+    )
     two = process_sample(path, "signal", sel, decay_model="exact", n_modes=2)
     one = process_sample(path, "signal", sel, decay_model="exact", n_modes=1)
     assert one.cutflow.sumw[0] == pytest.approx(two.cutflow.sumw[0] / 2, rel=1e-12)

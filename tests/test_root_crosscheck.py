@@ -30,11 +30,13 @@ from dipole_portal.selections.process import process_sample  # noqa: E402
 @pytest.fixture(scope="module")
 def samples(tmp_path_factory):
     d = tmp_path_factory.mktemp("root")
-    sig = generate_to_root(SignalSpec(Beams(7.0, 4.0), 1.0), d / "signal.root", seed=5, events=150_000,
-                           chunk_size=100_000)
+    sig = generate_to_root(
+        SignalSpec(Beams(7.0, 4.0), 1.0), d / "signal.root", seed=5, events=150_000, chunk_size=100_000
+    )
     region = PhaseSpaceRegion(E_min=0.1, E_max=2.0, cos_min=-0.9, cos_max=0.9)
-    bkg = generate_to_root(NuNuGammaSpec(Beams.symmetric_at(4.0), region), d / "nunugamma.root", seed=6,
-                           events=120_000, chunk_size=120_000)
+    bkg = generate_to_root(
+        NuNuGammaSpec(Beams.symmetric_at(4.0), region), d / "nunugamma.root", seed=6, events=120_000, chunk_size=120_000
+    )
     return {"signal": sig, "nunugamma": bkg}
 
 
@@ -86,8 +88,7 @@ def test_run_outputs_open_in_root(tmp_path):
     from dipole_portal.core.cache import Cache
 
     sc = get_scenario("stcf-2gev")
-    path = write_diagnostic_histograms(sc, 20_000, 1, "helicity", Cache(tmp_path / "cache"),
-                                       tmp_path / "histograms")[0]
+    path = write_diagnostic_histograms(sc, 20_000, 1, "helicity", Cache(tmp_path / "cache"), tmp_path / "histograms")[0]
     f = ROOT.TFile.Open(str(path))
     names = sorted(k.GetName() for k in f.GetListOfKeys() if k.GetClassName() == "TH2D")
     assert names == ["nunugamma_all", "nunugamma_selected", "signal_all", "signal_selected"]
@@ -114,7 +115,7 @@ def test_root_statistics_and_titles_survive_roots_methods(tmp_path):
             th = f.Get(name)
             h = u[name].to_hist()
             sumw, sumw2 = h.values().sum(), h.variances().sum()
-            assert th.GetEffectiveEntries() == pytest.approx(sumw ** 2 / sumw2, rel=1e-9), name
+            assert th.GetEffectiveEntries() == pytest.approx(sumw**2 / sumw2, rel=1e-9), name
             assert th.GetEffectiveEntries() > 100  # thousands of weighted events, not the sum of weights
             title, x_title, y_title = th.GetTitle(), th.GetXaxis().GetTitle(), th.GetYaxis().GetTitle()
             assert ";" not in title and title.startswith(("signal", "e^{+}e^{-}")) and "STCF 2 GeV" in title

@@ -24,8 +24,10 @@ def signal_spec():
 def test_fresh_process_reads_exact_arrays(tmp_path, signal_spec):
     path = tmp_path / "sig.root"
     generate_to_root(signal_spec, path, seed=4, events=250_000, chunk_size=100_000)
-    written = {k: np.concatenate([c[k] for c in generate_chunks(signal_spec, 4, 250_000, 100_000)])
-               for k in ("photon_E", "photon_pz", "N_px", "weight", "helicity")}
+    written = {
+        k: np.concatenate([c[k] for c in generate_chunks(signal_spec, 4, 250_000, 100_000)])
+        for k in ("photon_E", "photon_pz", "N_px", "weight", "helicity")
+    }
     code = (
         "import sys, uproot, numpy as np; t = uproot.open(sys.argv[1])['events'];"
         "a = t.arrays(['photon_E', 'photon_pz', 'N_px', 'weight', 'helicity'], library='np');"
@@ -62,8 +64,20 @@ def test_every_branch_says_its_meaning_frame_and_unit(tmp_path, signal_spec):
     with uproot.open(path) as f:
         tree = f["events"]
         titles = {b.name: b.title for b in tree.branches}
-        assert set(titles) == {"photon_E", "photon_px", "photon_py", "photon_pz", "N_E", "N_px", "N_py", "N_pz",
-                               "helicity", "cos_theta_star", "cos_psi", "weight"}
+        assert set(titles) == {
+            "photon_E",
+            "photon_px",
+            "photon_py",
+            "photon_pz",
+            "N_E",
+            "N_px",
+            "N_py",
+            "N_pz",
+            "helicity",
+            "cos_theta_star",
+            "cos_psi",
+            "weight",
+        }
         for name, title in titles.items():
             assert not title.startswith(name + "/"), name
             assert "[" in title or name == "helicity" or (name.startswith("cos_") and "N rest frame" in title), name
@@ -121,8 +135,9 @@ def test_more_baskets_than_uproots_default_table(tmp_path, monkeypatch):
     path = rootio.write_events(tmp_path / "many.root", iter(chunks), {"process": "signal"}, expected_entries=25_000)
     with uproot.open(path) as f:
         assert f["events"].num_entries == 25_000 and f["events"]["photon_E"].num_baskets == 25
-        assert np.array_equal(f["events"]["photon_E"].array(library="np"), np.concatenate(
-            [c["photon_E"] for c in chunks]))
+        assert np.array_equal(
+            f["events"]["photon_E"].array(library="np"), np.concatenate([c["photon_E"] for c in chunks])
+        )
     with pytest.raises(ValueError, match="expected_entries"):  # never a KeyError deep inside uproot
         rootio.write_events(tmp_path / "unsized.root", iter(chunks), {"process": "signal"})
     assert not (tmp_path / "unsized.root").exists()

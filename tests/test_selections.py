@@ -99,8 +99,10 @@ def _boundary_photons(sel, n=2000):
     phi = np.linspace(0, 2 * np.pi, len(E))
     f32 = np.float32
     return {
-        "photon_E": E.astype(f32), "photon_px": (E * np.sin(theta) * np.cos(phi)).astype(f32),
-        "photon_py": (E * np.sin(theta) * np.sin(phi)).astype(f32), "photon_pz": (E * np.cos(theta)).astype(f32),
+        "photon_E": E.astype(f32),
+        "photon_px": (E * np.sin(theta) * np.cos(phi)).astype(f32),
+        "photon_py": (E * np.sin(theta) * np.sin(phi)).astype(f32),
+        "photon_pz": (E * np.cos(theta)).astype(f32),
         "weight": np.ones(len(E)),
     }
 
@@ -116,8 +118,9 @@ def test_boundary_photons_same_on_every_path(tmp_path, name):
     # path 1: ROOT file -> uproot.iterate -> awkward/vector -> cut-flow and histogram
     res = process_sample(path, "nunugamma", sel)
     # path 2: in-memory awkward arrays through the same column builder
-    photon = ak.zip({k: np.asarray(data[f"photon_{k}"], np.float64) for k in ("px", "py", "pz", "E")},
-                    with_name="Momentum4D")
+    photon = ak.zip(
+        {k: np.asarray(data[f"photon_{k}"], np.float64) for k in ("px", "py", "pz", "E")}, with_name="Momentum4D"
+    )
     cols = photon_columns(ak.zip({"photon": photon, "weight": data["weight"]}, depth_limit=1), sel.beta)
     mask = sel.passed(cols)
     assert res.cutflow.events[-1] == int(mask.sum())
@@ -164,8 +167,9 @@ def test_scenarios_with_different_cuts_are_different_keys(tmp_path):
 QUADRATURE_ERR = 2e-4  # the 300 x 300 x 48 grid against one twice as fine: |difference| < 1e-4 at three points
 
 
-@pytest.mark.parametrize(("name", "mass"), [("stcf-2gev", 1.0), ("stcf-7gev", 0.3), ("belle2-bbg", 5.0),
-                                            ("belle2-lowmass", 1.0)])
+@pytest.mark.parametrize(
+    ("name", "mass"), [("stcf-2gev", 1.0), ("stcf-7gev", 0.3), ("belle2-bbg", 5.0), ("belle2-lowmass", 1.0)]
+)
 def test_default_yields_reproduce_the_exact_matrix_element_efficiency(tmp_path, name, mass):
     """The default model is exact, and its yields reproduce the quadrature of the traced matrix element's law
     (tests/test_spin_correlation.py checks that law against Dirac traces) within the MC error."""

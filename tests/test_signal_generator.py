@@ -40,10 +40,15 @@ def test_n_polar_angle_follows_eq2(mass):
 
 def _rest_frame_cos(ev: dict) -> np.ndarray:
     """cos(theta*) recovered with vector: boost the photon into the N rest frame, angle to the N flight."""
-    g = vector.array({k: ev[f"photon_{c}"].astype(float) for k, c in zip(("px", "py", "pz", "E"),
-                                                                       ("px", "py", "pz", "E"), strict=True)})
-    n = vector.array({k: ev[f"N_{c}"].astype(float) for k, c in zip(("px", "py", "pz", "E"),
-                                                                  ("px", "py", "pz", "E"), strict=True)})
+    g = vector.array(
+        {
+            k: ev[f"photon_{c}"].astype(float)
+            for k, c in zip(("px", "py", "pz", "E"), ("px", "py", "pz", "E"), strict=True)
+        }
+    )
+    n = vector.array(
+        {k: ev[f"N_{c}"].astype(float) for k, c in zip(("px", "py", "pz", "E"), ("px", "py", "pz", "E"), strict=True)}
+    )
     g_rest = g.boost_beta3(-n.to_beta3())
     return np.asarray(g_rest.to_Vector3D().unit().dot(n.to_Vector3D().unit()))
 
@@ -84,8 +89,14 @@ def test_rest_frame_photon_law(model):
 def test_photon_is_massless_and_energy_matches_two_body():
     spec = SignalSpec(Beams(7.0, 4.0), 1.0)
     ev = generate_signal_chunk(np.random.default_rng(2), 100_000, spec, 100_000)
-    g = vector.array({"px": ev["photon_px"].astype(float), "py": ev["photon_py"].astype(float),
-                      "pz": ev["photon_pz"].astype(float), "E": ev["photon_E"].astype(float)})
+    g = vector.array(
+        {
+            "px": ev["photon_px"].astype(float),
+            "py": ev["photon_py"].astype(float),
+            "pz": ev["photon_pz"].astype(float),
+            "E": ev["photon_E"].astype(float),
+        }
+    )
     # float32 storage: m^2 / E^2 vanishes to float32 precision (a few 1e-7)
     assert np.max(np.abs(g.mass2) / g.E**2) < 2e-6
     # vector's boost of the CM photon equals the closed-form boost (the selection uses vector)

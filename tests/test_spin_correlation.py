@@ -26,8 +26,9 @@ from dipole_portal.selections.cuts import PhotonColumns, build_selection
 # -- Dirac algebra (Dirac representation, metric +---) -------------------------------------------------------
 _I2, _Z2 = np.eye(2), np.zeros((2, 2))
 _PAULI = [np.array([[0, 1], [1, 0]], complex), np.array([[0, -1j], [1j, 0]]), np.array([[1, 0], [0, -1]], complex)]
-GAMMA = np.array([np.block([[_I2, _Z2], [_Z2, -_I2]]).astype(complex)]
-                 + [np.block([[_Z2, s], [-s, _Z2]]) for s in _PAULI])
+GAMMA = np.array(
+    [np.block([[_I2, _Z2], [_Z2, -_I2]]).astype(complex)] + [np.block([[_Z2, s], [-s, _Z2]]) for s in _PAULI]
+)
 METRIC = np.array([1.0, -1.0, -1.0, -1.0])
 GAMMA5 = 1j * GAMMA[0] @ GAMMA[1] @ GAMMA[2] @ GAMMA[3]
 P_L, P_R = (np.eye(4) - GAMMA5) / 2, (np.eye(4) + GAMMA5) / 2
@@ -164,8 +165,11 @@ def test_generator_distributions_match_the_traced_reference(references, sqrt_s, 
     rE, rcos = ref["k"][:, 0], ref["k"][:, 3] / ref["k"][:, 0]
     e_edges = np.linspace(min(E.min(), rE.min()), max(E.max(), rE.max()) * (1 + 1e-9), 21)
     c_edges = np.linspace(-1, 1, 21)
-    for p in (_compare(cos, rcos, ref["weight"], c_edges), _compare(E, rE, ref["weight"], e_edges),
-              _compare((E, cos), (rE, rcos), ref["weight"], (e_edges[::2], c_edges[::2]))):
+    for p in (
+        _compare(cos, rcos, ref["weight"], c_edges),
+        _compare(E, rE, ref["weight"], e_edges),
+        _compare((E, cos), (rE, rcos), ref["weight"], (e_edges[::2], c_edges[::2])),
+    ):
         assert p > 1e-3
 
 
@@ -188,11 +192,14 @@ def _efficiency_error(passed: np.ndarray, w: np.ndarray) -> tuple[float, float]:
     return eff, float(math.sqrt(np.sum(w**2 * (passed - eff) ** 2)) / np.sum(w))
 
 
-@pytest.mark.parametrize(("scenario", "sqrt_s", "mass", "beams", "helicity_off"), [
-    ("stcf-2gev", 2.0, 1.0, None, True),  # helicity 8% above exact: > 10 sigma here
-    ("stcf-4gev", 4.0, 1.0, None, False),  # 5% above: about 5 sigma with this reference, not asserted
-    ("belle2-lowmass", 10.583, 1.0, (7.0, 4.0), False),  # 2% above
-])
+@pytest.mark.parametrize(
+    ("scenario", "sqrt_s", "mass", "beams", "helicity_off"),
+    [
+        ("stcf-2gev", 2.0, 1.0, None, True),  # helicity 8% above exact: > 10 sigma here
+        ("stcf-4gev", 4.0, 1.0, None, False),  # 5% above: about 5 sigma with this reference, not asserted
+        ("belle2-lowmass", 10.583, 1.0, (7.0, 4.0), False),  # 2% above
+    ],
+)
 def test_efficiency_under_real_cuts(references, scenario, sqrt_s, mass, beams, helicity_off):
     """The generator's exact efficiency equals the traced reference's within the MC errors; helicity's does not."""
     sc = get_scenario(scenario)

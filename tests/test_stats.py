@@ -28,19 +28,35 @@ def _pyhf_numpy_minuit():
     with pyhf_backend():
         yield
 
+
 def synthetic(masses_sqrt_s, mass, lumi=1000.0, eff=0.3, bkg_xsec=1e-3, d_ref=1e-5, length=0.8):
-    chans = [ChannelYield(sqrt_s=e, lumi_fb=lumi, mass=mass, d_ref=d_ref, eps_det=1.0, length_m=length,
-                          signal_xsec_pb=2e-4 * (d_ref / 1e-5) ** 2, efficiency=eff, efficiency_err=0.0,
-                          background_xsec_pb=bkg_xsec, background_xsec_err_pb=bkg_xsec * 1e-4,
-                          gap_background_events=0.0) for e in masses_sqrt_s]
+    chans = [
+        ChannelYield(
+            sqrt_s=e,
+            lumi_fb=lumi,
+            mass=mass,
+            d_ref=d_ref,
+            eps_det=1.0,
+            length_m=length,
+            signal_xsec_pb=2e-4 * (d_ref / 1e-5) ** 2,
+            efficiency=eff,
+            efficiency_err=0.0,
+            background_xsec_pb=bkg_xsec,
+            background_xsec_err_pb=bkg_xsec * 1e-4,
+            gap_background_events=0.0,
+        )
+        for e in masses_sqrt_s
+    ]
     return ScenarioYields("synthetic", mass, "helicity", 2, chans)
 
 
 @pytest.mark.parametrize("background", [0.0, 3.0, 1e4, 7.5e5])
 def test_chi2_matches_closed_form_when_prompt(background):
     y = synthetic([4.0], 3.0, bkg_xsec=background / 1e6)  # L = 1000 fb^-1: B = 1e6 sigma_pb
-    d95 = chi2mod.d95_chi2(lambda d: np.array([c.signal_events(d) for c in y.channels]),
-                           np.array([c.background_events for c in y.channels]))
+    d95 = chi2mod.d95_chi2(
+        lambda d: np.array([c.signal_events(d) for c in y.channels]),
+        np.array([c.background_events for c in y.channels]),
+    )
     assert float(y.channels[0].decay_probability(d95)) == pytest.approx(1.0, abs=1e-9)
     assert float(y.signal_events(d95)) == pytest.approx(chi2mod.s95_closed_form(background), rel=1e-8)
 
@@ -59,8 +75,11 @@ def test_numpy_toys_agree_with_pyhf_toys():
     S, B, ntoys = 3.0, 0.01, 1500
     model = pyhf.simplemodels.uncorrelated_background([S], [B], [B * 1e-3])
     data = list(model.expected_data([0.0] + [1.0] * (model.config.npars - 1)))
-    cls_pyhf = float(pyhf.infer.hypotest(1.0, data, model, test_stat="qtilde", calctype="toybased", ntoys=ntoys,
-                                         track_progress=False))
+    cls_pyhf = float(
+        pyhf.infer.hypotest(
+            1.0, data, model, test_stat="qtilde", calctype="toybased", ntoys=ntoys, track_progress=False
+        )
+    )
     cls_np = float(expected_cls(1.0, np.array([S]), np.array([B]), 200_000)[2])
     err = math.sqrt(cls_np * (1 - cls_np) / ntoys) / 0.99  # pyhf's toy statistics dominate
     assert abs(cls_pyhf - cls_np) < 4 * err
@@ -70,11 +89,28 @@ def test_numpy_toys_agree_with_pyhf_toys():
 @pytest.mark.parametrize("B", [400.0, 1e4])
 def test_asymptotic_cls_against_formula(B):
     """Large B: median and +-1 sigma expected limits agree with the Asimov formulae of Cowan et al."""
-    spec = {"channels": [{"name": "c", "samples": [
-        {"name": "signal", "data": [1.0], "modifiers": [{"name": "mu", "type": "normfactor", "data": None}]},
-        {"name": "bkg", "data": [B], "modifiers": [{"name": "st", "type": "staterror", "data": [B * 1e-6]}]}]}],
+    spec = {
+        "channels": [
+            {
+                "name": "c",
+                "samples": [
+                    {
+                        "name": "signal",
+                        "data": [1.0],
+                        "modifiers": [{"name": "mu", "type": "normfactor", "data": None}],
+                    },
+                    {
+                        "name": "bkg",
+                        "data": [B],
+                        "modifiers": [{"name": "st", "type": "staterror", "data": [B * 1e-6]}],
+                    },
+                ],
+            }
+        ],
         "observations": [{"name": "c", "data": [B]}],
-        "measurements": [{"name": "m", "config": {"poi": "mu", "parameters": []}}], "version": "1.0.0"}
+        "measurements": [{"name": "m", "config": {"poi": "mu", "parameters": []}}],
+        "version": "1.0.0",
+    }
     lim = asymptotic_limits(spec, guess=2 * math.sqrt(B))
 
     def q_asimov(S):  # q_mu on background-only Asimov data for a single Poisson bin
@@ -82,9 +118,11 @@ def test_asymptotic_cls_against_formula(B):
 
     # CLs_exp(N) = (1 - Phi(sqrt(q) - N)) / Phi(N)... solved numerically for the median and +-1 sigma
     for k, N in ((1, -1), (2, 0), (3, 1)):
+
         def f(S, N=N):
             sq = math.sqrt(q_asimov(S))
             return stats.norm.sf(sq - N) / stats.norm.cdf(N) - 0.05
+
         expected = optimize.brentq(f, 1e-3, 50 * math.sqrt(B))
         assert lim.bands[k] == pytest.approx(expected, rel=0.01)
 
@@ -94,8 +132,12 @@ def test_d95_finite_and_monotonic_from_long_lived_to_prompt():
     d95 = []
     for m in masses:
         y = synthetic([4.0], m)
-        d95.append(chi2mod.d95_chi2(lambda d, y=y: np.array([c.signal_events(d) for c in y.channels]),
-                                    np.array([c.background_events for c in y.channels])))
+        d95.append(
+            chi2mod.d95_chi2(
+                lambda d, y=y: np.array([c.signal_events(d) for c in y.channels]),
+                np.array([c.background_events for c in y.channels]),
+            )
+        )
     d95 = np.array(d95)
     assert np.all(np.isfinite(d95)) and np.all(d95 > 0)
     plong = [float(synthetic([4.0], m).channels[0].decay_probability(d)) for m, d in zip(masses, d95, strict=True)]
@@ -137,8 +179,9 @@ def run(*args):
 
 
 def test_cli_limit_json(tmp_path):
-    res = run("limit", "--scenario", "stcf-4gev", "--mass", "1", "--events", "20000", "--cache", str(tmp_path),
-              "--json")
+    res = run(
+        "limit", "--scenario", "stcf-4gev", "--mass", "1", "--events", "20000", "--cache", str(tmp_path), "--json"
+    )
     assert res.returncode == 0, res.stderr
     out = json.loads(res.stdout)
     assert out["method"] == "cls" and out["calculator"] == "asymptotic"
@@ -159,8 +202,18 @@ def test_cli_limits_scan_outputs_pass_pyhf_tools(tmp_path):
     """The published artefacts work with pyhf's own command line: ``inspect`` on the background-only workspace,
     ``cls`` with each per-mass patch (CLs_exp = 0.050 at the tabulated asymptotic limit), and with an INSPIRE
     id, ``patchset verify`` and ``apply``; without one, no patchset (pyhf's schema requires it)."""
-    args = ["limits", "--scenario", "stcf-2gev", "--masses", "0.1,1.0", "--events", "20000",
-            "--cache", str(tmp_path / "w"), "--output"]
+    args = [
+        "limits",
+        "--scenario",
+        "stcf-2gev",
+        "--masses",
+        "0.1,1.0",
+        "--events",
+        "20000",
+        "--cache",
+        str(tmp_path / "w"),
+        "--output",
+    ]
     res = run(*args, str(tmp_path / "o"))
     assert res.returncode == 0, res.stderr
     o = tmp_path / "o"
@@ -173,15 +226,19 @@ def test_cli_limits_scan_outputs_pass_pyhf_tools(tmp_path):
     summary = _pyhf_cli("inspect", bkg)
     assert "nunugamma" in summary and "signal" not in summary
     for mass in ("0p1", "1"):
-        cls = json.loads(_pyhf_cli("cls", bkg, "--patch", str(o / "stcf-2gev_patches" / f"mN_{mass}GeV.json"),
-                                   "--measurement", "expected"))
+        cls = json.loads(
+            _pyhf_cli(
+                "cls", bkg, "--patch", str(o / "stcf-2gev_patches" / f"mN_{mass}GeV.json"), "--measurement", "expected"
+            )
+        )
         assert cls["CLs_exp"][2] == pytest.approx(0.05, abs=0.002), mass  # the patch holds the median limit
     with_ins = tmp_path / "o2"
     assert run(*args, str(with_ins), "--hepdata-ins", TEST_INSPIRE_ID).returncode == 0
     ps = str(with_ins / "stcf-2gev_patchset.json")
     _pyhf_cli("patchset", "verify", str(with_ins / "stcf-2gev_bkgonly.json"), ps)
-    applied = json.loads(_pyhf_cli("patchset", "apply", str(with_ins / "stcf-2gev_bkgonly.json"), ps,
-                                   "--name", "mN_1GeV"))
+    applied = json.loads(
+        _pyhf_cli("patchset", "apply", str(with_ins / "stcf-2gev_bkgonly.json"), ps, "--name", "mN_1GeV")
+    )
     ws = pyhf.Workspace(json.loads((with_ins / "stcf-2gev_bkgonly.json").read_text()))
     patch = json.loads((with_ins / "stcf-2gev_patches" / "mN_1GeV.json").read_text())
     assert applied["channels"] == pyhf.Workspace(jsonpatch.apply_patch(ws, patch))["channels"]
@@ -227,8 +284,7 @@ def test_sparse_toy_qtilde_against_brute_force_fit():
         return -(np.sum(n * np.log(lam)) - lam.sum())
 
     for n, qi in zip(counts, q, strict=True):
-        best = optimize.minimize_scalar(nll, bounds=(0.0, mu), args=(n,), method="bounded",
-                                        options={"xatol": 1e-10})
+        best = optimize.minimize_scalar(nll, bounds=(0.0, mu), args=(n,), method="bounded", options={"xatol": 1e-10})
         fit = min(best.fun, nll(0.0, n), nll(mu, n))
         assert qi == pytest.approx(max(2 * (nll(mu, n) - fit), 0.0), abs=1e-6)
 
@@ -277,8 +333,13 @@ def test_a_published_set_has_one_choice_of_each(tmp_path, field):
     from dipole_portal.stats.outputs import computed_with, write_limit_tables
 
     a = compute_limit(synthetic([4.0], 1.0), "chi2")
-    other = {"decay_model": "forward", "n_cc_modes": 1, "model": "binned", "method": "cls",
-             "systematics": {"background_norm": 0.1, "luminosity": 0.0}}[field]
+    other = {
+        "decay_model": "forward",
+        "n_cc_modes": 1,
+        "model": "binned",
+        "method": "cls",
+        "systematics": {"background_norm": 0.1, "luminosity": 0.0},
+    }[field]
     b = replace(a, mass_GeV=a.mass_GeV * 1.1, **{field: other})
     assert computed_with([a, replace(a, mass_GeV=2.0)])["decay_model"] == a.decay_model
     with pytest.raises(InputError, match=field):
@@ -310,9 +371,17 @@ def test_toy_limit_reproduced_by_pyhf_toy_calculator(tmp_path):
     fixed = [name != "mu" for name in model.config.par_names]
     ntoys = 3000
     with pyhf_backend(optimizer="scipy"):
-        _, cls_exp = pyhf.infer.hypotest(1.0, ws.data(model), model, fixed_params=fixed, test_stat="qtilde",
-                                         calctype="toybased", ntoys=ntoys, return_expected=True,
-                                         track_progress=False)
+        _, cls_exp = pyhf.infer.hypotest(
+            1.0,
+            ws.data(model),
+            model,
+            fixed_params=fixed,
+            test_stat="qtilde",
+            calctype="toybased",
+            ntoys=ntoys,
+            return_expected=True,
+            track_progress=False,
+        )
     sigma = math.sqrt(0.025 * 0.975 / ntoys) / 0.5  # CLs = CLs+b / CLb near CLs+b = 0.025, CLb = 0.5
     assert abs(float(cls_exp) - 0.05) < 3 * sigma, (float(cls_exp), sigma)
 
@@ -344,7 +413,8 @@ def test_mc_uncertainty_of_d95_follows_the_propagation_law(tmp_path, events):
     ch = y.channels[0]
     b, t = ch.background_events, CHI2_95
     dlns_dlnb = t * b / (2 * math.sqrt(t * t / 4 + t * b) * s95_closed_form(b))
-    expected = 0.5 * math.hypot(ch.efficiency_err / ch.efficiency,
-                                dlns_dlnb * ch.background_irreducible_err / ch.background_irreducible_events)
+    expected = 0.5 * math.hypot(
+        ch.efficiency_err / ch.efficiency, dlns_dlnb * ch.background_irreducible_err / ch.background_irreducible_events
+    )
     assert r.d95_mc_rel_err == pytest.approx(expected, rel=0.02)
     assert 1e-4 < r.d95_mc_rel_err < 0.05 * math.sqrt(1e4 / events)

@@ -92,8 +92,12 @@ def test_every_stage_lives_in_the_namespace():
 def test_a_checkout_imports_without_an_install(tmp_path):
     """``PYTHONPATH=src`` is enough (no import hook): what every static tool sees."""
     code = "import dipole_portal.samples.generators, dipole_portal.analysis.cli; print('ok')"
-    res = subprocess.run([sys.executable, "-I", "-c", f"import sys; sys.path.insert(0, {str(ROOT / 'src')!r}); {code}"],
-                         capture_output=True, text=True, cwd=tmp_path)
+    res = subprocess.run(
+        [sys.executable, "-I", "-c", f"import sys; sys.path.insert(0, {str(ROOT / 'src')!r}); {code}"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
     assert res.returncode == 0 and res.stdout.strip() == "ok", res.stderr
 
 
@@ -102,9 +106,22 @@ def test_mypy_follows_the_installed_package_and_finds_no_error(tmp_path):
     """mypy, run outside the checkout on the installed package, resolves every ``dipole_portal`` import (through
     the plain path entry of the install) and reports no error, with the configuration in pyproject.toml."""
     pytest.importorskip("mypy")
-    res = subprocess.run([sys.executable, "-m", "mypy", "--config-file", str(ROOT / "pyproject.toml"),
-                          "--cache-dir", str(tmp_path / "mypy"), "-p", "dipole_portal"],
-                         capture_output=True, text=True, cwd=tmp_path)
+    res = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mypy",
+            "--config-file",
+            str(ROOT / "pyproject.toml"),
+            "--cache-dir",
+            str(tmp_path / "mypy"),
+            "-p",
+            "dipole_portal",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
     assert 'module named "dipole_portal' not in res.stdout, res.stdout
     assert res.returncode == 0, res.stdout[-3000:]
 
@@ -135,8 +152,9 @@ def test_import_has_no_side_effects():
 
 
 def test_cli_runs_as_module_and_script(tmp_path):
-    res = subprocess.run([sys.executable, "-m", "dipole_portal", "--help"], capture_output=True, text=True,
-                         cwd=tmp_path)
+    res = subprocess.run(
+        [sys.executable, "-m", "dipole_portal", "--help"], capture_output=True, text=True, cwd=tmp_path
+    )
     assert res.returncode == 0 and "cache" in res.stdout
     script = Path(sys.executable).parent / "dipole-portal"
     if script.exists():
@@ -150,8 +168,27 @@ def test_a_stats_module_in_the_working_directory_is_harmless(tmp_path):
         (tmp_path / name).write_text("raise RuntimeError('shadowed')\n")
     (tmp_path / "plotting").mkdir()
     (tmp_path / "plotting" / "__init__.py").write_text("raise RuntimeError('shadowed')\n")
-    res = subprocess.run([sys.executable, "-m", "dipole_portal", "limit", "--scenario", "stcf-4gev", "--mass", "1",
-                          "--events", "3000", "--method", "chi2", "--cache", str(tmp_path / "c"), "--json"],
-                         capture_output=True, text=True, cwd=tmp_path)
+    res = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "dipole_portal",
+            "limit",
+            "--scenario",
+            "stcf-4gev",
+            "--mass",
+            "1",
+            "--events",
+            "3000",
+            "--method",
+            "chi2",
+            "--cache",
+            str(tmp_path / "c"),
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
     assert res.returncode == 0, res.stderr
     assert '"d95_chi2"' in res.stdout

@@ -21,8 +21,15 @@ ENV = {**os.environ, "DIPOLE_PORTAL_PROGRESS": "0"}
 
 
 def _cli(*args: str, cwd: Path, **kw) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "dipole_portal", *args], capture_output=True, text=True, cwd=cwd,
-                          env={**ENV, "DIPOLE_PORTAL_CACHE": str(cwd / "cache")}, timeout=900, **kw)
+    return subprocess.run(
+        [sys.executable, "-m", "dipole_portal", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env={**ENV, "DIPOLE_PORTAL_CACHE": str(cwd / "cache")},
+        timeout=900,
+        **kw,
+    )
 
 
 def _snapshot(folder: Path) -> dict[str, str]:
@@ -75,8 +82,20 @@ def test_links_in_the_output_folder_are_replaced_never_followed(tmp_path):
 
 
 def _yields(tmp_path: Path, model: str) -> Path:
-    res = _cli("select", "--scenario", "stcf-4gev", "--mass", "1", "--events", "3000", "--decay-model", model,
-               "--output", "sel", cwd=tmp_path)
+    res = _cli(
+        "select",
+        "--scenario",
+        "stcf-4gev",
+        "--mass",
+        "1",
+        "--events",
+        "3000",
+        "--decay-model",
+        model,
+        "--output",
+        "sel",
+        cwd=tmp_path,
+    )
     assert res.returncode == 0, res.stderr
     return tmp_path / "sel" / f"stcf-4gev_m1_{model}_yields.json"
 
@@ -90,8 +109,10 @@ def test_a_refused_limits_command_changes_nothing(tmp_path):
     assert _snapshot(tmp_path / "L") == before
 
 
-@pytest.mark.parametrize(("scenario", "word"), [("../../escaped", "scenario"), ("limits/x", "scenario"),
-                                                ("", "scenario"), (".hidden", "scenario")])
+@pytest.mark.parametrize(
+    ("scenario", "word"),
+    [("../../escaped", "scenario"), ("limits/x", "scenario"), ("", "scenario"), (".hidden", "scenario")],
+)
 def test_a_scenario_name_from_a_yields_file_cannot_leave_the_output_folder(tmp_path, scenario, word):
     good = _yields(tmp_path, "exact")
     record = json.loads(good.read_text())
@@ -106,16 +127,42 @@ def test_a_scenario_name_from_a_yields_file_cannot_leave_the_output_folder(tmp_p
 
 
 def test_masses_that_differ_get_different_files(tmp_path):
-    res = _cli("limits", "--scenario", "stcf-4gev", "--masses", "1,1.0000001", "--events", "3000", "--method",
-               "chi2", "--output", "L", cwd=tmp_path)
+    res = _cli(
+        "limits",
+        "--scenario",
+        "stcf-4gev",
+        "--masses",
+        "1,1.0000001",
+        "--events",
+        "3000",
+        "--method",
+        "chi2",
+        "--output",
+        "L",
+        cwd=tmp_path,
+    )
     assert res.returncode == 0, res.stderr
     assert sorted(p.name for p in (tmp_path / "L" / "stcf-4gev_patches").iterdir()) == [
-        "mN_1GeV.json", "mN_1p0000001GeV.json"]
+        "mN_1GeV.json",
+        "mN_1p0000001GeV.json",
+    ]
 
 
 def test_cutflow_never_writes_onto_its_input(tmp_path):
-    res = _cli("generate", "--process", "signal", "--sqrt-s", "4", "--mass", "1", "--events", "2000", "--output",
-               "s.root", cwd=tmp_path)
+    res = _cli(
+        "generate",
+        "--process",
+        "signal",
+        "--sqrt-s",
+        "4",
+        "--mass",
+        "1",
+        "--events",
+        "2000",
+        "--output",
+        "s.root",
+        cwd=tmp_path,
+    )
     assert res.returncode == 0, res.stderr
     before = _snapshot(tmp_path)
     for out in ("s.root", "./s.root", str(tmp_path / "s.root")):
@@ -135,8 +182,9 @@ def earlier_run(tmp_path_factory):
 
 def test_later_stages_publish_only_this_runs_tables(earlier_run):
     base = earlier_run
-    res = _cli("limits", "--scenario", "stcf-2gev", "--masses", "0.5", "--events", "3000", "--output", "OUT/limits",
-               cwd=base)
+    res = _cli(
+        "limits", "--scenario", "stcf-2gev", "--masses", "0.5", "--events", "3000", "--output", "OUT/limits", cwd=base
+    )
     assert res.returncode == 0, res.stderr
     res = _cli("run", "--preset", "fast", "--scenario", "stcf-4gev", "--output", "OUT", "--workers", "2", cwd=base)
     assert res.returncode == 0, res.stderr
@@ -154,10 +202,29 @@ def test_a_signal_during_a_rerun_leaves_the_earlier_set(earlier_run, tmp_path, s
     out = tmp_path / "OUT"
     shutil.copytree(earlier_run / "OUT", out, symlinks=True)
     before = _snapshot(out)
-    proc = subprocess.Popen([sys.executable, "-m", "dipole_portal", "run", "--preset", "fast", "--scenario",
-                             "stcf-4gev", "--decay-model", "helicity", "--output", str(out), "--workers", "1"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
-                            env={**ENV, "DIPOLE_PORTAL_CACHE": str(earlier_run / "cache")})
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "dipole_portal",
+            "run",
+            "--preset",
+            "fast",
+            "--scenario",
+            "stcf-4gev",
+            "--decay-model",
+            "helicity",
+            "--output",
+            str(out),
+            "--workers",
+            "1",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+        env={**ENV, "DIPOLE_PORTAL_CACHE": str(earlier_run / "cache")},
+    )
     deadline = time.monotonic() + 300
     staging = None
     while staging is None:  # the staging folder holds tables: the run is past its limits
@@ -191,8 +258,7 @@ def test_cache_clear_removes_only_what_the_cache_made(tmp_path):
 
 @pytest.mark.parametrize("output", ["C", "C/results"])
 def test_run_refuses_an_output_folder_inside_the_cache(tmp_path, output):
-    res = _cli("run", "--preset", "fast", "--scenario", "stcf-4gev", "--cache", "C", "--output", output,
-               cwd=tmp_path)
+    res = _cli("run", "--preset", "fast", "--scenario", "stcf-4gev", "--cache", "C", "--output", output, cwd=tmp_path)
     assert res.returncode == 2 and "inside the cache" in res.stderr
     assert not (tmp_path / "C" / "results").exists()
 

@@ -29,14 +29,23 @@ def _study_and_curves(masses=MASSES):
     limits, curves = [], {}
     for tg in TARGETS:
         base = tg["paper_d95"] * (20 if tg["derived"] else 1)
-        curves[tg["scenario"]] = [{"mass_GeV": m, "d95": base * FACTOR["exact"] * _shape(m), "channels": [10.58]}
-                                  for m in masses]
+        curves[tg["scenario"]] = [
+            {"mass_GeV": m, "d95": base * FACTOR["exact"] * _shape(m), "channels": [10.58]} for m in masses
+        ]
         for model in DecayModel:
             for cc in (1, 2):
                 f = FACTOR[model.value] * (math.sqrt(2) if cc == 1 else 1.0)
-                limits += [{"scenario": tg["scenario"], "decay_model": model.value, "n_cc_modes": cc, "mass_GeV": m,
-                            "d95_chi2": base * f * _shape(m), "d95_cls": base * f * _shape(m) * 1.09}
-                           for m in masses]
+                limits += [
+                    {
+                        "scenario": tg["scenario"],
+                        "decay_model": model.value,
+                        "n_cc_modes": cc,
+                        "mass_GeV": m,
+                        "d95_chi2": base * f * _shape(m),
+                        "d95_cls": base * f * _shape(m) * 1.09,
+                    }
+                    for m in masses
+                ]
     return {"targets": TARGETS, "limits": limits}, curves
 
 
@@ -49,8 +58,10 @@ def test_three_questions_and_derived_values_kept_out():
     assert v.mean_ratio(verdict.STATED) == pytest.approx(1.3 * best, rel=1e-9)
     lo, hi = v.spread(verdict.STATED)
     edges = verdict.band_edges(0.1, 10.0)
-    band_best = [min(_shape(m) for m in MASSES if a * (1 - 1e-9) <= m <= b * (1 + 1e-9))
-                 for a, b in zip(edges, edges[1:], strict=False)]  # each band's lowest limit
+    band_best = [
+        min(_shape(m) for m in MASSES if a * (1 - 1e-9) <= m <= b * (1 + 1e-9))
+        for a, b in zip(edges, edges[1:], strict=False)
+    ]  # each band's lowest limit
     assert lo == pytest.approx(1.3 * best, rel=1e-9) and hi == pytest.approx(1.3 * max(band_best), rel=1e-9)
     # 2. the closest set is isotropic, both modes
     assert v.ranked()[0] == ("isotropic", 2)

@@ -40,8 +40,16 @@ def test_pixi_mirrors_pyproject():
 
 def test_scenarios_load():
     sc = load_scenarios()
-    assert set(sc) == {"belle2-lowmass", "belle2-highmass", "belle2-bbg", "bes3",
-                       "stcf-2gev", "stcf-4gev", "stcf-7gev", "stcf-4gev-30ab"}
+    assert set(sc) == {
+        "belle2-lowmass",
+        "belle2-highmass",
+        "belle2-bbg",
+        "bes3",
+        "stcf-2gev",
+        "stcf-4gev",
+        "stcf-7gev",
+        "stcf-4gev-30ab",
+    }
     bes3 = sc["bes3"]
     assert len(bes3.points) == 43
     assert sum(p.lumi_fb for p in bes3.points) == pytest.approx(28.4, abs=0.1)

@@ -46,6 +46,8 @@ def _owner_alive(name: str) -> bool | None:
     except (PermissionError, OverflowError):
         return True
     return True
+
+
 STALE_AFTER_S = 24 * 3600.0
 
 
@@ -66,9 +68,19 @@ def check_writable(path: str | os.PathLike[str]) -> Path:
     except OSError as exc:
         raise InputError(f"output {p}: cannot inspect ({exc.strerror})") from None
     if st is not None and not stat.S_ISREG(st.st_mode):
-        kind = ("a directory" if stat.S_ISDIR(st.st_mode) else "a symbolic link" if stat.S_ISLNK(st.st_mode)
-                else "a FIFO" if stat.S_ISFIFO(st.st_mode) else "a socket" if stat.S_ISSOCK(st.st_mode)
-                else "a device" if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode) else "not a regular file")
+        kind = (
+            "a directory"
+            if stat.S_ISDIR(st.st_mode)
+            else "a symbolic link"
+            if stat.S_ISLNK(st.st_mode)
+            else "a FIFO"
+            if stat.S_ISFIFO(st.st_mode)
+            else "a socket"
+            if stat.S_ISSOCK(st.st_mode)
+            else "a device"
+            if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode)
+            else "not a regular file"
+        )
         raise InputError(f"output {p}: is {kind}; expected a regular file or a new file name")
     if not folder.is_dir():
         raise InputError(f"output {p}: folder {folder} does not exist")
@@ -103,8 +115,12 @@ def write_text_atomic(path: str | os.PathLike[str], text: str) -> Path:
     final = check_writable(path)
     data = text.encode()
     with contextlib.suppress(OSError):
-        if final.is_file() and not final.is_symlink() and final.stat().st_size == len(data) \
-                and final.read_bytes() == data:
+        if (
+            final.is_file()
+            and not final.is_symlink()
+            and final.stat().st_size == len(data)
+            and final.read_bytes() == data
+        ):
             return final
     with atomic_path(final) as tmp:
         tmp.write_bytes(data)
@@ -128,8 +144,9 @@ def write_json_atomic(path: str | os.PathLike[str], obj: Any) -> Path:
     return write_text_atomic(path, text)
 
 
-def remove_stale_temporaries(folder: str | os.PathLike[str], older_than_s: float = STALE_AFTER_S,
-                             name: str | None = None) -> int:
+def remove_stale_temporaries(
+    folder: str | os.PathLike[str], older_than_s: float = STALE_AFTER_S, name: str | None = None
+) -> int:
     """Remove this project's temporaries under ``folder`` (recursively) that a killed or interrupted process left;
     with ``name``, only the temporaries of that entry directly in ``folder`` (a staging folder beside an output
     folder).

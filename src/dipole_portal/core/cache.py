@@ -51,13 +51,23 @@ KEY_LENGTH = 24
 _NUMERICAL = ("numpy", "uproot")
 SAMPLE_CODE = Code(("dipole_portal.samples.cache",), libraries=_NUMERICAL)
 #: selected samples and yields: the selections, and how the tasks choose samples (not the statistics they also hold)
-SELECTION_CODE = Code(("dipole_portal.samples.cache", "dipole_portal.analysis.tasks"), exclude=("dipole_portal.stats",),
-                      libraries=(*_NUMERICAL, "awkward", "vector", "hist", "boost-histogram", "scipy"))
-LIMIT_CODE = Code(("dipole_portal.analysis.tasks",),
-                  libraries=(*SELECTION_CODE.libraries, "pyhf", "iminuit", "jsonpatch"))
-FIGURE_CODE = Code(("dipole_portal.plotting.limit_figures", "dipole_portal.plotting.plane_figures",
-                    "dipole_portal.plotting.brazil", "dipole_portal.plotting.style"),
-                   libraries=("matplotlib", "mplhep", "numpy", "pyhf"))
+SELECTION_CODE = Code(
+    ("dipole_portal.samples.cache", "dipole_portal.analysis.tasks"),
+    exclude=("dipole_portal.stats",),
+    libraries=(*_NUMERICAL, "awkward", "vector", "hist", "boost-histogram", "scipy"),
+)
+LIMIT_CODE = Code(
+    ("dipole_portal.analysis.tasks",), libraries=(*SELECTION_CODE.libraries, "pyhf", "iminuit", "jsonpatch")
+)
+FIGURE_CODE = Code(
+    (
+        "dipole_portal.plotting.limit_figures",
+        "dipole_portal.plotting.plane_figures",
+        "dipole_portal.plotting.brazil",
+        "dipole_portal.plotting.style",
+    ),
+    libraries=("matplotlib", "mplhep", "numpy", "pyhf"),
+)
 HEPDATA_CODE = Code(("dipole_portal.analysis.hepdata_export",), libraries=("hepdata_lib", "pyhf"))
 
 
@@ -133,8 +143,11 @@ class Entry:
             return None
         try:
             stored = loads_json(read_bytes(self.json_path, "cache record"), str(self.json_path), "cache record")
-            ok = (isinstance(stored, dict) and stored["key"] == self.key
-                  and stored["sha256"] == _digest(stored["inputs"], stored["content"]))
+            ok = (
+                isinstance(stored, dict)
+                and stored["key"] == self.key
+                and stored["sha256"] == _digest(stored["inputs"], stored["content"])
+            )
         except (InputError, TypeError, KeyError):
             ok = False
         if not ok:
@@ -152,8 +165,14 @@ class Entry:
         """
         self.folder.mkdir(parents=True, exist_ok=True)
         content = json.loads(canonical_json(content))  # what is read back is exactly what was hashed
-        record = {"key": self.key, "kind": self.kind, "version": __version__, "inputs": self.inputs,
-                  "sha256": _digest(self.inputs, content), "content": content}
+        record = {
+            "key": self.key,
+            "kind": self.kind,
+            "version": __version__,
+            "inputs": self.inputs,
+            "sha256": _digest(self.inputs, content),
+            "content": content,
+        }
         if cpu_seconds is not None:
             record["cpu_seconds"] = round(float(cpu_seconds), 4)
         write_text_atomic(self.json_path, json.dumps(record, allow_nan=False) + "\n")
@@ -220,8 +239,11 @@ class Entry:
         data, side = self.file_path(ext), self.json_path
         try:
             stored = loads_json(read_bytes(side, "cache record"), str(side), "cache record")
-            return bool(stored["key"] == self.key and stored["bytes"] == check_regular(data, "cache").stat().st_size
-                        and stored["sha256"] == file_sha256(data))
+            return bool(
+                stored["key"] == self.key
+                and stored["bytes"] == check_regular(data, "cache").stat().st_size
+                and stored["sha256"] == file_sha256(data)
+            )
         except (OSError, InputError, TypeError, KeyError):
             return False
 
@@ -242,9 +264,15 @@ class Entry:
         t0 = time.process_time()
         with atomic_path(final) as tmp:
             yield tmp
-        record = {"key": self.key, "kind": self.kind, "version": __version__, "inputs": self.inputs,
-                  "sha256": file_sha256(final), "bytes": final.stat().st_size,
-                  "cpu_seconds": round(time.process_time() - t0, 4)}
+        record = {
+            "key": self.key,
+            "kind": self.kind,
+            "version": __version__,
+            "inputs": self.inputs,
+            "sha256": file_sha256(final),
+            "bytes": final.stat().st_size,
+            "cpu_seconds": round(time.process_time() - t0, 4),
+        }
         write_text_atomic(self.json_path, json.dumps(record, allow_nan=False, default=str) + "\n")
 
 
@@ -279,8 +307,10 @@ class Cache:
         except FileNotFoundError:
             return path
         if not stat.S_ISDIR(mode):
-            warn(f"cache folder {path} is {'a symbolic link' if stat.S_ISLNK(mode) else 'not a folder'}; replacing "
-                 "it by an empty folder (its entries are recomputed)")
+            warn(
+                f"cache folder {path} is {'a symbolic link' if stat.S_ISLNK(mode) else 'not a folder'}; replacing "
+                "it by an empty folder (its entries are recomputed)"
+            )
             path.unlink()
         return path
 
@@ -293,8 +323,10 @@ class Cache:
             if folder.is_symlink() or not folder.is_dir():
                 continue
             files = [f for f in folder.iterdir() if f.is_file() and not f.is_symlink()]
-            out[folder.name] = {"entries": sum(f.suffix == ".json" for f in files),
-                                "bytes": sum(f.stat().st_size for f in files)}
+            out[folder.name] = {
+                "entries": sum(f.suffix == ".json" for f in files),
+                "bytes": sum(f.stat().st_size for f in files),
+            }
         return out
 
     def clear(self, kind: str | None = None) -> int:

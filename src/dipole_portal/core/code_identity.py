@@ -106,8 +106,11 @@ def _closure(roots: tuple[str, ...], exclude: tuple[str, ...]) -> tuple[str, ...
     todo = [(name, False) for name in roots]
     while todo:
         name, as_parent = todo.pop()
-        if name in seen or (as_parent and name in parents) \
-                or any(name == e or name.startswith(e + ".") for e in exclude):
+        if (
+            name in seen
+            or (as_parent and name in parents)
+            or any(name == e or name.startswith(e + ".") for e in exclude)
+        ):
             continue
         path = _origin(name)
         if path is None:  # an attribute imported with ``from``, not a module
@@ -126,8 +129,12 @@ def _without_docstrings(tree: ast.AST) -> ast.AST:
     for node in ast.walk(tree):
         if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
             body = node.body
-            if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
-                    and isinstance(body[0].value.value, str):
+            if (
+                body
+                and isinstance(body[0], ast.Expr)
+                and isinstance(body[0].value, ast.Constant)
+                and isinstance(body[0].value.value, str)
+            ):
                 node.body = body[1:] or [ast.Pass()]
     return tree
 

@@ -28,8 +28,11 @@ from dipole_portal.core.schemas import check_schema, key_path
 
 BELLE2_SELECTIONS = ("lowmass", "highmass", "bbg", "belle2-basic")
 #: detector keys each selection reads (SPEC 3)
-SELECTION_NEEDS = {**{sel: ("beams_GeV", "theta_lab_deg") for sel in BELLE2_SELECTIONS},
-                   "basic": ("barrel", "endcap"), "advanced": ("barrel", "endcap", "cos_theta_b")}
+SELECTION_NEEDS = {
+    **{sel: ("beams_GeV", "theta_lab_deg") for sel in BELLE2_SELECTIONS},
+    "basic": ("barrel", "endcap"),
+    "advanced": ("barrel", "endcap", "cos_theta_b"),
+}
 
 DATA = resources.files("dipole_portal.core") / "data"
 DEFAULT_SCENARIOS = Path(str(DATA / "scenarios.json"))
@@ -120,8 +123,9 @@ class Scenario:
         new_name = name or self.name
         if not NAME_PATTERN.fullmatch(new_name):
             raise InputError(f"scenario name {new_name!r}: expected {NAME_RULE}")
-        return dataclasses.replace(self, name=new_name, label=label or f"{self.label}, {lumi_fb:g} fb$^{{-1}}$",
-                                   points=points)
+        return dataclasses.replace(
+            self, name=new_name, label=label or f"{self.label}, {lumi_fb:g} fb$^{{-1}}$", points=points
+        )
 
     def points_for_mass(self, mass: float) -> tuple[EnergyPoint, ...]:
         """The energy points at which an N of ``mass`` GeV can be produced (sqrt(s) > m_N)."""
@@ -152,8 +156,9 @@ def _read_json(path: Path) -> Any:
     except UnicodeDecodeError as exc:
         raise InputError(f"{path}: not UTF-8 text (byte {exc.start}); expected a JSON configuration") from None
     if _depth(text) > MAX_JSON_DEPTH:
-        raise InputError(f"{path}: JSON nested too deeply (more than {MAX_JSON_DEPTH} levels); not a configuration "
-                         "file")
+        raise InputError(
+            f"{path}: JSON nested too deeply (more than {MAX_JSON_DEPTH} levels); not a configuration file"
+        )
     try:
         return json.loads(text, object_pairs_hook=_no_duplicates)
     except _Duplicate as exc:
@@ -213,8 +218,10 @@ def _check_ranges(raw: dict[str, Any], source: Path) -> None:
             pairs.append(("endcap/cos_min..cos_max", [d["endcap"]["cos_min"], d["endcap"]["cos_max"]]))
         for key, pair in pairs:
             if pair is not None and not pair[0] < pair[1]:
-                raise InputError(f"{source}: key detectors/{name}/{key}: value {pair!r} invalid: "
-                                 f"expected an increasing [low, high] interval")
+                raise InputError(
+                    f"{source}: key detectors/{name}/{key}: value {pair!r} invalid: "
+                    f"expected an increasing [low, high] interval"
+                )
 
 
 def parse_scenarios(raw: Any, source: Path) -> dict[str, Scenario]:
@@ -238,11 +245,13 @@ def parse_scenarios(raw: Any, source: Path) -> dict[str, Scenario]:
                 f"{source}: key {key}/detector: value {s['detector']!r} unknown, expected one of {sorted(detectors)}"
             )
         det = detectors[s["detector"]]
-        for needed in SELECTION_NEEDS[s["selection"]] + (("ecl_gaps_lab_deg",) if det.params.get("veto_ecl_gaps")
-                                                         and s["selection"] in BELLE2_SELECTIONS else ()):
+        for needed in SELECTION_NEEDS[s["selection"]] + (
+            ("ecl_gaps_lab_deg",) if det.params.get("veto_ecl_gaps") and s["selection"] in BELLE2_SELECTIONS else ()
+        ):
             if needed not in det.params:
-                raise InputError(f"{source}: key {key}/selection: {s['selection']!r} needs detector {det.name} to "
-                                 f"define {needed!r}")
+                raise InputError(
+                    f"{source}: key {key}/selection: {s['selection']!r} needs detector {det.name} to define {needed!r}"
+                )
         if "points" in s:
             pairs = [(p["sqrt_s_GeV"], p["lumi_fb"]) for p in s["points"]]
         else:
@@ -340,6 +349,7 @@ class Presentation:
 
 def parse_presentation(raw: dict[str, Any], source: Path, scenarios: dict[str, Scenario]) -> Presentation:
     """Figures, targets and comparisons of a validated configuration; every scenario they name must exist."""
+
     def known(name: str, key: str) -> str:
         if name not in scenarios:
             raise InputError(f"{source}: key {key}: scenario {name!r} unknown, expected one of {sorted(scenarios)}")
@@ -349,16 +359,36 @@ def parse_presentation(raw: dict[str, Any], source: Path, scenarios: dict[str, S
     for fname, f in raw.get("figures", {}).items():
         if not NAME_PATTERN.fullmatch(fname):
             raise InputError(f"{source}: figure name {fname!r}: expected {NAME_RULE}")
-        curves = tuple((known(n, f"figures/{fname}/curves/{n}"), CurveStyle(c["color"], c.get("linestyle", "-")))
-                       for n, c in f["curves"].items())
-        figures.append(FigureSpec(fname, f["kind"], f.get("caption", fname), f.get("title", ""),
-                                  tuple(f["xlim"]) if "xlim" in f else None,
-                                  tuple(f["ylim"]) if "ylim" in f else None, curves))
-    targets = tuple(Target(known(t["scenario"], f"targets/{i}/scenario"), float(t["lo_GeV"]), float(t["hi_GeV"]),
-                           float(t["paper_d95"]), t["statement"], bool(t.get("derived", False)))
-                    for i, t in enumerate(raw.get("targets", [])))
-    comparisons = tuple({**c, "scenarios": [known(n, f"comparisons/{i}/scenarios") for n in c["scenarios"]]}
-                        for i, c in enumerate(raw.get("comparisons", [])))
+        curves = tuple(
+            (known(n, f"figures/{fname}/curves/{n}"), CurveStyle(c["color"], c.get("linestyle", "-")))
+            for n, c in f["curves"].items()
+        )
+        figures.append(
+            FigureSpec(
+                fname,
+                f["kind"],
+                f.get("caption", fname),
+                f.get("title", ""),
+                tuple(f["xlim"]) if "xlim" in f else None,
+                tuple(f["ylim"]) if "ylim" in f else None,
+                curves,
+            )
+        )
+    targets = tuple(
+        Target(
+            known(t["scenario"], f"targets/{i}/scenario"),
+            float(t["lo_GeV"]),
+            float(t["hi_GeV"]),
+            float(t["paper_d95"]),
+            t["statement"],
+            bool(t.get("derived", False)),
+        )
+        for i, t in enumerate(raw.get("targets", []))
+    )
+    comparisons = tuple(
+        {**c, "scenarios": [known(n, f"comparisons/{i}/scenarios") for n in c["scenarios"]]}
+        for i, c in enumerate(raw.get("comparisons", []))
+    )
     return Presentation(tuple(figures), targets, comparisons)
 
 

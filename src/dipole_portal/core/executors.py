@@ -22,8 +22,16 @@ from typing import Any
 from dipole_portal.core import interrupts
 from dipole_portal.core.errors import InputError, WorkerDied
 
-BLAS_ENV = {var: "1" for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
-                                 "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")}
+BLAS_ENV = {
+    var: "1"
+    for var in (
+        "OMP_NUM_THREADS",
+        "OPENBLAS_NUM_THREADS",
+        "MKL_NUM_THREADS",
+        "VECLIB_MAXIMUM_THREADS",
+        "NUMEXPR_NUM_THREADS",
+    )
+}
 KINDS = ("serial", "processes", "dask")
 
 
@@ -82,8 +90,9 @@ class Executor:
         for i, item in enumerate(items):
             yield i, fn(item)
 
-    def map(self, fn: Callable[[Any], Any], items: Sequence[Any],
-            on_done: Callable[[int], None] | None = None) -> list[Any]:
+    def map(
+        self, fn: Callable[[Any], Any], items: Sequence[Any], on_done: Callable[[int], None] | None = None
+    ) -> list[Any]:
         """Results in the order of ``items``; ``on_done(1)`` after each finished task (progress)."""
         out: list[Any] = [None] * len(items)
         for i, res in self.imap(fn, items):
@@ -123,8 +132,12 @@ class ProcessExecutor(Executor):
 
     def __init__(self, workers: int | None = None) -> None:
         self.workers = workers or os.cpu_count() or 1
-        self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
-                                         initializer=_worker_init, initargs=(os.getpid(),))
+        self._pool = ProcessPoolExecutor(
+            self.workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_worker_init,
+            initargs=(os.getpid(),),
+        )
 
     def imap(self, fn: Callable[[Any], Any], items: Sequence[Any]) -> Iterator[tuple[int, Any]]:
         from concurrent.futures.process import BrokenProcessPool
@@ -137,9 +150,11 @@ class ProcessExecutor(Executor):
                     try:
                         result = fut.result()
                     except BrokenProcessPool:
-                        raise WorkerDied(f"a worker process ended without a result (killed, or out of memory) with "
-                                         f"{len(pending)} tasks unfinished; what was computed is cached: rerun the "
-                                         "same command to resume") from None
+                        raise WorkerDied(
+                            f"a worker process ended without a result (killed, or out of memory) with "
+                            f"{len(pending)} tasks unfinished; what was computed is cached: rerun the "
+                            "same command to resume"
+                        ) from None
                     interrupts.check()
                     yield pending.pop(fut), result
         finally:
@@ -176,17 +191,24 @@ class DaskExecutor(Executor):
             try:
                 self._client = Client(scheduler, timeout="10s")
             except Exception as exc:  # OSError, ValueError, TypeError, TimeoutError: a bad or unreachable address
-                raise InputError(f"--scheduler {scheduler!r}: cannot connect ({type(exc).__name__}: "
-                                 f"{' '.join(str(exc).split())[:200]}); expected tcp://HOST:PORT of a running "
-                                 "Dask scheduler") from None
+                raise InputError(
+                    f"--scheduler {scheduler!r}: cannot connect ({type(exc).__name__}: "
+                    f"{' '.join(str(exc).split())[:200]}); expected tcp://HOST:PORT of a running "
+                    "Dask scheduler"
+                ) from None
             self.workers = len(self._client.scheduler_info().get("workers", {})) or 1
         else:
             self.workers = workers or os.cpu_count() or 1
             with dask.config.set({"distributed.nanny.pre-spawn-environ": BLAS_ENV}):
                 # dashboard on any free port (None still binds 8787, and warns when another cluster has it)
-                self._cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=True,
-                                             host="127.0.0.1", dashboard_address=":0",
-                                             silence_logs=logging.CRITICAL)  # errors reach us as exceptions
+                self._cluster = LocalCluster(
+                    n_workers=self.workers,
+                    threads_per_worker=1,
+                    processes=True,
+                    host="127.0.0.1",
+                    dashboard_address=":0",
+                    silence_logs=logging.CRITICAL,
+                )  # errors reach us as exceptions
             self._client = Client(self._cluster)
 
     def imap(self, fn: Callable[[Any], Any], items: Sequence[Any]) -> Iterator[tuple[int, Any]]:

@@ -52,11 +52,17 @@ def progress_bar(description: str, total: int) -> Iterator[Callable[[int], None]
     )
 
     progress = Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-        TimeElapsedColumn(), TimeRemainingColumn(), console=Console(stderr=True), transient=False,
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        transient=False,
     )
     with progress:
         task = progress.add_task(description, total=total)
+
         def advance(n: int) -> None:
             interrupts.check()
             progress.advance(task, n)

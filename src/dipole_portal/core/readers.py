@@ -29,8 +29,13 @@ MAX_JSON_DEPTH = 64  # the deepest JSON nesting any of this project's formats ha
 
 
 def _kind(mode: int) -> str:
-    for test, name in ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISDIR, "a folder"), (stat.S_ISCHR, "a character device"),
-                       (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket")):
+    for test, name in (
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISDIR, "a folder"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+    ):
         if test(mode):
             return name
     return "not a plain file"
@@ -106,7 +111,7 @@ def _depth(text: str) -> int:
     import numpy as np  # here, not at import: the command line starts without numpy
 
     raw = np.frombuffer(_STRING.sub("", text).encode("utf-8", "replace"), dtype=np.uint8)
-    step = (np.isin(raw, (ord("["), ord("{"))).astype(np.int64) - np.isin(raw, (ord("]"), ord("}"))))
+    step = np.isin(raw, (ord("["), ord("{"))).astype(np.int64) - np.isin(raw, (ord("]"), ord("}")))
     return int(np.cumsum(step).max(initial=0))
 
 
@@ -121,16 +126,18 @@ def loads_json(text: str | bytes, where: str, what: str, max_depth: int = MAX_JS
     try:
         doc = json.loads(s, parse_constant=_NonFinite, **kwargs)
     except json.JSONDecodeError as exc:
-        raise InputError(f"{where}: not valid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}; expected a "
-                         f"{what} file") from None
+        raise InputError(
+            f"{where}: not valid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}; expected a {what} file"
+        ) from None
     except RecursionError:
         raise InputError(f"{where}: JSON nested too deeply; not a {what} file") from None
     except ValueError as exc:
         raise InputError(f"{where}: {exc}; expected a {what} file") from None
     bad = _first_non_finite(doc)
     if bad is not None:
-        raise InputError(f"{where}: key {bad[0]}: {bad[1]} is not a JSON number (expected a finite number); "
-                         f"not a {what} file")
+        raise InputError(
+            f"{where}: key {bad[0]}: {bad[1]} is not a JSON number (expected a finite number); not a {what} file"
+        )
     return doc
 
 

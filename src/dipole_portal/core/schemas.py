@@ -41,12 +41,20 @@ def _validator(schema: Mapping[str, Any]) -> jsonschema.Draft202012Validator:
     return _VALIDATORS[key]
 
 
-def number(minimum: float | None = None, maximum: float | None = None, exclusive_minimum: float | None = None,
-           exclusive_maximum: float | None = None) -> dict[str, Any]:
+def number(
+    minimum: float | None = None,
+    maximum: float | None = None,
+    exclusive_minimum: float | None = None,
+    exclusive_maximum: float | None = None,
+) -> dict[str, Any]:
     """A JSON number (never a boolean) within the given bounds."""
     out: dict[str, Any] = {"type": "number"}
-    for key, v in (("minimum", minimum), ("maximum", maximum), ("exclusiveMinimum", exclusive_minimum),
-                   ("exclusiveMaximum", exclusive_maximum)):
+    for key, v in (
+        ("minimum", minimum),
+        ("maximum", maximum),
+        ("exclusiveMinimum", exclusive_minimum),
+        ("exclusiveMaximum", exclusive_maximum),
+    ):
         if v is not None:
             out[key] = v
     return out
@@ -62,5 +70,6 @@ def check_schema(doc: Any, schema: Mapping[str, Any], where: str) -> None:
     if errors:
         e = errors[0]
         what = e.message if len(e.message) <= 160 else clip(e.message.replace(repr(e.instance), "the value"), 160)
-        raise InputError(f"{where}: key {key_path(e.absolute_path)}: value {clip(repr(e.instance), 80)} invalid: "
-                         f"{clip(what, 200)}")
+        raise InputError(
+            f"{where}: key {key_path(e.absolute_path)}: value {clip(repr(e.instance), 80)} invalid: {clip(what, 200)}"
+        )

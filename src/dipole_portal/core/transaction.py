@@ -95,7 +95,7 @@ def commit(stage: Path, folder: Path) -> list[Path]:
         try:
             for src in entries:
                 if src.name.startswith(REMOVED):  # a name this set no longer has (``remove_output``)
-                    gone = folder / src.name[len(REMOVED):]
+                    gone = folder / src.name[len(REMOVED) :]
                     if gone.exists() or gone.is_symlink():
                         os.replace(gone, aside / gone.name)
                     continue
