@@ -146,6 +146,9 @@ def _outcome(reference, base: Path, before: dict, code: int, err: str, expected:
     if code == 0:  # it finished before the fault could matter: then it is the rerun's complete set
         assert after == reference["hel"], "exit 0 but not the helicity set"
         return "finished first"
+    if code in (-signal.SIGINT, -signal.SIGTERM):  # after the command returned, at interpreter exit: work done
+        assert after == reference["hel"], "ended by the signal at exit, but not with the rerun's complete set"
+        return "signalled at exit, after finishing"
     assert code in expected, (code, err)
     if code > 0:
         _assert_one_line(err)
