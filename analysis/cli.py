@@ -16,6 +16,7 @@ from dipole_portal.core import interrupts, transaction
 from dipole_portal.core.cache import KINDS as CACHE_KINDS
 from dipole_portal.core.errors import EXIT_INPUT_ERROR, InputError, WorkerDied
 from dipole_portal.core.interrupts import Terminated
+from dipole_portal.core.numerics import SQRT_S_MATCH_GEV
 from dipole_portal.core.options import (
     DEFAULT_CC_MODES,
     DEFAULT_D_REF,
@@ -33,6 +34,7 @@ from dipole_portal.core.options import (
 )
 from dipole_portal.core.progress import configure_cli_logging, log, progress_bar, warn
 from dipole_portal.core.version import __version__
+from dipole_portal.stats.limits import LOW_BACKGROUND
 
 MAX_EVENTS = 10**9  # per sample: beyond this a run would take hours and tens of GB; say so instead of hanging
 MAX_SEED = 2**63 - 1
@@ -57,7 +59,7 @@ def _parse_beams(text: str | None, sqrt_s: float):
     except ValueError:
         raise InputError(f"--beams={text!r}: expected E_MINUS,E_PLUS in GeV, e.g. 7,4") from None
     beams = Beams(e_minus, e_plus)
-    if abs(beams.sqrt_s - sqrt_s) > 1e-3:
+    if abs(beams.sqrt_s - sqrt_s) > SQRT_S_MATCH_GEV:
         raise InputError(f"--beams={text!r} gives sqrt(s) = {beams.sqrt_s:.4f} GeV, contradicting --sqrt-s {sqrt_s:g}")
     return beams
 
@@ -462,7 +464,7 @@ def cutflow(input_file, scenario, scenarios_file, output, as_json):
         ):
             raise InputError(f"--output {output}: the same file as --input; the sample would be overwritten")
     meta = read_metadata(input_file)
-    point = next((p for p in sc.points if abs(p.sqrt_s - meta["sqrt_s_GeV"]) < 1e-3), None)
+    point = next((p for p in sc.points if abs(p.sqrt_s - meta["sqrt_s_GeV"]) < SQRT_S_MATCH_GEV), None)
     if point is None:
         known = ", ".join(p.label for p in sc.points[:5]) + (", ..." if len(sc.points) > 5 else "")
         raise InputError(
@@ -504,7 +506,7 @@ _limit_options = _stack(
             type=click.Choice([c.value for c in Calculator]),
             default=Calculator.AUTO.value,
             show_default=True,
-            help="CLs calculator; auto uses toys below 5 background events.",
+            help=f"CLs calculator; auto uses toys below {LOW_BACKGROUND:g} background events.",
         ),
         click.option(
             "--bkg-syst",

@@ -33,6 +33,7 @@ from dipole_portal.core.constants import DEFAULT_CONSTANTS
 from dipole_portal.core.errors import InputError
 from dipole_portal.core.executors import Executor, SerialExecutor
 from dipole_portal.core.names import NAME_PATTERN
+from dipole_portal.core.numerics import in_band
 from dipole_portal.core.options import (
     DEFAULT_DECAY_MODEL,
     DEFAULT_DETECTOR_MODEL,
@@ -149,7 +150,7 @@ def study_masses(curve: list[tuple[float, float]], lo: float, hi: float, n: int)
     >>> study_masses([(0.1, 3.0), (0.3, 1.0), (1.0, 1.5), (3.0, 2.0), (9.0, 0.5)], 0.1, 3.0, 2)
     [0.3, 1.0]
     """
-    inside = [(d, m) for m, d in curve if lo * (1 - 1e-9) <= m <= hi * (1 + 1e-9)]
+    inside = [(d, m) for m, d in curve if in_band(m, lo, hi)]
     return sorted(m for _, m in sorted(inside)[:n])
 
 
@@ -276,7 +277,7 @@ def beyond_paper_tasks(
     for tg in presentation.targets:
         if tg.scenario not in names:
             continue
-        inside = [t for t in plan.curves[tg.scenario] if tg.lo_GeV * (1 - 1e-9) <= t.mass <= tg.hi_GeV * (1 + 1e-9)]
+        inside = [t for t in plan.curves[tg.scenario] if in_band(t.mass, tg.lo_GeV, tg.hi_GeV)]
         if not inside:
             continue
         base = min(inside, key=lambda t: results[t].limit.d95)
@@ -330,7 +331,7 @@ def detector_tasks(
     for tg in presentation.targets:
         if tg.scenario not in names or tg.scenario not in plan.curves:
             continue
-        inside = [t for t in plan.curves[tg.scenario] if tg.lo_GeV * (1 - 1e-9) <= t.mass <= tg.hi_GeV * (1 + 1e-9)]
+        inside = [t for t in plan.curves[tg.scenario] if in_band(t.mass, tg.lo_GeV, tg.hi_GeV)]
         if not inside or plan.curves[tg.scenario][0].scenario.detector.decay_volume is None:
             continue
         best = min(inside, key=lambda t: results[t].limit.d95)

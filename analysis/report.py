@@ -18,9 +18,11 @@ import numpy as np
 from dipole_portal.analysis import verdict
 from dipole_portal.analysis.tasks import SMEAR_MARGIN_SIGMAS
 from dipole_portal.core.atomic import write_text_atomic
+from dipole_portal.core.numerics import in_band
 from dipole_portal.core.options import DEFAULT_CC_MODES, DEFAULT_DECAY_MODEL, DecayModel
 from dipole_portal.core.version import __version__
 from dipole_portal.selections.decay_volume import U_EDGES
+from dipole_portal.stats.limits import LOW_BACKGROUND
 
 DEFAULT = (DEFAULT_DECAY_MODEL.value, DEFAULT_CC_MODES)
 FIGURES = (
@@ -35,7 +37,7 @@ FIGURES = (
 
 def _best(rows: list[dict], lo: float, hi: float, key: str = "d95_chi2") -> tuple[float, float] | None:
     """(lowest ``key`` limit, m_N where it is reached) for lo <= m_N <= hi."""
-    inside = [r for r in rows if lo * (1 - 1e-9) <= r["mass_GeV"] <= hi * (1 + 1e-9) and r.get(key)]
+    inside = [r for r in rows if in_band(r["mass_GeV"], lo, hi) and r.get(key)]
     if not inside:
         return None
     r = min(inside, key=lambda r: r[key])
@@ -174,7 +176,7 @@ def _bands(curves: dict[str, list[dict]], study: dict, n_bands: int = 3) -> list
         rows = curves.get(tg["scenario"], [])
         edges = np.geomspace(tg["lo_GeV"], tg["hi_GeV"], n_bands + 1)
         for lo, hi in zip(edges, edges[1:], strict=False):
-            inside = [r["d95_chi2"] for r in rows if lo * (1 - 1e-9) <= r["mass_GeV"] <= hi * (1 + 1e-9)]
+            inside = [r["d95_chi2"] for r in rows if in_band(r["mass_GeV"], lo, hi)]
             if not inside:
                 continue
             p = tg["paper_d95"]
@@ -370,8 +372,8 @@ def write_report(
         "",
         f"Reproduction of arXiv:2204.07802 (expected 95% C.L. limits on d from the single-photon signature), "
         f"preset `{preset}`, package version {__version__}. Limits are CLs medians (asymptotic, or numpy toys "
-        f"when the total background is below 5 events) unless marked chi2. The curves, tables and figures use the "
-        f"decay model `{run_model}`"
+        f"when the total background is below {LOW_BACKGROUND:g} events) unless marked chi2. The curves, tables and "
+        f"figures use the decay model `{run_model}`"
         + ("" if run_model == DEFAULT[0] else f" (not the default, `{DEFAULT[0]}`)")
         + "; the model study below covers every model."
         + _detector_sentence(curves),

@@ -28,12 +28,12 @@ from typing import Any
 import numpy as np
 
 from dipole_portal.analysis.mass_grid import grid_quality
+from dipole_portal.core.numerics import in_band as mass_in_band
 from dipole_portal.core.options import DEFAULT_CC_MODES, DEFAULT_DECAY_MODEL, DecayModel
 
 N_BANDS = 3  # log bands per target's mass range
 RESOLVED_RATIO = 1.25  # a curve resolves its minimum when neighbouring limits in range differ by less than this
 REPRODUCES = 1.10  # "reproduces" means every stated target within this factor of the paper
-MASS_TOL = 1e-9  # relative tolerance on mass boundaries
 STATED = (DecayModel.BACKWARD.value, 2)  # the paper: "1 - cos theta" for the photon; N nubar and Nbar nu
 DEFAULT = (DEFAULT_DECAY_MODEL.value, DEFAULT_CC_MODES)
 Assumption = tuple[str, int]  # (photon law, counted modes)
@@ -42,10 +42,6 @@ Assumption = tuple[str, int]  # (photon law, counted modes)
 def band_edges(lo: float, hi: float, n: int = N_BANDS) -> list[float]:
     """``n`` log bands from ``lo`` to ``hi`` GeV: their ``n + 1`` edges (rounded to 6 significant digits)."""
     return [float(f"{x:.6g}") for x in np.geomspace(lo, hi, n + 1)]
-
-
-def _inside(mass: float, lo: float, hi: float) -> bool:
-    return lo * (1 - MASS_TOL) <= mass <= hi * (1 + MASS_TOL)
 
 
 def band_minima(curve: Iterable[tuple[float, float]], lo: float, hi: float, n: int = N_BANDS) -> list[float]:
@@ -59,7 +55,7 @@ def band_minima(curve: Iterable[tuple[float, float]], lo: float, hi: float, n: i
     edges = band_edges(lo, hi, n)
     out = []
     for a, b in zip(edges, edges[1:], strict=False):
-        inside = [(d, m) for m, d in pts if _inside(m, a, b)]
+        inside = [(d, m) for m, d in pts if mass_in_band(m, a, b)]
         if inside:
             out.append(min(inside)[1])
     return sorted(set(out))
@@ -144,7 +140,7 @@ def unresolved(curves: dict[str, list[dict]], targets: list[dict]) -> dict[str, 
     """Targets whose curve does not resolve its minimum: {scenario: why}."""
     out = {}
     for tg in targets:
-        rows = [r for r in curves.get(tg["scenario"], []) if _inside(r["mass_GeV"], tg["lo_GeV"], tg["hi_GeV"])]
+        rows = [r for r in curves.get(tg["scenario"], []) if mass_in_band(r["mass_GeV"], tg["lo_GeV"], tg["hi_GeV"])]
         if len(rows) < 3:
             out[tg["scenario"]] = (
                 f"{len(rows)} grid mass{'es' if len(rows) != 1 else ''} in "
@@ -174,7 +170,7 @@ def compute_verdict(study: dict, curves: dict[str, list[dict]]) -> Verdict:
                 rows = [
                     r
                     for r in by_key[(tg["scenario"], model, cc)]
-                    if r.get("d95_chi2") and _inside(r["mass_GeV"], tg["lo_GeV"], tg["hi_GeV"])
+                    if r.get("d95_chi2") and mass_in_band(r["mass_GeV"], tg["lo_GeV"], tg["hi_GeV"])
                 ]
                 if not rows:
                     continue
@@ -190,7 +186,7 @@ def compute_verdict(study: dict, curves: dict[str, list[dict]]) -> Verdict:
                 )
                 edges = band_edges(tg["lo_GeV"], tg["hi_GeV"])
                 for a, b in zip(edges, edges[1:], strict=False):
-                    inside = [r for r in rows if _inside(r["mass_GeV"], a, b)]
+                    inside = [r for r in rows if mass_in_band(r["mass_GeV"], a, b)]
                     if inside:
                         r = min(inside, key=lambda r: r["d95_chi2"])
                         tr.bands.append(Band(a, b, r["d95_chi2"] / p, r["mass_GeV"]))
@@ -334,12 +330,13 @@ def table(v: Verdict) -> list[str]:
         def at_best(tr: Any) -> tuple[float, float] | None:
             return (tr.best_ratio, tr.best_mass_GeV)
 
-        def in_band(tr: Any, i: int) -> tuple[float, float] | None:
+        def band_ratio(tr: Any, i: int) -> tuple[float, float] | None:
             return (tr.bands[i].ratio, tr.bands[i].mass_GeV) if i < len(tr.bands) else None
 
         rows: list[tuple[str, Callable[[Any], tuple[float, float] | None]]] = [("best mass", at_best)]
         rows += [
-            (f"{b.lo_GeV:.3g}-{b.hi_GeV:.3g} GeV", functools.partial(in_band, i=i)) for i, b in enumerate(first.bands)
+            (f"{b.lo_GeV:.3g}-{b.hi_GeV:.3g} GeV", functools.partial(band_ratio, i=i))
+            for i, b in enumerate(first.bands)
         ]
         for where, get in rows:
             cells = []

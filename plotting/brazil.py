@@ -17,6 +17,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from dipole_portal.core.errors import InputError
+from dipole_portal.core.numerics import DEFAULT_TOYS
 from dipole_portal.stats.models import patch_name
 
 MU_SCAN = np.linspace(0.05, 2.5, 25)
@@ -36,7 +37,7 @@ def cls_scan(bkg_only: dict, patch: list, toys: bool, mus: np.ndarray = MU_SCAN)
         s, b = signal_background(spec)
         out = []
         for mu in mus:
-            exp = toymod.expected_cls(float(mu), s, b, ntoys=30_000, seed=0).tolist()
+            exp = toymod.expected_cls(float(mu), s, b, ntoys=DEFAULT_TOYS, seed=0).tolist()
             out.append((exp[2], exp))
         return out
     with pyhf_backend():

@@ -34,9 +34,10 @@ from pathlib import Path
 
 import numpy as np
 
+from dipole_portal.core.constants import DEFAULT_CONSTANTS
 from dipole_portal.core.errors import InputError
 
-ALPHA = 1 / 137.035999
+ALPHA = DEFAULT_CONSTANTS.alpha
 M_E_GEV = 0.51099895e-3
 BOHR_MAGNETON_GEV_INV = math.sqrt(4 * math.pi * ALPHA) / (2 * M_E_GEV)
 FLAVOURS = ("e", "mu", "tau")

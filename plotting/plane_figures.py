@@ -20,6 +20,7 @@ from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
 
 from dipole_portal.core.config import Scenario
+from dipole_portal.core.numerics import SQRT_S_MATCH_GEV
 from dipole_portal.plotting import style
 from dipole_portal.selections import geometry as geo
 from dipole_portal.selections.cuts import PhotonColumns, build_selection
@@ -28,7 +29,7 @@ from dipole_portal.selections.histograms import read_root
 
 def accepted_grid(scenario: Scenario, sqrt_s: float, n: int = 400) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(E GeV, theta_lab deg, accepted 0/1) on a grid, from the scenario's selection at ``sqrt_s``."""
-    point = next(p for p in scenario.points if abs(p.sqrt_s - sqrt_s) < 1e-9)
+    point = next(p for p in scenario.points if abs(p.sqrt_s - sqrt_s) < SQRT_S_MATCH_GEV)
     sel = build_selection(scenario, point)
     E = np.linspace(0, sqrt_s / 2, n + 1)[1:]
     th_lab = np.linspace(0.05, 179.95, n)

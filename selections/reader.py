@@ -13,6 +13,7 @@ import uproot
 import vector
 
 from dipole_portal.core.errors import InputError
+from dipole_portal.core.numerics import SQRT_S_MATCH_GEV
 from dipole_portal.samples.rootio import TREE, read_metadata
 from dipole_portal.selections.cuts import PhotonColumns
 
@@ -128,6 +129,6 @@ def check_meta(meta: dict, path: str | os.PathLike[str], process: str, sqrt_s: f
     """``meta`` (a sample's checked metadata) if the file holds ``process`` at ``sqrt_s`` GeV, else an InputError."""
     if meta.get("process") != process:
         raise InputError(f"{path}: metadata process {meta.get('process')!r}, expected {process!r}")
-    if abs(meta["sqrt_s_GeV"] - sqrt_s) > 1e-3:
+    if abs(meta["sqrt_s_GeV"] - sqrt_s) > SQRT_S_MATCH_GEV:
         raise InputError(f"{path}: metadata sqrt_s_GeV {meta['sqrt_s_GeV']!r}, expected {sqrt_s:g}")
     return meta

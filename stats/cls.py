@@ -15,6 +15,7 @@ import numpy as np
 import pyhf
 from scipy import optimize
 
+from dipole_portal.core.numerics import DEFAULT_TOYS
 from dipole_portal.stats import toys
 from dipole_portal.stats.pyhf_setup import pyhf_backend
 
@@ -184,7 +185,7 @@ def _asymptotic_limits(spec: dict[str, Any], guess: float) -> MuLimits:
 
 
 def toy_limits(
-    signal: np.ndarray, background: np.ndarray, guess: float = 1.0, ntoys: int = 30_000, seed: int = 0
+    signal: np.ndarray, background: np.ndarray, guess: float = 1.0, ntoys: int = DEFAULT_TOYS, seed: int = 0
 ) -> MuLimits:
     """Expected limits from numpy toys for counting channels with fixed backgrounds."""
     s = np.asarray(signal, dtype=float)

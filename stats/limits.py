@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from dipole_portal.core.errors import InputError
+from dipole_portal.core.numerics import DEFAULT_TOYS
 from dipole_portal.selections.yields import ScenarioYields
 from dipole_portal.stats import chi2 as chi2mod
 from dipole_portal.stats.cls import MuLimits, asymptotic_limits, toy_limits
@@ -90,7 +91,7 @@ def signal_background(spec: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
 
 
 def mu_limits(
-    y: ScenarioYields, d: float, binned: bool, calculator: str, syst: Systematics, ntoys: int = 30_000
+    y: ScenarioYields, d: float, binned: bool, calculator: str, syst: Systematics, ntoys: int = DEFAULT_TOYS
 ) -> MuLimits:
     """Limits on mu, the signal strength relative to the signal at coupling ``d``."""
     spec = build_spec(y, d, binned, syst)

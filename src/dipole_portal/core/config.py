@@ -24,6 +24,7 @@ from typing import Any
 from dipole_portal.core.beams import Beams
 from dipole_portal.core.errors import InputError
 from dipole_portal.core.names import NAME_PATTERN, NAME_RULE
+from dipole_portal.core.numerics import SQRT_S_MATCH_GEV
 from dipole_portal.core.schemas import check_schema, key_path
 
 BELLE2_SELECTIONS = ("lowmass", "highmass", "bbg", "belle2-basic")
@@ -270,7 +271,7 @@ def parse_scenarios(raw: Any, source: Path) -> dict[str, Scenario]:
         for i, (e, lumi) in enumerate(pairs):
             if "beams_GeV" in det.params:
                 beams = Beams(det.params["beams_GeV"]["e_minus"], det.params["beams_GeV"]["e_plus"])
-                if abs(beams.sqrt_s - e) > 1e-3:
+                if abs(beams.sqrt_s - e) > SQRT_S_MATCH_GEV:
                     raise InputError(
                         f"{source}: key {key}/points/{i}/sqrt_s_GeV: value {e!r} contradicts the beams of "
                         f"{det.name} (sqrt(s) = {beams.sqrt_s:.4f} GeV)"
