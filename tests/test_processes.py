@@ -197,3 +197,25 @@ def test_a_swallowed_interrupt_prints_no_traceback_and_other_errors_still_do(tmp
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)
     assert res.stdout.strip() == "True", res.stderr
     assert "KeyboardInterrupt" not in res.stderr and "ValueError: a real bug" in res.stderr, res.stderr
+
+
+def test_a_signal_inside_multiprocessing_cleanup_is_recorded_and_raised_at_the_next_check():
+    """Raised between ``sem_unlink`` and the resource tracker's ``unregister`` (a semaphore's finaliser), an
+    interrupt left the tracker to warn about a leaked semaphore after the one-line message: there it is recorded
+    only, and ``check`` raises it."""
+    import multiprocessing.synchronize as mp_sync
+    from types import SimpleNamespace
+
+    from dipole_portal.core import interrupts
+
+    interrupts.reset()
+    try:
+        inside = SimpleNamespace(f_code=SimpleNamespace(co_filename=mp_sync.__file__))
+        interrupts.handler(signal.SIGTERM, inside)  # no exception here
+        assert interrupts.received() == signal.SIGTERM
+        with pytest.raises(interrupts.Terminated):
+            interrupts.check()
+        with pytest.raises(KeyboardInterrupt):
+            interrupts.handler(signal.SIGINT, SimpleNamespace(f_code=SimpleNamespace(co_filename=__file__)))
+    finally:
+        interrupts.reset()

@@ -30,10 +30,19 @@ def _raise(signum: int) -> None:
     raise Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
 
 
-def handler(signum: int, frame: object) -> None:
-    """The command line's SIGINT and SIGTERM handler: record, then raise."""
+#: standard-library modules whose bookkeeping an exception raised mid-statement corrupts (a semaphore unlinked but
+#: never unregistered from the resource tracker, which then warns at exit): a signal there is only recorded
+_DEFER_IN = ("multiprocessing/synchronize.py", "multiprocessing/util.py", "multiprocessing/resource_tracker.py")
+
+
+def handler(signum: int, frame: Any) -> None:
+    """The command line's SIGINT and SIGTERM handler: record, then raise; inside multiprocessing's own cleanup
+    (``_DEFER_IN``) only record, and ``check`` raises it at the next task or commit."""
     global _received
     _received = signum
+    code = getattr(frame, "f_code", None)
+    if code is not None and code.co_filename.replace("\\", "/").endswith(_DEFER_IN):
+        return
     _raise(signum)
 
 
