@@ -20,11 +20,15 @@ from dipole_portal.core.executors import make_executor
 from dipole_portal.core.options import (
     DEFAULT_CC_MODES,
     DEFAULT_DECAY_MODEL,
+    DEFAULT_DETECTOR_MODEL,
     DEFAULT_EVENTS,
+    DEFAULT_N_TYPE,
     DEFAULT_SEED,
     Calculator,
     DecayModel,
+    DetectorModel,
     Method,
+    NType,
     parse_option,
 )
 from dipole_portal.stats.limits import NO_SYST, LimitResult
@@ -49,6 +53,8 @@ def expected_limit(
     n_cc_modes: int = DEFAULT_CC_MODES,
     binned: bool = False,
     systematics: Systematics = NO_SYST,
+    detector_model: DetectorModel | str = DEFAULT_DETECTOR_MODEL,
+    n_type: NType | str = DEFAULT_N_TYPE,
     scenarios_file: str | Path | None = None,
     cache: str | Path | None = None,
 ) -> LimitResult:
@@ -65,6 +71,8 @@ def expected_limit(
         binned=binned,
         calculator=parse_option(Calculator, calculator, "calculator"),
         syst=systematics,
+        detector_model=parse_option(DetectorModel, detector_model, "detector_model"),
+        n_type=parse_option(NType, n_type, "n_type"),
         cache=str(cache or ""),
     )
     task.request  # noqa: B018 - validates the mass, events and seed before anything is computed
@@ -82,6 +90,10 @@ def scan(
     events: int = DEFAULT_EVENTS,
     seed: int = DEFAULT_SEED,
     n_cc_modes: int = DEFAULT_CC_MODES,
+    binned: bool = False,
+    systematics: Systematics = NO_SYST,
+    detector_model: DetectorModel | str = DEFAULT_DETECTOR_MODEL,
+    n_type: NType | str = DEFAULT_N_TYPE,
     workers: int = 1,
     scenarios_file: str | Path | None = None,
     cache: str | Path | None = None,
@@ -103,5 +115,9 @@ def scan(
             n_modes=n_cc_modes,
             method=parse_option(Method, method, "method"),
             calculator=parse_option(Calculator, calculator, "calculator"),
+            binned=binned,
+            syst=systematics,
+            detector_model=parse_option(DetectorModel, detector_model, "detector_model"),
+            n_type=parse_option(NType, n_type, "n_type"),
             executor=ex,
         )

@@ -192,3 +192,46 @@ def test_a_stats_module_in_the_working_directory_is_harmless(tmp_path):
     )
     assert res.returncode == 0, res.stderr
     assert '"d95_chi2"' in res.stdout
+
+
+def test_the_python_api_has_every_physics_option_of_the_command_line():
+    """``expected_limit`` takes what ``limit --scenario`` takes, ``scan`` what ``limits --scenario`` takes (output,
+    executor and file-format options aside)."""
+    import inspect
+
+    from dipole_portal.analysis import api
+    from dipole_portal.analysis.cli import cli
+
+    renamed = {
+        "mass": "mass_GeV",
+        "masses": "masses_GeV",
+        "cc_modes": "n_cc_modes",
+        "scenarios": "scenarios_file",
+        "bkg_syst": "systematics",
+        "lumi_syst": "systematics",
+        "cache_dir": "cache",
+        "scenarios_file": "scenarios_file",
+    }
+    not_physics = {
+        "yields",
+        "yields_files",
+        "as_json",
+        "json",
+        "output",
+        "hepdata_ins",
+        "executor_kind",
+        "executor",
+        "workers",
+        "dask_workers",
+        "scheduler",
+        "refine",
+        "m_min",
+        "help",
+    }
+    for command, function in (("limit", api.expected_limit), ("limits", api.scan)):
+        accepted = set(inspect.signature(function).parameters)
+        for param in cli.commands[command].params:
+            name = renamed.get(param.name, param.name)
+            if param.name in not_physics or name in not_physics:
+                continue
+            assert name in accepted, (command, param.name, function.__name__)
