@@ -146,9 +146,11 @@ def _outcome(reference, base: Path, before: dict, code: int, err: str, expected:
     if code == 0:  # it finished before the fault could matter: then it is the rerun's complete set
         assert after == reference["hel"], "exit 0 but not the helicity set"
         return "finished first"
-    if code in (-signal.SIGINT, -signal.SIGTERM):  # after the command returned, at interpreter exit: work done
-        assert after == reference["hel"], "ended by the signal at exit, but not with the rerun's complete set"
-        return "signalled at exit, after finishing"
+    if code in (-signal.SIGINT, -signal.SIGTERM):  # outside the command's handlers: at start-up or at exit
+        if after == reference["hel"]:
+            return "signalled at exit, after finishing"
+        assert _snapshot(base / "OUT") == before, "ended by the signal with neither the earlier nor the new set"
+        return "signalled while starting, nothing written"
     assert code in expected, (code, err)
     if code > 0:
         _assert_one_line(err)
