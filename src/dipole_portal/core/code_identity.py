@@ -69,13 +69,10 @@ def _run_on_import(body: list[ast.stmt]) -> list[ast.AST]:
             out.extend(_run_on_import(stmt.orelse))
             continue
         out.append(stmt)
-        for field in ("body", "orelse", "finalbody", "handlers"):
-            inner = getattr(stmt, field, None)
-            if isinstance(inner, list):
-                out.extend(_run_on_import([s for s in inner if isinstance(s, ast.stmt)]))
-        if isinstance(stmt, ast.Try):
-            for h in stmt.handlers:
-                out.extend(_run_on_import(h.body))
+        for field in ("body", "orelse", "finalbody"):  # class bodies, if/for/with/try blocks
+            out.extend(_run_on_import(getattr(stmt, field, [])))
+        for handler in getattr(stmt, "handlers", []):  # except blocks of a try
+            out.extend(_run_on_import(handler.body))
     return out
 
 
