@@ -219,3 +219,31 @@ def test_a_signal_inside_multiprocessing_cleanup_is_recorded_and_raised_at_the_n
             interrupts.handler(signal.SIGINT, SimpleNamespace(f_code=SimpleNamespace(co_filename=__file__)))
     finally:
         interrupts.reset()
+
+
+@pytest.mark.parametrize("quiet", [True, False])
+def test_the_pools_resource_tracker_cleans_up_a_leaked_semaphore_without_a_warning(tmp_path, quiet):
+    """A process that ends with a semaphore still registered (an interrupt between its creation and its
+    finaliser): the tracker the executors start unlinks it and prints nothing; a plain tracker warns, which is the
+    text that followed the one-line message after Ctrl-C."""
+    start = "executors.start_quiet_resource_tracker()" if quiet else "resource_tracker.ensure_running()"
+    code = (
+        "import multiprocessing, os\n"
+        "from multiprocessing import resource_tracker\n"
+        "from dipole_portal.core import executors\n"
+        f"{start}\n"
+        "lock = multiprocessing.get_context('spawn').Lock()\n"
+        "print(lock._semlock.name, flush=True)\n"
+        "os._exit(0)\n"
+    )
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=60)
+    name = res.stdout.strip()
+    assert name, res.stderr
+    deadline = time.monotonic() + 10  # the tracker cleans up after the process ends, in its own time
+    while Path("/dev/shm", "sem." + name.lstrip("/")).exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not Path("/dev/shm", "sem." + name.lstrip("/")).exists()
+    if quiet:
+        assert "resource_tracker" not in res.stderr and "leaked" not in res.stderr, res.stderr
+    else:
+        assert "leaked semaphore" in res.stderr, res.stderr  # the test can tell a quiet tracker from a plain one

@@ -65,6 +65,32 @@ def _die_with_parent(parent: int) -> None:
     threading.Thread(target=watch, name="die-with-parent", daemon=True).start()
 
 
+#: the resource tracker's warnings about semaphores an interrupted pool left registered (it unlinks them all the
+#: same): a -W option the tracker process inherits from ``sys.warnoptions`` when it is started
+QUIET_TRACKER = "ignore::UserWarning:multiprocessing.resource_tracker"
+
+
+def start_quiet_resource_tracker() -> None:
+    """Start multiprocessing's resource tracker (if not running) with its leak warnings ignored.
+
+    A pool stopped by Ctrl-C or SIGTERM can be interrupted between creating a semaphore and registering it, or
+    between unlinking and unregistering it. The tracker then cleans up at exit as designed, but prints "leaked
+    semaphore" or "No such file" after the command's one-line message. Only the tracker's own ``UserWarning``s are
+    filtered; its cleanup is unchanged.
+    """
+    import sys
+    from multiprocessing import resource_tracker
+
+    added = QUIET_TRACKER not in sys.warnoptions
+    if added:
+        sys.warnoptions.append(QUIET_TRACKER)
+    try:
+        resource_tracker.ensure_running()
+    finally:
+        if added:
+            sys.warnoptions.remove(QUIET_TRACKER)
+
+
 def _on_terminate(signum: int, frame: object) -> None:
     raise SystemExit(143)  # unwinds the task: its temporaries are removed (atomic writes clean up on any exit)
 
@@ -132,6 +158,7 @@ class ProcessExecutor(Executor):
 
     def __init__(self, workers: int | None = None) -> None:
         self.workers = workers or os.cpu_count() or 1
+        start_quiet_resource_tracker()
         self._pool = ProcessPoolExecutor(
             self.workers,
             mp_context=multiprocessing.get_context("spawn"),
@@ -199,6 +226,7 @@ class DaskExecutor(Executor):
             self.workers = len(self._client.scheduler_info().get("workers", {})) or 1
         else:
             self.workers = workers or os.cpu_count() or 1
+            start_quiet_resource_tracker()
             with dask.config.set({"distributed.nanny.pre-spawn-environ": BLAS_ENV}):
                 # dashboard on any free port (None still binds 8787, and warns when another cluster has it)
                 self._cluster = LocalCluster(
