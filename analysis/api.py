@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from dipole_portal.analysis.tasks import LimitTask, ScanResult, run_task, scan_masses
+from dipole_portal.analysis.tasks import AnalysisOptions, ScanResult, run_task, scan_masses
 from dipole_portal.core.config import Scenario, get_scenario
 from dipole_portal.core.executors import make_executor
 from dipole_portal.core.options import (
@@ -41,6 +41,35 @@ def _scenario(scenario: str | Scenario, scenarios_file: str | Path | None) -> Sc
     return scenario if isinstance(scenario, Scenario) else get_scenario(scenario, scenarios_file)
 
 
+def _options(
+    decay_model: DecayModel | str,
+    method: Method | str,
+    calculator: Calculator | str,
+    events: int,
+    seed: int,
+    n_cc_modes: int,
+    binned: bool,
+    systematics: Systematics,
+    detector_model: DetectorModel | str,
+    n_type: NType | str,
+    cache: str | Path | None,
+) -> AnalysisOptions:
+    """The API's keywords as the options every limit task is made from (a bad string: one-line InputError)."""
+    return AnalysisOptions(
+        decay_model=parse_option(DecayModel, decay_model, "decay_model"),
+        n_modes=n_cc_modes,
+        events=events,
+        seed=seed,
+        detector_model=parse_option(DetectorModel, detector_model, "detector_model"),
+        n_type=parse_option(NType, n_type, "n_type"),
+        method=parse_option(Method, method, "method"),
+        binned=binned,
+        calculator=parse_option(Calculator, calculator, "calculator"),
+        syst=systematics,
+        cache=str(cache or ""),
+    )
+
+
 def expected_limit(
     scenario: str | Scenario,
     mass_GeV: float,
@@ -60,21 +89,10 @@ def expected_limit(
 ) -> LimitResult:
     """The expected 95% C.L. limit on d (GeV^-1) of ``scenario`` at ``mass_GeV``: chi2 and (``method="cls"``) CLs
     with its bands, in a typed ``LimitResult``."""
-    task = LimitTask(
-        _scenario(scenario, scenarios_file),
-        float(mass_GeV),
-        decay_model=parse_option(DecayModel, decay_model, "decay_model"),
-        n_modes=n_cc_modes,
-        events=events,
-        seed=seed,
-        method=parse_option(Method, method, "method"),
-        binned=binned,
-        calculator=parse_option(Calculator, calculator, "calculator"),
-        syst=systematics,
-        detector_model=parse_option(DetectorModel, detector_model, "detector_model"),
-        n_type=parse_option(NType, n_type, "n_type"),
-        cache=str(cache or ""),
+    options = _options(
+        decay_model, method, calculator, events, seed, n_cc_modes, binned, systematics, detector_model, n_type, cache
     )
+    task = options.task(_scenario(scenario, scenarios_file), mass_GeV)
     task.request  # noqa: B018 - validates the mass, events and seed before anything is computed
     return run_task(task).limit
 
@@ -104,20 +122,8 @@ def scan(
 
     sc = _scenario(scenario, scenarios_file)
     grid = [float(m) for m in masses_GeV] if masses_GeV is not None else log_grid(sc.max_sqrt_s, n_masses)
+    options = _options(
+        decay_model, method, calculator, events, seed, n_cc_modes, binned, systematics, detector_model, n_type, cache
+    )
     with make_executor("serial" if workers == 1 else "processes", workers) as ex:
-        return scan_masses(
-            sc,
-            grid,
-            decay_model=parse_option(DecayModel, decay_model, "decay_model"),
-            events=events,
-            seed=seed,
-            cache=str(cache or ""),
-            n_modes=n_cc_modes,
-            method=parse_option(Method, method, "method"),
-            calculator=parse_option(Calculator, calculator, "calculator"),
-            binned=binned,
-            syst=systematics,
-            detector_model=parse_option(DetectorModel, detector_model, "detector_model"),
-            n_type=parse_option(NType, n_type, "n_type"),
-            executor=ex,
-        )
+        return scan_masses(sc, grid, options, ex)

@@ -6,40 +6,44 @@ Bad input ends with one line ``error: ...`` on stderr and exit code 2; nothing i
 from __future__ import annotations
 
 import math
-import re
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
+from dipole_portal.analysis.cli_options import (
+    DEFERRED,
+    MAX_MASSES,
+    analysis_options,
+    cache_option,
+    cc_modes_option,
+    decay_model_option,
+    detector_model_option,
+    events_option,
+    executor_options,
+    hepdata_ins_option,
+    scenarios_option,
+    seed_option,
+    stack,
+)
 from dipole_portal.core import interrupts, transaction
 from dipole_portal.core.cache import KINDS as CACHE_KINDS
 from dipole_portal.core.errors import EXIT_INPUT_ERROR, InputError, WorkerDied
 from dipole_portal.core.interrupts import Terminated
 from dipole_portal.core.numerics import SQRT_S_MATCH_GEV
 from dipole_portal.core.options import (
-    DEFAULT_CC_MODES,
     DEFAULT_D_REF,
-    DEFAULT_DECAY_MODEL,
-    DEFAULT_DETECTOR_MODEL,
-    DEFAULT_EVENTS,
-    DEFAULT_N_TYPE,
-    DEFAULT_SEED,
-    Calculator,
     DecayModel,
     DetectorModel,
-    Method,
-    NType,
     Process,
 )
 from dipole_portal.core.progress import configure_cli_logging, log, progress_bar, warn
 from dipole_portal.core.version import __version__
-from dipole_portal.stats.limits import LOW_BACKGROUND
 
-MAX_EVENTS = 10**9  # per sample: beyond this a run would take hours and tens of GB; say so instead of hanging
-MAX_SEED = 2**63 - 1
-MAX_WORKERS = 256
-MAX_MASSES = 10_000
+if TYPE_CHECKING:
+    from dipole_portal.analysis.tasks import AnalysisOptions
+    from dipole_portal.core.executors import ExecutorSpec
 
 
 def _finite_positive(name: str, value: float) -> float:
@@ -76,153 +80,12 @@ def cli(verbose: bool) -> None:
     configure_cli_logging(verbose)
 
 
-def _stack(opts):
-    """A decorator applying click options in the order listed."""
-
-    def apply(f):
-        for opt in reversed(opts):
-            f = opt(f)
-        return f
-
-    return apply
-
-
-_DECAY_MODEL = click.Choice([m.value for m in DecayModel])
-
-
-def _decay_model_option(f):
-    return click.option(
-        "--decay-model",
-        type=_DECAY_MODEL,
-        default=DEFAULT_DECAY_MODEL.value,
-        show_default=True,
-        help="Photon angular law in the N rest frame: exact (full spin correlation), helicity, "
-        "backward, isotropic or forward.",
-    )(f)
-
-
-def _detector_model_option(f):
-    return click.option(
-        "--detector-model",
-        type=click.Choice([m.value for m in DetectorModel]),
-        default=DEFAULT_DETECTOR_MODEL.value,
-        show_default=True,
-        help="paper: a decay within l_D of the collision point (eq. 5); geometry: per event, "
-        "along the N flight direction, inside the calorimeter's inner surface; direction: also "
-        "the photon direction the calorimeter measures (collision point to impact point); "
-        "realistic: also the calorimeter's energy and position resolution.",
-    )(f)
-
-
-def _n_type_option(f):
-    return click.option(
-        "--n-type",
-        type=click.Choice([m.value for m in NType]),
-        default=DEFAULT_N_TYPE.value,
-        show_default=True,
-        help="dirac, or majorana: twice the width, an isotropic photon, the same production (DarkNews conventions).",
-    )(f)
-
-
-def _cc_modes_option(f):
-    return click.option(
-        "--cc-modes",
-        type=click.IntRange(1, 2),
-        default=DEFAULT_CC_MODES,
-        show_default=True,
-        help="Charge-conjugate modes counted: 2 = N nubar + Nbar nu (Dirac N), 1 = N nubar only.",
-    )(f)
-
-
-FEW_EVENTS = 1000  # below this many MC events per sample, efficiencies and limits carry large MC errors
-
-
-_DEFERRED: list[str] = []  # warnings printed when the command succeeds (an error stays the one line printed)
-
-
-def _warn_few_events(ctx: click.Context, param: click.Parameter, value: int) -> int:
-    if value is not None and value < FEW_EVENTS:
-        _DEFERRED.append(
-            f"--events {value}: fewer than {FEW_EVENTS} MC events per sample; efficiencies and limits "
-            "carry large MC errors (see d95_mc_rel_err)"
-        )
-    return value
-
-
-def _events_option(f):
-    return click.option(
-        "--events",
-        type=click.IntRange(1, MAX_EVENTS),
-        default=DEFAULT_EVENTS,
-        show_default=True,
-        callback=_warn_few_events,
-        help="MC events per sample (signal and nu nubar gamma, per energy point).",
-    )(f)
-
-
-def _seed_option(f):
-    return click.option(
-        "--seed",
-        type=click.IntRange(0, MAX_SEED),
-        default=DEFAULT_SEED,
-        show_default=True,
-        help="Run seed (non-negative).",
-    )(f)
-
-
-def _cache_option(f):
-    return click.option(
-        "--cache",
-        "cache_dir",
-        type=click.Path(file_okay=False),
-        default=None,
-        help="Cache folder (default: $DIPOLE_PORTAL_CACHE, else ~/.cache/dipole-portal).",
-    )(f)
-
-
-def _scenarios_option(f):
-    return click.option(
-        "--scenarios",
-        "scenarios_file",
-        type=click.Path(dir_okay=False),
-        default=None,
-        help="Scenario configuration (JSON; default: the packaged one).",
-    )(f)
-
-
-INSPIRE_ID = re.compile(r"ins[0-9]{7}")  # pyhf's patchset schema: ^ins[0-9]{7}$ (ASCII digits only)
-
-
-def _check_inspire_id(ctx, param, value: str | None) -> str | None:
-    if value is not None and not INSPIRE_ID.fullmatch(value):
-        raise click.BadParameter(f"{value!r}: expected 'ins' followed by 7 digits (an INSPIRE record id)")
-    return value
-
-
-_hepdata_ins_option = click.option(
-    "--hepdata-ins",
-    default=None,
-    callback=_check_inspire_id,
-    help="INSPIRE record id (insNNNNNNN) of the publication: the pyhf patchsets' references (pyhf requires it; "
-    "without it only the per-mass patches are written).",
-)
-_physics_options = _stack(
-    [
-        _decay_model_option,
-        _detector_model_option,
-        _n_type_option,
-        _cc_modes_option,
-        _events_option,
-        _seed_option,
-        _cache_option,
-        _scenarios_option,
-    ]
-)
-_common_physics = _stack(
+_common_physics = stack(
     [
         click.option("--scenario", required=True, help="Scenario name from the configuration, e.g. bes3."),
         click.option("--mass", type=float, required=True, help="N mass in GeV."),
-        _physics_options,
+        scenarios_option,
+        analysis_options(with_limits=False),
     ]
 )
 
@@ -243,19 +106,19 @@ _common_physics = _stack(
     "metadata (branches stay in the CM frame; the selection boosts them).",
 )
 @click.option("--mass", type=float, default=None, help="N mass in GeV (signal only), 0 < m_N < sqrt(s).")
-@_decay_model_option
+@decay_model_option
 @click.option(
     "--d-ref", type=float, default=DEFAULT_D_REF, show_default=True, help="Reference coupling d in GeV^-1 (signal)."
 )
-@_cc_modes_option
+@cc_modes_option
 @click.option(
     "--region",
     default=None,
     metavar="EMIN,EMAX,CMIN,CMAX",
     help="nunugamma: CM region in GeV and cos(theta) (default 0.05*sqrt(s), sqrt(s)/2, -0.95, 0.95).",
 )
-@_events_option
-@_seed_option
+@events_option
+@seed_option
 @click.option("--chunk-size", type=int, default=1_000_000, show_default=True, help="Events per generated chunk.")
 @click.option("--output", type=click.Path(dir_okay=False), required=True, help="Output ROOT file.")
 def generate(process, sqrt_s, beams, mass, decay_model, d_ref, cc_modes, region, events, seed, chunk_size, output):
@@ -291,61 +154,27 @@ def generate(process, sqrt_s, beams, mass, decay_model, d_ref, cc_modes, region,
     log(f"wrote {events} {process} events to {path}")
 
 
-def _request(
-    scenario, mass, decay_model, cc_modes, events, seed, scenarios_file, detector_model="paper", n_type="dirac"
-):
-    from dipole_portal.analysis.tasks import YieldsRequest
+def _scenario_request(scenario: str, mass: float, analysis: AnalysisOptions, scenarios_file: str | None):
     from dipole_portal.core.config import get_scenario
 
-    sc = get_scenario(scenario, scenarios_file)
-    return YieldsRequest(
-        sc,
-        mass,
-        decay_model=DecayModel(decay_model),
-        n_modes=cc_modes,
-        events=events,
-        seed=seed,
-        detector_model=DetectorModel(detector_model),
-        n_type=NType(n_type),
-    )
-
-
-def _yields(
-    scenario,
-    mass,
-    decay_model,
-    cc_modes,
-    events,
-    seed,
-    cache_dir,
-    scenarios_file,
-    detector_model="paper",
-    n_type="dirac",
-):
-    from dipole_portal.analysis.tasks import compute_yields
-    from dipole_portal.core.cache import Cache
-
-    req = _request(scenario, mass, decay_model, cc_modes, events, seed, scenarios_file, detector_model, n_type)
-    return compute_yields(req, Cache(cache_dir)), req
+    return analysis.request(get_scenario(scenario, scenarios_file), mass)
 
 
 @cli.command()
 @_common_physics
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
-def yields(
-    scenario, mass, decay_model, detector_model, n_type, cc_modes, events, seed, cache_dir, scenarios_file, as_json
-):
+def yields(scenario: str, mass: float, scenarios_file: str | None, analysis: AnalysisOptions, as_json: bool) -> None:
     """Signal efficiency, signal cross section and background events of a scenario at one mass."""
     import json
 
-    y, _ = _yields(
-        scenario, mass, decay_model, cc_modes, events, seed, cache_dir, scenarios_file, detector_model, n_type
-    )
-    summary = y.summary()
+    from dipole_portal.analysis.tasks import compute_yields
+    from dipole_portal.core.cache import Cache
+
+    y = compute_yields(_scenario_request(scenario, mass, analysis, scenarios_file), Cache(analysis.cache or None))
     if as_json:
-        click.echo(json.dumps(summary, indent=2))
+        click.echo(json.dumps(y.summary(), indent=2))
         return
-    click.echo(f"{scenario}  m_N = {mass:g} GeV  decay model {decay_model}")
+    click.echo(f"{scenario}  m_N = {mass:g} GeV  decay model {y.decay_model}")
     click.echo(f"{'channel':>12}{'eff':>9}{'sigma_sig [pb]':>16}{'B_irr':>12}{'B_gap':>12}")
     for c in y.channels:
         click.echo(
@@ -358,73 +187,27 @@ def yields(
 @cli.command()
 @_common_physics
 @click.option("--output", type=click.Path(file_okay=False), required=True, help="Output folder.")
-def select(
-    scenario, mass, decay_model, detector_model, n_type, cc_modes, events, seed, cache_dir, scenarios_file, output
-):
+def select(scenario: str, mass: float, scenarios_file: str | None, analysis: AnalysisOptions, output: str) -> None:
     """Select a scenario at one mass: the yields file that 'limit --yields' reads, histograms and cut-flows.
 
     Writes <scenario>_m<mass>_<model>_yields.json, _histograms.root (TH2D), _histograms.json (UHI) and
     _cutflows.json.
     """
-    from dipole_portal.core.atomic import write_json_atomic
+    from dipole_portal.analysis.selection_files import selection_stem, write_selection
+    from dipole_portal.analysis.tasks import compute_yields
     from dipole_portal.core.cache import Cache
-    from dipole_portal.core.names import check_name, mass_text
     from dipole_portal.core.transaction import output_transaction
-    from dipole_portal.selections import histograms
-    from dipole_portal.selections.cuts import build_selection
-    from dipole_portal.selections.process import process_sample
-    from dipole_portal.selections.yields_file import write_yields
 
-    req = _request(scenario, mass, decay_model, cc_modes, events, seed, scenarios_file, detector_model, n_type)
-    cache = Cache(cache_dir)
-    jobs = req.jobs(cache)  # checks the mass before anything is made
+    req = _scenario_request(scenario, mass, analysis, scenarios_file)  # checks the mass before anything is made
     out = Path(output)
     _check_output_folder(out)
-    stem = (
-        f"{check_name(scenario, 'scenario')}_m{mass_text(mass)}_{req.decay_model}"
-        + ("_cc1" if cc_modes == 1 else "")
-        + ("" if detector_model == DEFAULT_DETECTOR_MODEL else f"_{detector_model}")
-        + ("" if n_type == DEFAULT_N_TYPE else f"_{n_type}")
-    )
-    from dipole_portal.analysis.tasks import compute_yields, detector_response
-
-    y = compute_yields(req, cache)
-    hists, flows, info = {}, {}, {}
-    for point, sig_job, bkg_job in jobs:
-        sel = build_selection(req.scenario, point)
-        for process, job in (("signal", sig_job), ("nunugamma", bkg_job)):
-            model = req.detector_model if process == "signal" or req.detector_model.resolution else None
-            response = detector_response(req.scenario, model, job.seed) if model else None
-            res = process_sample(
-                job.run(), process, sel, decay_model=req.decay_model, n_modes=req.n_modes, response=response
-            )
-            hists[f"{process}_{point.label}"] = res.histogram
-            flows[f"{process}_{point.label}"] = res.cutflow.as_dict()
-            where = (f"m_{{N}} = {mass:g} GeV, " if process == "signal" else "") + f"{scenario} {point.label}"
-            info[f"{process}_{point.label}"] = histograms.hist_info(
-                process, "after cuts", where, res.cutflow.events[-1], req.d_ref
-            )
-            click.echo(res.cutflow.table(f"{scenario} {process} {point.label}"))
+    results: dict = {}
+    y = compute_yields(req, Cache(analysis.cache or None), on_result=lambda *r: results.setdefault(r[:2], r[2]))
+    for (point, process), res in results.items():
+        click.echo(res.cutflow.table(f"{scenario} {process} {point.label}"))
+    stem = selection_stem(req)
     with output_transaction(out) as stage:  # the four files appear together, or none of them
-        write_yields(stage / f"{stem}_yields.json", y, req.scenario)
-        histograms.write_root(
-            stage / f"{stem}_histograms.root",
-            hists,
-            info,
-            {
-                "scenario": scenario,
-                "mass_GeV": mass,
-                "decay_model": str(decay_model),
-                "detector_model": str(detector_model),
-                "n_type": str(n_type),
-                "n_cc_modes": cc_modes,
-                "d_ref_GeV_inv": req.d_ref,
-                "units": "pb per bin",
-                "cutflows": flows,
-            },
-        )
-        histograms.write_json(stage / f"{stem}_histograms.json", hists)
-        write_json_atomic(stage / f"{stem}_cutflows.json", {"scenario": scenario, "mass_GeV": mass, "cutflows": flows})
+        write_selection(stage, stem, req, y, results)
     log(f"wrote {stem}_yields.json, _histograms.root, _histograms.json and _cutflows.json to {out}")
 
 
@@ -437,7 +220,7 @@ def select(
     help="A sample file written by 'generate' (ROOT TTree 'events' + JSON 'metadata').",
 )
 @click.option("--scenario", required=True, help="Scenario whose selection to apply (at the file's sqrt(s)).")
-@_scenarios_option
+@scenarios_option
 @click.option(
     "--output",
     type=click.Path(dir_okay=False),
@@ -491,105 +274,44 @@ def cutflow(input_file, scenario, scenarios_file, output, as_json):
         click.echo(res.cutflow.table(f"{input_file}: {scenario} {meta['process']} {point.label}"))
 
 
-_limit_options = _stack(
-    [
-        click.option(
-            "--method",
-            type=click.Choice([m.value for m in Method]),
-            default=Method.CLS.value,
-            show_default=True,
-            help="chi2: the paper's S^2/(S+B) = 2.71; cls: pyhf CLs (the chi2 limit is always reported too).",
-        ),
-        click.option("--binned", is_flag=True, help="Binned in E_gamma x theta_gamma instead of one bin per channel."),
-        click.option(
-            "--calculator",
-            type=click.Choice([c.value for c in Calculator]),
-            default=Calculator.AUTO.value,
-            show_default=True,
-            help=f"CLs calculator; auto uses toys below {LOW_BACKGROUND:g} background events.",
-        ),
-        click.option(
-            "--bkg-syst",
-            type=float,
-            default=0.0,
-            show_default=True,
-            help="Relative background normalisation uncertainty.",
-        ),
-        click.option(
-            "--lumi-syst", type=float, default=0.0, show_default=True, help="Relative luminosity uncertainty."
-        ),
-    ]
-)
-
-
-def _syst(bkg_syst: float, lumi_syst: float):
-    from dipole_portal.stats.models import Systematics
-
-    for name, v in (("--bkg-syst", bkg_syst), ("--lumi-syst", lumi_syst)):
-        if not (math.isfinite(v) and 0 <= v < 1):
-            raise InputError(f"{name}={v!r}: expected a relative uncertainty in [0, 1)")
-    return Systematics(bkg_syst, lumi_syst)
-
-
-def _yields_input(files, scenario, mass):
-    """Read --yields files; refuse to mix them with --scenario/--mass."""
-    from dipole_portal.selections.yields_file import read_yields
-
-    if files and (scenario or mass is not None):
-        raise InputError("--yields: give either yields files or --scenario and --mass, not both")
-    if not files and not (scenario and mass is not None):
-        raise InputError("expected --yields FILE, or --scenario and --mass")
-    return [read_yields(f) for f in files]
-
-
 @cli.command()
 @click.option(
     "--yields",
-    "yields_files",
-    multiple=False,
+    "yields_file",
     type=click.Path(dir_okay=False),
     default=None,
     help="A yields file written by 'select': the limit is computed from it alone.",
 )
 @click.option("--scenario", default=None, help="Scenario name (instead of --yields: samples and selection first).")
 @click.option("--mass", type=float, default=None, help="N mass in GeV (with --scenario).")
-@_physics_options
-@_limit_options
+@scenarios_option
+@analysis_options(with_limits=True)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
 def limit(
-    yields_files,
-    scenario,
-    mass,
-    decay_model,
-    detector_model,
-    n_type,
-    cc_modes,
-    events,
-    seed,
-    cache_dir,
-    scenarios_file,
-    method,
-    binned,
-    calculator,
-    bkg_syst,
-    lumi_syst,
-    as_json,
-):
+    yields_file: str | None,
+    scenario: str | None,
+    mass: float | None,
+    scenarios_file: str | None,
+    analysis: AnalysisOptions,
+    as_json: bool,
+) -> None:
     """Expected 95% C.L. upper limit on d (GeV^-1) from a yields file, or for a scenario and mass."""
     import json
 
+    from dipole_portal.analysis.tasks import compute_yields
+    from dipole_portal.core.cache import Cache
+    from dipole_portal.selections.yields_file import read_yields
     from dipole_portal.stats.limits import compute_limit
 
-    syst = _syst(bkg_syst, lumi_syst)
-    read = _yields_input([yields_files] if yields_files else [], scenario, mass)
-    y = (
-        read[0]
-        if read
-        else _yields(
-            scenario, mass, decay_model, cc_modes, events, seed, cache_dir, scenarios_file, detector_model, n_type
-        )[0]
-    )
-    r = compute_limit(y, Method(method), binned=binned, calculator=Calculator(calculator), syst=syst)
+    if yields_file and (scenario or mass is not None):
+        raise InputError("--yields: give either yields files or --scenario and --mass, not both")
+    if yields_file:
+        y = read_yields(yields_file)
+    elif scenario and mass is not None:
+        y = compute_yields(_scenario_request(scenario, mass, analysis, scenarios_file), Cache(analysis.cache or None))
+    else:
+        raise InputError("expected --yields FILE, or --scenario and --mass")
+    r = compute_limit(y, analysis.method, binned=analysis.binned, calculator=analysis.calculator, syst=analysis.syst)
     if as_json:
         click.echo(json.dumps(r.as_dict(), indent=2))
         return
@@ -598,37 +320,6 @@ def limit(
         + (f", d95(CLs, {r.calculator}) = {r.d95_cls:.4e} GeV^-1" if r.d95_cls else "")
         + f"; S = {r.signal_events:.4g}, B = {r.background_events:.4g}"
     )
-
-
-def _executor_options(f):
-    f = click.option("--scheduler", default=None, help="Dask scheduler address (tcp://HOST:PORT): run there.")(f)
-    f = click.option(
-        "--dask-workers",
-        type=click.IntRange(1, MAX_WORKERS),
-        default=None,
-        help="Run on a local Dask cluster of N worker processes.",
-    )(f)
-    f = click.option(
-        "--workers",
-        type=click.IntRange(1, MAX_WORKERS),
-        default=None,
-        help="Local worker processes (default: all cores; 1 = serial, in this process).",
-    )(f)
-    return click.option(
-        "--executor",
-        "executor_kind",
-        type=click.Choice(["serial", "processes", "dask"]),
-        default=None,
-        help="Executor (default: processes, or dask with --dask-workers/--scheduler).",
-    )(f)
-
-
-def _executor(kind, workers, dask_workers, scheduler):
-    from dipole_portal.core.executors import make_executor
-
-    if dask_workers or scheduler:
-        return make_executor("dask", dask_workers, scheduler)
-    return make_executor(kind or "processes", workers)
 
 
 @cli.command()
@@ -661,143 +352,61 @@ def _executor(kind, workers, dask_workers, scheduler):
     "log grid alone; steep intervals are then reported).",
 )
 @click.option("--m-min", type=float, default=0.01, show_default=True, help="Lowest mass of the default grid (GeV).")
-@_physics_options
-@_limit_options
-@_hepdata_ins_option
+@scenarios_option
+@analysis_options(with_limits=True)
+@hepdata_ins_option
 @click.option("--output", type=click.Path(file_okay=False), required=True, help="Output folder.")
-@_executor_options
+@executor_options
 def limits(
-    yields_files,
-    scenario,
-    masses,
-    n_masses,
-    refine,
-    m_min,
-    decay_model,
-    detector_model,
-    n_type,
-    cc_modes,
-    events,
-    seed,
-    cache_dir,
-    scenarios_file,
-    method,
-    binned,
-    calculator,
-    bkg_syst,
-    lumi_syst,
-    hepdata_ins,
-    output,
-    executor_kind,
-    workers,
-    dask_workers,
-    scheduler,
-):
+    yields_files: tuple[str, ...],
+    scenario: str | None,
+    masses: str | None,
+    n_masses: int,
+    refine: bool,
+    m_min: float,
+    scenarios_file: str | None,
+    analysis: AnalysisOptions,
+    hepdata_ins: str | None,
+    output: str,
+    executor: ExecutorSpec,
+) -> None:
     """Limits over masses: table (CSV, JSON), pyhf background-only workspace and patchset."""
-    from dipole_portal.analysis.tasks import scan_following, scan_masses
+    from dipole_portal.analysis import limit_sets
+    from dipole_portal.analysis.mass_grid import coarse_warning
     from dipole_portal.core.config import get_scenario
     from dipole_portal.core.transaction import output_transaction
-    from dipole_portal.selections.yields import check_mass
-    from dipole_portal.selections.yields_file import read_yields
-    from dipole_portal.stats.limits import compute_limit
-    from dipole_portal.stats.models import build_spec
-    from dipole_portal.stats.outputs import write_limit_tables, write_workspaces
 
-    syst = _syst(bkg_syst, lumi_syst)
     if yields_files:
         if scenario or masses:
             raise InputError("--yields: give either yields files or --scenario (and --masses), not both")
-        pairs = sorted(((f, read_yields(f)) for f in yields_files), key=lambda p: p[1].mass)
-        ys = [y for _, y in pairs]
-        names = {y.scenario for y in ys}
-        if len(names) > 1:
-            raise InputError(f"--yields: files of several scenarios ({', '.join(sorted(names))}); expected one")
-        lumi: dict[float, tuple[float, str]] = {}  # one curve is one scenario: each energy has one luminosity
-        for f, y in pairs:
-            for c in y.channels:
-                seen = lumi.setdefault(round(c.sqrt_s, 6), (c.lumi_fb, f))
-                if not math.isclose(seen[0], c.lumi_fb, rel_tol=1e-9):
-                    raise InputError(
-                        f"--yields: {f} has {c.lumi_fb:g} fb^-1 at {c.sqrt_s:g} GeV, {seen[1]} "
-                        f"{seen[0]:g} fb^-1: files of different scenarios under one name"
-                    )
+        ys = limit_sets.read_yields_set(yields_files)
         _check_output_folder(Path(output))
-        results, specs = [], {}
-        for y in ys:
-            r = compute_limit(y, Method(method), binned=binned, calculator=Calculator(calculator), syst=syst)
-            results.append(r)
-            specs[y.mass] = build_spec(y, r.d95, binned, syst)
-        scenario, label = ys[0].scenario, ys[0].scenario
+        scan = limit_sets.limits_from_yields(ys, analysis)
+        name, label = ys[0].scenario, ys[0].scenario
     else:
         if not scenario:
             raise InputError("expected --yields FILE... or --scenario NAME")
         sc = get_scenario(scenario, scenarios_file)
-        from dipole_portal.analysis.mass_grid import COARSE_RATIO, GridSpec, initial_grid
-
-        grid_spec = None
-        if masses:
-            try:
-                grid = [float(m) for m in masses.split(",")]
-            except ValueError:
-                raise InputError(f"--masses={masses!r}: expected comma-separated numbers in GeV") from None
-        else:
-            if not (math.isfinite(m_min) and 0 < m_min < sc.max_sqrt_s):
-                raise InputError(f"--m-min={m_min!r}: expected 0 < m_min < {sc.max_sqrt_s:g} GeV")
-            grid_spec = GridSpec(
-                m_min_GeV=m_min,
-                n_log=n_masses,
-                approach=(0.1, 0.01, 0.001),
-                approach_each=1e-3,
-                max_ratio=COARSE_RATIO if refine else None,
-            )
-            grid = initial_grid(sorted({p.sqrt_s for p in sc.points}), grid_spec)
-        for m in grid:
-            check_mass(sc, m)
+        grid = limit_sets.mass_grid(sc, masses, n_masses, refine, m_min)
         _check_output_folder(Path(output))
-        options = dict(
-            decay_model=DecayModel(decay_model),
-            events=events,
-            seed=seed,
-            cache=cache_dir or "",
-            n_modes=cc_modes,
-            method=Method(method),
-            binned=binned,
-            calculator=Calculator(calculator),
-            syst=syst,
-            detector_model=DetectorModel(detector_model),
-            n_type=NType(n_type),
-        )
-        with _executor(executor_kind, workers, dask_workers, scheduler) as ex:
-            scan = (
-                scan_following(sc, grid_spec, executor=ex, **options)
-                if grid_spec is not None
-                else scan_masses(sc, grid, executor=ex, **options)
-            )
-        results, specs, label = scan.limits, scan.specs, sc.label
+        with executor.make() as ex:
+            scan = limit_sets.scan_grid(sc, grid, analysis, ex)
+        name, label = sc.name, sc.label
     out = Path(output)
     with output_transaction(out) as stage:  # tables, workspace and patches together, or the earlier set untouched
-        staged = write_limit_tables(stage, scenario, results, label) + write_workspaces(
-            stage, scenario, specs, hepdata_ins, results=results
-        )
-    paths = [out / p.name for p in staged]
-    for r in results:
+        staged = limit_sets.write_limit_set(stage, name, label, scan, hepdata_ins)
+    for r in scan.limits:
         click.echo(
             f"m_N = {r.mass_GeV:8.4f} GeV  d95 chi2 = {r.d95_chi2:.3e}"
             + (f"  CLs = {r.d95_cls:.3e}" if r.d95_cls else "")
             + " GeV^-1"
         )
-    from dipole_portal.analysis.mass_grid import coarse_warning
-
-    coarse = coarse_warning(
-        scenario,
-        [r.mass_GeV for r in results],
-        [r.d95 for r in results],
-        sorted({e for r in results for e in r.channels}),
-    )
+    channels = sorted({e for r in scan.limits for e in r.channels})
+    coarse = coarse_warning(name, [r.mass_GeV for r in scan.limits], [r.d95 for r in scan.limits], channels)
     if coarse is not None:
         warn(coarse)
     log(
-        f"wrote {', '.join(p.name for p in paths)} to {out}"
+        f"wrote {', '.join(p.name for p in staged)} to {out}"
         + ("" if hepdata_ins else " (no pyhf patchset: it needs --hepdata-ins)")
     )
 
@@ -811,16 +420,16 @@ def limits(
     help="paper: curves refined until neighbouring limits differ by < 20% (1 MeV to sqrt(s)), 1e5 "
     "events per sample; fast: 4 masses, 2e4 events.",
 )
-@_scenarios_option
+@scenarios_option
 @click.option("--scenario", "only", multiple=True, help="Restrict to these scenarios (repeatable).")
-@_decay_model_option
-@_detector_model_option
-@_seed_option
-@_cache_option
+@decay_model_option
+@detector_model_option
+@seed_option
+@cache_option
 @click.option("--output", type=click.Path(file_okay=False), default="output", show_default=True)
 @click.option("--no-figures", is_flag=True, help="Stop after the tables (no figures, no report).")
-@_hepdata_ins_option
-@_executor_options
+@hepdata_ins_option
+@executor_options
 def run(
     preset,
     scenarios_file,
@@ -832,10 +441,7 @@ def run(
     output,
     no_figures,
     hepdata_ins,
-    executor_kind,
-    workers,
-    dask_workers,
-    scheduler,
+    executor: ExecutorSpec,
 ):
     """Whole pipeline: samples -> selections -> limits -> tables, HEPData -> figures -> report.
 
@@ -857,7 +463,7 @@ def run(
         if n not in scenarios:
             raise InputError(f"--scenario {n!r} unknown, expected one of {', '.join(sorted(scenarios))}")
     t0 = time.perf_counter()
-    with _executor(executor_kind, workers, dask_workers, scheduler) as ex:
+    with executor.make() as ex:
         _check_output_folder(Path(output))
         summary = run_pipeline(
             scenarios,
@@ -887,7 +493,7 @@ def cache() -> None:
 
 
 @cache.command("info")
-@_cache_option
+@cache_option
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
 def cache_info(cache_dir, as_json):
     """Entries and size per kind."""
@@ -908,7 +514,7 @@ def cache_info(cache_dir, as_json):
 
 
 @cache.command("index")
-@_cache_option
+@cache_option
 def cache_index(cache_dir):
     """Write <cache>/samples/index.csv: every sample file with the parameters it was made with."""
     from dipole_portal.analysis.sample_index import write_index
@@ -919,7 +525,7 @@ def cache_index(cache_dir):
 
 
 @cache.command("clear")
-@_cache_option
+@cache_option
 @click.option("--kind", type=click.Choice(list(CACHE_KINDS)), default=None, help="Clear only this kind of entry.")
 def cache_clear(cache_dir, kind):
     """Remove cached entries (all, or one kind)."""
@@ -1016,10 +622,10 @@ def _main_thread() -> bool:
 
 
 def _main(argv: list[str] | None) -> int:
-    _DEFERRED.clear()
+    DEFERRED.clear()
     try:
         cli.main(args=argv, prog_name="python -m dipole_portal", standalone_mode=False)
-        for message in _DEFERRED:
+        for message in DEFERRED:
             warn(message)
     except InputError as exc:
         print(f"error: {_one_line(str(exc))}", file=sys.stderr)

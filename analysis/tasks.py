@@ -14,6 +14,7 @@ import dataclasses
 import functools
 import math
 import time
+from collections.abc import Callable
 from dataclasses import KW_ONLY, dataclass
 from pathlib import Path
 from typing import Any
@@ -47,7 +48,7 @@ from dipole_portal.samples.kinematics import PhaseSpaceRegion
 from dipole_portal.selections.cuts import build_selection
 from dipole_portal.selections.decay_volume import DecayVolume
 from dipole_portal.selections.detector_response import CalorimeterResolution, DetectorResponse
-from dipole_portal.selections.process import SelectedSample, process_sample
+from dipole_portal.selections.process import SampleResult, SelectedSample, process_sample
 from dipole_portal.selections.yields import ScenarioYields, check_mass
 from dipole_portal.selections.yields_file import yields_from_record, yields_record
 from dipole_portal.stats.limits import NO_SYST, LimitResult, compute_limit
@@ -55,6 +56,9 @@ from dipole_portal.stats.models import Systematics, build_spec
 
 RESULT_FORMAT = 2
 
+
+#: receives a selected sample's full result (histogram and cut-flow): energy point, process, result
+OnResult = Callable[[EnergyPoint, str, SampleResult], None]
 
 # -- samples ---------------------------------------------------------------------------------------------------
 
@@ -242,11 +246,15 @@ def selected_sample(
     decay_model: DecayModel | None = None,
     n_modes: int | None = None,
     detector_model: DetectorModel = DEFAULT_DETECTOR_MODEL,
+    on_result: OnResult | None = None,
 ) -> SelectedSample:
     """The selection of one sample file (cached: nu nubar gamma is selected once for every mass), a signal
     sample reweighted to ``decay_model`` and counted with ``n_modes``. With a detector model beyond the paper's the
     cuts see the measured photon, and a signal sample's accepted events record their decay probabilities in the
-    detector's decay volume; nu nubar gamma (prompt) differs from the paper's only with the resolution."""
+    detector's decay volume; nu nubar gamma (prompt) differs from the paper's only with the resolution.
+
+    ``on_result`` (histograms and cut-flows wanted, which the cache does not keep): the sample is selected again
+    and ``on_result(point, process, result)`` receives the full result."""
     sample_key = sample_entry(job.spec, job.seed, job.events, cache).key
     key = {"sample": sample_key, "process": process, "scenario": scenario.as_dict(), "sqrt_s": point.sqrt_s}
     if process == "signal":
@@ -257,30 +265,28 @@ def selected_sample(
     if response is not None:
         key["detector_model"] = detector_model
     entry = cache.entry("selected", key, SELECTION_CODE)
-    stored = entry.load_json()
+    stored = None if on_result else entry.load_json()
     if stored is not None:
         return SelectedSample.from_dict(stored)
-    res = SelectedSample.from_result(
-        process_sample(
-            job.run(),
-            process,
-            build_selection(scenario, point),
-            decay_model=decay_model,
-            n_modes=n_modes,
-            response=response,
-        )
-    )
+    selection = build_selection(scenario, point)
+    full = process_sample(job.run(), process, selection, decay_model=decay_model, n_modes=n_modes, response=response)
+    if on_result:
+        on_result(point, process, full)
+    res = SelectedSample.from_result(full)
     entry.store_json(res.as_dict())
     return res
 
 
-def compute_yields(request: YieldsRequest, cache: Cache | None = None) -> ScenarioYields:
-    """The yields of a request, from the cache or from its (cached) selected samples."""
+def compute_yields(
+    request: YieldsRequest, cache: Cache | None = None, on_result: OnResult | None = None
+) -> ScenarioYields:
+    """The yields of a request, from the cache or from its (cached) selected samples; ``on_result`` receives
+    every sample's full selection result (see :func:`selected_sample`)."""
     from dipole_portal.selections.yields import channel_yield
 
     cache = cache or Cache()
     entry = cache.entry("yields", request.key(), SELECTION_CODE)
-    stored = entry.load_json()
+    stored = None if on_result else entry.load_json()
     if stored is not None:
         return yields_from_record(stored, f"cache entry yields/{entry.key}")
     channels, provenance = [], []
@@ -294,9 +300,16 @@ def compute_yields(request: YieldsRequest, cache: Cache | None = None) -> Scenar
             request.decay_model,
             request.n_modes,
             request.detector_model,
+            on_result,
         )
         bkg = selected_sample(
-            bkg_job, request.scenario, point, "nunugamma", cache, detector_model=request.detector_model
+            bkg_job,
+            request.scenario,
+            point,
+            "nunugamma",
+            cache,
+            detector_model=request.detector_model,
+            on_result=on_result,
         )
         channels.append(
             channel_yield(
@@ -447,53 +460,74 @@ class ScanResult:
     specs: dict[float, dict]
 
 
+@dataclass(frozen=True)
+class AnalysisOptions:
+    """How every limit of a scan is computed: all of a :class:`LimitTask` but its scenario and mass.
+
+    The command line builds one from its options, the API from its keywords, and a scan makes its tasks from it:
+
+    >>> from dipole_portal.core.config import get_scenario
+    >>> task = AnalysisOptions(events=5_000, method="chi2").task(get_scenario("stcf-4gev"), 1.0)
+    >>> task.events, task.method, task.decay_model
+    (5000, <Method.CHI2: 'chi2'>, <DecayModel.EXACT: 'exact'>)
+    """
+
+    decay_model: DecayModel = DEFAULT_DECAY_MODEL
+    n_modes: int = DEFAULT_CC_MODES
+    events: int = DEFAULT_EVENTS
+    seed: int = DEFAULT_SEED
+    detector_model: DetectorModel = DEFAULT_DETECTOR_MODEL
+    n_type: NType = DEFAULT_N_TYPE
+    method: Method = Method.CLS
+    binned: bool = False
+    calculator: Calculator = Calculator.AUTO
+    syst: Systematics = NO_SYST
+    cache: str = ""  # the cache folder ("" = the default one)
+
+    def __post_init__(self) -> None:
+        for name, enum in (
+            ("decay_model", DecayModel),
+            ("detector_model", DetectorModel),
+            ("n_type", NType),
+            ("method", Method),
+            ("calculator", Calculator),
+        ):
+            object.__setattr__(self, name, parse_option(enum, getattr(self, name), name))
+        object.__setattr__(self, "cache", str(self.cache or ""))
+
+    def task(self, scenario: Scenario, mass: float) -> LimitTask:
+        """The limit task of ``scenario`` at ``mass`` GeV (checks the mass and the options)."""
+        return LimitTask(scenario, float(mass), **{f.name: getattr(self, f.name) for f in dataclasses.fields(self)})
+
+    def request(self, scenario: Scenario, mass: float) -> YieldsRequest:
+        """The yields request of ``scenario`` at ``mass`` GeV."""
+        return self.task(scenario, mass).request
+
+
 def scan_masses(
     scenario: Scenario,
     masses: list[float],
-    *,
-    decay_model: DecayModel = DEFAULT_DECAY_MODEL,
-    events: int = DEFAULT_EVENTS,
-    seed: int = DEFAULT_SEED,
-    cache: str | Path = "",
-    n_modes: int = DEFAULT_CC_MODES,
-    method: Method = Method.CLS,
-    binned: bool = False,
-    calculator: Calculator = Calculator.AUTO,
-    syst: Systematics = NO_SYST,
+    options: AnalysisOptions = AnalysisOptions(),  # noqa: B008 - frozen, so one shared default is safe
     executor: Executor | None = None,
-    detector_model: DetectorModel = DEFAULT_DETECTOR_MODEL,
-    n_type: NType = DEFAULT_N_TYPE,
 ) -> ScanResult:
     """Limits at each mass (cached), run by ``executor``."""
     if not masses:
         raise InputError(f"scan of {scenario.name}: no masses given")
-    tasks = [
-        LimitTask(
-            scenario,
-            float(m),
-            decay_model=decay_model,
-            n_modes=n_modes,
-            events=events,
-            seed=seed,
-            method=method,
-            binned=binned,
-            calculator=calculator,
-            syst=syst,
-            cache=str(cache),
-            detector_model=detector_model,
-            n_type=n_type,
-        )
-        for m in masses
-    ]
+    tasks = [options.task(scenario, m) for m in masses]
     done = run_tasks(tasks, executor, f"limits {scenario.name}")
     return ScanResult([d.limit for d in done], {t.mass: d.spec for t, d in zip(tasks, done, strict=True)})
 
 
-def scan_following(scenario: Scenario, spec: GridSpec, **scan_options: Any) -> ScanResult:
+def scan_following(
+    scenario: Scenario,
+    spec: GridSpec,
+    options: AnalysisOptions = AnalysisOptions(),  # noqa: B008 - frozen, so one shared default is safe
+    executor: Executor | None = None,
+) -> ScanResult:
     """Limits on a grid that follows the curve (``mass_grid``): ``spec``'s initial grid, then refinement rounds
     until neighbouring limits differ by less than ``spec.max_ratio`` (or ``spec.max_rounds`` are done).
 
-    ``scan_options`` go to :func:`scan_masses` (each round's new masses are one scan; cached ones are read).
+    Each round's new masses are one :func:`scan_masses` (cached ones are read).
     """
     thresholds = sorted({p.sqrt_s for p in scenario.points})
     limits: dict[float, LimitResult] = {}
@@ -502,7 +536,7 @@ def scan_following(scenario: Scenario, spec: GridSpec, **scan_options: Any) -> S
     for _ in range(spec.max_rounds + 1):
         if not todo:
             break
-        res = scan_masses(scenario, todo, **scan_options)
+        res = scan_masses(scenario, todo, options, executor)
         limits.update({r.mass_GeV: r for r in res.limits})
         specs.update(res.specs)
         grid = sorted(limits)

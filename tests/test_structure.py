@@ -214,6 +214,7 @@ def test_the_python_api_has_every_physics_option_of_the_command_line():
     }
     not_physics = {
         "yields",
+        "yields_file",
         "yields_files",
         "as_json",
         "json",

@@ -17,6 +17,7 @@ import os
 import signal
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from dataclasses import dataclass
 from typing import Any
 
 from dipole_portal.core import interrupts
@@ -273,3 +274,15 @@ def make_executor(kind: str = "processes", workers: int | None = None, scheduler
     if kind == "processes":
         return ProcessExecutor(workers)
     return DaskExecutor(scheduler, workers)
+
+
+@dataclass(frozen=True)
+class ExecutorSpec:
+    """Which executor a command runs on; ``make`` starts it (only once the inputs are known to be good)."""
+
+    kind: str = "processes"
+    workers: int | None = None
+    scheduler: str | None = None
+
+    def make(self) -> Executor:
+        return make_executor(self.kind, self.workers, self.scheduler)

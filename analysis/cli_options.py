@@ -1,0 +1,301 @@
+"""The command line's options, declared once, and the typed objects they are gathered into.
+
+A command receives objects, not loose values: ``analysis_options`` gathers the physics and statistics options
+into one :class:`~dipole_portal.analysis.tasks.AnalysisOptions` (keyword ``analysis``), and ``executor_options``
+the executor options into one :class:`~dipole_portal.core.executors.ExecutorSpec` (keyword ``executor``). Each
+option's name, type, default and help text is written here only.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import re
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from dipole_portal.core.errors import InputError
+from dipole_portal.core.executors import KINDS as EXECUTOR_KINDS
+from dipole_portal.core.executors import ExecutorSpec
+from dipole_portal.core.options import (
+    DEFAULT_CC_MODES,
+    DEFAULT_DECAY_MODEL,
+    DEFAULT_DETECTOR_MODEL,
+    DEFAULT_EVENTS,
+    DEFAULT_N_TYPE,
+    DEFAULT_SEED,
+    Calculator,
+    DecayModel,
+    DetectorModel,
+    Method,
+    NType,
+)
+from dipole_portal.stats.limits import LOW_BACKGROUND
+
+MAX_EVENTS = 10**9  # per sample: beyond this a run would take hours and tens of GB; say so instead of hanging
+MAX_SEED = 2**63 - 1
+MAX_WORKERS = 256
+MAX_MASSES = 10_000
+
+
+def stack(opts):
+    """A decorator applying click options in the order listed."""
+
+    def apply(f):
+        for opt in reversed(opts):
+            f = opt(f)
+        return f
+
+    return apply
+
+
+DECAY_MODEL_CHOICE = click.Choice([m.value for m in DecayModel])
+
+
+def decay_model_option(f):
+    return click.option(
+        "--decay-model",
+        type=DECAY_MODEL_CHOICE,
+        default=DEFAULT_DECAY_MODEL.value,
+        show_default=True,
+        help="Photon angular law in the N rest frame: exact (full spin correlation), helicity, "
+        "backward, isotropic or forward.",
+    )(f)
+
+
+def detector_model_option(f):
+    return click.option(
+        "--detector-model",
+        type=click.Choice([m.value for m in DetectorModel]),
+        default=DEFAULT_DETECTOR_MODEL.value,
+        show_default=True,
+        help="paper: a decay within l_D of the collision point (eq. 5); geometry: per event, "
+        "along the N flight direction, inside the calorimeter's inner surface; direction: also "
+        "the photon direction the calorimeter measures (collision point to impact point); "
+        "realistic: also the calorimeter's energy and position resolution.",
+    )(f)
+
+
+def n_type_option(f):
+    return click.option(
+        "--n-type",
+        type=click.Choice([m.value for m in NType]),
+        default=DEFAULT_N_TYPE.value,
+        show_default=True,
+        help="dirac, or majorana: twice the width, an isotropic photon, the same production (DarkNews conventions).",
+    )(f)
+
+
+def cc_modes_option(f):
+    return click.option(
+        "--cc-modes",
+        type=click.IntRange(1, 2),
+        default=DEFAULT_CC_MODES,
+        show_default=True,
+        help="Charge-conjugate modes counted: 2 = N nubar + Nbar nu (Dirac N), 1 = N nubar only.",
+    )(f)
+
+
+FEW_EVENTS = 1000  # below this many MC events per sample, efficiencies and limits carry large MC errors
+
+
+DEFERRED: list[str] = []  # warnings printed when the command succeeds (an error stays the one line printed)
+
+
+def _warn_few_events(ctx: click.Context, param: click.Parameter, value: int) -> int:
+    if value is not None and value < FEW_EVENTS:
+        DEFERRED.append(
+            f"--events {value}: fewer than {FEW_EVENTS} MC events per sample; efficiencies and limits "
+            "carry large MC errors (see d95_mc_rel_err)"
+        )
+    return value
+
+
+def events_option(f):
+    return click.option(
+        "--events",
+        type=click.IntRange(1, MAX_EVENTS),
+        default=DEFAULT_EVENTS,
+        show_default=True,
+        callback=_warn_few_events,
+        help="MC events per sample (signal and nu nubar gamma, per energy point).",
+    )(f)
+
+
+def seed_option(f):
+    return click.option(
+        "--seed",
+        type=click.IntRange(0, MAX_SEED),
+        default=DEFAULT_SEED,
+        show_default=True,
+        help="Run seed (non-negative).",
+    )(f)
+
+
+def cache_option(f):
+    return click.option(
+        "--cache",
+        "cache_dir",
+        type=click.Path(file_okay=False),
+        default=None,
+        help="Cache folder (default: $DIPOLE_PORTAL_CACHE, else ~/.cache/dipole-portal).",
+    )(f)
+
+
+def scenarios_option(f):
+    return click.option(
+        "--scenarios",
+        "scenarios_file",
+        type=click.Path(dir_okay=False),
+        default=None,
+        help="Scenario configuration (JSON; default: the packaged one).",
+    )(f)
+
+
+INSPIRE_ID = re.compile(r"ins[0-9]{7}")  # pyhf's patchset schema: ^ins[0-9]{7}$ (ASCII digits only)
+
+
+def _check_inspire_id(ctx, param, value: str | None) -> str | None:
+    if value is not None and not INSPIRE_ID.fullmatch(value):
+        raise click.BadParameter(f"{value!r}: expected 'ins' followed by 7 digits (an INSPIRE record id)")
+    return value
+
+
+hepdata_ins_option = click.option(
+    "--hepdata-ins",
+    default=None,
+    callback=_check_inspire_id,
+    help="INSPIRE record id (insNNNNNNN) of the publication: the pyhf patchsets' references (pyhf requires it; "
+    "without it only the per-mass patches are written).",
+)
+
+
+def systematics(bkg_syst: float, lumi_syst: float):
+    from dipole_portal.stats.models import Systematics
+
+    for name, v in (("--bkg-syst", bkg_syst), ("--lumi-syst", lumi_syst)):
+        if not (math.isfinite(v) and 0 <= v < 1):
+            raise InputError(f"{name}={v!r}: expected a relative uncertainty in [0, 1)")
+    return Systematics(bkg_syst, lumi_syst)
+
+
+def executor_option_list(f):
+    f = click.option("--scheduler", default=None, help="Dask scheduler address (tcp://HOST:PORT): run there.")(f)
+    f = click.option(
+        "--dask-workers",
+        type=click.IntRange(1, MAX_WORKERS),
+        default=None,
+        help="Run on a local Dask cluster of N worker processes.",
+    )(f)
+    f = click.option(
+        "--workers",
+        type=click.IntRange(1, MAX_WORKERS),
+        default=None,
+        help="Local worker processes (default: all cores; 1 = serial, in this process).",
+    )(f)
+    return click.option(
+        "--executor",
+        "executor_kind",
+        type=click.Choice(list(EXECUTOR_KINDS)),
+        default=None,
+        help="Executor (default: processes, or dask with --dask-workers/--scheduler).",
+    )(f)
+
+
+def grouped(keyword: str, build: Callable[..., Any], options: list[Callable[[Any], Any]]) -> Callable[[Any], Any]:
+    """Apply click ``options`` and hand the command one keyword ``keyword`` = ``build(**their values)``."""
+    probe = stack(options)(lambda: None)
+    names = [p.name for p in probe.__click_params__]
+
+    def decorate(f: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(f)
+        def command(*args: Any, **kwargs: Any) -> Any:
+            kwargs[keyword] = build(**{n: kwargs.pop(n) for n in names})
+            return f(*args, **kwargs)
+
+        return stack(options)(command)
+
+    return decorate
+
+
+def _analysis(
+    decay_model: str,
+    detector_model: str,
+    n_type: str,
+    cc_modes: int,
+    events: int,
+    seed: int,
+    cache_dir: str | None,
+    method: str = Method.CLS,
+    binned: bool = False,
+    calculator: str = Calculator.AUTO,
+    bkg_syst: float = 0.0,
+    lumi_syst: float = 0.0,
+) -> Any:
+    from dipole_portal.analysis.tasks import AnalysisOptions
+
+    return AnalysisOptions(
+        decay_model=DecayModel(decay_model),
+        n_modes=cc_modes,
+        events=events,
+        seed=seed,
+        detector_model=DetectorModel(detector_model),
+        n_type=NType(n_type),
+        method=Method(method),
+        binned=binned,
+        calculator=Calculator(calculator),
+        syst=systematics(bkg_syst, lumi_syst),
+        cache=cache_dir or "",
+    )
+
+
+PHYSICS_OPTIONS = [
+    decay_model_option,
+    detector_model_option,
+    n_type_option,
+    cc_modes_option,
+    events_option,
+    seed_option,
+    cache_option,
+]
+LIMIT_OPTIONS = [
+    click.option(
+        "--method",
+        type=click.Choice([m.value for m in Method]),
+        default=Method.CLS.value,
+        show_default=True,
+        help="chi2: the paper's S^2/(S+B) = 2.71; cls: pyhf CLs (the chi2 limit is always reported too).",
+    ),
+    click.option("--binned", is_flag=True, help="Binned in E_gamma x theta_gamma instead of one bin per channel."),
+    click.option(
+        "--calculator",
+        type=click.Choice([c.value for c in Calculator]),
+        default=Calculator.AUTO.value,
+        show_default=True,
+        help=f"CLs calculator; auto uses toys below {LOW_BACKGROUND:g} background events.",
+    ),
+    click.option(
+        "--bkg-syst",
+        type=float,
+        default=0.0,
+        show_default=True,
+        help="Relative background normalisation uncertainty.",
+    ),
+    click.option("--lumi-syst", type=float, default=0.0, show_default=True, help="Relative luminosity uncertainty."),
+]
+
+
+def analysis_options(with_limits: bool) -> Callable[[Any], Any]:
+    """The physics options (and, ``with_limits``, the statistics options) as one ``analysis`` keyword."""
+    return grouped("analysis", _analysis, PHYSICS_OPTIONS + (LIMIT_OPTIONS if with_limits else []))
+
+
+def _executor_spec(executor_kind: str | None, workers: int | None, dask_workers: int | None, scheduler: str | None):
+    if dask_workers or scheduler:
+        return ExecutorSpec("dask", dask_workers, scheduler)
+    return ExecutorSpec(executor_kind or "processes", workers)
+
+
+executor_options = grouped("executor", _executor_spec, [executor_option_list])
