@@ -164,12 +164,12 @@ def test_majorana_n_decays_twice_as_fast_and_emits_isotropically(tmp_path):
 
 def test_smeared_background_box_is_wide_enough(tmp_path):
     """nu nubar gamma smeared with the realistic detector: a box twice as widened accepts the same cross section."""
-    from dipole_portal.analysis.tasks import SMEAR_MARGIN_SIGMAS, detector_response, generation_region
     from dipole_portal.core.config import get_scenario
     from dipole_portal.samples.generate import generate_to_root
     from dipole_portal.samples.generators import NuNuGammaSpec
     from dipole_portal.samples.kinematics import PhaseSpaceRegion
     from dipole_portal.selections.cuts import build_selection
+    from dipole_portal.selections.generation import SMEAR_MARGIN_SIGMAS, detector_response, generation_region
     from dipole_portal.selections.process import process_sample
 
     for name in ("belle2-lowmass", "bes3"):
