@@ -443,20 +443,18 @@ def run_pipeline(
             log(f"removed {n} stale temporary files under {folder}")
     old = _manifest_files(final)
     with output_transaction(final) as stage:
-        summary = _run_into(
-            stage,
+        run = RunSettings(
             scenarios,
             names,
             preset_name,
-            decay_model=decay_model,
-            seed=seed,
-            executor=executor,
-            cache=cache,
-            presentation=presentation,
-            make_figures=make_figures,
-            hepdata_ins=hepdata_ins,
-            detector_model=detector_model,
+            decay_model,
+            seed,
+            detector_model,
+            hepdata_ins,
+            presentation or Presentation(),
+            cache,
         )
+        summary = _run_into(stage, run, executor or SerialExecutor(), make_figures)
         earlier = {Path(rel).parts[0] for rel in old if Path(rel).parts and NAME_PATTERN.fullmatch(Path(rel).parts[0])}
         for name in sorted(earlier - {p.name for p in stage.iterdir()}):
             remove_output(stage, name)  # an earlier run's entry this one does not make: it goes at the commit
@@ -477,45 +475,76 @@ def _manifest_files(folder: Path) -> list[str]:
     return [f for f in files if isinstance(f, str)] if isinstance(files, list) else []
 
 
-def _run_into(
-    output: Path,
-    scenarios: dict[str, Scenario],
-    names: list[str],
-    preset_name: str,
-    *,
-    decay_model: DecayModel,
-    seed: int,
-    executor: Executor | None,
-    cache: Cache,
-    presentation: Presentation | None,
-    make_figures: bool,
-    hepdata_ins: str | None,
-    detector_model: DetectorModel,
-) -> RunSummary:
-    """The stages of ``run_pipeline``, writing into (and reading from) the staging folder ``output``."""
-    from dipole_portal.stats.outputs import write_limit_tables, write_workspaces
+@dataclass(frozen=True, eq=False)
+class RunSettings:
+    """What a run computes and shows: the scenarios, the preset, the options every limit task shares, and the
+    configuration's presentation."""
 
-    preset = PRESETS[preset_name]
-    executor = executor or SerialExecutor()
-    seconds: dict[str, float] = {}
-    files: dict[str, list[Path]] = {}
-    presentation = presentation or Presentation()
-    stages = 6 if make_figures else 4
+    scenarios: dict[str, Scenario]
+    names: list[str]
+    preset_name: str
+    decay_model: DecayModel
+    seed: int
+    detector_model: DetectorModel
+    hepdata_ins: str | None
+    presentation: Presentation
+    cache: Cache
 
-    def make_task(sc: Scenario, m: float, model: DecayModel = decay_model, n_modes: int = 2) -> LimitTask:
+    @property
+    def preset(self) -> Preset:
+        return PRESETS[self.preset_name]
+
+    def task(self, sc: Scenario, m: float, model: DecayModel | None = None, n_modes: int = 2) -> LimitTask:
+        """The limit task of ``sc`` at ``m`` GeV with the run's events, seed, cache and detector model."""
         return LimitTask(
             sc,
             m,
-            decay_model=model,
+            decay_model=model or self.decay_model,
             n_modes=n_modes,
-            events=preset.events,
-            seed=seed,
-            cache=str(cache.root),
-            detector_model=detector_model,
+            events=self.preset.events,
+            seed=self.seed,
+            cache=str(self.cache.root),
+            detector_model=self.detector_model,
         )
 
+    def as_dict(self) -> dict:
+        """The settings the manifest records."""
+        return {
+            "preset": self.preset_name,
+            "seed": self.seed,
+            "decay_model": str(self.decay_model),
+            "scenarios": self.names,
+            "detector_model": str(self.detector_model),
+        }
+
+
+@dataclass
+class Computed:
+    """Every limit of a run, by task, and the rows of the studies beyond the paper that read them."""
+
+    plan: RunPlan
+    results: dict[LimitTask, TaskResult]
+    beyond: list[tuple]
+    detector: list[tuple]
+    overlay: dict[str, list[LimitTask]]
+    n_cached: int
+    n_samples: int
+
+    @property
+    def tasks(self) -> list[LimitTask]:
+        """Every task the run's outputs read, once."""
+        rows = self.beyond + [(r[2], *r[3].values()) for r in self.detector] + [tuple(t) for t in self.overlay.values()]
+        return list(dict.fromkeys(self.plan.all_tasks() + [t for row in rows for t in _row_tasks(row)]))
+
+
+def compute_limits(run: RunSettings, executor: Executor, seconds: dict[str, float], stages: int) -> Computed:
+    """Stages 1 and 2: the curves on grids that follow them, the decay-model and counting study, and the studies
+    beyond the paper (binned fit and background normalisation; the detector steps and realistic curves)."""
+    scenarios, names, cache = run.scenarios, run.names, run.cache
     log(f"[1/{stages}] curves: samples, selections and limits on grids that follow each curve ({executor.describe()})")
-    curves, results, n_cached, n_samples = compute_curves(scenarios, names, preset, make_task, executor, cache, seconds)
+    curves, results, n_cached, n_samples = compute_curves(
+        scenarios, names, run.preset, run.task, executor, cache, seconds
+    )
     for n, ts in curves.items():
         q = grid_quality([t.mass for t in ts], [results[t].limit.d95 for t in ts], thresholds(scenarios[n]))
         log(f"  {n}: {q.points} masses, largest neighbour ratio {q.max_ratio:.3f} away from thresholds")
@@ -523,15 +552,15 @@ def _run_into(
         if coarse is not None:
             warn(coarse)
     study = []
-    for tg in presentation.targets:
+    for tg in run.presentation.targets:
         if tg.scenario in names:
             curve = [(t.mass, results[t].limit.d95) for t in curves[tg.scenario]]
             masses = sorted(
-                set(study_masses(curve, tg.lo_GeV, tg.hi_GeV, preset.report_masses))
+                set(study_masses(curve, tg.lo_GeV, tg.hi_GeV, run.preset.report_masses))
                 | set(band_minima(curve, tg.lo_GeV, tg.hi_GeV))
             )
             study += [
-                make_task(scenarios[tg.scenario], m, model, nm) for m in masses for model in DecayModel for nm in (1, 2)
+                run.task(scenarios[tg.scenario], m, model, nm) for m in masses for model in DecayModel for nm in (1, 2)
             ]
     plan = RunPlan(curves, study)
     log(f"[2/{stages}] decay-model and counting study: {len(plan.study)} limits")
@@ -539,10 +568,10 @@ def _run_into(
     res, c, s = _compute(todo, executor, cache, seconds, "model study")
     results.update(res)
     n_cached, n_samples = n_cached + c, n_samples + s
-    beyond = beyond_paper_tasks(plan, results, presentation, names)
-    paper_detector = detector_model == DetectorModel.PAPER
-    detector = detector_tasks(plan, results, presentation, names) if paper_detector else []
-    overlay = overlay_tasks(plan, presentation, names) if paper_detector else {}
+    beyond = beyond_paper_tasks(plan, results, run.presentation, names)
+    paper_detector = run.detector_model == DetectorModel.PAPER
+    detector = detector_tasks(plan, results, run.presentation, names) if paper_detector else []
+    overlay = overlay_tasks(plan, run.presentation, names) if paper_detector else {}
     detector_rows = [(row[2], *row[3].values()) for row in detector] + [tuple(ts) for ts in overlay.values()]
     for rows, what, detail in (
         (beyond, "beyond the paper", ": binned fit and background normalisation"),
@@ -554,125 +583,126 @@ def _run_into(
             res, c, s = _compute(todo, executor, cache, seconds, what)
             results.update(res)
             n_cached, n_samples = n_cached + c, n_samples + s
-    tasks = list(dict.fromkeys(plan.all_tasks() + [t for row in beyond + detector_rows for t in _row_tasks(row)]))
-    compute = computing_time([results[t] for t in tasks], cache)
+    return Computed(plan, results, beyond, detector, overlay, n_cached, n_samples)
+
+
+def _beyond_paper_table(c: Computed) -> dict:
+    """``beyond_paper.json``: each variant's d95 beside the limit it varies."""
+    rows = [
+        {
+            "scenario": t.scenario.name,
+            "mass_GeV": t.mass,
+            "variant": variant,
+            "reference": _describe(c.results[ref].limit),
+            "reference_d95": c.results[ref].limit.d95,
+            "d95": c.results[t].limit.d95,
+            "calculator": c.results[t].limit.calculator,
+        }
+        for variant, _, ref, t in c.beyond
+    ]
+    return {"rows": rows}
+
+
+def _beyond_detector_table(c: Computed) -> dict:
+    """``beyond_detector.json``: the detector steps and, per row, the paper's d95 and each step's."""
+    steps = [
+        {"name": name, "adds": adds, **{k: str(v) for k, v in change.items()}} for name, adds, change in DETECTOR_STEPS
+    ]
+    rows = [
+        {
+            "scenario": ref.scenario.name,
+            "mass_GeV": ref.mass,
+            "where": where,
+            "d95_paper": c.results[ref].limit.d95,
+            "calculator": c.results[ref].limit.calculator,
+            "d95": {name: c.results[t].limit.d95 for name, t in by_step.items()},
+            "decay_volume": {**ref.scenario.detector.params["decay_volume"]},
+            "calorimeter_resolution": ref.scenario.detector.params.get("calorimeter_resolution"),
+        }
+        for where, _, ref, by_step in c.detector
+    ]
+    return {"steps": steps, "rows": rows}
+
+
+def write_tables(output: Path, run: RunSettings, c: Computed) -> list[Path]:
+    """Stage 4's tables: each curve's limits and pyhf workspaces, the model study, the studies beyond the paper
+    and the realistic-detector curves."""
+    from dipole_portal.stats.outputs import write_limit_tables, write_workspaces
+
+    files = []
+    for name, ts in c.plan.curves.items():
+        limits = [c.results[t].limit for t in ts]
+        specs = {t.mass: c.results[t].spec for t in ts}
+        files += write_limit_tables(output / "limits", name, limits, run.scenarios[name].label)
+        files += write_workspaces(output / "workspaces", name, specs, run.hepdata_ins, results=limits)
+    study = {
+        "targets": [dataclasses.asdict(t) for t in run.presentation.targets if t.scenario in run.names],
+        "comparisons": [x for x in run.presentation.comparisons if all(n in run.names for n in x["scenarios"])],
+        "decay_model": str(run.decay_model),
+        "limits": [c.results[t].limit.as_dict() for t in c.plan.study],
+        "preset": run.preset_name,
+        "seed": run.seed,
+        "constants": DEFAULT_CONSTANTS.as_dict(),
+    }
+    files.append(write_json_atomic(output / "limits" / "model_study.json", study))
+    if c.beyond:  # only when a reproduction target is in the run
+        files.append(write_json_atomic(output / "limits" / "beyond_paper.json", _beyond_paper_table(c)))
+    if c.detector:
+        files.append(write_json_atomic(output / "limits" / "beyond_detector.json", _beyond_detector_table(c)))
+    for name, ts in c.overlay.items():
+        limits = [c.results[t].limit for t in ts]
+        files += write_limit_tables(output / "limits" / "realistic_detector", name, limits, run.scenarios[name].label)
+    return files
+
+
+def _run_into(output: Path, run: RunSettings, executor: Executor, make_figures: bool) -> RunSummary:
+    """The stages of ``run_pipeline``, writing into (and reading from) the staging folder ``output``."""
+    from dipole_portal.analysis.hepdata_export import write_hepdata
+    from dipole_portal.analysis.sample_index import write_index
+
+    seconds: dict[str, float] = {}
+    files: dict[str, list[Path]] = {}
+    stages = 6 if make_figures else 4
+    c = compute_limits(run, executor, seconds, stages)
+    tasks = c.tasks
+    compute = computing_time([c.results[t] for t in tasks], run.cache)
 
     t0 = time.perf_counter()
     log(f"[3/{stages}] diagnostic histograms")
     files["histograms"] = [
         p
-        for n in names
+        for n in run.names
         for p in write_diagnostic_histograms(
-            scenarios[n], preset.events, seed, decay_model, cache, output / "histograms"
+            run.scenarios[n], run.preset.events, run.seed, run.decay_model, run.cache, output / "histograms"
         )
     ]
-    from dipole_portal.analysis.sample_index import write_index
-
-    log(f"sample index: {write_index(cache)}")  # after every stage that makes samples
+    log(f"sample index: {write_index(run.cache)}")  # after every stage that makes samples
     seconds["histograms"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
     log(f"[4/{stages}] tables, pyhf workspaces, HEPData")
-    files["tables"] = []
-    for name, ts in plan.curves.items():
-        limits = [results[t].limit for t in ts]
-        specs = {t.mass: results[t].spec for t in ts}
-        files["tables"] += write_limit_tables(output / "limits", name, limits, scenarios[name].label)
-        files["tables"] += write_workspaces(output / "workspaces", name, specs, hepdata_ins, results=limits)
-    study = [results[t].limit.as_dict() for t in plan.study]
-    files["tables"].append(
-        write_json_atomic(
-            output / "limits" / "model_study.json",
-            {
-                "targets": [dataclasses.asdict(t) for t in presentation.targets if t.scenario in names],
-                "comparisons": [c for c in presentation.comparisons if all(n in names for n in c["scenarios"])],
-                "decay_model": str(decay_model),
-                "limits": study,
-                "preset": preset_name,
-                "seed": seed,
-                "constants": DEFAULT_CONSTANTS.as_dict(),
-            },
-        )
-    )
-    if beyond:  # only when a reproduction target is in the run
-        files["tables"].append(
-            write_json_atomic(
-                output / "limits" / "beyond_paper.json",
-                {
-                    "rows": [
-                        {
-                            "scenario": t.scenario.name,
-                            "mass_GeV": t.mass,
-                            "variant": variant,
-                            "reference": _describe(results[ref].limit),
-                            "reference_d95": results[ref].limit.d95,
-                            "d95": results[t].limit.d95,
-                            "calculator": results[t].limit.calculator,
-                        }
-                        for variant, _, ref, t in beyond
-                    ]
-                },
-            )
-        )
-    if detector:
-        files["tables"].append(
-            write_json_atomic(
-                output / "limits" / "beyond_detector.json",
-                {
-                    "steps": [
-                        {"name": name, "adds": adds, **{k: str(v) for k, v in change.items()}}
-                        for name, adds, change in DETECTOR_STEPS
-                    ],
-                    "rows": [
-                        {
-                            "scenario": ref.scenario.name,
-                            "mass_GeV": ref.mass,
-                            "where": where,
-                            "d95_paper": results[ref].limit.d95,
-                            "calculator": results[ref].limit.calculator,
-                            "d95": {name: results[t].limit.d95 for name, t in steps.items()},
-                            "decay_volume": {**ref.scenario.detector.params["decay_volume"]},
-                            "calorimeter_resolution": ref.scenario.detector.params.get("calorimeter_resolution"),
-                        }
-                        for where, _, ref, steps in detector
-                    ],
-                },
-            )
-        )
-    for name, ts in overlay.items():
-        files["tables"] += write_limit_tables(
-            output / "limits" / "realistic_detector", name, [results[t].limit for t in ts], scenarios[name].label
-        )
-    from dipole_portal.analysis.hepdata_export import write_hepdata
-
-    settings = {
-        "preset": preset_name,
-        "seed": seed,
-        "decay_model": str(decay_model),
-        "scenarios": names,
-        "detector_model": str(detector_model),
-    }
+    files["tables"] = write_tables(output, run, c)
     locations = {
-        n: "; ".join(f"Figure {f.name}: {f.caption}" for f in presentation.figures if n in f.scenarios) for n in names
+        n: "; ".join(f"Figure {f.name}: {f.caption}" for f in run.presentation.figures if n in f.scenarios)
+        for n in run.names
     }
-    files["hepdata"] = write_hepdata(output / "limits", output / "hepdata", locations, output / "workspaces", cache)
+    files["hepdata"] = write_hepdata(output / "limits", output / "hepdata", locations, output / "workspaces", run.cache)
     seconds["tables"] = time.perf_counter() - t0
 
     if make_figures:
         t0 = time.perf_counter()
         log(f"[5/{stages}] figures")
-        files["figures"] = make_all_figures(output, scenarios, names, presentation, cache)
+        files["figures"] = make_all_figures(output, run.scenarios, run.names, run.presentation, run.cache)
         seconds["figures"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         log(f"[6/{stages}] report")
         from dipole_portal.analysis.report import write_report
 
-        files["report"] = [
-            write_report(output, preset_name, seconds, compute, {"computed": len(tasks) - n_cached, "cached": n_cached})
-        ]
+        counts = {"computed": len(tasks) - c.n_cached, "cached": c.n_cached}
+        files["report"] = [write_report(output, run.preset_name, seconds, compute, counts)]
         seconds["report"] = time.perf_counter() - t0
-    write_manifest(output, files, settings)
-    return RunSummary(output, seconds, files, len(tasks) - n_cached, n_cached, n_samples)
+    write_manifest(output, files, run.as_dict())
+    return RunSummary(output, seconds, files, len(tasks) - c.n_cached, c.n_cached, c.n_samples)
 
 
 MANIFEST = "manifest.json"
