@@ -350,24 +350,8 @@ def _beyond_detector(output: Path) -> list[str]:
     return out
 
 
-def write_report(
-    output: Path, preset: str, seconds: dict[str, float], compute: dict | None = None, counts: dict | None = None
-) -> Path:
-    """``output/report.md`` from ``output/limits`` and ``output/figures``.
-
-    ``seconds``: this run's stage times; ``compute``: the compute time recorded when the numbers were computed
-    (``pipeline.computing_time``), so a warm rerun still states what they cost; ``counts``: limits computed
-    and cached in this run.
-    """
-    curves = {}
-    for p in sorted((output / "limits").glob("*_limits.json")):
-        t = json.loads(p.read_text())
-        curves[t["scenario"]] = sorted(t["limits"], key=lambda r: r["mass_GeV"])
-    study = json.loads((output / "limits" / "model_study.json").read_text())
-    rows, ratios = model_table(study)
-    v = verdict.compute_verdict(study, curves)
-    run_model = study.get("decay_model", DEFAULT[0])
-    lines = [
+def _introduction(preset: str, run_model: str, curves: dict) -> list[str]:
+    return [
         "# Neutrino dipole portal at e+e- colliders: reproduction report",
         "",
         f"Reproduction of arXiv:2204.07802 (expected 95% C.L. limits on d from the single-photon signature), "
@@ -378,6 +362,11 @@ def write_report(
         + "; the model study below covers every model."
         + _detector_sentence(curves),
         "",
+    ]
+
+
+def _conclusion_section(v: verdict.Verdict, run_model: str) -> list[str]:
+    return [
         "## Conclusion",
         "",
         "Three questions, answered separately with the paper's own criterion (chi2 = S^2/(S+B) = 2.71), at each "
@@ -394,6 +383,11 @@ def write_report(
             else []
         ),
         "",
+    ]
+
+
+def _headline_section(rows: list[str], v: verdict.Verdict) -> list[str]:
+    return [
         "## Headline limits against the paper",
         "",
         "Best expected d95 over each mass range the paper quotes, for every photon angular distribution in the N "
@@ -417,22 +411,25 @@ def write_report(
         *_closest(v),
         "",
     ]
-    lines += _approximations(ratios)
+
+
+def _band_section(curves: dict, study: dict, run_model: str) -> list[str]:
     band_lines = _bands(curves, study)
-    if band_lines:
-        lines += [
-            "### Over the mass range, not only at the best point",
-            "",
-            f"The limit curves (`{run_model}`) on the one mass grid of the tables and figures, in three log "
-            "bands per target: the chi2 limit against the paper's value.",
-            "",
-            *band_lines,
-            "",
-        ]
-    lines += _beyond(output)
-    lines += _beyond_detector(output)
-    lines += ["## The paper's qualitative statements", "", *_qualitative(curves, study.get("comparisons", [])), ""]
-    lines += ["## Figures", ""]
+    if not band_lines:
+        return []
+    return [
+        "### Over the mass range, not only at the best point",
+        "",
+        f"The limit curves (`{run_model}`) on the one mass grid of the tables and figures, in three log "
+        "bands per target: the chi2 limit against the paper's value.",
+        "",
+        *band_lines,
+        "",
+    ]
+
+
+def _figure_section(output: Path) -> list[str]:
+    lines = ["## Figures", ""]
     for name, caption in FIGURES:
         if (output / "figures" / f"{name}.png").exists():
             lines += [f"### {caption}", "", f"![{caption}](figures/{name}.png)", ""]
@@ -440,7 +437,11 @@ def write_report(
     if planes:
         lines += ["### Signal and background before cuts, with the selection boundary", ""]
         lines += [f"![{p.stem}](figures/{p.name})" for p in planes] + [""]
-    lines += [
+    return lines
+
+
+def _grid_section(curves: dict) -> list[str]:
+    return [
         "## Mass grids",
         "",
         "Each curve's grid is refined until neighbouring limits differ by less than 20%, "
@@ -450,7 +451,10 @@ def write_report(
         *_grid_lines(curves),
         "",
     ]
-    lines += [
+
+
+def _limit_table_section(curves: dict) -> list[str]:
+    lines = [
         "## Limit tables",
         "",
         "| scenario | masses | best d95 [GeV^-1] | at m_N [GeV] | calculator | largest MC uncertainty of d95 |",
@@ -475,14 +479,16 @@ def write_report(
             "propagated from the selection efficiencies and the nu nubar gamma background); the largest is "
             f"{worst[1]['d95_mc_rel_err'] * 100:.2f}% ({worst[0]} at m_N = {worst[1]['mass_GeV']:.4g} GeV).",
         ]
-    lines += [
+    return lines + [
         "",
         "Tables: `limits/*_limits.csv|json`; pyhf workspaces: `workspaces/`; HEPData: `hepdata/`; "
         "histograms (TH2D + UHI JSON): `histograms/`.",
         "",
-        "## Run time",
-        "",
     ]
+
+
+def _run_time_section(seconds: dict[str, float], compute: dict | None, counts: dict | None) -> list[str]:
+    lines = ["## Run time", ""]
     if compute:
         lines += [
             f"Computing the numbers of this report (recorded in the cache when each was computed, CPU seconds "
@@ -505,5 +511,32 @@ def write_report(
             "",
         ]
     lines += ["| stage | seconds |", "|---|---|"]
-    lines += [f"| {k} | {v:.1f} |" for k, v in seconds.items()]
+    return lines + [f"| {k} | {v:.1f} |" for k, v in seconds.items()]
+
+
+def write_report(
+    output: Path, preset: str, seconds: dict[str, float], compute: dict | None = None, counts: dict | None = None
+) -> Path:
+    """``output/report.md`` from ``output/limits`` and ``output/figures``.
+
+    ``seconds``: this run's stage times; ``compute``: the compute time recorded when the numbers were computed
+    (``pipeline.computing_time``), so a warm rerun still states what they cost; ``counts``: limits computed
+    and cached in this run.
+    """
+    curves = {}
+    for p in sorted((output / "limits").glob("*_limits.json")):
+        t = json.loads(p.read_text())
+        curves[t["scenario"]] = sorted(t["limits"], key=lambda r: r["mass_GeV"])
+    study = json.loads((output / "limits" / "model_study.json").read_text())
+    rows, ratios = model_table(study)
+    v = verdict.compute_verdict(study, curves)
+    run_model = study.get("decay_model", DEFAULT[0])
+    lines = _introduction(preset, run_model, curves) + _conclusion_section(v, run_model) + _headline_section(rows, v)
+    lines += _approximations(ratios)
+    lines += _band_section(curves, study, run_model)
+    lines += _beyond(output)
+    lines += _beyond_detector(output)
+    lines += ["## The paper's qualitative statements", "", *_qualitative(curves, study.get("comparisons", [])), ""]
+    lines += _figure_section(output) + _grid_section(curves) + _limit_table_section(curves)
+    lines += _run_time_section(seconds, compute, counts)
     return write_text_atomic(output / "report.md", "\n".join(lines) + "\n")
