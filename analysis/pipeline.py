@@ -715,28 +715,20 @@ def write_manifest(output: Path, files: dict[str, list[Path]], settings: dict) -
     return write_json_atomic(output / MANIFEST, {"settings": settings, "files": sorted(mine)})
 
 
-def make_all_figures(
-    output: Path, scenarios: dict[str, Scenario], names: list[str], presentation: Presentation, cache: Cache
-) -> list[Path]:
-    """Every figure from the files of the earlier stages (``limits/``, ``histograms/``), as PDF and PNG.
+FigureStep = tuple[str, Callable[[], "Figure | None"]]
 
-    Each drawn figure is kept in the cache, keyed on the bytes of the files it is drawn from, the configuration,
-    matplotlib's version and the plotting code: a rerun with nothing changed copies them instead of drawing.
 
-    The configuration's figures (the paper's), then one figure for each scenario that none of them shows (a custom
-    scenario), the diagnostics, and the E_gamma-theta_gamma planes.
-    """
-    import matplotlib
-
+def figure_steps(
+    output: Path, scenarios: dict[str, Scenario], names: list[str], presentation: Presentation
+) -> list[FigureStep]:
+    """The figures to draw, by name: the configuration's (the paper's), one for each scenario that none of them
+    shows (a custom scenario), the realistic-detector figure, the diagnostics, and the E_gamma-theta_gamma planes."""
     from dipole_portal.plotting import limit_figures as lf
+    from dipole_portal.plotting.brazil import figure_brazil
     from dipole_portal.plotting.plane_figures import figure_plane
-    from dipole_portal.plotting.style import FORMATS, save, use_style
 
-    use_style()
     curves = lf.load_curves(output / "limits")
-    folder = output / "figures"
-    paths: list[Path] = []
-    steps: list[tuple[str, Callable[[], Figure | None]]] = []
+    steps: list[FigureStep] = []
     for spec in presentation.figures:
         if not any(n in curves for n in spec.scenarios):
             continue
@@ -748,8 +740,6 @@ def make_all_figures(
         for n in names
         if n not in shown and n in curves
     ]
-    from dipole_portal.plotting.brazil import figure_brazil
-
     realistic = lf.load_curves(output / "limits" / "realistic_detector")
     if realistic:
         panels: dict[str, list[str]] = {}
@@ -762,10 +752,19 @@ def make_all_figures(
         ("diag_cls_vs_chi2", lambda: lf.figure_cls_vs_chi2(curves)),
         ("diag_bands", lambda: lf.figure_bands(curves)),
     ]
-    steps += [
+    return steps + [
         (f"diag_plane_{n}", functools.partial(figure_plane, scenarios[n], output / "histograms" / f"{n}.root"))
         for n in names
     ]
+
+
+def figure_keys(
+    output: Path, scenarios: dict[str, Scenario], names: list[str], presentation: Presentation, steps: list[FigureStep]
+) -> dict[str, dict]:
+    """Each figure's cache key: the digest of the files it is drawn from, the configuration, matplotlib's version
+    and the style in force."""
+    import matplotlib
+
     # what each figure is drawn from: the tables and workspaces, or one scenario's diagnostic histograms (their
     # JSON files: the ROOT files carry write times, so their bytes change on every run)
     tables = files_digest(output / "limits", output / "workspaces")
@@ -782,20 +781,34 @@ def make_all_figures(
         "rcparams": style_digest,
         "scenarios": {n: scenarios[n].as_dict() for n in names},
     }
+    return {name: {"figure": name, "inputs": sources[name], **settings} for name, _ in steps}
+
+
+def make_all_figures(
+    output: Path, scenarios: dict[str, Scenario], names: list[str], presentation: Presentation, cache: Cache
+) -> list[Path]:
+    """Every figure from the files of the earlier stages (``limits/``, ``histograms/``), as PDF and PNG.
+
+    Each drawn figure is kept in the cache, keyed on the bytes of the files it is drawn from, the configuration,
+    matplotlib's version and the plotting code (``figure_keys``): a rerun with nothing changed copies them instead
+    of drawing.
+    """
+    from dipole_portal.plotting.style import FORMATS, save, use_style
+
+    use_style()
+    steps = figure_steps(output, scenarios, names, presentation)
+    keys = figure_keys(output, scenarios, names, presentation, steps)
+    folder = output / "figures"
     folder.mkdir(parents=True, exist_ok=True)  # a warm rerun into a new output folder copies into it
+    paths: list[Path] = []
     with progress_bar("figures", len(steps)) as advance:
         for name, step in steps:
-            entries = [
-                cache.entry(
-                    "figures", {"figure": name, "format": ext, "inputs": sources[name], **settings}, FIGURE_CODE
-                )
-                for ext in FORMATS
-            ]
+            entries = [cache.entry("figures", {**keys[name], "format": ext}, FIGURE_CODE) for ext in FORMATS]
             stored = [e.valid_file(ext) for e, ext in zip(entries, FORMATS, strict=True)]
             if all(p is not None for p in stored):  # the same inputs and plotting code: copy the stored files
-                for src, ext in zip(stored, FORMATS, strict=True):
-                    assert src is not None
-                    paths.append(copy_atomic(src, folder / f"{name}.{ext}"))
+                paths += [
+                    copy_atomic(src, folder / f"{name}.{ext}") for src, ext in zip(stored, FORMATS, strict=True) if src
+                ]
             else:
                 fig = step()
                 if fig is not None:

@@ -155,6 +155,39 @@ def _folder_holds(folder: Path, texts: dict[str, str]) -> bool:
         return False
 
 
+def _provenance_document(scenario: str, metadata: dict[str, Any], prov: dict[float, dict[str, Any]]) -> dict[str, Any]:
+    """``<scenario>_provenance.json``: what the background-only workspace and each patch were computed with."""
+    return {
+        "describes": [f"{scenario}_bkgonly.json", f"{scenario}_patches/"],
+        "computed_with": metadata["computed_with"],
+        "dipole_portal_version": metadata["dipole_portal_version"],
+        "measurements": {
+            "background_only": "POI: a luminosity scale on every background, fixed at 1 (pyhf "
+            "builds no model without a POI)",
+            "expected": "POI mu: the signal strength relative to the signal at d_at_mu_1_GeV_inv of each patch",
+        },
+        "background_mc_statistics": "the background is held at its MC estimate (a staterror "
+        "bkg_anchor_* of 3% of each bin's Poisson error keeps pyhf's fits well posed and moves d95 by "
+        "less than 0.03%); its MC uncertainty is in "
+        "d95_mc_rel_err of the limit table, not in the likelihood",
+        "patches": {f"{patch_name(m)}.json": p for m, p in prov.items()},
+    }
+
+
+def _write_patch_folder(patch_dir: Path, texts: dict[str, str]) -> None:
+    """The per-mass patches (file name -> text), replaced as one folder: no stale patch of an earlier run."""
+    if _folder_holds(patch_dir, texts):
+        return
+    tmp = new_folder_beside(patch_dir)
+    try:
+        for name, text in texts.items():
+            write_text_atomic(tmp / name, text)
+        swap_in_folder(tmp, patch_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
 def write_workspaces(
     folder: Path,
     scenario: str,
@@ -197,27 +230,7 @@ def write_workspaces(
     paths = [write_json_atomic(folder / f"{scenario}_bkgonly.json", bkg)]
     prov_path = folder / f"{scenario}_provenance.json"
     if prov:
-        paths.append(
-            write_json_atomic(
-                prov_path,
-                {
-                    "describes": [f"{scenario}_bkgonly.json", f"{scenario}_patches/"],
-                    "computed_with": ps["metadata"]["computed_with"],
-                    "dipole_portal_version": ps["metadata"]["dipole_portal_version"],
-                    "measurements": {
-                        "background_only": "POI: a luminosity scale on every background, fixed at 1 (pyhf "
-                        "builds no model without a POI)",
-                        "expected": "POI mu: the signal strength relative "
-                        "to the signal at d_at_mu_1_GeV_inv of each patch",
-                    },
-                    "background_mc_statistics": "the background is held at its MC estimate (a staterror "
-                    "bkg_anchor_* of 3% of each bin's Poisson error keeps pyhf's fits well posed and moves d95 by "
-                    "less than 0.03%); its MC uncertainty is in "
-                    "d95_mc_rel_err of the limit table, not in the likelihood",
-                    "patches": {f"{patch_name(m)}.json": p for m, p in prov.items()},
-                },
-            )
-        )
+        paths.append(write_json_atomic(prov_path, _provenance_document(scenario, ps["metadata"], prov)))
     else:
         remove_output(folder, prov_path.name)
     patch_dir = folder / f"{scenario}_patches"
@@ -230,15 +243,7 @@ def write_workspaces(
         + "\n"
         for mass, p in zip(specs, ps["patches"], strict=True)
     }
-    if not _folder_holds(patch_dir, texts):
-        tmp = new_folder_beside(patch_dir)  # the set of patches is replaced whole: no stale patch of an earlier run
-        try:
-            for name, text in texts.items():
-                write_text_atomic(tmp / name, text)
-            swap_in_folder(tmp, patch_dir)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
+    _write_patch_folder(patch_dir, texts)
     paths.append(patch_dir)
     ps_path = folder / f"{scenario}_patchset.json"
     if hepdata_ins:
