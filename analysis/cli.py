@@ -78,6 +78,46 @@ def cli(verbose: bool) -> None:
     figures, report and HEPData); cache info / clear.
     """
     configure_cli_logging(verbose)
+    from dipole_portal.core.cache import cache_limit
+
+    cache_limit()  # a bad DIPOLE_PORTAL_CACHE_LIMIT is refused now, not after the work
+
+
+def _size(n: float) -> str:
+    """Bytes for a person: ``340 MB``, ``1.2 GB``."""
+    for unit, f in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if n >= f:
+            return f"{n / f:.3g} {unit}"
+    return f"{n:.0f} B"
+
+
+def _then_evict(f):
+    """After the command: sample entries evicted, least recently used first, until the cache is under its limit."""
+    import functools
+
+    @functools.wraps(f)
+    def command(*args, **kwargs):
+        out = f(*args, **kwargs)
+        from dipole_portal.core.cache import LIMIT_ENV, Cache
+
+        analysis = kwargs.get("analysis")
+        c = Cache((analysis.cache if analysis is not None else kwargs.get("cache_dir")) or None)
+        ev = c.evict()
+        if ev.limit_bytes is None:
+            return out
+        if ev.entries:
+            log(
+                f"cache: removed {ev.entries} least recently used samples ({_size(ev.freed_bytes)}) to stay under its "
+                f"{_size(ev.limit_bytes)} limit ({LIMIT_ENV}); it holds {_size(ev.total_bytes)} in {c.root}"
+            )
+        if ev.total_bytes > ev.limit_bytes:
+            warn(
+                f"cache {c.root} holds {_size(ev.total_bytes)}, over its {_size(ev.limit_bytes)} limit "
+                f"({LIMIT_ENV}) with no sample left to evict: results are never evicted; 'cache clear' removes them"
+            )
+        return out
+
+    return command
 
 
 _common_physics = stack(
@@ -163,6 +203,7 @@ def _scenario_request(scenario: str, mass: float, analysis: AnalysisOptions, sce
 @cli.command()
 @_common_physics
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
+@_then_evict
 def yields(scenario: str, mass: float, scenarios_file: str | None, analysis: AnalysisOptions, as_json: bool) -> None:
     """Signal efficiency, signal cross section and background events of a scenario at one mass."""
     import json
@@ -187,6 +228,7 @@ def yields(scenario: str, mass: float, scenarios_file: str | None, analysis: Ana
 @cli.command()
 @_common_physics
 @click.option("--output", type=click.Path(file_okay=False), required=True, help="Output folder.")
+@_then_evict
 def select(scenario: str, mass: float, scenarios_file: str | None, analysis: AnalysisOptions, output: str) -> None:
     """Select a scenario at one mass: the yields file that 'limit --yields' reads, histograms and cut-flows.
 
@@ -287,6 +329,7 @@ def cutflow(input_file, scenario, scenarios_file, output, as_json):
 @scenarios_option
 @analysis_options(with_limits=True)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
+@_then_evict
 def limit(
     yields_file: str | None,
     scenario: str | None,
@@ -357,6 +400,7 @@ def limit(
 @hepdata_ins_option
 @click.option("--output", type=click.Path(file_okay=False), required=True, help="Output folder.")
 @executor_options
+@_then_evict
 def limits(
     yields_files: tuple[str, ...],
     scenario: str | None,
@@ -430,6 +474,7 @@ def limits(
 @click.option("--no-figures", is_flag=True, help="Stop after the tables (no figures, no report).")
 @hepdata_ins_option
 @executor_options
+@_then_evict
 def run(
     preset,
     scenarios_file,
@@ -496,17 +541,24 @@ def cache() -> None:
 @cache_option
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
 def cache_info(cache_dir, as_json):
-    """Entries and size per kind."""
+    """Entries and size per kind, and the size limit."""
     import json
 
-    from dipole_portal.core.cache import Cache
+    from dipole_portal.core.cache import LIMIT_ENV, Cache, cache_limit
 
     c = Cache(cache_dir)
     info = c.info()
+    limit = cache_limit()
+    total = sum(v["bytes"] for v in info.values())
     if as_json:
-        click.echo(json.dumps({"root": str(c.root), "kinds": info}))
+        click.echo(json.dumps({"root": str(c.root), "kinds": info, "total_bytes": total, "limit_bytes": limit}))
         return
     click.echo(f"cache: {c.root}")
+    click.echo(
+        f"  {_size(total)} of "
+        + (f"a {_size(limit)} limit" if limit is not None else "no limit")
+        + f" ({LIMIT_ENV}; samples are evicted, least recently used first, after each command)"
+    )
     for kind, v in info.items():
         click.echo(f"  {kind:<12}{v['entries']:>8} entries {v['bytes'] / 1e6:>10.1f} MB")
     if not info:

@@ -22,6 +22,7 @@ QUICK_MODULES = {
     "test_rootio",
     "test_histograms",
     "test_cache",
+    "test_cache_limit",
     "test_mass_grid",
     "test_verdict",
     "test_existing_limits",

@@ -27,6 +27,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import shutil
 import stat
 import time
@@ -46,6 +47,51 @@ CACHE_ENV = "DIPOLE_PORTAL_CACHE"
 #: the kinds of entry, each a folder of the cache root: ``info`` and ``clear`` touch these and nothing else
 KINDS = ("samples", "selected", "yields", "limits", "histograms", "figures", "hepdata")
 KEY_LENGTH = 24
+
+#: the cache's default size limit. Samples (the only large entries, and cheap to remake: a changed cut remakes them
+#: anyway) are hand-offs to the selection: once a command is done they are evicted, least recently used first,
+#: until the whole cache is under the limit. ``DIPOLE_PORTAL_CACHE_LIMIT`` sets another (``none``: no limit).
+DEFAULT_LIMIT_BYTES = 1_000_000_000
+LIMIT_ENV = "DIPOLE_PORTAL_CACHE_LIMIT"
+EVICTABLE = ("samples",)
+_UNITS = {"B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12}
+_SIZE = re.compile(r"\s*([0-9]+(?:\.[0-9]*)?)\s*([KMGT]?B?)\s*", re.IGNORECASE)
+
+
+def parse_size(text: str, where: str) -> int | None:
+    """A size in bytes from ``500MB``, ``2GB``, ``1.5 GB`` or ``123`` (decimal units); ``none``: no limit.
+
+    >>> parse_size("1.5GB", "x"), parse_size("0", "x"), parse_size("20k", "x"), parse_size("none", "x")
+    (1500000000, 0, 20000, None)
+    >>> parse_size("lots", "LIMIT")
+    Traceback (most recent call last):
+    ...
+    dipole_portal.core.errors.InputError: LIMIT='lots': expected a size such as 500MB or 2GB, or none
+    """
+    if text.strip().lower() in ("none", "unlimited"):
+        return None
+    m = _SIZE.fullmatch(text)
+    if m is None:
+        raise InputError(f"{where}={text!r}: expected a size such as 500MB or 2GB, or none")
+    unit = m.group(2).upper()
+    return int(float(m.group(1)) * _UNITS[unit if unit.endswith("B") else unit + "B"])
+
+
+def cache_limit() -> int | None:
+    """The cache size limit in bytes (``DIPOLE_PORTAL_CACHE_LIMIT``, else 1 GB); None: no limit."""
+    text = os.environ.get(LIMIT_ENV)
+    return DEFAULT_LIMIT_BYTES if text is None or not text.strip() else parse_size(text, LIMIT_ENV)
+
+
+@dataclass(frozen=True)
+class Eviction:
+    """What ``Cache.evict`` did: entries and bytes removed, the cache's size after it, and the limit (bytes)."""
+
+    entries: int
+    freed_bytes: int
+    total_bytes: int
+    limit_bytes: int | None
+
 
 #: the code each kind of entry is computed by (its import closure) and the libraries whose version counts
 _NUMERICAL = ("numpy", "uproot")
@@ -214,14 +260,21 @@ class Entry:
         if not data.exists() and not side.exists():
             return None
         if self._matches(ext):
-            return data
+            return self._used(data)
         with self.locked():
-            return self._checked_file(ext)
+            path = self._checked_file(ext)
+        return None if path is None else self._used(path)
+
+    def _used(self, data: Path) -> Path:
+        """Record a use (the record's modification time): eviction removes the least recently used first."""
+        with contextlib.suppress(OSError):  # a read-only cache still reads
+            os.utime(self.json_path)
+        return data
 
     def ensure_file(self, ext: str, make: Callable[[Path], object]) -> Path:
         """The entry's valid data file, made by ``make(temporary path)`` first if there is none (under the lock)."""
         if self._matches(ext):
-            return self.file_path(ext)
+            return self._used(self.file_path(ext))
         with self.locked():
             path = self._checked_file(ext)
             if path is None:
@@ -328,6 +381,38 @@ class Cache:
                 "bytes": sum(f.stat().st_size for f in files),
             }
         return out
+
+    def evict(self, limit_bytes: int | None = -1) -> Eviction:
+        """Remove sample entries, least recently used first, until the cache is under ``limit_bytes`` (default:
+        :func:`cache_limit`). Each goes under its entry's lock, so a sample being made is never removed half-way;
+        the other kinds (selections, yields, limits, figures) are the results and stay."""
+        limit = cache_limit() if limit_bytes == -1 else limit_bytes
+        total = sum(v["bytes"] for v in self.info().values())
+        if limit is None or total <= limit:
+            return Eviction(0, 0, total, limit)
+        candidates = []
+        for kind in EVICTABLE:
+            folder = self.root / kind
+            if folder.is_symlink() or not folder.is_dir():
+                continue
+            for record in folder.glob("*.json"):
+                with contextlib.suppress(OSError):
+                    candidates.append((record.stat().st_mtime, kind, record.stem))
+        n = freed = 0
+        for _, kind, key in sorted(candidates):
+            if total - freed <= limit:
+                break
+            entry = self.entry_by_key(kind, key)
+            with entry.locked():
+                files = [f for f in entry.folder.glob(f"{key}.*") if f.is_file() and not f.is_symlink()]
+                size = 0
+                for f in files:
+                    with contextlib.suppress(FileNotFoundError):
+                        size += f.stat().st_size
+                        f.unlink()
+            entry._lock_path.unlink(missing_ok=True)
+            n, freed = n + 1, freed + size
+        return Eviction(n, freed, total - freed, limit)
 
     def clear(self, kind: str | None = None) -> int:
         """Remove every entry (or those of one kind of ``KINDS``); returns how many entries went.

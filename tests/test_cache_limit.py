@@ -1,0 +1,84 @@
+"""The cache's size limit: samples are hand-offs, evicted least recently used first after each command; results
+stay; the limit is the user's (``DIPOLE_PORTAL_CACHE_LIMIT``) and a bad value is refused before any work."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+
+import pytest
+
+from dipole_portal.analysis.cli import main
+from dipole_portal.core.cache import LIMIT_ENV, SAMPLE_CODE, Cache, cache_limit, parse_size
+
+
+def _sample(cache: Cache, i: int, size: int, used_at: float):
+    entry = cache.entry("samples", {"sample": i}, SAMPLE_CODE)
+    with entry.writing_file("root") as tmp:
+        tmp.write_bytes(os.urandom(size))
+    os.utime(entry.json_path, (used_at, used_at))
+    return entry
+
+
+def test_eviction_removes_the_least_recently_used_samples_until_the_cache_is_under_the_limit(tmp_path):
+    cache = Cache(tmp_path / "c")
+    now = time.time()
+    entries = [_sample(cache, i, 10_000, now - 1000 + 100 * i) for i in range(6)]  # 0 is the oldest
+    result = cache.entry("limits", {"limit": 1}, SAMPLE_CODE)
+    result.store_json({"d95": 1e-5})
+    assert entries[0].valid_file("root") is not None  # a use: 0 becomes the most recently used
+    total = sum(v["bytes"] for v in cache.info().values())
+    per_sample = cache.info()["samples"]["bytes"] / 6
+    limit = int(total - 2.5 * per_sample)  # three samples must go
+    ev = cache.evict(limit)
+    assert (ev.entries, ev.limit_bytes) == (3, limit)
+    assert ev.total_bytes == sum(v["bytes"] for v in cache.info().values()) <= limit
+    assert ev.freed_bytes == pytest.approx(3 * per_sample, rel=0.01)
+    kept = [e.valid_file("root") is not None for e in entries]
+    assert kept == [True, False, False, False, True, True]  # 1, 2, 3 were the least recently used
+    assert result.load_json() == {"d95": 1e-5}  # a result is never evicted
+    assert not list((tmp_path / "c" / "samples").glob(".lock-*"))  # an evicted entry leaves no lock file
+    assert cache.evict(None).entries == 0 and cache.evict(10**12).entries == 0  # no limit, or under it: nothing
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("500MB", 500 * 10**6), ("2gb", 2 * 10**9), ("1.5 GB", 1_500_000_000), ("0", 0), ("none", None), ("", 10**9)],
+)
+def test_the_limit_is_read_from_the_environment(monkeypatch, text, expected):
+    monkeypatch.setenv(LIMIT_ENV, text)
+    assert cache_limit() == expected
+    assert parse_size("20k", "x") == 20_000
+
+
+@pytest.mark.parametrize("text", ["lots", "-1GB", "1e9", "5 PB", "1,000", "GB", "nan", "1.2.3MB"])
+def test_a_bad_limit_is_refused_in_one_line_before_any_work(monkeypatch, capsys, tmp_path, text):
+    monkeypatch.setenv(LIMIT_ENV, text)
+    code = main(["yields", "--scenario", "stcf-4gev", "--mass", "1", "--cache", str(tmp_path / "c")])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and err.count("\n") == 0, err
+    assert err.startswith(f"error: {LIMIT_ENV}={text!r}: expected a size"), err
+    assert not (tmp_path / "c").exists()  # nothing was computed
+
+
+def test_a_command_leaves_the_cache_under_its_limit_and_a_rerun_needs_no_sample(monkeypatch, capsys, tmp_path):
+    """With a 1 kB limit every sample goes after the command; the limits and yields stay, so the same command
+    again reads its limits from the cache and makes no sample; the cache, still over its limit with results
+    alone, says so."""
+    monkeypatch.setenv(LIMIT_ENV, "1kB")
+    cache = tmp_path / "c"
+    argv = ["limits", "--scenario", "stcf-4gev", "--masses", "1,2", "--events", "2000", "--method", "chi2"]
+    argv += ["--cache", str(cache), "--workers", "1"]
+    assert main([*argv, "--output", str(tmp_path / "a")]) == 0
+    err = capsys.readouterr().err
+    assert "least recently used samples" in err and "over its 1 kB limit" in err, err
+    assert not list((cache / "samples").glob("*.root")) and list((cache / "limits").glob("*.json"))
+    assert main([*argv, "--output", str(tmp_path / "b")]) == 0
+    assert "0 to compute, 2 cached" in capsys.readouterr().err
+    assert not list((cache / "samples").glob("*.root"))
+    a = (tmp_path / "a" / "stcf-4gev_limits.csv").read_text()
+    assert a == (tmp_path / "b" / "stcf-4gev_limits.csv").read_text()
+    assert main(["cache", "info", "--json", "--cache", str(cache)]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["limit_bytes"] == 1000 and info["total_bytes"] == sum(v["bytes"] for v in info["kinds"].values())
