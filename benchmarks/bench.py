@@ -13,8 +13,11 @@ Stages:
   43-channel counting model with 0.2 background events (toys; pyhf's cost per toy measured and scaled to our 30000
   toys, see :func:`pyhf_toy_limit_seconds`) (``limit_vs_pyhf``: pyhf time / ours, the smallest of the three);
 - ``scan``: 60 masses x 8 scenarios from an empty cache, 2 workers;
-- ``e2e``: ``run --preset paper`` from an empty cache (2 workers), again from the full cache, the cache's size,
-  and ``run --preset fast`` from an empty cache; ``--executors`` adds 1 worker and a Dask LocalCluster.
+- ``e2e``: ``run --preset paper`` from an empty cache (2 workers), again from the full cache, the cache's size
+  after it, the peak resident memory of the run (main process and workers together, sampled from ``/proc``), and
+  ``run --preset fast`` from an empty cache; ``--executors`` adds 1 worker and a Dask LocalCluster;
+- ``tests``: the whole test suite and its quick subset (``-m quick``), each timed as one ``python -m pytest``.
+  ``bench_total_s`` is every other stage.
 
 ``--json FILE`` writes the same rows as ``{"rows": [{"name", "value", "unit", "floor", "ratio", "target"}]}``.
 """
@@ -227,7 +230,43 @@ def bench_scan(n_masses: int = 60, workers: int = 2, events: int = 20_000) -> li
     return [Row("scan_60x8_s", dt, "s", None, None, "<= 60 s")]
 
 
-def _run_preset(preset: str, args: list[str], folder: str) -> float:
+def _tree_rss_bytes(pid: int) -> int:
+    """The resident memory of ``pid`` and all its descendants (Linux ``/proc``; 0 elsewhere)."""
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        p = int(stat.parent.name)
+        children.setdefault(int(fields[1]), []).append(p)  # field 4 of stat: the parent's pid
+        rss[p] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")  # field 24: resident pages
+    total, todo = 0, [pid]
+    while todo:
+        p = todo.pop()
+        total += rss.get(p, 0)
+        todo += children.get(p, [])
+    return total
+
+
+def _run_measured(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float]:
+    """Run ``cmd`` to the end: its wall seconds and the peak resident memory of its process tree in MB (the
+    command and its workers together, sampled every 0.1 s)."""
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    peak = 0
+    while proc.poll() is None:
+        peak = max(peak, _tree_rss_bytes(proc.pid))
+        time.sleep(0.1)
+    seconds = time.perf_counter() - t0
+    err = proc.stderr.read() if proc.stderr else ""
+    if proc.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)}: exit {proc.returncode}\n{err[-2000:]}")
+    return seconds, peak / 1e6
+
+
+def _run_preset(preset: str, args: list[str], folder: str) -> tuple[float, float]:
     cmd = [
         sys.executable,
         "-m",
@@ -241,9 +280,7 @@ def _run_preset(preset: str, args: list[str], folder: str) -> float:
         os.path.join(folder, "cache"),
         *args,
     ]
-    t0 = time.perf_counter()
-    subprocess.run(cmd, check=True, env={**os.environ, "DIPOLE_PORTAL_PROGRESS": "0"}, capture_output=True)
-    return time.perf_counter() - t0
+    return _run_measured(cmd, {**os.environ, "DIPOLE_PORTAL_PROGRESS": "0"})
 
 
 def _size_gb(folder: Path) -> float:
@@ -261,18 +298,19 @@ def bench_e2e(executors: bool = False, keep: Path | None = None) -> list[Row]:
         return tempfile.mkdtemp(prefix=f"dipole-bench-{label}-")
 
     folder = new_folder("paper")
-    cold = _run_preset("paper", ["--workers", "2"], folder)
-    warm = _run_preset("paper", ["--workers", "2"], folder)
-    cache_gb = _size_gb(Path(folder) / "cache" / "samples")
+    cold, rss = _run_preset("paper", ["--workers", "2"], folder)
+    warm, _ = _run_preset("paper", ["--workers", "2"], folder)
+    cache_gb = _size_gb(Path(folder) / "cache")
     if not keep:
         shutil.rmtree(folder, ignore_errors=True)
     rows += [
         Row("paper_cold_s", cold, "s", None, None, "<= 60 s"),
         Row("paper_warm_s", warm, "s", None, None, "<= 5 s"),
-        Row("paper_cache_GB", cache_gb, "GB", None, None, "<= 1 GB"),
+        Row("paper_cache_GB", cache_gb, "GB", None, None, "<= 1 GB (the whole cache, default limit)"),
+        Row("paper_rss_MB", rss, "MB", None, None, "<= 1000 MB (main process and workers together)"),
     ]
     folder = tempfile.mkdtemp(prefix="dipole-bench-fast-")
-    rows.append(Row("fast_cold_s", _run_preset("fast", ["--workers", "2"], folder), "s", None, None, "<= 20 s"))
+    rows.append(Row("fast_cold_s", _run_preset("fast", ["--workers", "2"], folder)[0], "s", None, None, "<= 15 s"))
     shutil.rmtree(folder, ignore_errors=True)
     if executors:
         for name, args in (
@@ -280,14 +318,26 @@ def bench_e2e(executors: bool = False, keep: Path | None = None) -> list[Row]:
             ("paper_cold_dask2_s", ["--dask-workers", "2"]),
         ):
             folder = new_folder(name.removesuffix("_s"))
-            rows.append(Row(name, _run_preset("paper", args, folder), "s", cold, None, "(2 processes as floor)"))
+            rows.append(Row(name, _run_preset("paper", args, folder)[0], "s", cold, None, "(2 processes as floor)"))
             rows[-1].ratio = rows[-1].value / cold
             if not keep:
                 shutil.rmtree(folder, ignore_errors=True)
     return rows
 
 
-STAGES = ("generate", "select", "limits", "scan", "e2e")
+def bench_tests() -> list[Row]:
+    """The test suite as CI runs it (``python -m pytest``) and its quick subset (``-m quick``), from the
+    repository root, each timed end to end."""
+    root = Path(__file__).resolve().parent.parent
+    rows = []
+    for name, extra, target in (("tests_full_s", [], "<= 300 s"), ("tests_quick_s", ["-m", "quick"], "<= 60 s")):
+        cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *extra, str(root / "tests")]
+        seconds, _ = _run_measured(cmd, {**os.environ, "DIPOLE_PORTAL_PROGRESS": "0"})
+        rows.append(Row(name, seconds, "s", None, None, target))
+    return rows
+
+
+STAGES = ("generate", "select", "limits", "scan", "e2e", "tests")
 
 
 def main() -> None:
@@ -321,9 +371,12 @@ def main() -> None:
             if args.keep and args.keep.exists():
                 ap.error(f"--keep {args.keep}: expected a folder that does not exist yet")
             rows += bench_e2e(args.executors, args.keep)
+        bench_s = time.perf_counter() - t_start
+        if "tests" in stages:
+            rows += bench_tests()
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    rows.append(Row("bench_total_s", time.perf_counter() - t_start, "s", None, None, "<= 300 s"))
+    rows.append(Row("bench_total_s", bench_s, "s", None, None, "<= 300 s (every stage but the tests)"))
     print(f"\n{'figure':<24}{'value':>12} {'unit':<12}{'floor/peer':>12} {'ratio':>12}   target")
     for r in rows:
         print(r.line())
