@@ -499,7 +499,7 @@ def run(
 
     from dipole_portal.analysis.pipeline import run_pipeline
     from dipole_portal.core.cache import Cache
-    from dipole_portal.core.config import load_configuration
+    from dipole_portal.plotting.presentation import load_configuration
 
     matplotlib.use("Agg")  # the command line draws into files; a notebook keeps its own backend
     scenarios, presentation = load_configuration(scenarios_file)

@@ -28,7 +28,7 @@ from dipole_portal.analysis.tasks import LimitTask, SampleJob, TaskResult, Yield
 from dipole_portal.analysis.verdict import band_minima
 from dipole_portal.core.atomic import copy_atomic, remove_stale_temporaries, write_json_atomic
 from dipole_portal.core.cache import FIGURE_CODE, SELECTION_CODE, Cache, canonical_json, files_digest
-from dipole_portal.core.config import Presentation, Scenario
+from dipole_portal.core.config import Scenario
 from dipole_portal.core.constants import DEFAULT_CONSTANTS
 from dipole_portal.core.errors import InputError
 from dipole_portal.core.executors import Executor, SerialExecutor
@@ -45,6 +45,7 @@ from dipole_portal.core.options import (
 )
 from dipole_portal.core.progress import log, progress_bar, warn
 from dipole_portal.core.transaction import check_output_folder, output_transaction, remove_output
+from dipole_portal.plotting.presentation import Presentation
 from dipole_portal.stats.models import Systematics
 
 if TYPE_CHECKING:

@@ -387,7 +387,9 @@ def run_tasks(
     """
     executor = executor or SerialExecutor()
     out: list = list(cached) if cached is not None else [load_cached(t) for t in tasks]
-    todo = [i for i, res in enumerate(out) if res is None]
+    # the longest first (a scenario's energy points are its channels: BESIII has 43), so that no long task starts
+    # last and leaves the other workers idle; results still come back in task order
+    todo = sorted((i for i, res in enumerate(out) if res is None), key=lambda i: -len(tasks[i].scenario.points))
     log(f"{description}: {len(todo)} to compute, {len(tasks) - len(todo)} cached")
     if todo:
         with progress_bar(f"{description} ({len(tasks) - len(todo)} cached)", len(todo)) as advance:

@@ -21,10 +21,10 @@ from matplotlib.artist import Artist
 from matplotlib.figure import Figure
 from matplotlib.ticker import LogFormatterSciNotation, LogLocator
 
-from dipole_portal.core.config import CurveStyle, FigureSpec, load_configuration
 from dipole_portal.core.errors import InputError
 from dipole_portal.plotting import style
 from dipole_portal.plotting.existing import FLAVOURS, load_regions
+from dipole_portal.plotting.presentation import CurveStyle, FigureSpec, load_configuration
 
 FLAVOUR_LABEL = {"e": r"$d_e$", "mu": r"$d_\mu$", "tau": r"$d_\tau$"}
 

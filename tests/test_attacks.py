@@ -27,8 +27,9 @@ from hypothesis import strategies as st
 from dipole_portal.analysis import tasks
 from dipole_portal.analysis.cli import main
 from dipole_portal.core.atomic import remove_stale_temporaries, write_text_atomic
-from dipole_portal.core.config import DEFAULT_SCENARIOS, get_scenario, load_configuration
+from dipole_portal.core.config import DEFAULT_SCENARIOS, get_scenario
 from dipole_portal.core.errors import InputError
+from dipole_portal.plotting.presentation import load_configuration
 from dipole_portal.samples.generate import generate_to_root
 from dipole_portal.samples.generators import SignalSpec
 from dipole_portal.samples.kinematics import Beams

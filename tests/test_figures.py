@@ -220,7 +220,7 @@ def test_figure_cache_follows_the_style_in_force(tmp_path):
 
     from dipole_portal.analysis.pipeline import make_all_figures
     from dipole_portal.core.cache import Cache
-    from dipole_portal.core.config import load_configuration
+    from dipole_portal.plotting.presentation import load_configuration
 
     scenarios, presentation = load_configuration()
     out = tmp_path / "out"

@@ -122,7 +122,7 @@ def configuration():
 def test_any_value_at_any_key_of_the_configuration_is_loaded_or_refused(configuration, tmp_path_factory, data):
     """The configuration schema and its consistency checks: what loads is usable (every scenario has energy points
     below which a mass exists, figures name known scenarios); the rest is one line naming the file."""
-    from dipole_portal.core.config import load_configuration
+    from dipole_portal.plotting.presentation import load_configuration
 
     f = tmp_path_factory.mktemp("c") / "cfg.json"
     f.write_text(json.dumps(_mutated(configuration, data)))
