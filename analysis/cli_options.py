@@ -54,48 +54,44 @@ def stack(opts):
 DECAY_MODEL_CHOICE = click.Choice([m.value for m in DecayModel])
 
 
-def decay_model_option(f):
-    return click.option(
-        "--decay-model",
-        type=DECAY_MODEL_CHOICE,
-        default=DEFAULT_DECAY_MODEL.value,
-        show_default=True,
-        help="Photon angular law in the N rest frame: exact (full spin correlation), helicity, "
-        "backward, isotropic or forward.",
-    )(f)
+decay_model_option = click.option(
+    "--decay-model",
+    type=DECAY_MODEL_CHOICE,
+    default=DEFAULT_DECAY_MODEL.value,
+    show_default=True,
+    help="Photon angular law in the N rest frame: exact (full spin correlation), helicity, "
+    "backward, isotropic or forward.",
+)
 
 
-def detector_model_option(f):
-    return click.option(
-        "--detector-model",
-        type=click.Choice([m.value for m in DetectorModel]),
-        default=DEFAULT_DETECTOR_MODEL.value,
-        show_default=True,
-        help="paper: a decay within l_D of the collision point (eq. 5); geometry: per event, "
-        "along the N flight direction, inside the calorimeter's inner surface; direction: also "
-        "the photon direction the calorimeter measures (collision point to impact point); "
-        "realistic: also the calorimeter's energy and position resolution.",
-    )(f)
+detector_model_option = click.option(
+    "--detector-model",
+    type=click.Choice([m.value for m in DetectorModel]),
+    default=DEFAULT_DETECTOR_MODEL.value,
+    show_default=True,
+    help="paper: a decay within l_D of the collision point (eq. 5); geometry: per event, "
+    "along the N flight direction, inside the calorimeter's inner surface; direction: also "
+    "the photon direction the calorimeter measures (collision point to impact point); "
+    "realistic: also the calorimeter's energy and position resolution.",
+)
 
 
-def n_type_option(f):
-    return click.option(
-        "--n-type",
-        type=click.Choice([m.value for m in NType]),
-        default=DEFAULT_N_TYPE.value,
-        show_default=True,
-        help="dirac, or majorana: twice the width, an isotropic photon, the same production (DarkNews conventions).",
-    )(f)
+n_type_option = click.option(
+    "--n-type",
+    type=click.Choice([m.value for m in NType]),
+    default=DEFAULT_N_TYPE.value,
+    show_default=True,
+    help="dirac, or majorana: twice the width, an isotropic photon, the same production (DarkNews conventions).",
+)
 
 
-def cc_modes_option(f):
-    return click.option(
-        "--cc-modes",
-        type=click.IntRange(1, 2),
-        default=DEFAULT_CC_MODES,
-        show_default=True,
-        help="Charge-conjugate modes counted: 2 = N nubar + Nbar nu (Dirac N), 1 = N nubar only.",
-    )(f)
+cc_modes_option = click.option(
+    "--cc-modes",
+    type=click.IntRange(1, 2),
+    default=DEFAULT_CC_MODES,
+    show_default=True,
+    help="Charge-conjugate modes counted: 2 = N nubar + Nbar nu (Dirac N), 1 = N nubar only.",
+)
 
 
 FEW_EVENTS = 1000  # below this many MC events per sample, efficiencies and limits carry large MC errors
@@ -113,45 +109,41 @@ def _warn_few_events(ctx: click.Context, param: click.Parameter, value: int) -> 
     return value
 
 
-def events_option(f):
-    return click.option(
-        "--events",
-        type=click.IntRange(1, MAX_EVENTS),
-        default=DEFAULT_EVENTS,
-        show_default=True,
-        callback=_warn_few_events,
-        help="MC events per sample (signal and nu nubar gamma, per energy point).",
-    )(f)
+events_option = click.option(
+    "--events",
+    type=click.IntRange(1, MAX_EVENTS),
+    default=DEFAULT_EVENTS,
+    show_default=True,
+    callback=_warn_few_events,
+    help="MC events per sample (signal and nu nubar gamma, per energy point).",
+)
 
 
-def seed_option(f):
-    return click.option(
-        "--seed",
-        type=click.IntRange(0, MAX_SEED),
-        default=DEFAULT_SEED,
-        show_default=True,
-        help="Run seed (non-negative).",
-    )(f)
+seed_option = click.option(
+    "--seed",
+    type=click.IntRange(0, MAX_SEED),
+    default=DEFAULT_SEED,
+    show_default=True,
+    help="Run seed (non-negative).",
+)
 
 
-def cache_option(f):
-    return click.option(
-        "--cache",
-        "cache_dir",
-        type=click.Path(file_okay=False),
-        default=None,
-        help="Cache folder (default: $DIPOLE_PORTAL_CACHE, else ~/.cache/dipole-portal).",
-    )(f)
+cache_option = click.option(
+    "--cache",
+    "cache_dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Cache folder (default: $DIPOLE_PORTAL_CACHE, else ~/.cache/dipole-portal).",
+)
 
 
-def scenarios_option(f):
-    return click.option(
-        "--scenarios",
-        "scenarios_file",
-        type=click.Path(dir_okay=False),
-        default=None,
-        help="Scenario configuration (JSON; default: the packaged one).",
-    )(f)
+scenarios_option = click.option(
+    "--scenarios",
+    "scenarios_file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Scenario configuration (JSON; default: the packaged one).",
+)
 
 
 INSPIRE_ID = re.compile(r"ins[0-9]{7}")  # pyhf's patchset schema: ^ins[0-9]{7}$ (ASCII digits only)
@@ -181,27 +173,28 @@ def systematics(bkg_syst: float, lumi_syst: float):
     return Systematics(bkg_syst, lumi_syst)
 
 
-def executor_option_list(f):
-    f = click.option("--scheduler", default=None, help="Dask scheduler address (tcp://HOST:PORT): run there.")(f)
-    f = click.option(
-        "--dask-workers",
-        type=click.IntRange(1, MAX_WORKERS),
-        default=None,
-        help="Run on a local Dask cluster of N worker processes.",
-    )(f)
-    f = click.option(
-        "--workers",
-        type=click.IntRange(1, MAX_WORKERS),
-        default=None,
-        help="Local worker processes (default: all cores; 1 = serial, in this process).",
-    )(f)
-    return click.option(
+EXECUTOR_OPTIONS = [
+    click.option(
         "--executor",
         "executor_kind",
         type=click.Choice(list(EXECUTOR_KINDS)),
         default=None,
         help="Executor (default: processes, or dask with --dask-workers/--scheduler).",
-    )(f)
+    ),
+    click.option(
+        "--workers",
+        type=click.IntRange(1, MAX_WORKERS),
+        default=None,
+        help="Local worker processes (default: all cores; 1 = serial, in this process).",
+    ),
+    click.option(
+        "--dask-workers",
+        type=click.IntRange(1, MAX_WORKERS),
+        default=None,
+        help="Run on a local Dask cluster of N worker processes.",
+    ),
+    click.option("--scheduler", default=None, help="Dask scheduler address (tcp://HOST:PORT): run there."),
+]
 
 
 def grouped(keyword: str, build: Callable[..., Any], options: list[Callable[[Any], Any]]) -> Callable[[Any], Any]:
@@ -298,4 +291,4 @@ def _executor_spec(executor_kind: str | None, workers: int | None, dask_workers:
     return ExecutorSpec(executor_kind or "processes", workers)
 
 
-executor_options = grouped("executor", _executor_spec, [executor_option_list])
+executor_options = grouped("executor", _executor_spec, EXECUTOR_OPTIONS)
