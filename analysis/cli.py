@@ -84,11 +84,11 @@ def cli(verbose: bool) -> None:
 
 
 def _size(n: float) -> str:
-    """Bytes for a person: ``340 MB``, ``1.2 GB``."""
-    for unit, f in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
-        if n >= f:
-            return f"{n / f:.3g} {unit}"
-    return f"{n:.0f} B"
+    """Bytes for a person, in the unit that keeps the number below 1000 (``340.0 MB``, ``1.2 GB``)."""
+    for unit, f in (("B", 1.0), ("kB", 1e3), ("MB", 1e6), ("GB", 1e9)):
+        if round(n / f, 1) < 1000:
+            return f"{n / f:.1f} {unit}" if unit != "B" else f"{n:.0f} B"
+    return f"{n / 1e12:.1f} TB"
 
 
 def _then_evict(f):

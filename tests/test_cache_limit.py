@@ -72,7 +72,7 @@ def test_a_command_leaves_the_cache_under_its_limit_and_a_rerun_needs_no_sample(
     argv += ["--cache", str(cache), "--workers", "1"]
     assert main([*argv, "--output", str(tmp_path / "a")]) == 0
     err = capsys.readouterr().err
-    assert "least recently used samples" in err and "over its 1 kB limit" in err, err
+    assert "least recently used samples" in err and "over its 1.0 kB limit" in err, err
     assert not list((cache / "samples").glob("*.root")) and list((cache / "limits").glob("*.json"))
     assert main([*argv, "--output", str(tmp_path / "b")]) == 0
     assert "0 to compute, 2 cached" in capsys.readouterr().err
