@@ -5,16 +5,15 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from dipole_portal.core.version import __version__
 from dipole_portal.samples.generators import DEFAULT_CHUNK, NuNuGammaSpec, SignalSpec, generate_chunks
-from dipole_portal.samples.rootio import write_events
+from dipole_portal.samples.rootio import SampleMetadata, write_events
 
 
-def sample_metadata(spec: SignalSpec | NuNuGammaSpec, seed: int, events: int, chunk_size: int) -> dict[str, Any]:
+def sample_metadata(spec: SignalSpec | NuNuGammaSpec, seed: int, events: int, chunk_size: int) -> SampleMetadata:
     """The JSON record that travels with a sample file."""
-    meta: dict[str, Any] = {
+    meta: SampleMetadata = {
         "sqrt_s_GeV": spec.beams.sqrt_s,
         "beams_GeV": spec.beams.as_dict(),
         "boost_beta": spec.beams.beta,
@@ -24,19 +23,19 @@ def sample_metadata(spec: SignalSpec | NuNuGammaSpec, seed: int, events: int, ch
         "package_version": __version__,
         "constants": spec.constants.as_dict(),
         "weight_unit": "pb",
+        "process": "signal" if isinstance(spec, SignalSpec) else "nunugamma",
+        "generated_region": "full phase space" if isinstance(spec, SignalSpec) else spec.region.as_dict(),
     }
     if isinstance(spec, SignalSpec):
         meta.update(
-            process="signal",
-            mass_GeV=spec.mass,
-            d_ref_GeV_inv=spec.d_ref,
-            decay_model=spec.decay_model,
-            n_cc_modes=spec.n_modes,
-            xsec_pb=spec.xsec_pb,
-            generated_region="full phase space",
+            {
+                "mass_GeV": spec.mass,
+                "d_ref_GeV_inv": spec.d_ref,
+                "decay_model": spec.decay_model,
+                "n_cc_modes": spec.n_modes,
+                "xsec_pb": spec.xsec_pb,
+            }
         )
-    else:
-        meta.update(process="nunugamma", generated_region=spec.region.as_dict())
     return meta
 
 

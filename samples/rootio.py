@@ -11,7 +11,7 @@ import os
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, NotRequired, TypedDict, cast
 
 import numpy as np
 import uproot
@@ -20,6 +20,32 @@ from dipole_portal.core.atomic import atomic_path
 from dipole_portal.core.errors import InputError
 from dipole_portal.core.options import DecayModel
 from dipole_portal.core.schemas import check_schema
+
+
+class SampleMetadata(TypedDict):
+    """The JSON record in a sample file (key ``metadata``), as ``METADATA_SCHEMA`` checks it: what made the events
+    (energies in GeV, cross sections in pb, couplings in GeV^-1) and how to read them."""
+
+    format: NotRequired[str]
+    format_version: NotRequired[int]
+    process: str  # "signal" or "nunugamma"
+    sqrt_s_GeV: float
+    beams_GeV: dict[str, float]
+    boost_beta: float
+    seed: int
+    events: int
+    chunk_size: int
+    package_version: str
+    constants: dict[str, float]
+    weight_unit: str
+    generated_region: str | dict[str, float]
+    mass_GeV: NotRequired[float]  # signal only, from here on
+    d_ref_GeV_inv: NotRequired[float]
+    decay_model: NotRequired[str]
+    n_cc_modes: NotRequired[int]
+    xsec_pb: NotRequired[float]
+    reweighted_from: NotRequired[dict[str, Any]]  # a selection's result: the sample's own model and counting
+
 
 TREE = "events"
 METADATA_KEY = "metadata"
@@ -66,7 +92,7 @@ def _concat(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
 def write_events(
     path: str | os.PathLike[str],
     chunks: Iterable[dict[str, np.ndarray]],
-    metadata: dict[str, Any],
+    metadata: SampleMetadata,
     compression_level: int = 1,
     on_chunk: Callable[[int], None] | None = None,
     expected_entries: int | None = None,
@@ -160,7 +186,7 @@ def _check_fields(meta: dict[str, Any], p: Path) -> None:
 
 
 @contextmanager
-def open_sample(path: str | os.PathLike[str]) -> Iterator[tuple[dict[str, Any], Any]]:
+def open_sample(path: str | os.PathLike[str]) -> Iterator[tuple[SampleMetadata, Any]]:
     """Open a sample file once: yield its checked JSON metadata and its ``events`` TTree (uproot).
 
     Errors name the file and the problem. Reading the metadata and the events through one open halves the cost of
@@ -222,7 +248,7 @@ def _check_branches(tree: Any, process: str, p: Path) -> None:
             )
 
 
-def _parse_metadata(text: str, p: Path) -> dict[str, Any]:
+def _parse_metadata(text: str, p: Path) -> SampleMetadata:
     try:
         meta = json.loads(text)
     except (ValueError, RecursionError) as exc:
@@ -236,10 +262,10 @@ def _parse_metadata(text: str, p: Path) -> dict[str, Any]:
             f"{p}: metadata format_version {meta.get('format_version')!r}, this version reads {FORMAT_VERSION}"
         )
     _check_fields(meta, p)
-    return meta
+    return cast(SampleMetadata, meta)  # checked against METADATA_SCHEMA just above
 
 
-def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
+def read_metadata(path: str | os.PathLike[str]) -> SampleMetadata:
     """Read and check the JSON metadata of a sample file; errors name the file and the problem."""
     with open_sample(path) as (meta, _):
         return meta

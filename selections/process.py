@@ -13,7 +13,7 @@ import vector
 
 from dipole_portal.core.options import DecayModel, parse_option
 from dipole_portal.samples.reweight import model_weights
-from dipole_portal.samples.rootio import open_sample
+from dipole_portal.samples.rootio import SampleMetadata, open_sample
 from dipole_portal.selections import histograms
 from dipole_portal.selections.cutflow import CutFlow
 from dipole_portal.selections.cuts import Selection
@@ -36,7 +36,7 @@ class SampleResult:
     process: str
     cutflow: CutFlow
     histogram: hist.Hist
-    metadata: dict
+    metadata: SampleMetadata
     histogram_all: hist.Hist | None = None  # every event, before cuts (diagnostics only)
     #: accepted events' decay-probability parameters (a realistic detector step, signal only)
     decay_k: KHistogram | None = None
@@ -208,22 +208,16 @@ def process_sample(
             if n is not None and signal_response is not None:
                 k = decay_k(signal_response.volume, ak.to_numpy(n.p), ak.to_numpy(n.costheta), meta["mass_GeV"])
                 k_hist = merge_k_histograms(k_hist, k_histogram(k, ak.to_numpy(chunk.weight), passed))
-    recount = process == "signal" and n_modes is not None and n_modes != meta.get("n_cc_modes")
-    modes = n_modes if recount else meta.get("n_cc_modes")
-    scale = (n_events / sum_factor if reweight and sum_factor > 0 else 1.0) * (
-        n_modes / meta["n_cc_modes"] if recount else 1.0
-    )
+    sample_modes = meta.get("n_cc_modes")
+    recount = process == "signal" and n_modes is not None and sample_modes is not None and n_modes != sample_modes
+    scale = n_events / sum_factor if reweight and sum_factor > 0 else 1.0
+    if recount and n_modes is not None and sample_modes:
+        scale *= n_modes / sample_modes
     if scale != 1.0:
         flow.scale(scale)
         h, h_all = h * scale, (h_all * scale if h_all is not None else None)
     if reweight or recount:
-        meta = {
-            **meta,
-            "decay_model": str(target if reweight else meta["decay_model"]),
-            "n_cc_modes": modes,
-            "xsec_pb": meta["xsec_pb"] * modes / meta["n_cc_modes"],
-            "reweighted_from": {"decay_model": meta["decay_model"], "n_cc_modes": meta["n_cc_modes"]},
-        }
+        meta = _relabelled(meta, str(target) if reweight else meta["decay_model"], n_modes if recount else sample_modes)
     return SampleResult(
         process,
         flow,
@@ -246,6 +240,22 @@ def _xyz(v: ak.Array) -> np.ndarray:
     return np.stack([ak.to_numpy(v.px), ak.to_numpy(v.py), ak.to_numpy(v.pz)], axis=1)
 
 
+def _relabelled(meta: SampleMetadata, decay_model: str, n_modes: int | None) -> SampleMetadata:
+    """A signal sample's metadata after a reweighting to ``decay_model`` and counting ``n_modes``: the cross section
+    follows the counting, and ``reweighted_from`` keeps what the sample itself was made with."""
+    out = meta.copy()
+    modes = n_modes or meta["n_cc_modes"]
+    out.update(
+        {
+            "decay_model": decay_model,
+            "n_cc_modes": modes,
+            "xsec_pb": meta["xsec_pb"] * modes / meta["n_cc_modes"],
+            "reweighted_from": {"decay_model": meta["decay_model"], "n_cc_modes": meta["n_cc_modes"]},
+        }
+    )
+    return out
+
+
 def select_measured(
     chunk: ak.Array,
     selection: Selection,
@@ -253,7 +263,7 @@ def select_measured(
     h: hist.Hist,
     h_all: hist.Hist | None,
     response: DetectorResponse,
-    meta: dict,
+    meta: SampleMetadata,
     chunk_index: int,
     n: ak.Array | None = None,
 ) -> np.ndarray:

@@ -14,7 +14,7 @@ import vector
 
 from dipole_portal.core.errors import InputError
 from dipole_portal.core.numerics import SQRT_S_MATCH_GEV
-from dipole_portal.samples.rootio import TREE, read_metadata
+from dipole_portal.samples.rootio import TREE, SampleMetadata, read_metadata
 from dipole_portal.selections.cuts import PhotonColumns
 
 vector.register_awkward()
@@ -120,12 +120,12 @@ def photon_columns(chunk: ak.Array, beta: float) -> PhotonColumns:
     return PhotonColumns(ak.to_numpy(photon.E), theta_cm, np.asarray(theta_lab))
 
 
-def check_sample(path: str | os.PathLike[str], process: str, sqrt_s: float) -> dict:
+def check_sample(path: str | os.PathLike[str], process: str, sqrt_s: float) -> SampleMetadata:
     """Read the metadata and check that the file holds ``process`` at ``sqrt_s`` GeV."""
     return check_meta(read_metadata(path), path, process, sqrt_s)
 
 
-def check_meta(meta: dict, path: str | os.PathLike[str], process: str, sqrt_s: float) -> dict:
+def check_meta(meta: SampleMetadata, path: str | os.PathLike[str], process: str, sqrt_s: float) -> SampleMetadata:
     """``meta`` (a sample's checked metadata) if the file holds ``process`` at ``sqrt_s`` GeV, else an InputError."""
     if meta.get("process") != process:
         raise InputError(f"{path}: metadata process {meta.get('process')!r}, expected {process!r}")

@@ -31,10 +31,10 @@ import re
 import shutil
 import stat
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NotRequired, TypedDict, cast
 
 from dipole_portal.core.atomic import atomic_path, write_text_atomic
 from dipole_portal.core.code_identity import Code
@@ -156,6 +156,31 @@ def file_sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+class JsonRecord(TypedDict):
+    """A JSON entry's file: its key, what computed it, its inputs, the checksum of inputs and content, the content,
+    and the CPU seconds computing it took (when recorded)."""
+
+    key: str
+    kind: str
+    version: str
+    inputs: dict[str, Any]
+    sha256: str
+    content: Any
+    cpu_seconds: NotRequired[float]
+
+
+class FileRecord(TypedDict):
+    """The record beside a data file (``<key>.json`` beside ``<key>.root``): the file's size and SHA-256."""
+
+    key: str
+    kind: str
+    version: str
+    inputs: dict[str, Any]
+    sha256: str
+    bytes: int
+    cpu_seconds: float
+
+
 @dataclass(frozen=True)
 class Entry:
     """One cache entry: where it lives and what it must contain."""
@@ -183,7 +208,7 @@ class Entry:
         record = self.load_record()
         return None if record is None else record["content"]
 
-    def load_record(self) -> dict[str, Any] | None:
+    def load_record(self) -> JsonRecord | None:
         """The whole verified record (``content`` and what is kept beside it, such as ``seconds``), or None."""
         if not self.json_path.exists() and not self.json_path.is_symlink():
             return None
@@ -199,8 +224,7 @@ class Entry:
         if not ok:
             self._discard("is damaged (checksum or key mismatch)", self.json_path)
             return None
-        record: dict[str, Any] = stored
-        return record
+        return cast(JsonRecord, stored)  # its key and checksum match: written by store_json
 
     def store_json(self, content: Any, cpu_seconds: float | None = None) -> Any:
         """Write ``content`` (JSON-able, finite numbers only) with its checksum, atomically; return it as a later
@@ -211,7 +235,7 @@ class Entry:
         """
         self.folder.mkdir(parents=True, exist_ok=True)
         content = json.loads(canonical_json(content))  # what is read back is exactly what was hashed
-        record = {
+        record: JsonRecord = {
             "key": self.key,
             "kind": self.kind,
             "version": __version__,
@@ -317,7 +341,7 @@ class Entry:
         t0 = time.process_time()
         with atomic_path(final) as tmp:
             yield tmp
-        record = {
+        record: FileRecord = {
             "key": self.key,
             "kind": self.kind,
             "version": __version__,
@@ -339,11 +363,11 @@ class Cache:
     def __init__(self, root: str | os.PathLike[str] | None = None) -> None:
         self.root = Path(root) if root is not None else default_root()
 
-    def entry(self, kind: str, inputs: dict[str, Any], code: Code) -> Entry:
+    def entry(self, kind: str, inputs: Mapping[str, Any], code: Code) -> Entry:
         """The entry of ``kind`` for these inputs, computed by ``code``."""
-        inputs = json.loads(canonical_json(inputs))
-        key = content_hash({"kind": kind, "inputs": inputs, "code": code.digest()}, KEY_LENGTH)
-        return Entry(self.folder(kind), kind, key, inputs)
+        plain: dict[str, Any] = json.loads(canonical_json(inputs))
+        key = content_hash({"kind": kind, "inputs": plain, "code": code.digest()}, KEY_LENGTH)
+        return Entry(self.folder(kind), kind, key, plain)
 
     def entry_by_key(self, kind: str, key: str) -> Entry:
         """An existing entry found by its key (as a provenance record names it); its inputs are not known here."""
