@@ -190,7 +190,7 @@ def test_brazil_diagnostic_median_crosses_alpha_at_the_tabulated_limit(fast_run,
     """The Brazil-band diagnostic's curves, from the published files: CLs_exp(mu = 1) = 0.05 (toys at BESIII)."""
     import numpy as np
 
-    from dipole_portal.plotting.brazil import cls_scan
+    from dipole_portal.stats.cls_scan import cls_scan
     from dipole_portal.stats.models import patch_name
 
     out, _ = fast_run
