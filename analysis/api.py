@@ -13,6 +13,7 @@ cache (``$DIPOLE_PORTAL_CACHE``, else ``~/.cache/dipole-portal``), so calling ag
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from dipole_portal.analysis.tasks import AnalysisOptions, ScanResult, run_task, scan_masses
 from dipole_portal.core.config import Scenario, get_scenario
@@ -41,30 +42,18 @@ def _scenario(scenario: str | Scenario, scenarios_file: str | Path | None) -> Sc
     return scenario if isinstance(scenario, Scenario) else get_scenario(scenario, scenarios_file)
 
 
-def _options(
-    decay_model: DecayModel | str,
-    method: Method | str,
-    calculator: Calculator | str,
-    events: int,
-    seed: int,
-    n_cc_modes: int,
-    binned: bool,
-    systematics: Systematics,
-    detector_model: DetectorModel | str,
-    n_type: NType | str,
-    cache: str | Path | None,
-) -> AnalysisOptions:
+def _options(systematics: Systematics, cache: str | Path | None, **kw: Any) -> AnalysisOptions:
     """The API's keywords as the options every limit task is made from (a bad string: one-line InputError)."""
     return AnalysisOptions(
-        decay_model=parse_option(DecayModel, decay_model, "decay_model"),
-        n_modes=n_cc_modes,
-        events=events,
-        seed=seed,
-        detector_model=parse_option(DetectorModel, detector_model, "detector_model"),
-        n_type=parse_option(NType, n_type, "n_type"),
-        method=parse_option(Method, method, "method"),
-        binned=binned,
-        calculator=parse_option(Calculator, calculator, "calculator"),
+        decay_model=parse_option(DecayModel, kw["decay_model"], "decay_model"),
+        n_modes=kw["n_cc_modes"],
+        events=kw["events"],
+        seed=kw["seed"],
+        detector_model=parse_option(DetectorModel, kw["detector_model"], "detector_model"),
+        n_type=parse_option(NType, kw["n_type"], "n_type"),
+        method=parse_option(Method, kw["method"], "method"),
+        binned=kw["binned"],
+        calculator=parse_option(Calculator, kw["calculator"], "calculator"),
         syst=systematics,
         cache=str(cache or ""),
     )
@@ -90,7 +79,17 @@ def expected_limit(
     """The expected 95% C.L. limit on d (GeV^-1) of ``scenario`` at ``mass_GeV``: chi2 and (``method="cls"``) CLs
     with its bands, in a typed ``LimitResult``."""
     options = _options(
-        decay_model, method, calculator, events, seed, n_cc_modes, binned, systematics, detector_model, n_type, cache
+        systematics,
+        cache,
+        decay_model=decay_model,
+        method=method,
+        calculator=calculator,
+        events=events,
+        seed=seed,
+        n_cc_modes=n_cc_modes,
+        binned=binned,
+        detector_model=detector_model,
+        n_type=n_type,
     )
     task = options.task(_scenario(scenario, scenarios_file), mass_GeV)
     task.request  # noqa: B018 - validates the mass, events and seed before anything is computed
@@ -123,7 +122,17 @@ def scan(
     sc = _scenario(scenario, scenarios_file)
     grid = [float(m) for m in masses_GeV] if masses_GeV is not None else log_grid(sc.max_sqrt_s, n_masses)
     options = _options(
-        decay_model, method, calculator, events, seed, n_cc_modes, binned, systematics, detector_model, n_type, cache
+        systematics,
+        cache,
+        decay_model=decay_model,
+        method=method,
+        calculator=calculator,
+        events=events,
+        seed=seed,
+        n_cc_modes=n_cc_modes,
+        binned=binned,
+        detector_model=detector_model,
+        n_type=n_type,
     )
     with make_executor("serial" if workers == 1 else "processes", workers) as ex:
         return scan_masses(sc, grid, options, ex)

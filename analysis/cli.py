@@ -5,7 +5,6 @@ Bad input ends with one line ``error: ...`` on stderr and exit code 2; nothing i
 
 from __future__ import annotations
 
-import math
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -17,12 +16,12 @@ from dipole_portal.analysis.cli_options import (
     MAX_MASSES,
     analysis_options,
     cache_option,
-    cc_modes_option,
     decay_model_option,
     detector_model_option,
     events_option,
     executor_options,
     hepdata_ins_option,
+    sample_spec_options,
     scenarios_option,
     seed_option,
     stack,
@@ -33,10 +32,8 @@ from dipole_portal.core.errors import EXIT_INPUT_ERROR, InputError, WorkerDied
 from dipole_portal.core.interrupts import Terminated
 from dipole_portal.core.numerics import SQRT_S_MATCH_GEV
 from dipole_portal.core.options import (
-    DEFAULT_D_REF,
     DecayModel,
     DetectorModel,
-    Process,
 )
 from dipole_portal.core.progress import configure_cli_logging, log, progress_bar, warn
 from dipole_portal.core.version import __version__
@@ -44,28 +41,7 @@ from dipole_portal.core.version import __version__
 if TYPE_CHECKING:
     from dipole_portal.analysis.tasks import AnalysisOptions
     from dipole_portal.core.executors import ExecutorSpec
-
-
-def _finite_positive(name: str, value: float) -> float:
-    if not (math.isfinite(value) and value > 0):
-        raise InputError(f"{name}={value!r}: expected a finite positive number")
-    return value
-
-
-def _parse_beams(text: str | None, sqrt_s: float):
-    from dipole_portal.samples.kinematics import Beams
-
-    _finite_positive("--sqrt-s", sqrt_s)
-    if text is None:
-        return Beams.symmetric_at(sqrt_s)
-    try:
-        e_minus, e_plus = (float(x) for x in text.split(","))
-    except ValueError:
-        raise InputError(f"--beams={text!r}: expected E_MINUS,E_PLUS in GeV, e.g. 7,4") from None
-    beams = Beams(e_minus, e_plus)
-    if abs(beams.sqrt_s - sqrt_s) > SQRT_S_MATCH_GEV:
-        raise InputError(f"--beams={text!r} gives sqrt(s) = {beams.sqrt_s:.4f} GeV, contradicting --sqrt-s {sqrt_s:g}")
-    return beams
+    from dipole_portal.samples.generators import NuNuGammaSpec, SignalSpec
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -131,64 +107,17 @@ _common_physics = stack(
 
 
 @cli.command()
-@click.option(
-    "--process",
-    type=click.Choice([p.value for p in Process]),
-    required=True,
-    help="signal: e+e- -> N nubar, N -> nu gamma; nunugamma: SM e+e- -> nu nubar gamma.",
-)
-@click.option("--sqrt-s", type=float, required=True, help="CM energy in GeV.")
-@click.option(
-    "--beams",
-    default=None,
-    metavar="E_MINUS,E_PLUS",
-    help="Beam energies in GeV for asymmetric beams (e.g. 7,4 for Belle II); the boost is kept in the "
-    "metadata (branches stay in the CM frame; the selection boosts them).",
-)
-@click.option("--mass", type=float, default=None, help="N mass in GeV (signal only), 0 < m_N < sqrt(s).")
-@decay_model_option
-@click.option(
-    "--d-ref", type=float, default=DEFAULT_D_REF, show_default=True, help="Reference coupling d in GeV^-1 (signal)."
-)
-@cc_modes_option
-@click.option(
-    "--region",
-    default=None,
-    metavar="EMIN,EMAX,CMIN,CMAX",
-    help="nunugamma: CM region in GeV and cos(theta) (default 0.05*sqrt(s), sqrt(s)/2, -0.95, 0.95).",
-)
+@sample_spec_options
 @events_option
 @seed_option
 @click.option("--chunk-size", type=int, default=1_000_000, show_default=True, help="Events per generated chunk.")
 @click.option("--output", type=click.Path(dir_okay=False), required=True, help="Output ROOT file.")
-def generate(process, sqrt_s, beams, mass, decay_model, d_ref, cc_modes, region, events, seed, chunk_size, output):
+def generate(spec: SignalSpec | NuNuGammaSpec, events: int, seed: int, chunk_size: int, output: str) -> None:
     """Generate events into a ROOT file (TTree 'events' and JSON 'metadata')."""
     from dipole_portal.samples.generate import generate_to_root
-    from dipole_portal.samples.generators import NuNuGammaSpec, SignalSpec
-    from dipole_portal.samples.kinematics import PhaseSpaceRegion
+    from dipole_portal.samples.generators import SignalSpec
 
-    b = _parse_beams(beams, sqrt_s)
-    if events is None or events <= 0:
-        raise InputError(f"--events={events!r}: expected a positive integer")
-    if seed < 0:
-        raise InputError(f"--seed={seed!r}: expected a non-negative integer")
-    if process == "signal" and region is not None:
-        raise InputError("--region applies to --process nunugamma only (signal is generated over full phase space)")
-    if process == "nunugamma" and mass is not None:
-        raise InputError("--mass applies to --process signal only")
-    if process == "signal":
-        if mass is None:
-            raise InputError("--mass is required for --process signal")
-        spec: SignalSpec | NuNuGammaSpec = SignalSpec(b, mass, d_ref=d_ref, decay_model=decay_model, n_modes=cc_modes)
-    else:
-        if region is None:
-            reg = PhaseSpaceRegion(0.05 * b.sqrt_s, 0.5 * b.sqrt_s, -0.95, 0.95)
-        else:
-            try:
-                reg = PhaseSpaceRegion(*(float(x) for x in region.split(",")))
-            except (TypeError, ValueError):
-                raise InputError(f"--region={region!r}: expected four numbers EMIN,EMAX,CMIN,CMAX") from None
-        spec = NuNuGammaSpec(b, reg)
+    process = "signal" if isinstance(spec, SignalSpec) else "nunugamma"
     with progress_bar(f"generate {process}", events) as advance:
         path = generate_to_root(spec, output, seed, events, chunk_size=chunk_size, on_chunk=advance)
     log(f"wrote {events} {process} events to {path}")

@@ -19,8 +19,10 @@ import click
 from dipole_portal.core.errors import InputError
 from dipole_portal.core.executors import KINDS as EXECUTOR_KINDS
 from dipole_portal.core.executors import ExecutorSpec
+from dipole_portal.core.numerics import SQRT_S_MATCH_GEV
 from dipole_portal.core.options import (
     DEFAULT_CC_MODES,
+    DEFAULT_D_REF,
     DEFAULT_DECAY_MODEL,
     DEFAULT_DETECTOR_MODEL,
     DEFAULT_EVENTS,
@@ -31,6 +33,7 @@ from dipole_portal.core.options import (
     DetectorModel,
     Method,
     NType,
+    Process,
 )
 from dipole_portal.stats.limits import LOW_BACKGROUND
 
@@ -213,34 +216,22 @@ def grouped(keyword: str, build: Callable[..., Any], options: list[Callable[[Any
     return decorate
 
 
-def _analysis(
-    decay_model: str,
-    detector_model: str,
-    n_type: str,
-    cc_modes: int,
-    events: int,
-    seed: int,
-    cache_dir: str | None,
-    method: str = Method.CLS,
-    binned: bool = False,
-    calculator: str = Calculator.AUTO,
-    bkg_syst: float = 0.0,
-    lumi_syst: float = 0.0,
-) -> Any:
+def _analysis(**v: Any) -> Any:
+    """The values of ``PHYSICS_OPTIONS`` (and ``LIMIT_OPTIONS``, else their defaults) as one ``AnalysisOptions``."""
     from dipole_portal.analysis.tasks import AnalysisOptions
 
     return AnalysisOptions(
-        decay_model=DecayModel(decay_model),
-        n_modes=cc_modes,
-        events=events,
-        seed=seed,
-        detector_model=DetectorModel(detector_model),
-        n_type=NType(n_type),
-        method=Method(method),
-        binned=binned,
-        calculator=Calculator(calculator),
-        syst=systematics(bkg_syst, lumi_syst),
-        cache=cache_dir or "",
+        decay_model=DecayModel(v["decay_model"]),
+        n_modes=v["cc_modes"],
+        events=v["events"],
+        seed=v["seed"],
+        detector_model=DetectorModel(v["detector_model"]),
+        n_type=NType(v["n_type"]),
+        method=Method(v.get("method", Method.CLS)),
+        binned=v.get("binned", False),
+        calculator=Calculator(v.get("calculator", Calculator.AUTO)),
+        syst=systematics(v.get("bkg_syst", 0.0), v.get("lumi_syst", 0.0)),
+        cache=v["cache_dir"] or "",
     )
 
 
@@ -292,3 +283,81 @@ def _executor_spec(executor_kind: str | None, workers: int | None, dask_workers:
 
 
 executor_options = grouped("executor", _executor_spec, EXECUTOR_OPTIONS)
+
+
+def _finite_positive(name: str, value: float) -> float:
+    if not (math.isfinite(value) and value > 0):
+        raise InputError(f"{name}={value!r}: expected a finite positive number")
+    return value
+
+
+def _parse_beams(text: str | None, sqrt_s: float):
+    from dipole_portal.samples.kinematics import Beams
+
+    _finite_positive("--sqrt-s", sqrt_s)
+    if text is None:
+        return Beams.symmetric_at(sqrt_s)
+    try:
+        e_minus, e_plus = (float(x) for x in text.split(","))
+    except ValueError:
+        raise InputError(f"--beams={text!r}: expected E_MINUS,E_PLUS in GeV, e.g. 7,4") from None
+    beams = Beams(e_minus, e_plus)
+    if abs(beams.sqrt_s - sqrt_s) > SQRT_S_MATCH_GEV:
+        raise InputError(f"--beams={text!r} gives sqrt(s) = {beams.sqrt_s:.4f} GeV, contradicting --sqrt-s {sqrt_s:g}")
+    return beams
+
+
+SAMPLE_SPEC_OPTIONS = [
+    click.option(
+        "--process",
+        type=click.Choice([p.value for p in Process]),
+        required=True,
+        help="signal: e+e- -> N nubar, N -> nu gamma; nunugamma: SM e+e- -> nu nubar gamma.",
+    ),
+    click.option("--sqrt-s", type=float, required=True, help="CM energy in GeV."),
+    click.option(
+        "--beams",
+        default=None,
+        metavar="E_MINUS,E_PLUS",
+        help="Beam energies in GeV for asymmetric beams (e.g. 7,4 for Belle II); the boost is kept in the "
+        "metadata (branches stay in the CM frame; the selection boosts them).",
+    ),
+    click.option("--mass", type=float, default=None, help="N mass in GeV (signal only), 0 < m_N < sqrt(s)."),
+    decay_model_option,
+    click.option(
+        "--d-ref", type=float, default=DEFAULT_D_REF, show_default=True, help="Reference coupling d in GeV^-1 (signal)."
+    ),
+    cc_modes_option,
+    click.option(
+        "--region",
+        default=None,
+        metavar="EMIN,EMAX,CMIN,CMAX",
+        help="nunugamma: CM region in GeV and cos(theta) (default 0.05*sqrt(s), sqrt(s)/2, -0.95, 0.95).",
+    ),
+]
+
+
+def _sample_spec(**v: Any) -> Any:
+    """``generate``'s options as the generator's spec: a signal N of ``--mass`` or nu nubar gamma in ``--region``."""
+    from dipole_portal.samples.generators import NuNuGammaSpec, SignalSpec
+    from dipole_portal.samples.kinematics import PhaseSpaceRegion
+
+    process, mass, region = v["process"], v["mass"], v["region"]
+    b = _parse_beams(v["beams"], v["sqrt_s"])
+    if process == "signal" and region is not None:
+        raise InputError("--region applies to --process nunugamma only (signal is generated over full phase space)")
+    if process == "nunugamma" and mass is not None:
+        raise InputError("--mass applies to --process signal only")
+    if process == "signal":
+        if mass is None:
+            raise InputError("--mass is required for --process signal")
+        return SignalSpec(b, mass, d_ref=v["d_ref"], decay_model=v["decay_model"], n_modes=v["cc_modes"])
+    if region is None:
+        return NuNuGammaSpec(b, PhaseSpaceRegion(0.05 * b.sqrt_s, 0.5 * b.sqrt_s, -0.95, 0.95))
+    try:
+        return NuNuGammaSpec(b, PhaseSpaceRegion(*(float(x) for x in region.split(","))))
+    except (TypeError, ValueError):
+        raise InputError(f"--region={region!r}: expected four numbers EMIN,EMAX,CMIN,CMAX") from None
+
+
+sample_spec_options = grouped("spec", _sample_spec, SAMPLE_SPEC_OPTIONS)

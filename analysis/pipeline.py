@@ -115,6 +115,7 @@ def compute_curves(
     preset: Preset,
     make_task,
     executor: Executor,
+    *,
     cache: Cache,
     seconds: dict[str, float],
 ) -> tuple[dict[str, list[LimitTask]], dict, int, int]:
@@ -544,7 +545,7 @@ def compute_limits(run: RunSettings, executor: Executor, seconds: dict[str, floa
     scenarios, names, cache = run.scenarios, run.names, run.cache
     log(f"[1/{stages}] curves: samples, selections and limits on grids that follow each curve ({executor.describe()})")
     curves, results, n_cached, n_samples = compute_curves(
-        scenarios, names, run.preset, run.task, executor, cache, seconds
+        scenarios, names, run.preset, run.task, executor, cache=cache, seconds=seconds
     )
     for n, ts in curves.items():
         q = grid_quality([t.mass for t in ts], [results[t].limit.d95 for t in ts], thresholds(scenarios[n]))

@@ -187,6 +187,7 @@ def selected_sample(
     point: EnergyPoint,
     process: str,
     cache: Cache,
+    *,
     decay_model: DecayModel | None = None,
     n_modes: int | None = None,
     detector_model: DetectorModel = DEFAULT_DETECTOR_MODEL,
@@ -241,10 +242,10 @@ def compute_yields(
             point,
             "signal",
             cache,
-            request.decay_model,
-            request.n_modes,
-            request.detector_model,
-            on_result,
+            decay_model=request.decay_model,
+            n_modes=request.n_modes,
+            detector_model=request.detector_model,
+            on_result=on_result,
         )
         bkg = selected_sample(
             bkg_job,
@@ -263,8 +264,8 @@ def compute_yields(
                 request.d_ref,
                 sig,
                 bkg,
-                request.constants,
-                request.n_type.width_factor,
+                constants=request.constants,
+                width_factor=request.n_type.width_factor,
             )
         )
         provenance.append(

@@ -44,6 +44,7 @@ def generate_to_root(
     output: str | os.PathLike[str],
     seed: int,
     events: int,
+    *,
     chunk_size: int = DEFAULT_CHUNK,
     on_chunk: Callable[[int], None] | None = None,
     compression_level: int = 1,

@@ -35,7 +35,14 @@ def decay_angles(N: dict[str, np.ndarray], photon: dict[str, np.ndarray]) -> tup
 
 
 def model_weights(
-    to_model: str, from_model: str, z: np.ndarray, cos_star: np.ndarray, cos_psi: np.ndarray, sqrt_s: float, mass: float
+    to_model: str,
+    from_model: str,
+    z: np.ndarray,
+    cos_star: np.ndarray,
+    cos_psi: np.ndarray,
+    *,
+    sqrt_s: float,
+    mass: float,
 ) -> np.ndarray:
     """Event weights that turn a ``from_model`` sample into a ``to_model`` one (mean 1 over the sample)."""
     num = angular_weight(to_model, z, cos_star, cos_psi, sqrt_s, mass)

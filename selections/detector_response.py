@@ -127,6 +127,7 @@ class DetectorResponse:
         beta: float,
         normals: np.ndarray | None,
         n_dir: np.ndarray | None = None,
+        *,
         path_m: np.ndarray | None = None,
         u: float = 0.0,
     ) -> PhotonColumns:

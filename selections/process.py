@@ -146,6 +146,7 @@ def process_sample(
     path: str | os.PathLike[str],
     process: str,
     selection: Selection,
+    *,
     step_size: int = DEFAULT_STEP,
     fill_all: bool = False,
     decay_model: DecayModel | str | None = None,
@@ -195,8 +196,8 @@ def process_sample(
                     ak.to_numpy(chunk.N.costheta),
                     ak.to_numpy(chunk.cos_theta_star),
                     ak.to_numpy(chunk.cos_psi),
-                    meta["sqrt_s_GeV"],
-                    meta["mass_GeV"],
+                    sqrt_s=meta["sqrt_s_GeV"],
+                    mass=meta["mass_GeV"],
                 )
                 n_events, sum_factor = n_events + len(factor), sum_factor + float(factor.sum())
                 chunk = ak.with_field(chunk, chunk.weight * factor, "weight")
@@ -204,7 +205,7 @@ def process_sample(
             if response is None or (not response.measured_direction and response.resolution is None):
                 passed = select_chunk(chunk, selection, flow, h, h_all)[:, None]
             else:
-                passed = select_measured(chunk, selection, flow, h, h_all, response, meta, i, n)
+                passed = select_measured(chunk, selection, flow, h, h_all, response, meta=meta, chunk_index=i, n=n)
             if n is not None and signal_response is not None:
                 k = decay_k(signal_response.volume, ak.to_numpy(n.p), ak.to_numpy(n.costheta), meta["mass_GeV"])
                 k_hist = merge_k_histograms(k_hist, k_histogram(k, ak.to_numpy(chunk.weight), passed))
@@ -263,6 +264,7 @@ def select_measured(
     h: hist.Hist,
     h_all: hist.Hist | None,
     response: DetectorResponse,
+    *,
     meta: SampleMetadata,
     chunk_index: int,
     n: ak.Array | None = None,
@@ -295,7 +297,7 @@ def select_measured(
     first_E, first_theta = np.zeros(len(weight)), np.zeros(len(weight))
     accepted = np.zeros(len(weight), dtype=bool)  # somewhere along the path so far
     for j, u in enumerate(us):
-        cols = response.photon_columns(g, E_lab, selection.beta, normals, n_dir, path, float(u))
+        cols = response.photon_columns(g, E_lab, selection.beta, normals, n_dir, path_m=path, u=float(u))
         masks = selection.masks(cols)
         cumulative = np.ones(len(weight), dtype=bool)
         for name in names:

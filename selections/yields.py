@@ -239,6 +239,7 @@ def channel_yield(
     d_ref: float,
     signal: SelectedSample,
     background: SelectedSample,
+    *,
     constants: PhysicsConstants = DEFAULT_CONSTANTS,
     width_factor: float = 1.0,
 ) -> ChannelYield:

@@ -35,7 +35,8 @@ def test_bes3_advanced_418_against_quadrature(tmp_path, decay_model):
     cache = Cache(tmp_path)
     ((_, sig_job, bkg_job),) = YieldsRequest(one, 1.0, decay_model=decay_model, events=EVENTS, seed=5).jobs(cache)
     sel = build_selection(sc, pt)
-    sig = selected_sample(sig_job, one, pt, "signal", cache, decay_model)  # the isotropic sample, reweighted
+    # the isotropic sample, reweighted
+    sig = selected_sample(sig_job, one, pt, "signal", cache, decay_model=decay_model)
     assert sig.efficiency == pytest.approx(reference.signal_efficiency(sel, 1.0, decay_model), abs=0.01)
     if decay_model == "helicity":
         bkg = selected_sample(bkg_job, one, pt, "nunugamma", cache)

@@ -235,7 +235,7 @@ def test_one_sample_reweighted_to_exact(references):
     ev = _generated("isotropic", sqrt_s, mass, N_GEN, 9)
     four = ("E", "px", "py", "pz")
     z, c, cpsi = decay_angles({k: ev[f"N_{k}"] for k in four}, {k: ev[f"photon_{k}"] for k in four})
-    w = model_weights("exact", "isotropic", z, c, cpsi, sqrt_s, mass)
+    w = model_weights("exact", "isotropic", z, c, cpsi, sqrt_s=sqrt_s, mass=mass)
     assert np.mean(w) == pytest.approx(1.0, abs=5 * np.std(w) / math.sqrt(N_GEN))
     E, pz = ev["photon_E"].astype(float), ev["photon_pz"].astype(float)
     theta = np.arccos(np.clip(pz / E, -1, 1))
