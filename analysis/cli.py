@@ -13,14 +13,14 @@ import click
 
 from dipole_portal.analysis.cli_options import (
     DEFERRED,
-    MAX_MASSES,
     analysis_options,
     cache_option,
-    decay_model_option,
-    detector_model_option,
     events_option,
     executor_options,
+    grid_options,
     hepdata_ins_option,
+    limit_source_options,
+    run_request_options,
     sample_spec_options,
     scenarios_option,
     seed_option,
@@ -31,14 +31,12 @@ from dipole_portal.core.cache import KINDS as CACHE_KINDS
 from dipole_portal.core.errors import EXIT_INPUT_ERROR, InputError, WorkerDied
 from dipole_portal.core.interrupts import Terminated
 from dipole_portal.core.numerics import SQRT_S_MATCH_GEV
-from dipole_portal.core.options import (
-    DecayModel,
-    DetectorModel,
-)
 from dipole_portal.core.progress import configure_cli_logging, log, progress_bar, warn
 from dipole_portal.core.version import __version__
 
 if TYPE_CHECKING:
+    from dipole_portal.analysis.limit_sets import GridRequest, LimitSource
+    from dipole_portal.analysis.pipeline import RunRequest
     from dipole_portal.analysis.tasks import AnalysisOptions
     from dipole_portal.core.executors import ExecutorSpec
     from dipole_portal.samples.generators import NuNuGammaSpec, SignalSpec
@@ -295,49 +293,16 @@ def limit(
 
 
 @cli.command()
-@click.option(
-    "--yields",
-    "yields_files",
-    multiple=True,
-    type=click.Path(dir_okay=False),
-    help="Yields files written by 'select' (repeatable; one scenario): limits from them alone.",
-)
-@click.option("--scenario", default=None, help="Scenario name (instead of --yields: a mass grid, samples first).")
-@click.option(
-    "--masses",
-    default=None,
-    help="Comma-separated N masses in GeV (default: a grid that follows the "
-    "curve: a log grid, points approaching sqrt(s), refined until neighbouring limits differ by < 25%).",
-)
-@click.option(
-    "--n-masses",
-    type=click.IntRange(1, MAX_MASSES),
-    default=20,
-    show_default=True,
-    help="Points of the default grid's starting log grid.",
-)
-@click.option(
-    "--refine/--no-refine",
-    default=True,
-    show_default=True,
-    help="Refine the default grid where neighbouring limits differ by more than 25% (--no-refine: the "
-    "log grid alone; steep intervals are then reported).",
-)
-@click.option("--m-min", type=float, default=0.01, show_default=True, help="Lowest mass of the default grid (GeV).")
-@scenarios_option
+@limit_source_options
+@grid_options
 @analysis_options(with_limits=True)
 @hepdata_ins_option
 @click.option("--output", type=click.Path(file_okay=False), required=True, help="Output folder.")
 @executor_options
 @_then_evict
 def limits(
-    yields_files: tuple[str, ...],
-    scenario: str | None,
-    masses: str | None,
-    n_masses: int,
-    refine: bool,
-    m_min: float,
-    scenarios_file: str | None,
+    source: LimitSource,
+    grid: GridRequest,
     analysis: AnalysisOptions,
     hepdata_ins: str | None,
     output: str,
@@ -349,21 +314,21 @@ def limits(
     from dipole_portal.core.config import get_scenario
     from dipole_portal.core.transaction import output_transaction
 
-    if yields_files:
-        if scenario or masses:
+    if source.yields_files:
+        if source.scenario or grid.masses:
             raise InputError("--yields: give either yields files or --scenario (and --masses), not both")
-        ys = limit_sets.read_yields_set(yields_files)
+        ys = limit_sets.read_yields_set(source.yields_files)
         _check_output_folder(Path(output))
         scan = limit_sets.limits_from_yields(ys, analysis)
         name, label = ys[0].scenario, ys[0].scenario
     else:
-        if not scenario:
+        if not source.scenario:
             raise InputError("expected --yields FILE... or --scenario NAME")
-        sc = get_scenario(scenario, scenarios_file)
-        grid = limit_sets.mass_grid(sc, masses, n_masses, refine, m_min)
+        sc = get_scenario(source.scenario, source.scenarios_file)
+        masses = grid.grid(sc)
         _check_output_folder(Path(output))
         with executor.make() as ex:
-            scan = limit_sets.scan_grid(sc, grid, analysis, ex)
+            scan = limit_sets.scan_grid(sc, masses, analysis, ex)
         name, label = sc.name, sc.label
     out = Path(output)
     with output_transaction(out) as stage:  # tables, workspace and patches together, or the earlier set untouched
@@ -385,19 +350,7 @@ def limits(
 
 
 @cli.command()
-@click.option(
-    "--preset",
-    type=click.Choice(["fast", "paper"]),
-    default="fast",
-    show_default=True,
-    help="paper: curves refined until neighbouring limits differ by < 20% (1 MeV to sqrt(s)), 1e5 "
-    "events per sample; fast: 4 masses, 2e4 events.",
-)
-@scenarios_option
-@click.option("--scenario", "only", multiple=True, help="Restrict to these scenarios (repeatable).")
-@decay_model_option
-@detector_model_option
-@seed_option
+@run_request_options
 @cache_option
 @click.option("--output", type=click.Path(file_okay=False), default="output", show_default=True)
 @click.option("--no-figures", is_flag=True, help="Stop after the tables (no figures, no report).")
@@ -405,18 +358,13 @@ def limits(
 @executor_options
 @_then_evict
 def run(
-    preset,
-    scenarios_file,
-    only,
-    decay_model,
-    detector_model,
-    seed,
-    cache_dir,
-    output,
-    no_figures,
-    hepdata_ins,
+    request: RunRequest,
+    cache_dir: str | None,
+    output: str,
+    no_figures: bool,
+    hepdata_ins: str | None,
     executor: ExecutorSpec,
-):
+) -> None:
     """Whole pipeline: samples -> selections -> limits -> tables, HEPData -> figures -> report.
 
     Every intermediate result is an entry of the cache (--cache), keyed on its inputs and on the code that
@@ -431,8 +379,8 @@ def run(
     from dipole_portal.plotting.presentation import load_configuration
 
     matplotlib.use("Agg")  # the command line draws into files; a notebook keeps its own backend
-    scenarios, presentation = load_configuration(scenarios_file)
-    names = list(dict.fromkeys(only)) or list(scenarios)
+    scenarios, presentation = load_configuration(request.scenarios_file)
+    names = list(dict.fromkeys(request.only)) or list(scenarios)
     for n in names:
         if n not in scenarios:
             raise InputError(f"--scenario {n!r} unknown, expected one of {', '.join(sorted(scenarios))}")
@@ -442,11 +390,11 @@ def run(
         summary = run_pipeline(
             scenarios,
             names,
-            preset,
+            request.preset,
             Path(output),
-            decay_model=DecayModel(decay_model),
-            detector_model=DetectorModel(detector_model),
-            seed=seed,
+            decay_model=request.decay_model,
+            detector_model=request.detector_model,
+            seed=request.seed,
             executor=ex,
             cache=Cache(cache_dir),
             presentation=presentation,

@@ -361,3 +361,97 @@ def _sample_spec(**v: Any) -> Any:
 
 
 sample_spec_options = grouped("spec", _sample_spec, SAMPLE_SPEC_OPTIONS)
+
+
+def _limit_source(**v: Any) -> Any:
+    from dipole_portal.analysis.limit_sets import LimitSource
+
+    return LimitSource(**v)
+
+
+def _grid_request(**v: Any) -> Any:
+    from dipole_portal.analysis.limit_sets import GridRequest
+
+    return GridRequest(**v)
+
+
+limit_source_options = grouped(
+    "source",
+    _limit_source,
+    [
+        click.option(
+            "--yields",
+            "yields_files",
+            multiple=True,
+            type=click.Path(dir_okay=False),
+            help="Yields files written by 'select' (repeatable; one scenario): limits from them alone.",
+        ),
+        click.option(
+            "--scenario", default=None, help="Scenario name (instead of --yields: a mass grid, samples first)."
+        ),
+        scenarios_option,
+    ],
+)
+grid_options = grouped(
+    "grid",
+    _grid_request,
+    [
+        click.option(
+            "--masses",
+            default=None,
+            help="Comma-separated N masses in GeV (default: a grid that follows the curve: a log grid, points "
+            "approaching sqrt(s), refined until neighbouring limits differ by < 25%).",
+        ),
+        click.option(
+            "--n-masses",
+            type=click.IntRange(1, MAX_MASSES),
+            default=20,
+            show_default=True,
+            help="Points of the default grid's starting log grid.",
+        ),
+        click.option(
+            "--refine/--no-refine",
+            default=True,
+            show_default=True,
+            help="Refine the default grid where neighbouring limits differ by more than 25% (--no-refine: the "
+            "log grid alone; steep intervals are then reported).",
+        ),
+        click.option(
+            "--m-min", type=float, default=0.01, show_default=True, help="Lowest mass of the default grid (GeV)."
+        ),
+    ],
+)
+
+
+def _run_request(**v: Any) -> Any:
+    from dipole_portal.analysis.pipeline import RunRequest
+
+    return RunRequest(
+        preset=v["preset"],
+        scenarios_file=v["scenarios_file"],
+        only=tuple(v["only"]),
+        decay_model=DecayModel(v["decay_model"]),
+        detector_model=DetectorModel(v["detector_model"]),
+        seed=v["seed"],
+    )
+
+
+run_request_options = grouped(
+    "request",
+    _run_request,
+    [
+        click.option(
+            "--preset",
+            type=click.Choice(["fast", "paper"]),
+            default="fast",
+            show_default=True,
+            help="paper: curves refined until neighbouring limits differ by < 20% (1 MeV to sqrt(s)), 1e5 "
+            "events per sample; fast: 4 masses, 2e4 events.",
+        ),
+        scenarios_option,
+        click.option("--scenario", "only", multiple=True, help="Restrict to these scenarios (repeatable)."),
+        decay_model_option,
+        detector_model_option,
+        seed_option,
+    ],
+)

@@ -1,7 +1,7 @@
 """A limit set: one scenario's limits over masses, from yields files or from a scan, and the files that publish it.
 
 ``limits`` on the command line is these steps: read a yields set (:func:`read_yields_set`) and compute its limits
-(:func:`limits_from_yields`), or choose a grid (:func:`mass_grid`) and scan it (:func:`scan_grid`); then
+(:func:`limits_from_yields`), or choose a grid (:class:`GridRequest`) and scan it (:func:`scan_grid`); then
 :func:`write_limit_set` writes the tables, the pyhf background-only workspace and the patches as one transaction.
 """
 
@@ -65,28 +65,48 @@ class MassGrid:
     spec: GridSpec | None = None
 
 
-def mass_grid(scenario: Scenario, masses: str | None, n_masses: int, refine: bool, m_min: float) -> MassGrid:
-    """``masses`` (comma-separated GeV) as given, else the default grid of ``n_masses`` log points from ``m_min``
-    plus points approaching each threshold, refined (``refine``) where neighbouring limits differ by > 25%."""
-    if masses:
-        try:
-            grid = MassGrid([float(m) for m in masses.split(",")])
-        except ValueError:
-            raise InputError(f"--masses={masses!r}: expected comma-separated numbers in GeV") from None
-    else:
-        if not (math.isfinite(m_min) and 0 < m_min < scenario.max_sqrt_s):
-            raise InputError(f"--m-min={m_min!r}: expected 0 < m_min < {scenario.max_sqrt_s:g} GeV")
-        spec = GridSpec(
-            m_min_GeV=m_min,
-            n_log=n_masses,
-            approach=APPROACH,
-            approach_each=APPROACH_EACH,
-            max_ratio=COARSE_RATIO if refine else None,
-        )
-        grid = MassGrid(initial_grid(sorted({p.sqrt_s for p in scenario.points}), spec), spec)
-    for m in grid.masses:
-        check_mass(scenario, m)
-    return grid
+@dataclass(frozen=True)
+class GridRequest:
+    """The masses to scan: ``masses`` (comma-separated GeV) as given, else the default grid of ``n_masses`` log
+    points from ``m_min`` GeV plus points approaching each threshold, refined (``refine``) where neighbouring limits
+    differ by more than 25%."""
+
+    masses: str | None = None
+    n_masses: int = 20
+    refine: bool = True
+    m_min: float = 0.01
+
+    def grid(self, scenario: Scenario) -> MassGrid:
+        """The grid for ``scenario``; every mass is checked against its energies."""
+        if self.masses:
+            try:
+                grid = MassGrid([float(m) for m in self.masses.split(",")])
+            except ValueError:
+                raise InputError(f"--masses={self.masses!r}: expected comma-separated numbers in GeV") from None
+        else:
+            if not (math.isfinite(self.m_min) and 0 < self.m_min < scenario.max_sqrt_s):
+                raise InputError(f"--m-min={self.m_min!r}: expected 0 < m_min < {scenario.max_sqrt_s:g} GeV")
+            spec = GridSpec(
+                m_min_GeV=self.m_min,
+                n_log=self.n_masses,
+                approach=APPROACH,
+                approach_each=APPROACH_EACH,
+                max_ratio=COARSE_RATIO if self.refine else None,
+            )
+            grid = MassGrid(initial_grid(sorted({p.sqrt_s for p in scenario.points}), spec), spec)
+        for m in grid.masses:
+            check_mass(scenario, m)
+        return grid
+
+
+@dataclass(frozen=True)
+class LimitSource:
+    """Where ``limits`` takes its yields from: ``yields_files`` written by ``select``, or a ``scenario`` of the
+    configuration (``scenarios_file``, else the packaged one) whose samples and selections are made first."""
+
+    yields_files: tuple[str, ...] = ()
+    scenario: str | None = None
+    scenarios_file: str | None = None
 
 
 def scan_grid(scenario: Scenario, grid: MassGrid, options: AnalysisOptions, executor: Executor) -> ScanResult:

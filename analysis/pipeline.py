@@ -477,6 +477,19 @@ def _manifest_files(folder: Path) -> list[str]:
     return [f for f in files if isinstance(f, str)] if isinstance(files, list) else []
 
 
+@dataclass(frozen=True)
+class RunRequest:
+    """What ``run`` is asked for: a preset (``PRESETS``), the configuration file (None: the packaged one), the
+    scenarios to run (empty: all), the photon law and detector model of the curves, and the run seed."""
+
+    preset: str = "fast"
+    scenarios_file: str | None = None
+    only: tuple[str, ...] = ()
+    decay_model: DecayModel = DEFAULT_DECAY_MODEL
+    detector_model: DetectorModel = DEFAULT_DETECTOR_MODEL
+    seed: int = DEFAULT_SEED
+
+
 @dataclass(frozen=True, eq=False)
 class RunSettings:
     """What a run computes and shows: the scenarios, the preset, the options every limit task shares, and the
