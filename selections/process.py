@@ -1,4 +1,13 @@
-"""Run a selection over one sample file: cut-flow, accepted cross section and a filled histogram."""
+"""Run a selection over one sample file: cut-flow, accepted cross section and a filled histogram.
+
+With a detector ``response`` (the detector models beyond the paper's) the cuts act on the measured photon:
+from the collision point to where it meets the calorimeter, smeared with the calorimeter's resolution
+(:mod:`dipole_portal.selections.detector_response`). A signal event also records k, its decay probability's
+coupling dependence 1 - exp(-k d^2) from its lab flight direction and momentum
+(:mod:`dipole_portal.selections.decay_volume`), and, with the measured direction, whether it is accepted when
+N decays in each interval of its path; these go into a weighted histogram of log10 k. The cut-flow and the
+histograms then count an event accepted somewhere along its path (at the first such interval).
+"""
 
 from __future__ import annotations
 
@@ -166,19 +175,12 @@ def process_sample(
     number of events is at least 3/4 of the sample's. The MC errors follow from the weights
     (:attr:`SelectedSample.efficiency_err`).
 
-    With a detector ``response`` (the detector models beyond the paper's) the cuts act on the measured photon:
-    from the collision point to where it meets the calorimeter, smeared with the calorimeter's resolution
-    (:mod:`dipole_portal.selections.detector_response`). A signal event also records k, its decay probability's
-    coupling dependence 1 - exp(-k d^2) from its lab flight direction and momentum
-    (:mod:`dipole_portal.selections.decay_volume`), and, with the measured direction, whether it is accepted when
-    N decays in each interval of its path; these go into a weighted histogram of log10 k. The cut-flow and the
-    histograms then count an event accepted somewhere along its path (at the first such interval).
+    With a detector ``response`` the cuts act on the measured photon (see the module docstring).
     """
     with open_sample(path) as (meta, tree):
         check_meta(meta, path, process, selection.sqrt_s)
-        target = None
-        if process == "signal" and decay_model is not None:
-            target = parse_option(DecayModel, decay_model, "decay model")
+        signal = process == "signal"
+        target = parse_option(DecayModel, decay_model, "decay model") if signal and decay_model is not None else None
         reweight = target is not None and target != meta.get("decay_model")
         flow = CutFlow(selection.cut_names)
         h = histograms.make_histogram(selection.sqrt_s)
@@ -190,17 +192,8 @@ def process_sample(
             iterate_tree(tree, Path(path), step_size, with_n=reweight or signal_response is not None)
         ):
             if reweight and target is not None:
-                factor = model_weights(
-                    target,
-                    meta["decay_model"],
-                    ak.to_numpy(chunk.N.costheta),
-                    ak.to_numpy(chunk.cos_theta_star),
-                    ak.to_numpy(chunk.cos_psi),
-                    sqrt_s=meta["sqrt_s_GeV"],
-                    mass=meta["mass_GeV"],
-                )
+                chunk, factor = _reweighted(chunk, target, meta)
                 n_events, sum_factor = n_events + len(factor), sum_factor + float(factor.sum())
-                chunk = ak.with_field(chunk, chunk.weight * factor, "weight")
             n = n_lab(chunk, meta["mass_GeV"], selection.beta) if signal_response is not None else None
             if response is None or (not response.measured_direction and response.resolution is None):
                 passed = select_chunk(chunk, selection, flow, h, h_all)[:, None]
@@ -209,25 +202,13 @@ def process_sample(
             if n is not None and signal_response is not None:
                 k = decay_k(signal_response.volume, ak.to_numpy(n.p), ak.to_numpy(n.costheta), meta["mass_GeV"])
                 k_hist = merge_k_histograms(k_hist, k_histogram(k, ak.to_numpy(chunk.weight), passed))
-    sample_modes = meta.get("n_cc_modes")
-    recount = process == "signal" and n_modes is not None and sample_modes is not None and n_modes != sample_modes
-    scale = n_events / sum_factor if reweight and sum_factor > 0 else 1.0
-    if recount and n_modes is not None and sample_modes:
-        scale *= n_modes / sample_modes
+    counting = n_modes if process == "signal" else None
+    scale, meta = _normalisation(meta, target if reweight else None, counting, n_events, sum_factor)
     if scale != 1.0:
         flow.scale(scale)
         h, h_all = h * scale, (h_all * scale if h_all is not None else None)
-    if reweight or recount:
-        meta = _relabelled(meta, str(target) if reweight else meta["decay_model"], n_modes if recount else sample_modes)
-    return SampleResult(
-        process,
-        flow,
-        h,
-        meta,
-        h_all,
-        k_hist if signal_response is not None else None,
-        signal_response.u_edges if signal_response is not None else None,
-    )
+    k_edges = signal_response.u_edges if signal_response is not None else None
+    return SampleResult(process, flow, h, meta, h_all, k_hist if signal_response is not None else None, k_edges)
 
 
 def n_lab(chunk: ak.Array, mass: float, beta: float) -> ak.Array:
@@ -239,6 +220,36 @@ def n_lab(chunk: ak.Array, mass: float, beta: float) -> ak.Array:
 
 def _xyz(v: ak.Array) -> np.ndarray:
     return np.stack([ak.to_numpy(v.px), ak.to_numpy(v.py), ak.to_numpy(v.pz)], axis=1)
+
+
+def _reweighted(chunk: ak.Array, target: DecayModel, meta: SampleMetadata) -> tuple[ak.Array, np.ndarray]:
+    """``chunk`` with its weights turned from the sample's decay model into ``target``, and the factors."""
+    factor = model_weights(
+        target,
+        meta["decay_model"],
+        ak.to_numpy(chunk.N.costheta),
+        ak.to_numpy(chunk.cos_theta_star),
+        ak.to_numpy(chunk.cos_psi),
+        sqrt_s=meta["sqrt_s_GeV"],
+        mass=meta["mass_GeV"],
+    )
+    return ak.with_field(chunk, chunk.weight * factor, "weight"), factor
+
+
+def _normalisation(
+    meta: SampleMetadata, target: DecayModel | None, n_modes: int | None, n_events: int, sum_factor: float
+) -> tuple[float, SampleMetadata]:
+    """The scale that keeps a sample reweighted to ``target`` at its cross section (mean factor 1) and counts
+    ``n_modes`` charge-conjugate modes, and the metadata that says so (``meta`` itself when nothing changed)."""
+    sample_modes = meta.get("n_cc_modes")
+    recount = n_modes is not None and sample_modes is not None and n_modes != sample_modes
+    scale = n_events / sum_factor if target is not None and sum_factor > 0 else 1.0
+    if recount and n_modes is not None and sample_modes:
+        scale *= n_modes / sample_modes
+    if target is None and not recount:
+        return scale, meta
+    model = str(target) if target is not None else meta["decay_model"]
+    return scale, _relabelled(meta, model, n_modes if recount else sample_modes)
 
 
 def _relabelled(meta: SampleMetadata, decay_model: str, n_modes: int | None) -> SampleMetadata:
