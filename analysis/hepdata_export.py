@@ -13,6 +13,7 @@ import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from dipole_portal.core.atomic import _umask, check_writable, new_folder_beside, swap_in_folder
 from dipole_portal.core.cache import HEPDATA_CODE, Cache, files_digest
@@ -196,16 +197,84 @@ def _put_in_place(out_folder: Path, fill: Callable[[Path], None]) -> list[Path]:
     return [final_dir, final_tar]
 
 
+def _hepdata_lib() -> Any:
+    """hepdata_lib, imported quietly: it imports PyROOT where present, whose alpha-stage notice is noise here."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*alpha stage", category=UserWarning)
+        import hepdata_lib
+
+    return hepdata_lib
+
+
+def _cls_variable(lib: Any, rows: list[dict[str, Any]], qualifiers: list[tuple[str, str]]) -> Any:
+    """The CLs median d95 with its 1 and 2 sigma bands as asymmetric uncertainties."""
+    med = lib.Variable("d95 CLs expected", is_independent=False, is_binned=False, units="GeV^-1")
+    med.values = [r["d95_cls_bands"][2] for r in rows]
+    med.add_qualifier("CL", "95%")
+    for k, v in qualifiers:
+        med.add_qualifier(k, v)
+    med.add_qualifier("method", ", ".join(sorted({r["calculator"] for r in rows})))
+    for band, name in ((1, "1 sigma"), (0, "2 sigma")):
+        unc = lib.Uncertainty(name, is_symmetric=False)
+        unc.values = [
+            (r["d95_cls_bands"][band] - r["d95_cls_bands"][2], r["d95_cls_bands"][4 - band] - r["d95_cls_bands"][2])
+            for r in rows
+        ]
+        med.add_uncertainty(unc)
+    return med
+
+
+def _chi2_variable(lib: Any, rows: list[dict[str, Any]], qualifiers: list[tuple[str, str]]) -> Any:
+    """The chi2 d95 (the paper's criterion) with its MC-statistics uncertainty where recorded."""
+    chi2 = lib.Variable("d95 chi2 (S^2/(S+B) = 2.71)", is_independent=False, is_binned=False, units="GeV^-1")
+    chi2.values = [r["d95_chi2"] for r in rows]
+    if all(r.get("d95_mc_rel_err") is not None for r in rows):
+        mc = lib.Uncertainty("MC statistics", is_symmetric=True)
+        mc.values = [r["d95_chi2"] * r["d95_mc_rel_err"] for r in rows]
+        chi2.add_uncertainty(mc)
+    for k, v in qualifiers:
+        chi2.add_qualifier(k, v)
+    return chi2
+
+
+def _limit_table(lib: Any, path: Path, locations: dict[str, str] | None, workspaces: Path | None, staging: Path) -> Any:
+    """One limit table (``<scenario>_limits.json``) as a HEPData table, with its pyhf workspaces attached."""
+    data = json.loads(path.read_text())
+    rows = sorted(data["limits"], key=lambda r: r["mass_GeV"])
+    table = lib.Table(f"Expected limit {data['scenario']}")
+    table.description = f"{data.get('label', data['scenario'])}: expected 95% C.L. upper limit on d."
+    table.location = (locations or {}).get(data["scenario"]) or f"Limit table {path.name} (in no figure)"
+    if workspaces is not None:
+        tar = pyhf_archive(workspaces, data["scenario"], staging / f"{data['scenario']}_pyhf.tar.gz")
+        if tar is not None:
+            table.add_additional_resource(
+                "pyhf workspaces: background-only workspace and one patch per mass (pyhf cls BKG --patch P "
+                "--measurement expected), and the patchset when an INSPIRE id was given",
+                str(tar),
+                copy_file=True,
+                file_type="HistFactory",
+            )
+    table.keywords["observables"] = ["d"]
+    qualifiers = _qualifiers(rows, path)  # refuses a table that mixes countings or N types
+    table.keywords["reactions"] = reactions(rows[0]["n_cc_modes"], rows[0].get("n_type", "dirac"))
+    energies = sorted({e for r in rows for e in r["channels"]})
+    table.keywords["cmenergies"] = [energies[0], energies[-1]] if len(energies) > 1 else energies
+    mass = lib.Variable("m_N", is_independent=True, is_binned=False, units="GeV")
+    mass.values = [r["mass_GeV"] for r in rows]
+    table.add_variable(mass)
+    if all(r["d95_cls_bands"] for r in rows):
+        table.add_variable(_cls_variable(lib, rows, qualifiers))
+    table.add_variable(_chi2_variable(lib, rows, qualifiers))
+    return table
+
+
 def _write(
     tables: list[Path], out_folder: Path, locations: dict[str, str] | None, workspaces: Path | None, staging: Path
 ) -> list[Path]:
-    import warnings
-
-    with warnings.catch_warnings():  # hepdata_lib imports PyROOT where present; its alpha-stage notice is noise here
-        warnings.filterwarnings("ignore", message=".*alpha stage", category=UserWarning)
-        from hepdata_lib import Submission, Table, Uncertainty, Variable
-
-    sub = Submission()
+    lib = _hepdata_lib()
+    sub = lib.Submission()
     sub.add_additional_resource(
         f"Analysis code: the dipole-portal {__version__} sources that computed these tables (python -m "
         "dipole_portal run reproduces them)",
@@ -214,57 +283,7 @@ def _write(
     )
     sub.add_additional_resource("Reproduced publication: arXiv:2204.07802", "https://arxiv.org/abs/2204.07802")
     for path in tables:
-        data = json.loads(path.read_text())
-        rows = sorted(data["limits"], key=lambda r: r["mass_GeV"])
-        table = Table(f"Expected limit {data['scenario']}")
-        table.description = f"{data.get('label', data['scenario'])}: expected 95% C.L. upper limit on d."
-        table.location = (locations or {}).get(data["scenario"]) or f"Limit table {path.name} (in no figure)"
-        if workspaces is not None:
-            tar = pyhf_archive(workspaces, data["scenario"], staging / f"{data['scenario']}_pyhf.tar.gz")
-            if tar is not None:
-                table.add_additional_resource(
-                    "pyhf workspaces: background-only workspace and one patch per mass (pyhf cls BKG --patch P "
-                    "--measurement expected), and the patchset when an INSPIRE id was given",
-                    str(tar),
-                    copy_file=True,
-                    file_type="HistFactory",
-                )
-        table.keywords["observables"] = ["d"]
-        qualifiers = _qualifiers(rows, path)  # refuses a table that mixes countings or N types
-        table.keywords["reactions"] = reactions(rows[0]["n_cc_modes"], rows[0].get("n_type", "dirac"))
-        energies = sorted({e for r in rows for e in r["channels"]})
-        table.keywords["cmenergies"] = [energies[0], energies[-1]] if len(energies) > 1 else energies
-        mass = Variable("m_N", is_independent=True, is_binned=False, units="GeV")
-        mass.values = [r["mass_GeV"] for r in rows]
-        table.add_variable(mass)
-        if all(r["d95_cls_bands"] for r in rows):
-            med = Variable("d95 CLs expected", is_independent=False, is_binned=False, units="GeV^-1")
-            med.values = [r["d95_cls_bands"][2] for r in rows]
-            med.add_qualifier("CL", "95%")
-            for k, v in qualifiers:
-                med.add_qualifier(k, v)
-            med.add_qualifier("method", ", ".join(sorted({r["calculator"] for r in rows})))
-            for band, name in ((1, "1 sigma"), (0, "2 sigma")):
-                unc = Uncertainty(name, is_symmetric=False)
-                unc.values = [
-                    (
-                        r["d95_cls_bands"][band] - r["d95_cls_bands"][2],
-                        r["d95_cls_bands"][4 - band] - r["d95_cls_bands"][2],
-                    )
-                    for r in rows
-                ]
-                med.add_uncertainty(unc)
-            table.add_variable(med)
-        chi2 = Variable("d95 chi2 (S^2/(S+B) = 2.71)", is_independent=False, is_binned=False, units="GeV^-1")
-        chi2.values = [r["d95_chi2"] for r in rows]
-        if all(r.get("d95_mc_rel_err") is not None for r in rows):
-            mc = Uncertainty("MC statistics", is_symmetric=True)
-            mc.values = [r["d95_chi2"] * r["d95_mc_rel_err"] for r in rows]
-            chi2.add_uncertainty(mc)
-        for k, v in qualifiers:
-            chi2.add_qualifier(k, v)
-        table.add_variable(chi2)
-        sub.add_table(table)
+        sub.add_table(_limit_table(lib, path, locations, workspaces, staging))
     sub.comment = DESCRIPTION
 
     def fill(tmp: Path) -> None:
