@@ -217,25 +217,12 @@ def describe_where(w: tuple[str, float, float, float]) -> str:
     return f"{t} at {at} ({r:.2f}x)"
 
 
-def conclusion(v: Verdict) -> list[str]:
-    """The verdict in words: one paragraph per question (Markdown lines)."""
-    if not v.targets:
-        return ["No reproduction target was computed in this run, so there is no comparison with the paper."]
-    withheld = [f"{t} ({why})" for t, why in v.withheld.items()]
-    if not v.stated_targets():
-        return [
-            "No verdict on the paper: no target's limit curve resolves its minimum on this run's mass grid: "
-            + "; ".join(withheld)
-            + ". Run `--preset paper`, whose grid is refined until neighbouring limits "
-            "differ by less than 20%."
-        ]
-    n = len(v.stated_targets())
-    derived = [t["scenario"] for t in v.targets if t.get("derived")]
-    out = []
+def _stated_paragraph(v: Verdict, n: int) -> str | None:
+    """Question 1: how close the paper's stated assumptions come to its numbers."""
     mean, spread, worst = v.mean_ratio(STATED), v.spread(STATED), v.worst(STATED)
     if mean is not None and spread is not None and worst is not None:
         ok = spread[0] >= 1 / REPRODUCES and spread[1] <= REPRODUCES
-        out.append(
+        return (
             "**1. With the paper's stated assumptions** (the photon law 1 - cos theta* in the N rest frame, "
             "`backward`, and both N nubar and Nbar nu produced), this analysis's limits are "
             f"{mean:.2f} times the paper's on average (geometric mean at the best mass of {n} stated targets) and "
@@ -250,11 +237,16 @@ def conclusion(v: Verdict) -> list[str]:
                 "paper states (a ratio above 1 is a weaker limit than the paper's)."
             )
         )
+    return None
+
+
+def _closest_paragraph(v: Verdict) -> str | None:
+    """Question 2: which assumption set comes closest to the paper's numbers."""
     ranked = [k for k in v.ranked() if v.mean_ratio(k) is not None]
     best = ranked[0] if ranked else None
     mean, spread = (v.mean_ratio(best), v.spread(best)) if best else (None, None)
     if best is not None and mean is not None and spread is not None:
-        out.append(
+        return (
             f"**2. The assumption set closest to the paper's numbers** (the smallest mean deviation over the best "
             f"masses and bands) is {_name(best)}: {mean:.2f} times the paper on average at the best mass, "
             f"{_range(*spread)} over the best masses and mass bands, {_pct(v.deviation(best))} off on average"
@@ -265,17 +257,27 @@ def conclusion(v: Verdict) -> list[str]:
                 else "."
             )
         )
+    return None
+
+
+def _correction_paragraph(v: Verdict) -> str | None:
+    """Question 3: what the exact spin correlation changes."""
     corr = correction(v)
     spread_default = v.spread(DEFAULT)
     if corr and spread_default is not None:
         lo, hi = min(corr.values()), max(corr.values())
         direction = "stronger" if hi < 1 else "weaker" if lo > 1 else "stronger at some masses and weaker at others"
-        out.append(
+        return (
             "**3. The physics correction**: the exact spin correlation of the matrix element (`exact`, the default) "
             f"changes the limits by a factor {_range(lo, hi)} relative to the paper's stated law (best masses and "
             f"bands of every target), so the corrected limits are {direction} than the stated law gives; with it "
             f"this analysis lies at {_range(*spread_default)} times the paper's values (stated targets)."
         )
+    return None
+
+
+def _notes(derived: list[str], withheld: list[str]) -> str | None:
+    """Derived paper values and withheld targets, in one line."""
     notes = []
     if derived:
         notes.append(
@@ -286,8 +288,30 @@ def conclusion(v: Verdict) -> list[str]:
         notes.append(
             "No verdict for " + "; ".join(withheld) + ": the grid does not resolve the minimum (run `--preset paper`)."
         )
-    if notes:
-        out.append(" ".join(notes))
+    return " ".join(notes) if notes else None
+
+
+def conclusion(v: Verdict) -> list[str]:
+    """The verdict in words: one paragraph per question (Markdown lines)."""
+    if not v.targets:
+        return ["No reproduction target was computed in this run, so there is no comparison with the paper."]
+    withheld = [f"{t} ({why})" for t, why in v.withheld.items()]
+    if not v.stated_targets():
+        return [
+            "No verdict on the paper: no target's limit curve resolves its minimum on this run's mass grid: "
+            + "; ".join(withheld)
+            + ". Run `--preset paper`, whose grid is refined until neighbouring limits "
+            "differ by less than 20%."
+        ]
+    n = len(v.stated_targets())
+    derived = [t["scenario"] for t in v.targets if t.get("derived")]
+    paragraphs = (
+        _stated_paragraph(v, n),
+        _closest_paragraph(v),
+        _correction_paragraph(v),
+        _notes(derived, withheld),
+    )
+    out = [p for p in paragraphs if p is not None]
     return [line for p in out for line in (p, "")][:-1]
 
 
