@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import KW_ONLY, dataclass
 from pathlib import Path
+from typing import Any
 
 from dipole_portal.analysis.allocation import signal_events
 from dipole_portal.analysis.mass_grid import GridSpec, initial_grid, refine
@@ -45,7 +46,7 @@ from dipole_portal.samples.generators import NuNuGammaSpec, SignalSpec
 from dipole_portal.selections.cuts import build_selection
 from dipole_portal.selections.generation import detector_response, generation_region
 from dipole_portal.selections.process import SampleResult, SelectedSample, process_sample
-from dipole_portal.selections.yields import ScenarioYields, check_mass
+from dipole_portal.selections.yields import ChannelYield, ScenarioYields, check_mass
 from dipole_portal.selections.yields_file import yields_from_record, yields_record
 from dipole_portal.stats.limits import NO_SYST, LimitResult, compute_limit
 from dipole_portal.stats.models import Systematics, build_spec
@@ -222,13 +223,56 @@ def selected_sample(
     return res
 
 
+def _channel(
+    request: YieldsRequest,
+    cache: Cache,
+    point: EnergyPoint,
+    sig_job: SampleJob,
+    bkg_job: SampleJob,
+    on_result: OnResult | None,
+) -> tuple[ChannelYield, dict[str, Any]]:
+    """One energy point's yields from its selected samples, and the record of which samples they are."""
+    from dipole_portal.selections.yields import channel_yield
+
+    sig = selected_sample(
+        sig_job,
+        request.scenario,
+        point,
+        "signal",
+        cache,
+        decay_model=request.decay_model,
+        n_modes=request.n_modes,
+        detector_model=request.detector_model,
+        on_result=on_result,
+    )
+    bkg = selected_sample(
+        bkg_job, request.scenario, point, "nunugamma", cache, detector_model=request.detector_model, on_result=on_result
+    )
+    channel = channel_yield(
+        request.scenario,
+        point,
+        request.mass,
+        request.d_ref,
+        sig,
+        bkg,
+        constants=request.constants,
+        width_factor=request.n_type.width_factor,
+    )
+    record = {
+        "channel": point.label,
+        "signal_sample": sample_entry(sig_job.spec, sig_job.seed, sig_job.events, cache).key,
+        "nunugamma_sample": sample_entry(bkg_job.spec, bkg_job.seed, bkg_job.events, cache).key,
+        "signal_events": sig_job.events,
+        "nunugamma_events": bkg_job.events,
+    }
+    return channel, record
+
+
 def compute_yields(
     request: YieldsRequest, cache: Cache | None = None, on_result: OnResult | None = None
 ) -> ScenarioYields:
     """The yields of a request, from the cache or from its (cached) selected samples; ``on_result`` receives
     every sample's full selection result (see :func:`selected_sample`)."""
-    from dipole_portal.selections.yields import channel_yield
-
     cache = cache or Cache()
     entry = cache.entry("yields", request.key(), SELECTION_CODE)
     stored = None if on_result else entry.load_json()
@@ -236,47 +280,9 @@ def compute_yields(
         return yields_from_record(stored, f"cache entry yields/{entry.key}")
     channels, provenance = [], []
     for point, sig_job, bkg_job in request.jobs(cache):
-        sig = selected_sample(
-            sig_job,
-            request.scenario,
-            point,
-            "signal",
-            cache,
-            decay_model=request.decay_model,
-            n_modes=request.n_modes,
-            detector_model=request.detector_model,
-            on_result=on_result,
-        )
-        bkg = selected_sample(
-            bkg_job,
-            request.scenario,
-            point,
-            "nunugamma",
-            cache,
-            detector_model=request.detector_model,
-            on_result=on_result,
-        )
-        channels.append(
-            channel_yield(
-                request.scenario,
-                point,
-                request.mass,
-                request.d_ref,
-                sig,
-                bkg,
-                constants=request.constants,
-                width_factor=request.n_type.width_factor,
-            )
-        )
-        provenance.append(
-            {
-                "channel": point.label,
-                "signal_sample": sample_entry(sig_job.spec, sig_job.seed, sig_job.events, cache).key,
-                "nunugamma_sample": sample_entry(bkg_job.spec, bkg_job.seed, bkg_job.events, cache).key,
-                "signal_events": sig_job.events,
-                "nunugamma_events": bkg_job.events,
-            }
-        )
+        channel, record = _channel(request, cache, point, sig_job, bkg_job, on_result)
+        channels.append(channel)
+        provenance.append(record)
     y = ScenarioYields(
         request.scenario.name,
         request.mass,
