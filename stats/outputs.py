@@ -188,6 +188,23 @@ def _write_patch_folder(patch_dir: Path, texts: dict[str, str]) -> None:
         raise
 
 
+def _annotate(ps: dict[str, Any], masses: list[float], results: list[LimitResult]) -> dict[float, dict[str, Any]]:
+    """Write into the patchset ``ps`` (one patch per mass of ``masses``) what its limits were computed with, and
+    return each mass's provenance."""
+    from dipole_portal.core.version import __version__
+
+    ps["metadata"]["computed_with"] = computed_with(results)
+    ps["metadata"]["dipole_portal_version"] = __version__
+    by_mass = {r.mass_GeV: r for r in results}
+    prov: dict[float, dict[str, Any]] = {}
+    for mass, p in zip(masses, ps["patches"], strict=True):
+        r = by_mass.get(mass)
+        if r is not None:
+            prov[mass] = provenance(r)
+            p["metadata"].update(calculator=r.calculator or "chi2", d95_GeV_inv=r.d95, provenance=prov[mass])
+    return prov
+
+
 def write_workspaces(
     folder: Path,
     scenario: str,
@@ -215,18 +232,7 @@ def write_workspaces(
     lightest = min(specs)
     bkg = background_only(specs[lightest])
     ps = patchset(bkg, specs, f"{scenario} dipole portal", hepdata_ins)
-    prov: dict[float, dict[str, Any]] = {}
-    if results:
-        from dipole_portal.core.version import __version__
-
-        ps["metadata"]["computed_with"] = computed_with(results)
-        ps["metadata"]["dipole_portal_version"] = __version__
-        by_mass = {r.mass_GeV: r for r in results}
-        for mass, p in zip(specs, ps["patches"], strict=True):
-            r = by_mass.get(mass)
-            if r is not None:
-                prov[mass] = provenance(r)
-                p["metadata"].update(calculator=r.calculator or "chi2", d95_GeV_inv=r.d95, provenance=prov[mass])
+    prov = _annotate(ps, list(specs), results) if results else {}
     paths = [write_json_atomic(folder / f"{scenario}_bkgonly.json", bkg)]
     prov_path = folder / f"{scenario}_provenance.json"
     if prov:
