@@ -80,6 +80,9 @@ def _then_evict(f):
         if ev.limit_bytes is None:
             return out
         if ev.entries:
+            from dipole_portal.analysis.sample_index import write_index
+
+            write_index(c)  # the index lists only the samples still there
             log(
                 f"cache: removed {ev.entries} least recently used samples ({_size(ev.freed_bytes)}) to stay under its "
                 f"{_size(ev.limit_bytes)} limit ({LIMIT_ENV}); it holds {_size(ev.total_bytes)} in {c.root}"

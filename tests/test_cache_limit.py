@@ -63,22 +63,37 @@ def test_a_bad_limit_is_refused_in_one_line_before_any_work(monkeypatch, capsys,
 
 
 def test_a_command_leaves_the_cache_under_its_limit_and_a_rerun_needs_no_sample(monkeypatch, capsys, tmp_path):
-    """With a 1 kB limit every sample goes after the command; the limits and yields stay, so the same command
-    again reads its limits from the cache and makes no sample; the cache, still over its limit with results
-    alone, says so."""
-    monkeypatch.setenv(LIMIT_ENV, "1kB")
+    """Without a limit the samples stay (and are indexed); with a 1 kB limit every sample goes after the command
+    and the index says so; the limits and yields stay, so the same command again reads its limits from the cache
+    and makes no sample; the cache, still over its limit with results alone, says so."""
+    import csv
+
     cache = tmp_path / "c"
     argv = ["limits", "--scenario", "stcf-4gev", "--masses", "1,2", "--events", "2000", "--method", "chi2"]
     argv += ["--cache", str(cache), "--workers", "1"]
+    monkeypatch.setenv(LIMIT_ENV, "none")
     assert main([*argv, "--output", str(tmp_path / "a")]) == 0
-    err = capsys.readouterr().err
-    assert "least recently used samples" in err and "over its 1.0 kB limit" in err, err
-    assert not list((cache / "samples").glob("*.root")) and list((cache / "limits").glob("*.json"))
+    assert main(["cache", "index", "--cache", str(cache)]) == 0
+    index = cache / "samples" / "index.csv"
+    before = list(csv.DictReader(index.open()))
+    assert len(before) == len(list((cache / "samples").glob("*.root"))) == 3  # 2 signal, 1 shared background
+    capsys.readouterr()
+    monkeypatch.setenv(LIMIT_ENV, "1kB")
     assert main([*argv, "--output", str(tmp_path / "b")]) == 0
-    assert "0 to compute, 2 cached" in capsys.readouterr().err
-    assert not list((cache / "samples").glob("*.root"))
+    err = capsys.readouterr().err
+    assert "0 to compute, 2 cached" in err and "removed 3 least recently used samples" in err, err
+    assert "over its 1.0 kB limit" in err, err
+    assert not list((cache / "samples").glob("*.root")) and list((cache / "limits").glob("*.json"))
+    assert list(csv.DictReader(index.open())) == []  # the index lists only the samples still there
+    assert main([*argv, "--output", str(tmp_path / "c2")]) == 0
+    assert not list((cache / "samples").glob("*.root"))  # a rerun made none
+    capsys.readouterr()
     a = (tmp_path / "a" / "stcf-4gev_limits.csv").read_text()
-    assert a == (tmp_path / "b" / "stcf-4gev_limits.csv").read_text()
+    assert (
+        a
+        == (tmp_path / "b" / "stcf-4gev_limits.csv").read_text()
+        == (tmp_path / "c2" / "stcf-4gev_limits.csv").read_text()
+    )
     assert main(["cache", "info", "--json", "--cache", str(cache)]) == 0
     info = json.loads(capsys.readouterr().out)
     assert info["limit_bytes"] == 1000 and info["total_bytes"] == sum(v["bytes"] for v in info["kinds"].values())
