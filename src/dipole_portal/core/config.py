@@ -225,6 +225,47 @@ def _check_ranges(raw: dict[str, Any], source: Path) -> None:
                 )
 
 
+def _check_selection_needs(selection: str, det: Detector, where: str) -> None:
+    """The detector defines every key the selection reads (``SELECTION_NEEDS``)."""
+    gaps = ("ecl_gaps_lab_deg",) if det.params.get("veto_ecl_gaps") and selection in BELLE2_SELECTIONS else ()
+    for needed in SELECTION_NEEDS[selection] + gaps:
+        if needed not in det.params:
+            raise InputError(f"{where}: {selection!r} needs detector {det.name} to define {needed!r}")
+
+
+def _energy_points(s: dict[str, Any], det: Detector, source: Path, key: str) -> tuple[EnergyPoint, ...]:
+    """A scenario's energy points, from ``points`` or its ``points_csv`` table (lumi in pb^-1 there), each once and
+    each matching the detector's beams where it has fixed ones."""
+    if "points" in s:
+        pairs = [(p["sqrt_s_GeV"], p["lumi_fb"]) for p in s["points"]]
+    else:
+        csv_path = Path(s["points_csv"])
+        csv_path = csv_path if csv_path.is_absolute() else source.parent / csv_path
+        try:
+            rows = read_points_csv(csv_path)
+        except InputError as exc:  # led by the configuration and key that named the table
+            raise InputError(f"{source}: key {key}/points_csv: {exc}") from None
+        pairs = [(e, lumi_pb / 1000.0) for e, lumi_pb in rows]
+    energies = [round(float(e), 9) for e, _ in pairs]
+    dup = next((e for e in energies if energies.count(e) > 1), None)
+    if dup is not None:
+        raise InputError(f"{source}: key {key}: energy point {dup:g} GeV given twice; each data set once")
+    points = []
+    for i, (e, lumi) in enumerate(pairs):
+        if "beams_GeV" in det.params:
+            beams = Beams(det.params["beams_GeV"]["e_minus"], det.params["beams_GeV"]["e_plus"])
+            if abs(beams.sqrt_s - e) > SQRT_S_MATCH_GEV:
+                raise InputError(
+                    f"{source}: key {key}/points/{i}/sqrt_s_GeV: value {e!r} contradicts the beams of "
+                    f"{det.name} (sqrt(s) = {beams.sqrt_s:.4f} GeV)"
+                )
+            beams = Beams(beams.e_minus, beams.e_plus)
+        else:
+            beams = Beams.symmetric_at(e)
+        points.append(EnergyPoint(float(e), float(lumi), beams))
+    return tuple(points)
+
+
 def parse_scenarios(raw: Any, source: Path) -> dict[str, Scenario]:
     """Validate a scenarios document (already parsed) and build typed scenarios."""
     try:
@@ -246,47 +287,15 @@ def parse_scenarios(raw: Any, source: Path) -> dict[str, Scenario]:
                 f"{source}: key {key}/detector: value {s['detector']!r} unknown, expected one of {sorted(detectors)}"
             )
         det = detectors[s["detector"]]
-        for needed in SELECTION_NEEDS[s["selection"]] + (
-            ("ecl_gaps_lab_deg",) if det.params.get("veto_ecl_gaps") and s["selection"] in BELLE2_SELECTIONS else ()
-        ):
-            if needed not in det.params:
-                raise InputError(
-                    f"{source}: key {key}/selection: {s['selection']!r} needs detector {det.name} to define {needed!r}"
-                )
-        if "points" in s:
-            pairs = [(p["sqrt_s_GeV"], p["lumi_fb"]) for p in s["points"]]
-        else:
-            csv_path = Path(s["points_csv"])
-            csv_path = csv_path if csv_path.is_absolute() else source.parent / csv_path
-            try:
-                rows = read_points_csv(csv_path)
-            except InputError as exc:  # led by the configuration and key that named the table
-                raise InputError(f"{source}: key {key}/points_csv: {exc}") from None
-            pairs = [(e, lumi_pb / 1000.0) for e, lumi_pb in rows]
-        energies = [round(float(e), 9) for e, _ in pairs]
-        dup = next((e for e in energies if energies.count(e) > 1), None)
-        if dup is not None:
-            raise InputError(f"{source}: key {key}: energy point {dup:g} GeV given twice; each data set once")
-        points = []
-        for i, (e, lumi) in enumerate(pairs):
-            if "beams_GeV" in det.params:
-                beams = Beams(det.params["beams_GeV"]["e_minus"], det.params["beams_GeV"]["e_plus"])
-                if abs(beams.sqrt_s - e) > SQRT_S_MATCH_GEV:
-                    raise InputError(
-                        f"{source}: key {key}/points/{i}/sqrt_s_GeV: value {e!r} contradicts the beams of "
-                        f"{det.name} (sqrt(s) = {beams.sqrt_s:.4f} GeV)"
-                    )
-                beams = Beams(beams.e_minus, beams.e_plus)
-            else:
-                beams = Beams.symmetric_at(e)
-            points.append(EnergyPoint(float(e), float(lumi), beams))
+        _check_selection_needs(s["selection"], det, f"{source}: key {key}/selection")
+        points = _energy_points(s, det, source, key)
         gap = s["gap_background"]
         scenarios[name] = Scenario(
             name=name,
             label=s.get("label", name),
             detector=det,
             selection=s["selection"],
-            points=tuple(points),
+            points=points,
             gap_background=None if gap is None else GapBackground(float(gap["events"]), float(gap["per_lumi_fb"])),
         )
     return scenarios
