@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -176,6 +176,29 @@ def _run_job(job: SampleJob) -> str:
     return str(job.run())
 
 
+def _diagnostic_selection(request: YieldsRequest, sel: Any, sig_job: SampleJob, bkg_job: SampleJob) -> dict:
+    """Signal and nu nubar gamma before and after ``sel``: the four histograms (UHI JSON text) and the cut-flows."""
+    import uhi.io.json
+
+    from dipole_portal.selections.process import process_sample
+
+    sig = process_sample(
+        sig_job.run(), "signal", sel, fill_all=True, decay_model=request.decay_model, n_modes=request.n_modes
+    )
+    bkg = process_sample(bkg_job.run(), "nunugamma", sel, fill_all=True)
+    made = {
+        "signal_all": sig.histogram_all,
+        "signal_selected": sig.histogram,
+        "nunugamma_all": bkg.histogram_all,
+        "nunugamma_selected": bkg.histogram,
+    }
+    return {
+        "hists": json.dumps(made, default=uhi.io.json.default),
+        "cutflow_signal": sig.cutflow.as_dict(),
+        "cutflow_nunugamma": bkg.cutflow.as_dict(),
+    }
+
+
 def write_diagnostic_histograms(
     scenario: Scenario, events: int, seed: int, decay_model: DecayModel, cache: Cache, folder: Path
 ) -> list[Path]:
@@ -184,11 +207,8 @@ def write_diagnostic_histograms(
     Computed once into the cache (UHI JSON, keyed on the inputs and the selection code) and written to
     ``folder`` as TH2D (ROOT), UHI JSON and a JSON record of what they are.
     """
-    import uhi.io.json
-
     from dipole_portal.selections.cuts import build_selection
     from dipole_portal.selections.histograms import read_json_text, write_json, write_root
-    from dipole_portal.selections.process import process_sample
 
     point = max(scenario.points, key=lambda p: p.lumi_fb)
     mass = DIAGNOSTIC_MASS_GEV
@@ -197,24 +217,8 @@ def write_diagnostic_histograms(
     ((_, sig_job, bkg_job),) = request.jobs(cache)
     entry = cache.entry("histograms", {**request.key(), "what": "diagnostic"}, SELECTION_CODE)
     stored = entry.load_json()
-    if stored is None:
-        sel = build_selection(scenario, point)
-        sig = process_sample(
-            sig_job.run(), "signal", sel, fill_all=True, decay_model=decay_model, n_modes=request.n_modes
-        )
-        bkg = process_sample(bkg_job.run(), "nunugamma", sel, fill_all=True)
-        made = {
-            "signal_all": sig.histogram_all,
-            "signal_selected": sig.histogram,
-            "nunugamma_all": bkg.histogram_all,
-            "nunugamma_selected": bkg.histogram,
-        }
-        stored = {
-            "hists": json.dumps(made, default=uhi.io.json.default),
-            "cutflow_signal": sig.cutflow.as_dict(),
-            "cutflow_nunugamma": bkg.cutflow.as_dict(),
-        }
-        stored = entry.store_json(stored)  # as a later run reads it back: the same bytes either way
+    if stored is None:  # stored as a later run reads it back: the same bytes either way
+        stored = entry.store_json(_diagnostic_selection(request, build_selection(scenario, point), sig_job, bkg_job))
     hists = read_json_text(stored["hists"], f"cache entry histograms/{entry.key}")
     folder.mkdir(parents=True, exist_ok=True)
     root_path = folder / f"{scenario.name}.root"
