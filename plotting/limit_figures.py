@@ -13,7 +13,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -240,64 +240,52 @@ FLAVOUR_COLOURS = {
 }  # fill, edge and label: the paper's Fig. 3 key
 
 
-def figure_landscape(
+def _landscape_panel(
+    ax: plt.Axes,
+    flavour: str,
     curves: dict[str, LimitCurve],
-    spec: FigureSpec | None = None,
-    axes: Sequence[plt.Axes] | None = None,
-    hnlimits: Path | None = None,
-) -> Figure:
-    """Fig. 3: the e+e- projections over the existing limits, one panel (of three ``axes``) per flavour.
+    spec: FigureSpec,
+    hnlimits: Path | None,
+    converted: dict[str, set[str]],
+) -> tuple[list[Any], Any]:
+    """One flavour's panel of Fig. 3: the existing limits shaded (their labels returned, to be placed once the
+    layout is final), this analysis's curves, and the panel's key; ``converted`` collects the 90% C.L. limits
+    converted to 95%."""
+    from dipole_portal.plotting.region_labels import RegionLabel
 
-    Existing limits in the paper's colours (grey: all flavours; orange d_e; sky blue d_mu; pink d_tau), each
-    labelled inside its region (or beside it, with a leader line, when too thin), with its confidence level
-    stated where it is not 95%; the 90% C.L. nu-e scattering limits are converted to 95% (see
-    :mod:`dipole_portal.plotting.existing`). The legend sits below the panels, off the shading.
-    """
+    labels = []
+    for reg in load_regions(flavour, hnlimits):
+        fill, edge = FLAVOUR_COLOURS[reg.flavour]
+        poly_m, poly_d = reg.polygon()  # exactly the excluded region (above a curve, or an island)
+        ax.fill(poly_m, poly_d, color=fill, alpha=0.45, lw=0.8, ec=edge)
+        text = reg.label if reg.cl == 95 else f"{reg.label} ({reg.cl or '?'}%)"
+        labels.append(RegionLabel(text, poly_m, poly_d, "0.1" if not reg.flavour else edge))
+        if reg.converted and reg.rate_process:
+            converted.setdefault(reg.rate_process, set()).add(reg.label)
+    _draw_curves(ax, curves, spec.curves, chi2=False, bands=False)
+    _limit_axes(ax, spec.xlim or (1e-3, 12), spec.ylim or (1e-8, 1e-2))
+    sub = flavour if flavour == "e" else "\\" + flavour
+    key = ax.text(
+        0.97,
+        0.96,
+        f"{FLAVOUR_LABEL[flavour]}: N couples to $\\nu_{{{sub}}}$",
+        transform=ax.transAxes,
+        ha="right",
+        va="top",
+        fontsize=14,
+        bbox={"fc": "white", "ec": "0.6", "alpha": 0.9},
+    )
+    style.experiment_label(ax, spec.title or "Dipole portal")
+    return labels, key
+
+
+def _landscape_legend(
+    fig: Figure, curves: dict[str, LimitCurve], spec: FigureSpec, converted: dict[str, set[str]]
+) -> None:
+    """Fig. 3's legend below the panels, and the note on converted confidence levels."""
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
-    from dipole_portal.plotting.region_labels import RegionLabel, place_labels
-
-    spec = spec or default_figure("fig3_landscape")
-    _missing(curves, spec.scenarios, spec.name)
-    if axes is None:
-        fig, axes = plt.subplots(1, 3, figsize=(18, 6.5), sharey=True)
-    else:
-        fig = cast(Figure, axes[0].figure)
-    converted: dict[str, set[str]] = {}
-    pending = []
-    for ax, flavour in zip(axes, FLAVOURS, strict=True):
-        labels = []
-        for reg in load_regions(flavour, hnlimits):
-            fill, edge = FLAVOUR_COLOURS[reg.flavour]
-            poly_m, poly_d = reg.polygon()  # exactly the excluded region (above a curve, or an island)
-            ax.fill(poly_m, poly_d, color=fill, alpha=0.45, lw=0.8, ec=edge)
-            text = reg.label if reg.cl == 95 else f"{reg.label} ({reg.cl or '?'}%)"
-            labels.append(RegionLabel(text, poly_m, poly_d, "0.1" if not reg.flavour else edge))
-            if reg.converted and reg.rate_process:
-                converted.setdefault(reg.rate_process, set()).add(reg.label)
-        _draw_curves(ax, curves, spec.curves, chi2=False, bands=False)
-        _limit_axes(ax, spec.xlim or (1e-3, 12), spec.ylim or (1e-8, 1e-2))
-        sub = flavour if flavour == "e" else "\\" + flavour
-        key = ax.text(
-            0.97,
-            0.96,
-            f"{FLAVOUR_LABEL[flavour]}: N couples to $\\nu_{{{sub}}}$",
-            transform=ax.transAxes,
-            ha="right",
-            va="top",
-            fontsize=14,
-            bbox={"fc": "white", "ec": "0.6", "alpha": 0.9},
-        )
-        if ax is not axes[0]:
-            ax.set_ylabel("")
-        style.experiment_label(ax, spec.title or "Dipole portal")
-        pending.append((ax, labels, key))
-    fig.tight_layout(rect=(0, 0.13, 1, 1))  # the final layout first: labels are placed in its pixels
-    shown = [curves[n] for n, _ in spec.curves if n in curves]
-    for ax, labels, key in pending:
-        fig.canvas.draw()
-        place_labels(ax, labels, obstacles_data=[(c.mass, c.d95) for c in shown], avoid=[key.get_window_extent()])
     handles: list[Artist] = [
         Line2D([], [], color=st.color, ls=st.linestyle, lw=2, label=curves[n].legend)
         for n, st in spec.curves
@@ -328,6 +316,42 @@ def figure_landscape(
         "Others at the C.L. in brackets, as published (HNLimits)."
     )
     fig.text(0.5, 0.0, note, ha="center", va="bottom", fontsize=10, color="0.3")
+
+
+def figure_landscape(
+    curves: dict[str, LimitCurve],
+    spec: FigureSpec | None = None,
+    axes: Sequence[plt.Axes] | None = None,
+    hnlimits: Path | None = None,
+) -> Figure:
+    """Fig. 3: the e+e- projections over the existing limits, one panel (of three ``axes``) per flavour.
+
+    Existing limits in the paper's colours (grey: all flavours; orange d_e; sky blue d_mu; pink d_tau), each
+    labelled inside its region (or beside it, with a leader line, when too thin), with its confidence level
+    stated where it is not 95%; the 90% C.L. nu-e scattering limits are converted to 95% (see
+    :mod:`dipole_portal.plotting.existing`). The legend sits below the panels, off the shading.
+    """
+    from dipole_portal.plotting.region_labels import place_labels
+
+    spec = spec or default_figure("fig3_landscape")
+    _missing(curves, spec.scenarios, spec.name)
+    if axes is None:
+        fig, axes = plt.subplots(1, 3, figsize=(18, 6.5), sharey=True)
+    else:
+        fig = cast(Figure, axes[0].figure)
+    converted: dict[str, set[str]] = {}
+    pending = []
+    for ax, flavour in zip(axes, FLAVOURS, strict=True):
+        labels, key = _landscape_panel(ax, flavour, curves, spec, hnlimits, converted)
+        if ax is not axes[0]:
+            ax.set_ylabel("")
+        pending.append((ax, labels, key))
+    fig.tight_layout(rect=(0, 0.13, 1, 1))  # the final layout first: labels are placed in its pixels
+    shown = [curves[n] for n, _ in spec.curves if n in curves]
+    for ax, labels, key in pending:
+        fig.canvas.draw()
+        place_labels(ax, labels, obstacles_data=[(c.mass, c.d95) for c in shown], avoid=[key.get_window_extent()])
+    _landscape_legend(fig, curves, spec, converted)
     return fig
 
 
