@@ -355,6 +355,50 @@ def figure_landscape(
     return fig
 
 
+def _detector_panel(
+    ax: plt.Axes, rax: plt.Axes, title: str, rows: list[tuple[LimitCurve, LimitCurve, CurveStyle]]
+) -> None:
+    """One group's panel of the detector figure: each (paper, realistic, style) pair of curves above, the ratio
+    realistic / paper below."""
+    ratios = [1.0]
+    for p, r, st in rows:
+        ax.plot(p.mass, p.d95, color=st.color, lw=2, label=f"{p.label}: paper's detector")
+        ax.plot(
+            r.mass,
+            r.d95,
+            color=st.color,
+            ls="none",
+            marker="o",
+            ms=6,
+            mfc="none",
+            mew=1.5,
+            label="realistic detector",
+        )
+        ratio = r.d95 / np.interp(np.log(r.mass), np.log(p.mass), p.d95)
+        ratios += [float(x) for x in ratio]
+        rax.plot(r.mass, ratio, color=st.color, marker="o", ms=4, lw=1.2)
+    pad = max(0.05, 0.12 * (max(ratios) - min(ratios)))  # points at 1.0 clear of the frame
+    rax.set_ylim(min(ratios) - pad, max(ratios) + pad)
+    lo = min(float(p.mass.min()) for p, _, _ in rows)
+    hi = max(float(p.mass.max()) for p, _, _ in rows)
+    d = np.concatenate([np.concatenate([p.d95, r.d95]) for p, r, _ in rows])
+    _limit_axes(ax, (lo / 1.5, hi * 1.5), (float(d.min()) / 3, float(d.max()) * 3))
+    ax.set_xlabel("")
+    ax.set_ylabel(style.D_LABEL, fontsize=18)
+    ax.legend(
+        loc="upper center",
+        bbox_to_anchor=(0.56, 0.99),
+        fontsize=11,
+        title="expected 95% C.L. (CLs median)",
+        title_fontsize=11,
+    )
+    style.experiment_label(ax, f"{title}: paper's vs realistic detector")
+    rax.axhline(1.0, color="0.5", lw=1)
+    rax.set_xscale("log")
+    rax.set_xlabel(style.M_LABEL, fontsize=18)
+    rax.set_ylabel("realistic / paper", fontsize=14)
+
+
 def figure_detector(
     paper: dict[str, LimitCurve], realistic: dict[str, LimitCurve], panels: dict[str, list[str]]
 ) -> Figure | None:
@@ -375,45 +419,7 @@ def figure_detector(
     )
     styles = dict(_default_styles([n for ns in panels.values() for n in ns]))
     for col, (title, names) in enumerate(panels.items()):
-        ax, rax = axes[0, col], axes[1, col]
-        ratios = [1.0]
-        for n in names:
-            p, r, st = paper[n], realistic[n], styles[n]
-            ax.plot(p.mass, p.d95, color=st.color, lw=2, label=f"{p.label}: paper's detector")
-            ax.plot(
-                r.mass,
-                r.d95,
-                color=st.color,
-                ls="none",
-                marker="o",
-                ms=6,
-                mfc="none",
-                mew=1.5,
-                label="realistic detector",
-            )
-            ratio = r.d95 / np.interp(np.log(r.mass), np.log(p.mass), p.d95)
-            ratios += [float(x) for x in ratio]
-            rax.plot(r.mass, ratio, color=st.color, marker="o", ms=4, lw=1.2)
-        pad = max(0.05, 0.12 * (max(ratios) - min(ratios)))  # points at 1.0 clear of the frame
-        rax.set_ylim(min(ratios) - pad, max(ratios) + pad)
-        lo = min(float(paper[n].mass.min()) for n in names)
-        hi = max(float(paper[n].mass.max()) for n in names)
-        d = np.concatenate([np.concatenate([paper[n].d95, realistic[n].d95]) for n in names])
-        _limit_axes(ax, (lo / 1.5, hi * 1.5), (float(d.min()) / 3, float(d.max()) * 3))
-        ax.set_xlabel("")
-        ax.set_ylabel(style.D_LABEL, fontsize=18)
-        ax.legend(
-            loc="upper center",
-            bbox_to_anchor=(0.56, 0.99),
-            fontsize=11,
-            title="expected 95% C.L. (CLs median)",
-            title_fontsize=11,
-        )
-        style.experiment_label(ax, f"{title}: paper's vs realistic detector")
-        rax.axhline(1.0, color="0.5", lw=1)
-        rax.set_xscale("log")
-        rax.set_xlabel(style.M_LABEL, fontsize=18)
-        rax.set_ylabel("realistic / paper", fontsize=14)
+        _detector_panel(axes[0, col], axes[1, col], title, [(paper[n], realistic[n], styles[n]) for n in names])
     fig.align_ylabels(axes[:, 0])
     return fig
 
