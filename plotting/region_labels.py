@@ -80,6 +80,36 @@ def _corners(centres: np.ndarray, w: float, h: float) -> list[np.ndarray]:
     return [centres + np.array([sx * w / 2, sy * h / 2]) for sx in (-1, 0, 1) for sy in (-1, 0, 1)]
 
 
+def _draw_label(ax: Axes, lb: RegionLabel, centre: tuple[float, float], fs: float, rot: float, target: Any) -> Text:
+    """``lb`` at ``centre`` (display pixels): inside its region, or beside it with a leader line to ``target``."""
+    cx, cy = centre
+    xy = ax.transAxes.inverted().transform((cx, cy))
+    if target is None:
+        return ax.text(
+            xy[0],
+            xy[1],
+            lb.text,
+            transform=ax.transAxes,
+            fontsize=fs,
+            rotation=rot,
+            ha="center",
+            va="center",
+            color=lb.color,
+        )
+    return ax.annotate(
+        lb.text,
+        xy=tuple(ax.transAxes.inverted().transform(target)),
+        xycoords="axes fraction",
+        xytext=(xy[0], xy[1]),
+        textcoords="axes fraction",
+        fontsize=fs,
+        ha="center",
+        va="center",
+        color=lb.color,
+        arrowprops={"arrowstyle": "-", "color": lb.color, "lw": 0.7},
+    )
+
+
 def place_labels(
     ax: Axes,
     labels: Sequence[RegionLabel],
@@ -135,32 +165,7 @@ def place_labels(
             k = int(np.argmin(dist))
             placed = (cand[k], fontsize - 1.5, 0, w, h, target)
         (cx, cy), fs, rot, w, h, target = placed
-        xy = ax.transAxes.inverted().transform((cx, cy))
-        if target is None:
-            t = ax.text(
-                xy[0],
-                xy[1],
-                lb.text,
-                transform=ax.transAxes,
-                fontsize=fs,
-                rotation=rot,
-                ha="center",
-                va="center",
-                color=lb.color,
-            )
-        else:
-            t = ax.annotate(
-                lb.text,
-                xy=tuple(ax.transAxes.inverted().transform(target)),
-                xycoords="axes fraction",
-                xytext=(xy[0], xy[1]),
-                textcoords="axes fraction",
-                fontsize=fs,
-                ha="center",
-                va="center",
-                color=lb.color,
-                arrowprops={"arrowstyle": "-", "color": lb.color, "lw": 0.7},
-            )
+        t = _draw_label(ax, lb, (cx, cy), fs, rot, target)
         taken.append(Bbox.from_bounds(cx - w / 2, cy - h / 2, w, h))
         texts.append(t)
     return texts
