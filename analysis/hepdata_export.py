@@ -8,7 +8,6 @@ submission is built in a temporary folder and moved into place complete.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import shutil
 from collections.abc import Callable
@@ -19,6 +18,7 @@ from dipole_portal.core.atomic import _umask, check_writable, new_folder_beside,
 from dipole_portal.core.cache import HEPDATA_CODE, Cache, files_digest
 from dipole_portal.core.errors import InputError
 from dipole_portal.core.version import __version__
+from dipole_portal.stats.limit_table import LimitRow, read_limit_table
 
 DESCRIPTION = (
     "Expected 95% C.L. upper limits on the transition magnetic moment d of a heavy neutral lepton N "
@@ -26,7 +26,7 @@ DESCRIPTION = (
 )
 
 
-def _qualifiers(rows: list[dict], path: Path) -> list[tuple[str, str]]:
+def _qualifiers(rows: list[LimitRow], path: Path) -> list[tuple[str, str]]:
     """What every number of a table was computed with; a table that mixes choices is refused."""
     from dipole_portal.stats.limits import LimitResult
     from dipole_portal.stats.outputs import computed_with
@@ -208,31 +208,30 @@ def _hepdata_lib() -> Any:
     return hepdata_lib
 
 
-def _cls_variable(lib: Any, rows: list[dict[str, Any]], qualifiers: list[tuple[str, str]]) -> Any:
-    """The CLs median d95 with its 1 and 2 sigma bands as asymmetric uncertainties."""
+def _cls_variable(lib: Any, bands: list[list[float]], calculators: set[str], qualifiers: list[tuple[str, str]]) -> Any:
+    """The CLs median d95 (``bands``: each row's five quantiles) with its 1 and 2 sigma bands as asymmetric
+    uncertainties."""
     med = lib.Variable("d95 CLs expected", is_independent=False, is_binned=False, units="GeV^-1")
-    med.values = [r["d95_cls_bands"][2] for r in rows]
+    med.values = [b[2] for b in bands]
     med.add_qualifier("CL", "95%")
     for k, v in qualifiers:
         med.add_qualifier(k, v)
-    med.add_qualifier("method", ", ".join(sorted({r["calculator"] for r in rows})))
+    med.add_qualifier("method", ", ".join(sorted(calculators)))
     for band, name in ((1, "1 sigma"), (0, "2 sigma")):
         unc = lib.Uncertainty(name, is_symmetric=False)
-        unc.values = [
-            (r["d95_cls_bands"][band] - r["d95_cls_bands"][2], r["d95_cls_bands"][4 - band] - r["d95_cls_bands"][2])
-            for r in rows
-        ]
+        unc.values = [(b[band] - b[2], b[4 - band] - b[2]) for b in bands]
         med.add_uncertainty(unc)
     return med
 
 
-def _chi2_variable(lib: Any, rows: list[dict[str, Any]], qualifiers: list[tuple[str, str]]) -> Any:
+def _chi2_variable(lib: Any, rows: list[LimitRow], qualifiers: list[tuple[str, str]]) -> Any:
     """The chi2 d95 (the paper's criterion) with its MC-statistics uncertainty where recorded."""
     chi2 = lib.Variable("d95 chi2 (S^2/(S+B) = 2.71)", is_independent=False, is_binned=False, units="GeV^-1")
     chi2.values = [r["d95_chi2"] for r in rows]
-    if all(r.get("d95_mc_rel_err") is not None for r in rows):
+    errs = [e for r in rows if (e := r.get("d95_mc_rel_err")) is not None]
+    if len(errs) == len(rows):
         mc = lib.Uncertainty("MC statistics", is_symmetric=True)
-        mc.values = [r["d95_chi2"] * r["d95_mc_rel_err"] for r in rows]
+        mc.values = [r["d95_chi2"] * e for r, e in zip(rows, errs, strict=True)]
         chi2.add_uncertainty(mc)
     for k, v in qualifiers:
         chi2.add_qualifier(k, v)
@@ -241,7 +240,7 @@ def _chi2_variable(lib: Any, rows: list[dict[str, Any]], qualifiers: list[tuple[
 
 def _limit_table(lib: Any, path: Path, locations: dict[str, str] | None, workspaces: Path | None, staging: Path) -> Any:
     """One limit table (``<scenario>_limits.json``) as a HEPData table, with its pyhf workspaces attached."""
-    data = json.loads(path.read_text())
+    data = read_limit_table(path)
     rows = sorted(data["limits"], key=lambda r: r["mass_GeV"])
     table = lib.Table(f"Expected limit {data['scenario']}")
     table.description = f"{data.get('label', data['scenario'])}: expected 95% C.L. upper limit on d."
@@ -264,8 +263,9 @@ def _limit_table(lib: Any, path: Path, locations: dict[str, str] | None, workspa
     mass = lib.Variable("m_N", is_independent=True, is_binned=False, units="GeV")
     mass.values = [r["mass_GeV"] for r in rows]
     table.add_variable(mass)
-    if all(r["d95_cls_bands"] for r in rows):
-        table.add_variable(_cls_variable(lib, rows, qualifiers))
+    bands = [b for r in rows if (b := r["d95_cls_bands"])]
+    if len(bands) == len(rows):
+        table.add_variable(_cls_variable(lib, bands, {str(r["calculator"]) for r in rows}, qualifiers))
     table.add_variable(_chi2_variable(lib, rows, qualifiers))
     return table
 

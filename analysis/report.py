@@ -22,6 +22,7 @@ from dipole_portal.core.options import DEFAULT_CC_MODES, DEFAULT_DECAY_MODEL, De
 from dipole_portal.core.version import __version__
 from dipole_portal.selections.decay_volume import U_EDGES
 from dipole_portal.selections.generation import SMEAR_MARGIN_SIGMAS
+from dipole_portal.stats.limit_table import LimitRow, read_limit_table
 from dipole_portal.stats.limits import LOW_BACKGROUND
 
 DEFAULT = (DEFAULT_DECAY_MODEL.value, DEFAULT_CC_MODES)
@@ -130,7 +131,7 @@ def _approximations(ratios: dict) -> list[str]:
     return out + [""]
 
 
-def _qualitative(curves: dict[str, list[dict]], comparisons: list[dict]) -> list[str]:
+def _qualitative(curves: dict[str, list[LimitRow]], comparisons: list[dict]) -> list[str]:
     """The paper's qualitative statements (the configuration's ``comparisons``) checked on the limit tables."""
     out = []
 
@@ -166,7 +167,7 @@ def _qualitative(curves: dict[str, list[dict]], comparisons: list[dict]) -> list
     return out
 
 
-def _bands(curves: dict[str, list[dict]], study: dict, n_bands: int = 3) -> list[str]:
+def _bands(curves: dict[str, list[LimitRow]], study: dict, n_bands: int = 3) -> list[str]:
     """Each target's mass range in ``n_bands`` log bands: this analysis's chi2 limit there against the paper's."""
     lines = [
         "| target | m_N band [GeV] | masses | d95 chi2 [GeV^-1] (min - max) | paper | chi2 / paper (min - max) |",
@@ -188,7 +189,7 @@ def _bands(curves: dict[str, list[dict]], study: dict, n_bands: int = 3) -> list
     return lines if len(lines) > 2 else []
 
 
-def _grid_lines(curves: dict[str, list[dict]]) -> list[str]:
+def _grid_lines(curves: dict[str, list[LimitRow]]) -> list[str]:
     from dipole_portal.analysis.mass_grid import grid_quality
 
     lines = [
@@ -206,10 +207,10 @@ def _grid_lines(curves: dict[str, list[dict]]) -> list[str]:
     return lines
 
 
-def _cls_over_chi2(curves: dict[str, list[dict]]) -> list[str]:
+def _cls_over_chi2(curves: dict[str, list[LimitRow]]) -> list[str]:
     """The CLs median against the chi2 limit, per curve, with what statistics predicts for it."""
     ratios = {
-        n: [r["d95_cls"] / r["d95_chi2"] for r in rows if r.get("d95_cls") and r.get("d95_chi2")]
+        n: [cls / chi2 for r in rows if (cls := r.get("d95_cls")) and (chi2 := r.get("d95_chi2"))]
         for n, rows in curves.items()
     }
     ratios = {n: x for n, x in ratios.items() if x}
@@ -227,7 +228,7 @@ def _cls_over_chi2(curves: dict[str, list[dict]]) -> list[str]:
     ]
 
 
-def _coinciding_bands(curves: dict[str, list[dict]]) -> list[str]:
+def _coinciding_bands(curves: dict[str, list[LimitRow]]) -> list[str]:
     """Why two toy bands coincide, where they do: at a background of about one event or less the count is
     discrete, and the -2 and -1 sigma quantiles of the background-only count fall on the same number of events."""
     out = []
@@ -235,9 +236,9 @@ def _coinciding_bands(curves: dict[str, list[dict]]) -> list[str]:
         same = [
             r
             for r in rows
-            if r.get("d95_cls_bands")
+            if (q := r.get("d95_cls_bands"))
             and (r.get("calculator") or "").startswith("toys")
-            and math.isclose(r["d95_cls_bands"][0], r["d95_cls_bands"][1], rel_tol=1e-9)
+            and math.isclose(q[0], q[1], rel_tol=1e-9)
         ]
         if same:
             b = max(r["background_events"] for r in same)
@@ -280,7 +281,7 @@ def _beyond(output: Path) -> list[str]:
     return out + [""]
 
 
-def _detector_sentence(curves: dict[str, list[dict]]) -> str:
+def _detector_sentence(curves: dict[str, list[LimitRow]]) -> str:
     """What the curves' detector model is, when it is not the paper's idealisation ('' when it is)."""
     models = sorted({r.get("detector_model", "paper") for rows in curves.values() for r in rows} - {"paper"})
     if not models:
@@ -350,7 +351,7 @@ def _beyond_detector(output: Path) -> list[str]:
     return out
 
 
-def _introduction(preset: str, run_model: str, curves: dict) -> list[str]:
+def _introduction(preset: str, run_model: str, curves: dict[str, list[LimitRow]]) -> list[str]:
     return [
         "# Neutrino dipole portal at e+e- colliders: reproduction report",
         "",
@@ -413,7 +414,7 @@ def _headline_section(rows: list[str], v: verdict.Verdict) -> list[str]:
     ]
 
 
-def _band_section(curves: dict, study: dict, run_model: str) -> list[str]:
+def _band_section(curves: dict[str, list[LimitRow]], study: dict, run_model: str) -> list[str]:
     band_lines = _bands(curves, study)
     if not band_lines:
         return []
@@ -440,7 +441,7 @@ def _figure_section(output: Path) -> list[str]:
     return lines
 
 
-def _grid_section(curves: dict) -> list[str]:
+def _grid_section(curves: dict[str, list[LimitRow]]) -> list[str]:
     return [
         "## Mass grids",
         "",
@@ -453,22 +454,22 @@ def _grid_section(curves: dict) -> list[str]:
     ]
 
 
-def _limit_table_section(curves: dict) -> list[str]:
+def _limit_table_section(curves: dict[str, list[LimitRow]]) -> list[str]:
     lines = [
         "## Limit tables",
         "",
         "| scenario | masses | best d95 [GeV^-1] | at m_N [GeV] | calculator | largest MC uncertainty of d95 |",
         "|---|---|---|---|---|---|",
     ]
-    worst = None
+    worst: tuple[str, float, float] | None = None  # scenario, relative MC error of d95, at m_N [GeV]
     for name, rows_ in curves.items():
         r = min(rows_, key=lambda r: r["d95"])
         calcs = ", ".join(sorted({x["calculator"] or "chi2" for x in rows_}))
-        errs = [x for x in rows_ if x.get("d95_mc_rel_err") is not None]
-        mc = max(errs, key=lambda x: x["d95_mc_rel_err"]) if errs else None
-        if mc is not None and (worst is None or mc["d95_mc_rel_err"] > worst[1]["d95_mc_rel_err"]):
-            worst = (name, mc)
-        mc_txt = f"{mc['d95_mc_rel_err'] * 100:.2f}% at {mc['mass_GeV']:.4g} GeV" if mc else "not recorded"
+        errs = [(e, x["mass_GeV"]) for x in rows_ if (e := x.get("d95_mc_rel_err")) is not None]
+        mc = max(errs, key=lambda e: e[0]) if errs else None
+        if mc is not None and (worst is None or mc[0] > worst[1]):
+            worst = (name, *mc)
+        mc_txt = f"{mc[0] * 100:.2f}% at {mc[1]:.4g} GeV" if mc else "not recorded"
         lines.append(f"| {name} | {len(rows_)} | {r['d95']:.3g} | {r['mass_GeV']:.3g} | {calcs} | {mc_txt} |")
     lines += _cls_over_chi2(curves)
     lines += _coinciding_bands(curves)
@@ -477,7 +478,7 @@ def _limit_table_section(curves: dict) -> list[str]:
             "",
             f"MC precision: every tabulated d95 carries its MC-statistics uncertainty (`d95_mc_rel_err`, "
             "propagated from the selection efficiencies and the nu nubar gamma background); the largest is "
-            f"{worst[1]['d95_mc_rel_err'] * 100:.2f}% ({worst[0]} at m_N = {worst[1]['mass_GeV']:.4g} GeV).",
+            f"{worst[1] * 100:.2f}% ({worst[0]} at m_N = {worst[2]:.4g} GeV).",
         ]
     return lines + [
         "",
@@ -523,9 +524,9 @@ def write_report(
     (``pipeline.computing_time``), so a warm rerun still states what they cost; ``counts``: limits computed
     and cached in this run.
     """
-    curves = {}
+    curves: dict[str, list[LimitRow]] = {}
     for p in sorted((output / "limits").glob("*_limits.json")):
-        t = json.loads(p.read_text())
+        t = read_limit_table(p)
         curves[t["scenario"]] = sorted(t["limits"], key=lambda r: r["mass_GeV"])
     study = json.loads((output / "limits" / "model_study.json").read_text())
     rows, ratios = model_table(study)

@@ -30,6 +30,7 @@ import numpy as np
 from dipole_portal.analysis.mass_grid import grid_quality
 from dipole_portal.core.numerics import in_band as mass_in_band
 from dipole_portal.core.options import DEFAULT_CC_MODES, DEFAULT_DECAY_MODEL, DecayModel
+from dipole_portal.stats.limit_table import LimitRow
 
 N_BANDS = 3  # log bands per target's mass range
 RESOLVED_RATIO = 1.25  # a curve resolves its minimum when neighbouring limits in range differ by less than this
@@ -136,7 +137,7 @@ class Verdict:
         return sorted(self.ratios, key=self.deviation)
 
 
-def unresolved(curves: dict[str, list[dict]], targets: list[dict]) -> dict[str, str]:
+def unresolved(curves: dict[str, list[LimitRow]], targets: list[dict]) -> dict[str, str]:
     """Targets whose curve does not resolve its minimum: {scenario: why}."""
     out = {}
     for tg in targets:
@@ -157,7 +158,7 @@ def unresolved(curves: dict[str, list[dict]], targets: list[dict]) -> dict[str, 
     return out
 
 
-def compute_verdict(study: dict, curves: dict[str, list[dict]]) -> Verdict:
+def compute_verdict(study: dict, curves: dict[str, list[LimitRow]]) -> Verdict:
     """Ratios to the paper for every assumption set in ``study`` (``model_study.json``), per target."""
     by_key: dict[tuple, list[dict]] = defaultdict(list)
     for r in study["limits"]:

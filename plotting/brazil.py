@@ -8,7 +8,6 @@ asymptotic calculator.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +17,7 @@ from matplotlib.figure import Figure
 
 from dipole_portal.core.errors import InputError
 from dipole_portal.stats.cls_scan import MU_SCAN, cls_scan
+from dipole_portal.stats.limit_table import read_limit_table
 from dipole_portal.stats.models import patch_name
 
 
@@ -47,7 +47,7 @@ def figure_brazil(limits_folder: Path, workspaces: Path, target_mass_GeV: float 
     caught: tuple[type[Exception], ...] = (*_patch_errors(), KeyError, TypeError, ValueError)
     panels = []
     for table_path in sorted(limits_folder.glob("*_limits.json")):
-        table = json.loads(table_path.read_text())
+        table = read_limit_table(table_path)
         name = table["scenario"]
         bkg_path = workspaces / f"{name}_bkgonly.json"
         if not bkg_path.exists() or not table["limits"]:

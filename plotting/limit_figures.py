@@ -8,7 +8,6 @@ criterion of the paper dotted.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from dipole_portal.core.errors import InputError
 from dipole_portal.plotting import style
 from dipole_portal.plotting.existing import FLAVOURS, load_regions
 from dipole_portal.plotting.presentation import CurveStyle, FigureSpec, load_configuration
+from dipole_portal.stats.limit_table import LimitRow, read_limit_table
 
 FLAVOUR_LABEL = {"e": r"$d_e$", "mu": r"$d_\mu$", "tau": r"$d_\tau$"}
 
@@ -68,7 +68,7 @@ class LimitCurve:
         return f"{self.label} [{self.choices}]" if self.choices else self.label
 
 
-def _choices(rows: list[dict]) -> str:
+def _choices(rows: list[LimitRow]) -> str:
     """The non-default decay model / counting of a table's rows, in words ('' when default)."""
     from dipole_portal.core.options import DEFAULT_CC_MODES, DEFAULT_DECAY_MODEL
 
@@ -86,7 +86,7 @@ def load_curves(folder: str | os.PathLike[str]) -> dict[str, LimitCurve]:
     out = {}
     for path in sorted(Path(folder).glob("*_limits.json")):
         try:
-            table = json.loads(path.read_text())
+            table = read_limit_table(path)
             rows = sorted(table["limits"], key=lambda r: r["mass_GeV"])
             bands = None
             if rows and all(r["d95_cls_bands"] for r in rows):

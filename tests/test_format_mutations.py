@@ -107,6 +107,50 @@ def test_any_value_at_any_key_is_read_or_refused(record, tmp_path_factory, data)
     assert math.isfinite(r.d95) and r.d95 > 0
 
 
+# -- limit tables ----------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def limit_table(record, tmp_path_factory):
+    from dipole_portal.selections.yields_file import yields_from_record
+    from dipole_portal.stats.limits import compute_limit
+    from dipole_portal.stats.outputs import write_limit_tables
+
+    r = compute_limit(yields_from_record(record, "fixture"), "cls")
+    folder = tmp_path_factory.mktemp("t")
+    write_limit_tables(folder, "stcf-4gev", [r], "STCF")
+    return json.loads((folder / "stcf-4gev_limits.json").read_text())
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_a_limit_table_with_any_value_at_any_key_is_read_or_refused_by_every_reader(
+    limit_table, tmp_path_factory, data
+):
+    """The report, the HEPData export and the figures read limit tables through one reader: a mutated table is
+    read as limits that can be right (finite, positive, ordered bands) or refused in one line naming the file."""
+    from dipole_portal.plotting.limit_figures import load_curves
+    from dipole_portal.stats.limit_table import read_limit_table
+
+    doc = _mutated(limit_table, data)
+    folder = tmp_path_factory.mktemp("l")
+    f = folder / "stcf-4gev_limits.json"
+    f.write_text(json.dumps(doc))
+    try:
+        table = read_limit_table(f)
+    except InputError as exc:
+        assert "\n" not in str(exc) and str(f) in str(exc)
+        with pytest.raises(InputError):
+            load_curves(folder)
+        return
+    for row in table["limits"]:
+        assert math.isfinite(row["d95"]) and row["d95"] > 0 and row["mass_GeV"] > 0
+        bands = row["d95_cls_bands"]
+        assert bands is None or list(bands) == sorted(bands)
+    (curve,) = load_curves(folder).values()
+    assert len(curve.mass) == len(table["limits"])
+
+
 # -- configuration ---------------------------------------------------------------------------------------------------
 
 

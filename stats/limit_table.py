@@ -1,0 +1,115 @@
+"""The limit table as a file format: ``<scenario>_limits.json`` rows are :class:`LimitResult` records.
+
+Readers downstream (the report, the verdict, the HEPData export, the figures) take a :class:`LimitTable` from
+:func:`read_limit_table`, which reads through the project's reader gate and checks every row as a ``LimitResult``
+(the fields, finite numbers, ordered bands), so a hand-edited or foreign table is refused in one line.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, NotRequired, TypedDict, cast
+
+from dipole_portal.core.errors import InputError
+from dipole_portal.core.options import DecayModel, DetectorModel, Method, NType
+from dipole_portal.core.schemas import check_schema, number
+from dipole_portal.stats.limits import LimitResult
+
+_POSITIVE = number(exclusive_minimum=0, maximum=1e30)
+_COUNT = number(minimum=0, maximum=1e30)  # expected events
+_OR_NULL = "anyOf"
+
+#: a row of a limit table: every field of ``LimitResult`` with its type and range (d in GeV^-1, m_N in GeV)
+ROW_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": [],  # filled below: every field
+    "properties": {
+        "scenario": {"type": "string"},
+        "mass_GeV": _POSITIVE,
+        "decay_model": {"enum": [str(m) for m in DecayModel]},
+        "n_cc_modes": {"enum": [1, 2]},
+        "method": {"enum": [str(m) for m in Method]},
+        "model": {"type": "string"},
+        "d95": _POSITIVE,
+        "d95_chi2": _POSITIVE,
+        "d95_cls": {_OR_NULL: [_POSITIVE, {"type": "null"}]},
+        "d95_cls_bands": {
+            _OR_NULL: [{"type": "array", "items": _POSITIVE, "minItems": 5, "maxItems": 5}, {"type": "null"}]
+        },
+        "calculator": {_OR_NULL: [{"type": "string"}, {"type": "null"}]},
+        "signal_events": _COUNT,
+        "background_events": _COUNT,
+        "background_events_irreducible": _COUNT,
+        "efficiency": {"type": "array", "items": number(minimum=0, maximum=1)},
+        "channels": {"type": "array", "minItems": 1, "items": _POSITIVE},
+        "hypotests": {"type": "integer", "minimum": 0},
+        "systematics": {_OR_NULL: [{"type": "object"}, {"type": "null"}]},
+        "d95_mc_rel_err": {_OR_NULL: [number(minimum=0, maximum=1e6), {"type": "null"}]},
+        "detector_model": {"enum": [str(m) for m in DetectorModel]},
+        "n_type": {"enum": [str(m) for m in NType]},
+    },
+}
+ROW_SCHEMA["required"] = list(ROW_SCHEMA["properties"])
+
+#: a limit table (``<scenario>_limits.json``)
+SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["scenario", "label", "limits"],
+    "properties": {
+        "scenario": {"type": "string"},
+        "label": {"type": "string"},
+        "units": {"type": "object", "additionalProperties": {"type": "string"}},
+        "limits": {"type": "array", "minItems": 1, "items": ROW_SCHEMA},
+    },
+}
+
+
+class LimitRow(TypedDict):
+    """One limit (``LimitResult.as_dict()``): masses in GeV, couplings d in GeV^-1, event counts."""
+
+    scenario: str
+    mass_GeV: float
+    decay_model: str
+    n_cc_modes: int
+    method: str
+    model: str
+    d95: float
+    d95_chi2: float
+    d95_cls: float | None
+    d95_cls_bands: list[float] | None
+    calculator: str | None
+    signal_events: float
+    background_events: float
+    background_events_irreducible: float
+    efficiency: list[float]
+    channels: list[float]
+    hypotests: int
+    systematics: dict[str, Any] | None
+    d95_mc_rel_err: float | None
+    detector_model: str
+    n_type: str
+
+
+class LimitTable(TypedDict):
+    """A scenario's limit table: its plot label, the units, and the limits in the order written."""
+
+    scenario: str
+    label: str
+    units: NotRequired[dict[str, str]]
+    limits: list[LimitRow]
+
+
+def read_limit_table(path: str | os.PathLike[str]) -> LimitTable:
+    """A limit table written by this package, every row checked as a ``LimitResult``; else an InputError that
+    names the file and the row."""
+    from dipole_portal.core.readers import read_json
+
+    data = read_json(path, "limit table")
+    check_schema(data, SCHEMA, str(path))
+    for i, row in enumerate(data["limits"]):  # then what a schema cannot say: ordered bands
+        try:
+            LimitResult(**row).validate()
+        except (TypeError, ValueError) as exc:
+            raise InputError(f"{path}: key limits/{i}: not a limit ({' '.join(str(exc).split())[:200]})") from None
+    return cast(LimitTable, data)
