@@ -12,10 +12,12 @@ import json
 import math
 from collections import defaultdict
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 
 from dipole_portal.analysis import verdict
+from dipole_portal.analysis.study_file import ModelStudy, read_model_study
 from dipole_portal.core.atomic import write_text_atomic
 from dipole_portal.core.numerics import in_band
 from dipole_portal.core.options import DEFAULT_CC_MODES, DEFAULT_DECAY_MODEL, DecayModel
@@ -36,22 +38,21 @@ FIGURES = (
 )
 
 
-def _best(rows: list[dict], lo: float, hi: float, key: str = "d95_chi2") -> tuple[float, float] | None:
+def _best(
+    rows: list[LimitRow], lo: float, hi: float, key: Literal["d95_chi2", "d95_cls"] = "d95_chi2"
+) -> tuple[float, float] | None:
     """(lowest ``key`` limit, m_N where it is reached) for lo <= m_N <= hi."""
-    inside = [r for r in rows if in_band(r["mass_GeV"], lo, hi) and r.get(key)]
-    if not inside:
-        return None
-    r = min(inside, key=lambda r: r[key])
-    return r[key], r["mass_GeV"]
+    inside = [(d, r["mass_GeV"]) for r in rows if in_band(r["mass_GeV"], lo, hi) and (d := r[key])]
+    return min(inside, key=lambda p: p[0]) if inside else None
 
 
-def model_table(study: dict) -> tuple[list[str], dict]:
+def model_table(study: ModelStudy) -> tuple[list[str], dict]:
     """Markdown rows (target x decay model x cc counting) and {(scenario, model, cc): ratio to paper}.
 
     Like is compared with like: the paper's numbers come from its chi2 criterion S^2/(S+B) = 2.71, so the ratio
     uses this analysis's chi2 limit; the CLs median is shown beside it.
     """
-    by_key: dict[tuple, list[dict]] = defaultdict(list)
+    by_key: dict[tuple, list[LimitRow]] = defaultdict(list)
     for r in study["limits"]:
         by_key[(r["scenario"], r["decay_model"], r["n_cc_modes"])].append(r)
     lines = [
@@ -167,7 +168,7 @@ def _qualitative(curves: dict[str, list[LimitRow]], comparisons: list[dict]) -> 
     return out
 
 
-def _bands(curves: dict[str, list[LimitRow]], study: dict, n_bands: int = 3) -> list[str]:
+def _bands(curves: dict[str, list[LimitRow]], study: ModelStudy, n_bands: int = 3) -> list[str]:
     """Each target's mass range in ``n_bands`` log bands: this analysis's chi2 limit there against the paper's."""
     lines = [
         "| target | m_N band [GeV] | masses | d95 chi2 [GeV^-1] (min - max) | paper | chi2 / paper (min - max) |",
@@ -414,7 +415,7 @@ def _headline_section(rows: list[str], v: verdict.Verdict) -> list[str]:
     ]
 
 
-def _band_section(curves: dict[str, list[LimitRow]], study: dict, run_model: str) -> list[str]:
+def _band_section(curves: dict[str, list[LimitRow]], study: ModelStudy, run_model: str) -> list[str]:
     band_lines = _bands(curves, study)
     if not band_lines:
         return []
@@ -528,7 +529,7 @@ def write_report(
     for p in sorted((output / "limits").glob("*_limits.json")):
         t = read_limit_table(p)
         curves[t["scenario"]] = sorted(t["limits"], key=lambda r: r["mass_GeV"])
-    study = json.loads((output / "limits" / "model_study.json").read_text())
+    study = read_model_study(output / "limits" / "model_study.json")
     rows, ratios = model_table(study)
     v = verdict.compute_verdict(study, curves)
     run_model = study.get("decay_model", DEFAULT[0])

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from dipole_portal.analysis.mass_grid import grid_quality
+from dipole_portal.analysis.study_file import ModelStudy, TargetRecord
 from dipole_portal.core.numerics import in_band as mass_in_band
 from dipole_portal.core.options import DEFAULT_CC_MODES, DEFAULT_DECAY_MODEL, DecayModel
 from dipole_portal.stats.limit_table import LimitRow
@@ -92,7 +93,7 @@ class Verdict:
     """Ratios to the paper by assumption set and target; which targets were withheld and why."""
 
     ratios: dict[Assumption, dict[str, TargetRatios]]
-    targets: list[dict]
+    targets: list[TargetRecord]
     withheld: dict[str, str]
 
     def stated_targets(self) -> list[str]:
@@ -137,7 +138,7 @@ class Verdict:
         return sorted(self.ratios, key=self.deviation)
 
 
-def unresolved(curves: dict[str, list[LimitRow]], targets: list[dict]) -> dict[str, str]:
+def unresolved(curves: dict[str, list[LimitRow]], targets: list[TargetRecord]) -> dict[str, str]:
     """Targets whose curve does not resolve its minimum: {scenario: why}."""
     out = {}
     for tg in targets:
@@ -158,9 +159,9 @@ def unresolved(curves: dict[str, list[LimitRow]], targets: list[dict]) -> dict[s
     return out
 
 
-def compute_verdict(study: dict, curves: dict[str, list[LimitRow]]) -> Verdict:
+def compute_verdict(study: ModelStudy, curves: dict[str, list[LimitRow]]) -> Verdict:
     """Ratios to the paper for every assumption set in ``study`` (``model_study.json``), per target."""
-    by_key: dict[tuple, list[dict]] = defaultdict(list)
+    by_key: dict[tuple, list[LimitRow]] = defaultdict(list)
     for r in study["limits"]:
         by_key[(r["scenario"], r["decay_model"], r["n_cc_modes"])].append(r)
     targets = study.get("targets", [])

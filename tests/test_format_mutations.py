@@ -151,6 +151,37 @@ def test_a_limit_table_with_any_value_at_any_key_is_read_or_refused_by_every_rea
     assert len(curve.mass) == len(table["limits"])
 
 
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_a_model_study_with_any_value_at_any_key_is_read_or_refused(limit_table, tmp_path_factory, data):
+    """The report's model study: read, and the verdict and model table made from it, or refused in one line."""
+    from dipole_portal.analysis.report import model_table
+    from dipole_portal.analysis.study_file import read_model_study
+    from dipole_portal.analysis.verdict import compute_verdict
+    from dipole_portal.core.constants import DEFAULT_CONSTANTS
+
+    target = {"scenario": "stcf-4gev", "lo_GeV": 0.1, "hi_GeV": 3.0, "paper_d95": 2e-6, "statement": "s"}
+    study = {
+        "targets": [{**target, "derived": False}],
+        "comparisons": [],
+        "decay_model": "exact",
+        "limits": limit_table["limits"],
+        "preset": "fast",
+        "seed": 1,
+        "constants": DEFAULT_CONSTANTS.as_dict(),
+    }
+    f = tmp_path_factory.mktemp("m") / "model_study.json"
+    f.write_text(json.dumps(_mutated(study, data)))
+    try:
+        read = read_model_study(f)
+    except InputError as exc:
+        assert "\n" not in str(exc) and str(f) in str(exc)
+        return
+    rows, _ = model_table(read)
+    compute_verdict(read, {"stcf-4gev": read["limits"]})
+    assert rows[0].startswith("| target")
+
+
 # -- configuration ---------------------------------------------------------------------------------------------------
 
 
