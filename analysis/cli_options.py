@@ -19,7 +19,7 @@ import click
 from dipole_portal.core.errors import InputError
 from dipole_portal.core.executors import KINDS as EXECUTOR_KINDS
 from dipole_portal.core.executors import ExecutorSpec
-from dipole_portal.core.numerics import SQRT_S_MATCH_GEV
+from dipole_portal.core.numerics import LOW_BACKGROUND, SQRT_S_MATCH_GEV
 from dipole_portal.core.options import (
     DEFAULT_CC_MODES,
     DEFAULT_D_REF,
@@ -35,7 +35,6 @@ from dipole_portal.core.options import (
     NType,
     Process,
 )
-from dipole_portal.stats.limits import LOW_BACKGROUND
 
 MAX_EVENTS = 10**9  # per sample: beyond this a run would take hours and tens of GB; say so instead of hanging
 MAX_SEED = 2**63 - 1

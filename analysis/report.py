@@ -19,13 +19,12 @@ import numpy as np
 from dipole_portal.analysis import verdict
 from dipole_portal.analysis.study_file import ModelStudy, read_model_study
 from dipole_portal.core.atomic import write_text_atomic
-from dipole_portal.core.numerics import in_band
+from dipole_portal.core.numerics import LOW_BACKGROUND, in_band
 from dipole_portal.core.options import DEFAULT_CC_MODES, DEFAULT_DECAY_MODEL, DecayModel
 from dipole_portal.core.version import __version__
 from dipole_portal.selections.decay_volume import U_EDGES
 from dipole_portal.selections.generation import SMEAR_MARGIN_SIGMAS
 from dipole_portal.stats.limit_table import LimitRow, read_limit_table
-from dipole_portal.stats.limits import LOW_BACKGROUND
 
 DEFAULT = (DEFAULT_DECAY_MODEL.value, DEFAULT_CC_MODES)
 FIGURES = (

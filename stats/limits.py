@@ -16,14 +16,13 @@ from typing import Any
 import numpy as np
 
 from dipole_portal.core.errors import InputError
-from dipole_portal.core.numerics import DEFAULT_TOYS
+from dipole_portal.core.numerics import DEFAULT_TOYS, LOW_BACKGROUND
 from dipole_portal.selections.yields import ScenarioYields
 from dipole_portal.stats import chi2 as chi2mod
 from dipole_portal.stats.cls import MuLimits, asymptotic_limits, toy_limits
 from dipole_portal.stats.models import Systematics, build_spec
 
 TOY_D_TOLERANCE = 5e-3  # relative agreement of d between passes with toys (their precision: about 0.4%)
-LOW_BACKGROUND = 5.0  # events: below this total, asymptotic CLs is unreliable and toys are used ("auto")
 CALCULATORS = ("auto", "asymptotic", "toys")
 NO_SYST = Systematics()
 

@@ -42,6 +42,23 @@ def test_eviction_removes_the_least_recently_used_samples_until_the_cache_is_und
     assert cache.evict(None).entries == 0 and cache.evict(10**12).entries == 0  # no limit, or under it: nothing
 
 
+def test_an_evicted_sample_keeps_what_it_cost_and_clear_forgets_it(tmp_path):
+    """A report states what its numbers cost from the samples' records: eviction keeps each evicted sample's CPU
+    seconds (beside the kind folders), so a warm run never calls evicted samples "computed without a record";
+    clearing the samples forgets them."""
+    from dipole_portal.core.cache import EVICTED
+
+    cache = Cache(tmp_path / "c")
+    entry = _sample(cache, 0, 10_000, time.time())
+    seconds = entry.recorded_seconds()
+    assert seconds is not None
+    assert cache.evict(0).entries == 1 and entry.valid_file("root") is None
+    assert entry.recorded_seconds() == seconds
+    assert cache.entry_by_key("samples", "0" * 24).recorded_seconds() is None  # never made: no record
+    cache.clear("samples")
+    assert not (tmp_path / "c" / EVICTED).exists() and entry.recorded_seconds() is None
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [("500MB", 500 * 10**6), ("2gb", 2 * 10**9), ("1.5 GB", 1_500_000_000), ("0", 0), ("none", None), ("", 10**9)],

@@ -249,9 +249,12 @@ class Entry:
         return content
 
     def recorded_seconds(self) -> float | None:
-        """The CPU seconds computing this entry took when it was computed (None: not recorded, or no entry)."""
+        """The CPU seconds computing this entry took when it was computed (None: not recorded, or no entry); for an
+        entry evicted under the size limit, what its record said (``EVICTED``, beside the kind folders)."""
         try:
             v = json.loads(self.json_path.read_bytes()).get("cpu_seconds")
+        except FileNotFoundError:
+            v = _evicted_seconds(self.folder.parent).get(self.key)
         except (OSError, ValueError, AttributeError):
             return None
         return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
@@ -353,6 +356,19 @@ class Entry:
         write_text_atomic(self.json_path, json.dumps(record, allow_nan=False, default=str) + "\n")
 
 
+#: beside the kind folders: the CPU seconds that evicted entries took to compute ({"cpu_seconds": {key: s}}), so that
+#: a report still states what its numbers cost after their samples were evicted
+EVICTED = "evicted.json"
+
+
+def _evicted_seconds(root: Path) -> dict[str, float]:
+    try:
+        v = json.loads((root / EVICTED).read_bytes()).get("cpu_seconds", {})
+    except (OSError, ValueError, AttributeError):
+        return {}
+    return v if isinstance(v, dict) else {}
+
+
 def _digest(inputs: Any, content: Any) -> str:
     return hashlib.sha256(canonical_json({"inputs": inputs, "content": content}).encode()).hexdigest()
 
@@ -423,10 +439,14 @@ class Cache:
                 with contextlib.suppress(OSError):
                     candidates.append((record.stat().st_mtime, kind, record.stem))
         n = freed = 0
+        ledger = _evicted_seconds(self.root)
         for _, kind, key in sorted(candidates):
             if total - freed <= limit:
                 break
             entry = self.entry_by_key(kind, key)
+            seconds = entry.recorded_seconds()
+            if seconds is not None:
+                ledger[key] = seconds
             with entry.locked():
                 files = [f for f in entry.folder.glob(f"{key}.*") if f.is_file() and not f.is_symlink()]
                 size = 0
@@ -436,6 +456,8 @@ class Cache:
                         f.unlink()
             entry._lock_path.unlink(missing_ok=True)
             n, freed = n + 1, freed + size
+        if n:
+            write_text_atomic(self.root / EVICTED, json.dumps({"cpu_seconds": ledger}, sort_keys=True) + "\n")
         return Eviction(n, freed, total - freed, limit)
 
     def clear(self, kind: str | None = None) -> int:
@@ -452,4 +474,6 @@ class Cache:
             if k in info:
                 n += info[k]["entries"]
                 shutil.rmtree(self.root / k)
+        if kind in (None, *EVICTABLE):
+            (self.root / EVICTED).unlink(missing_ok=True)
         return n

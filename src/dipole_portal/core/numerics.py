@@ -21,3 +21,7 @@ def in_band(mass: float, lo: float, hi: float) -> bool:
     True
     """
     return lo * (1 - MASS_EDGE_REL) <= mass <= hi * (1 + MASS_EDGE_REL)
+
+
+#: events: below this total expected background, asymptotic CLs is unreliable and the "auto" calculator uses toys
+LOW_BACKGROUND = 5.0
