@@ -88,8 +88,8 @@ def load_curves(folder: str | os.PathLike[str]) -> dict[str, LimitCurve]:
         table = read_limit_table(path)  # checked against the table schema: the fields below are there
         rows = sorted(table["limits"], key=lambda r: r["mass_GeV"])
         bands = None
-        if rows and all(r["d95_cls_bands"] for r in rows):
-            bands = np.array([r["d95_cls_bands"] for r in rows]).T
+        if rows and all(r.get("d95_cls_bands") for r in rows):
+            bands = np.array([r.get("d95_cls_bands") for r in rows]).T
         out[table["scenario"]] = LimitCurve(
             table["scenario"],
             table.get("label", table["scenario"]),
@@ -97,7 +97,7 @@ def load_curves(folder: str | os.PathLike[str]) -> dict[str, LimitCurve]:
             np.array([r["d95"] for r in rows]),
             np.array([r["d95_chi2"] for r in rows]),
             bands,
-            ", ".join(sorted({r["calculator"] or "chi2" for r in rows})),
+            ", ".join(sorted({r.get("calculator") or "chi2" for r in rows})),
             _choices(rows),
             max((e for r in rows for e in r.get("channels", [])), default=None),
             np.array([r.get("background_events", np.nan) for r in rows]),

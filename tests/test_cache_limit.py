@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 import time
 
 import pytest
@@ -79,7 +81,15 @@ def test_a_bad_limit_is_refused_in_one_line_before_any_work(monkeypatch, capsys,
     assert not (tmp_path / "c").exists()  # nothing was computed
 
 
-def test_a_command_leaves_the_cache_under_its_limit_and_a_rerun_needs_no_sample(monkeypatch, capsys, tmp_path):
+def _cli(args: list[str], limit: str) -> subprocess.CompletedProcess:
+    """The command line in its own process (its log lines on stderr, whatever logging earlier tests set up)."""
+    env = {**os.environ, LIMIT_ENV: limit, "DIPOLE_PORTAL_PROGRESS": "0"}
+    return subprocess.run(
+        [sys.executable, "-m", "dipole_portal", *args], capture_output=True, text=True, env=env, timeout=600
+    )
+
+
+def test_a_command_leaves_the_cache_under_its_limit_and_a_rerun_needs_no_sample(tmp_path):
     """Without a limit the samples stay (and are indexed); with a 1 kB limit every sample goes after the command
     and the index says so; the limits and yields stay, so the same command again reads its limits from the cache
     and makes no sample; the cache, still over its limit with results alone, says so."""
@@ -88,29 +98,21 @@ def test_a_command_leaves_the_cache_under_its_limit_and_a_rerun_needs_no_sample(
     cache = tmp_path / "c"
     argv = ["limits", "--scenario", "stcf-4gev", "--masses", "1,2", "--events", "2000", "--method", "chi2"]
     argv += ["--cache", str(cache), "--workers", "1"]
-    monkeypatch.setenv(LIMIT_ENV, "none")
-    assert main([*argv, "--output", str(tmp_path / "a")]) == 0
-    assert main(["cache", "index", "--cache", str(cache)]) == 0
+    assert _cli([*argv, "--output", str(tmp_path / "a")], "none").returncode == 0
+    assert _cli(["cache", "index", "--cache", str(cache)], "none").returncode == 0
     index = cache / "samples" / "index.csv"
     before = list(csv.DictReader(index.open()))
     assert len(before) == len(list((cache / "samples").glob("*.root"))) == 3  # 2 signal, 1 shared background
-    capsys.readouterr()
-    monkeypatch.setenv(LIMIT_ENV, "1kB")
-    assert main([*argv, "--output", str(tmp_path / "b")]) == 0
-    err = capsys.readouterr().err
-    assert "0 to compute, 2 cached" in err and "removed 3 least recently used samples" in err, err
-    assert "over its 1.0 kB limit" in err, err
+    res = _cli([*argv, "--output", str(tmp_path / "b")], "1kB")
+    assert res.returncode == 0, res.stderr
+    assert "0 to compute, 2 cached" in res.stderr and "removed 3 least recently used samples" in res.stderr
+    assert "over its 1.0 kB limit" in res.stderr, res.stderr
     assert not list((cache / "samples").glob("*.root")) and list((cache / "limits").glob("*.json"))
     assert list(csv.DictReader(index.open())) == []  # the index lists only the samples still there
-    assert main([*argv, "--output", str(tmp_path / "c2")]) == 0
+    assert _cli([*argv, "--output", str(tmp_path / "c2")], "1kB").returncode == 0
     assert not list((cache / "samples").glob("*.root"))  # a rerun made none
-    capsys.readouterr()
-    a = (tmp_path / "a" / "stcf-4gev_limits.csv").read_text()
-    assert (
-        a
-        == (tmp_path / "b" / "stcf-4gev_limits.csv").read_text()
-        == (tmp_path / "c2" / "stcf-4gev_limits.csv").read_text()
-    )
-    assert main(["cache", "info", "--json", "--cache", str(cache)]) == 0
-    info = json.loads(capsys.readouterr().out)
+    tables = [(tmp_path / d / "stcf-4gev_limits.csv").read_text() for d in ("a", "b", "c2")]
+    assert tables[0] == tables[1] == tables[2]
+    res = _cli(["cache", "info", "--json", "--cache", str(cache)], "1kB")
+    info = json.loads(res.stdout)
     assert info["limit_bytes"] == 1000 and info["total_bytes"] == sum(v["bytes"] for v in info["kinds"].values())

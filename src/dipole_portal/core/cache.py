@@ -293,9 +293,10 @@ class Entry:
         return None if path is None else self._used(path)
 
     def _used(self, data: Path) -> Path:
-        """Record a use (the record's modification time): eviction removes the least recently used first."""
+        """Record a use in the record's access time (its modification time, what the entry is, stays): eviction
+        removes the least recently used first."""
         with contextlib.suppress(OSError):  # a read-only cache still reads
-            os.utime(self.json_path)
+            os.utime(self.json_path, ns=(time.time_ns(), self.json_path.stat().st_mtime_ns))
         return data
 
     def ensure_file(self, ext: str, make: Callable[[Path], object]) -> Path:
@@ -437,7 +438,8 @@ class Cache:
                 continue
             for record in folder.glob("*.json"):
                 with contextlib.suppress(OSError):
-                    candidates.append((record.stat().st_mtime, kind, record.stem))
+                    st = record.stat()
+                    candidates.append((max(st.st_atime, st.st_mtime), kind, record.stem))
         n = freed = 0
         ledger = _evicted_seconds(self.root)
         for _, kind, key in sorted(candidates):
