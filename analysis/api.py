@@ -30,7 +30,6 @@ from dipole_portal.core.options import (
     DetectorModel,
     Method,
     NType,
-    parse_option,
 )
 from dipole_portal.stats.limits import NO_SYST, LimitResult
 from dipole_portal.stats.models import Systematics
@@ -42,21 +41,10 @@ def _scenario(scenario: str | Scenario, scenarios_file: str | Path | None) -> Sc
     return scenario if isinstance(scenario, Scenario) else get_scenario(scenario, scenarios_file)
 
 
-def _options(systematics: Systematics, cache: str | Path | None, **kw: Any) -> AnalysisOptions:
-    """The API's keywords as the options every limit task is made from (a bad string: one-line InputError)."""
-    return AnalysisOptions(
-        decay_model=parse_option(DecayModel, kw["decay_model"], "decay_model"),
-        n_modes=kw["n_cc_modes"],
-        events=kw["events"],
-        seed=kw["seed"],
-        detector_model=parse_option(DetectorModel, kw["detector_model"], "detector_model"),
-        n_type=parse_option(NType, kw["n_type"], "n_type"),
-        method=parse_option(Method, kw["method"], "method"),
-        binned=kw["binned"],
-        calculator=parse_option(Calculator, kw["calculator"], "calculator"),
-        syst=systematics,
-        cache=str(cache or ""),
-    )
+def _options(systematics: Systematics, cache: str | Path | None, n_cc_modes: int, **kw: Any) -> AnalysisOptions:
+    """The API's keywords as the options every limit task is made from (``AnalysisOptions`` parses the strings: a
+    bad one is a one-line InputError)."""
+    return AnalysisOptions(n_modes=n_cc_modes, syst=systematics, cache=str(cache or ""), **kw)
 
 
 def expected_limit(

@@ -216,21 +216,21 @@ def grouped(keyword: str, build: Callable[..., Any], options: list[Callable[[Any
 
 
 def _analysis(**v: Any) -> Any:
-    """The values of ``PHYSICS_OPTIONS`` (and ``LIMIT_OPTIONS``, else their defaults) as one ``AnalysisOptions``."""
+    """The values of ``PHYSICS_OPTIONS`` (and ``LIMIT_OPTIONS``, else their defaults) as one ``AnalysisOptions``,
+    which parses the choices."""
     from dipole_portal.analysis.tasks import AnalysisOptions
 
+    limits = {k: v[k] for k in ("method", "binned", "calculator") if k in v}
     return AnalysisOptions(
-        decay_model=DecayModel(v["decay_model"]),
+        decay_model=v["decay_model"],
         n_modes=v["cc_modes"],
         events=v["events"],
         seed=v["seed"],
-        detector_model=DetectorModel(v["detector_model"]),
-        n_type=NType(v["n_type"]),
-        method=Method(v.get("method", Method.CLS)),
-        binned=v.get("binned", False),
-        calculator=Calculator(v.get("calculator", Calculator.AUTO)),
+        detector_model=v["detector_model"],
+        n_type=v["n_type"],
         syst=systematics(v.get("bkg_syst", 0.0), v.get("lumi_syst", 0.0)),
         cache=v["cache_dir"] or "",
+        **limits,
     )
 
 

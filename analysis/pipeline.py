@@ -552,8 +552,13 @@ class Computed:
     @property
     def tasks(self) -> list[LimitTask]:
         """Every task the run's outputs read, once."""
-        rows = self.beyond + [(r[2], *r[3].values()) for r in self.detector] + [tuple(t) for t in self.overlay.values()]
+        rows = self.beyond + _detector_rows(self.detector, self.overlay)
         return list(dict.fromkeys(self.plan.all_tasks() + [t for row in rows for t in _row_tasks(row)]))
+
+
+def _detector_rows(detector: list[tuple], overlay: dict[str, list[LimitTask]]) -> list[tuple]:
+    """The limit tasks of the detector study, as rows: each step row's reference and steps, each realistic curve."""
+    return [(row[2], *row[3].values()) for row in detector] + [tuple(ts) for ts in overlay.values()]
 
 
 def compute_limits(run: RunSettings, executor: Executor, seconds: dict[str, float], stages: int) -> Computed:
@@ -591,7 +596,7 @@ def compute_limits(run: RunSettings, executor: Executor, seconds: dict[str, floa
     paper_detector = run.detector_model == DetectorModel.PAPER
     detector = detector_tasks(plan, results, run.presentation, names) if paper_detector else []
     overlay = overlay_tasks(plan, run.presentation, names) if paper_detector else {}
-    detector_rows = [(row[2], *row[3].values()) for row in detector] + [tuple(ts) for ts in overlay.values()]
+    detector_rows = _detector_rows(detector, overlay)
     for rows, what, detail in (
         (beyond, "beyond the paper", ": binned fit and background normalisation"),
         (detector_rows, "beyond the paper's detector", ": steps and realistic curves"),

@@ -16,7 +16,6 @@ from dipole_portal.core.schemas import check_schema, number
 
 _POSITIVE = number(exclusive_minimum=0, maximum=1e30)
 _COUNT = number(minimum=0, maximum=1e30)  # expected events
-_OR_NULL = "anyOf"
 
 #: a row of a limit table: every field of ``LimitResult`` with its type and range (d in GeV^-1, m_N in GeV)
 ROW_SCHEMA: dict[str, Any] = {
@@ -32,19 +31,19 @@ ROW_SCHEMA: dict[str, Any] = {
         "model": {"type": "string"},
         "d95": _POSITIVE,
         "d95_chi2": _POSITIVE,
-        "d95_cls": {_OR_NULL: [_POSITIVE, {"type": "null"}]},
+        "d95_cls": {"anyOf": [_POSITIVE, {"type": "null"}]},
         "d95_cls_bands": {
-            _OR_NULL: [{"type": "array", "items": _POSITIVE, "minItems": 5, "maxItems": 5}, {"type": "null"}]
+            "anyOf": [{"type": "array", "items": _POSITIVE, "minItems": 5, "maxItems": 5}, {"type": "null"}]
         },
-        "calculator": {_OR_NULL: [{"type": "string"}, {"type": "null"}]},
+        "calculator": {"anyOf": [{"type": "string"}, {"type": "null"}]},
         "signal_events": _COUNT,
         "background_events": _COUNT,
         "background_events_irreducible": _COUNT,
         "efficiency": {"type": "array", "items": number(minimum=0, maximum=1)},
         "channels": {"type": "array", "minItems": 1, "items": _POSITIVE},
         "hypotests": {"type": "integer", "minimum": 0},
-        "systematics": {_OR_NULL: [{"type": "object"}, {"type": "null"}]},
-        "d95_mc_rel_err": {_OR_NULL: [number(minimum=0, maximum=1e6), {"type": "null"}]},
+        "systematics": {"anyOf": [{"type": "object"}, {"type": "null"}]},
+        "d95_mc_rel_err": {"anyOf": [number(minimum=0, maximum=1e6), {"type": "null"}]},
         "detector_model": {"enum": [str(m) for m in DetectorModel]},
         "n_type": {"enum": [str(m) for m in NType]},
     },
