@@ -202,7 +202,8 @@ def _hepdata_lib() -> Any:
     import warnings
 
     with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*alpha stage", category=UserWarning)
+        # the notice begins with a newline, which ``.*`` alone does not cross
+        warnings.filterwarnings("ignore", message=r"(?s).*alpha stage", category=UserWarning)
         import hepdata_lib
 
     return hepdata_lib

@@ -236,3 +236,13 @@ def test_the_python_api_has_every_physics_option_of_the_command_line():
             if param.name in not_physics or name in not_physics:
                 continue
             assert name in accepted, (command, param.name, function.__name__)
+
+
+def test_hepdata_lib_is_imported_without_roots_alpha_notice():
+    """hepdata_lib imports PyROOT where the ``root`` extra is installed; its alpha-stage notice (a warning whose text
+    begins with a newline) is not printed into a run's output."""
+    pytest.importorskip("ROOT")
+    code = "from dipole_portal.analysis.hepdata_export import _hepdata_lib; _hepdata_lib()"
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    assert "alpha stage" not in res.stderr, res.stderr
