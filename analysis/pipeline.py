@@ -19,11 +19,20 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
+from dipole_portal.analysis.manifest import RunSettingsRecord, manifest_files, write_manifest
 from dipole_portal.analysis.mass_grid import GridSpec, coarse_warning, grid_quality, initial_grid, refine
+from dipole_portal.analysis.study_file import (
+    BeyondDetector,
+    BeyondPaper,
+    BeyondPaperRow,
+    DecayVolumeRecord,
+    DetectorRow,
+    DetectorStepRecord,
+)
 from dipole_portal.analysis.tasks import LimitTask, SampleJob, TaskResult, YieldsRequest, load_cached, run_tasks
 from dipole_portal.analysis.verdict import band_minima
 from dipole_portal.core.atomic import copy_atomic, remove_stale_temporaries, write_json_atomic
@@ -208,7 +217,7 @@ def write_diagnostic_histograms(
     ``folder`` as TH2D (ROOT), UHI JSON and a JSON record of what they are.
     """
     from dipole_portal.selections.cuts import build_selection
-    from dipole_portal.selections.histograms import read_json_text, write_json, write_root
+    from dipole_portal.selections.histograms import DiagnosticMeta, read_json_text, write_json, write_root
 
     point = max(scenario.points, key=lambda p: p.lumi_fb)
     mass = DIAGNOSTIC_MASS_GEV
@@ -222,7 +231,7 @@ def write_diagnostic_histograms(
     hists = read_json_text(stored["hists"], f"cache entry histograms/{entry.key}")
     folder.mkdir(parents=True, exist_ok=True)
     root_path = folder / f"{scenario.name}.root"
-    meta = {
+    meta: DiagnosticMeta = {
         "scenario": scenario.name,
         "label": scenario.label,
         "sqrt_s_GeV": point.sqrt_s,
@@ -447,7 +456,7 @@ def run_pipeline(
         n = remove_stale_temporaries(folder)  # 0 where the folder does not exist yet
         if n:
             log(f"removed {n} stale temporary files under {folder}")
-    old = _manifest_files(final)
+    old = manifest_files(final)
     with output_transaction(final) as stage:
         run = RunSettings(
             scenarios,
@@ -466,19 +475,6 @@ def run_pipeline(
             remove_output(stage, name)  # an earlier run's entry this one does not make: it goes at the commit
     files = {k: [final / Path(p).relative_to(stage) for p in ps] for k, ps in summary.files.items()}
     return dataclasses.replace(summary, output=final, files=files)
-
-
-def _manifest_files(folder: Path) -> list[str]:
-    """The files (relative paths) an earlier run recorded in ``folder``'s manifest; [] when there is none."""
-    from dipole_portal.core.readers import read_json
-
-    if not (folder / MANIFEST).is_file():
-        return []
-    try:
-        files = read_json(folder / MANIFEST, "run manifest").get("files", [])
-    except (InputError, AttributeError):
-        return []
-    return [f for f in files if isinstance(f, str)] if isinstance(files, list) else []
 
 
 @dataclass(frozen=True)
@@ -526,7 +522,7 @@ class RunSettings:
             detector_model=self.detector_model,
         )
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> RunSettingsRecord:
         """The settings the manifest records."""
         return {
             "preset": self.preset_name,
@@ -610,9 +606,9 @@ def compute_limits(run: RunSettings, executor: Executor, seconds: dict[str, floa
     return Computed(plan, results, beyond, detector, overlay, n_cached, n_samples)
 
 
-def _beyond_paper_table(c: Computed) -> dict:
+def _beyond_paper_table(c: Computed) -> BeyondPaper:
     """``beyond_paper.json``: each variant's d95 beside the limit it varies."""
-    rows = [
+    rows: list[BeyondPaperRow] = [
         {
             "scenario": t.scenario.name,
             "mass_GeV": t.mass,
@@ -627,12 +623,13 @@ def _beyond_paper_table(c: Computed) -> dict:
     return {"rows": rows}
 
 
-def _beyond_detector_table(c: Computed) -> dict:
+def _beyond_detector_table(c: Computed) -> BeyondDetector:
     """``beyond_detector.json``: the detector steps and, per row, the paper's d95 and each step's."""
     steps = [
-        {"name": name, "adds": adds, **{k: str(v) for k, v in change.items()}} for name, adds, change in DETECTOR_STEPS
+        cast(DetectorStepRecord, {"name": name, "adds": adds, **{k: str(v) for k, v in change.items()}})
+        for name, adds, change in DETECTOR_STEPS
     ]
-    rows = [
+    rows: list[DetectorRow] = [
         {
             "scenario": ref.scenario.name,
             "mass_GeV": ref.mass,
@@ -640,7 +637,7 @@ def _beyond_detector_table(c: Computed) -> dict:
             "d95_paper": c.results[ref].limit.d95,
             "calculator": c.results[ref].limit.calculator,
             "d95": {name: c.results[t].limit.d95 for name, t in by_step.items()},
-            "decay_volume": {**ref.scenario.detector.params["decay_volume"]},
+            "decay_volume": cast(DecayVolumeRecord, {**ref.scenario.detector.params["decay_volume"]}),
             "calorimeter_resolution": ref.scenario.detector.params.get("calorimeter_resolution"),
         }
         for where, _, ref, by_step in c.detector
@@ -727,16 +724,6 @@ def _run_into(output: Path, run: RunSettings, executor: Executor, make_figures: 
         seconds["report"] = time.perf_counter() - t0
     write_manifest(output, files, run.as_dict())
     return RunSummary(output, seconds, files, len(tasks) - c.n_cached, c.n_cached, c.n_samples)
-
-
-MANIFEST = "manifest.json"
-
-
-def write_manifest(output: Path, files: dict[str, list[Path]], settings: dict) -> Path:
-    """Record this run's outputs (relative paths) and settings in ``output/manifest.json``: the next run into the
-    same folder removes what this one made and it does not (``run_pipeline``)."""
-    mine = {str(Path(p).resolve().relative_to(output.resolve())) for ps in files.values() for p in ps}
-    return write_json_atomic(output / MANIFEST, {"settings": settings, "files": sorted(mine)})
 
 
 FigureStep = tuple[str, Callable[[], "Figure | None"]]

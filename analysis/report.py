@@ -8,7 +8,6 @@ for every photon angular model in the N rest frame and for both charge-conjugate
 
 from __future__ import annotations
 
-import json
 import math
 from collections import defaultdict
 from pathlib import Path
@@ -17,7 +16,7 @@ from typing import Literal
 import numpy as np
 
 from dipole_portal.analysis import verdict
-from dipole_portal.analysis.study_file import ModelStudy, read_model_study
+from dipole_portal.analysis.study_file import ModelStudy, read_beyond_detector, read_beyond_paper, read_model_study
 from dipole_portal.core.atomic import write_text_atomic
 from dipole_portal.core.numerics import LOW_BACKGROUND, in_band
 from dipole_portal.core.options import DEFAULT_CC_MODES, DEFAULT_DECAY_MODEL, DecayModel
@@ -255,7 +254,7 @@ def _beyond(output: Path) -> list[str]:
     path = output / "limits" / "beyond_paper.json"
     if not path.exists():
         return []
-    rows = json.loads(path.read_text())["rows"]
+    rows = read_beyond_paper(path)["rows"]
     if not rows:
         return []
     out = [
@@ -297,7 +296,7 @@ def _beyond_detector(output: Path) -> list[str]:
     path = output / "limits" / "beyond_detector.json"
     if not path.exists():
         return []
-    data = json.loads(path.read_text())
+    data = read_beyond_detector(path)
     if not data["rows"]:
         return []
     steps = [s["name"] for s in data["steps"]]

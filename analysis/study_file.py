@@ -1,12 +1,20 @@
-"""The model study as a file format: ``limits/model_study.json``, written by ``run`` and read by the report and
-its verdict. One reader, :func:`read_model_study`, checks it against its schema (its limits are limit-table rows)
-and returns a :class:`ModelStudy`."""
+"""The run's study files as file formats, each with its TypedDict, its schema and one reader that checks it:
+
+- ``limits/model_study.json`` (:func:`read_model_study` -> :class:`ModelStudy`), read by the report and the verdict;
+- ``limits/beyond_paper.json`` (:func:`read_beyond_paper` -> :class:`BeyondPaper`);
+- ``limits/beyond_detector.json`` (:func:`read_beyond_detector` -> :class:`BeyondDetector`).
+
+All are written by ``run``; a hand-edited or foreign file is refused in one line naming the file and key.
+"""
 
 from __future__ import annotations
 
+import functools
+import json
 import os
-from typing import Any, TypedDict, cast
+from typing import Any, NotRequired, TypedDict, cast
 
+from dipole_portal.core.config import SCHEMA as CONFIG_SCHEMA
 from dipole_portal.core.errors import InputError
 from dipole_portal.core.schemas import check_schema, number
 from dipole_portal.stats.limit_table import ROW_SCHEMA, LimitRow
@@ -76,3 +84,150 @@ def read_model_study(path: str | os.PathLike[str]) -> ModelStudy:
         except (TypeError, ValueError) as exc:
             raise InputError(f"{path}: key limits/{i}: not a limit ({' '.join(str(exc).split())[:200]})") from None
     return cast(ModelStudy, data)
+
+
+_POSITIVE = number(exclusive_minimum=0, maximum=1e30)  # a mass [GeV] or a limit [GeV^-1]
+
+
+class BeyondPaperRow(TypedDict):
+    """At ``mass_GeV`` of ``scenario``: d95 [GeV^-1] with one ``variant`` of the counting model, beside the
+    ``reference`` limit (described) it varies, and the calculator that gave it."""
+
+    scenario: str
+    mass_GeV: float
+    variant: str
+    reference: str
+    reference_d95: float
+    d95: float
+    calculator: str | None
+
+
+class BeyondPaper(TypedDict):
+    """``beyond_paper.json``: the shape-fit and background-normalisation variants."""
+
+    rows: list[BeyondPaperRow]
+
+
+class DetectorStepRecord(TypedDict):
+    """One step of the realistic detector: its name, what it adds, and the task fields it changes."""
+
+    name: str
+    adds: str
+    detector_model: str
+    n_type: NotRequired[str]
+
+
+class DecayVolumeRecord(TypedDict):
+    """The calorimeter's inner surface as a cylinder: radius and the two end caps' z [m] (backward negative), with
+    its source."""
+
+    radius_m: float
+    z_forward_m: float
+    z_backward_m: float
+    source: NotRequired[str]
+
+
+class DetectorRow(TypedDict):
+    """A target's mass ``where`` (for instance its best limit) with the paper's d95 and each step's [GeV^-1]."""
+
+    scenario: str
+    mass_GeV: float
+    where: str
+    d95_paper: float
+    calculator: str | None
+    d95: dict[str, float]
+    decay_volume: DecayVolumeRecord
+    calorimeter_resolution: dict[str, Any] | None
+
+
+class BeyondDetector(TypedDict):
+    """``beyond_detector.json``: the detector steps and, per row, the limit at each."""
+
+    steps: list[DetectorStepRecord]
+    rows: list[DetectorRow]
+
+
+_CALCULATOR = {"anyOf": [{"type": "string"}, {"type": "null"}]}
+BEYOND_PAPER_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["rows"],
+    "properties": {
+        "rows": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": list(BeyondPaperRow.__annotations__),  # every key
+                "properties": {
+                    "scenario": {"type": "string"},
+                    "mass_GeV": _POSITIVE,
+                    "variant": {"type": "string"},
+                    "reference": {"type": "string"},
+                    "reference_d95": _POSITIVE,
+                    "d95": _POSITIVE,
+                    "calculator": _CALCULATOR,
+                },
+            },
+        }
+    },
+}
+
+
+@functools.cache
+def beyond_detector_schema() -> dict[str, Any]:
+    """The schema of ``beyond_detector.json``; its detector keys use the configuration's own schema, from which
+    the table copies them."""
+    detector = json.loads(CONFIG_SCHEMA.read_text())["properties"]["detectors"]["additionalProperties"]["properties"]
+    return {
+        "type": "object",
+        "required": ["steps", "rows"],
+        "properties": {
+            "steps": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["name", "adds", "detector_model"],
+                    "properties": {k: {"type": "string"} for k in DetectorStepRecord.__annotations__},
+                },
+            },
+            "rows": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": list(DetectorRow.__annotations__),  # every key
+                    "properties": {
+                        "scenario": {"type": "string"},
+                        "mass_GeV": _POSITIVE,
+                        "where": {"type": "string"},
+                        "d95_paper": _POSITIVE,
+                        "calculator": _CALCULATOR,
+                        "d95": {"type": "object", "additionalProperties": _POSITIVE},
+                        "decay_volume": detector["decay_volume"],
+                        "calorimeter_resolution": {"anyOf": [detector["calorimeter_resolution"], {"type": "null"}]},
+                    },
+                },
+            },
+        },
+    }
+
+
+def read_beyond_paper(path: str | os.PathLike[str]) -> BeyondPaper:
+    """``beyond_paper.json`` checked against its schema."""
+    from dipole_portal.core.readers import read_json
+
+    data = read_json(path, "beyond-the-paper table")
+    check_schema(data, BEYOND_PAPER_SCHEMA, str(path))
+    return cast(BeyondPaper, data)
+
+
+def read_beyond_detector(path: str | os.PathLike[str]) -> BeyondDetector:
+    """``beyond_detector.json`` checked against its schema, and every row giving a d95 for every step."""
+    from dipole_portal.core.readers import read_json
+
+    data = read_json(path, "beyond-the-detector table")
+    check_schema(data, beyond_detector_schema(), str(path))
+    names = [s["name"] for s in data["steps"]]
+    for i, row in enumerate(data["rows"]):
+        missing = [n for n in names if n not in row["d95"]]
+        if missing:
+            raise InputError(f"{path}: key rows/{i}/d95: no limit for step {missing[0]!r}; expected one per step")
+    return cast(BeyondDetector, data)

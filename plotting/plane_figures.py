@@ -9,7 +9,6 @@ event selection uses).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import cast
@@ -24,7 +23,7 @@ from dipole_portal.core.numerics import SQRT_S_MATCH_GEV
 from dipole_portal.plotting import style
 from dipole_portal.selections import geometry as geo
 from dipole_portal.selections.cuts import PhotonColumns, build_selection
-from dipole_portal.selections.histograms import read_root
+from dipole_portal.selections.histograms import read_diagnostic_meta, read_root
 
 
 def accepted_grid(scenario: Scenario, sqrt_s: float, n: int = 400) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -42,9 +41,9 @@ def accepted_grid(scenario: Scenario, sqrt_s: float, n: int = 400) -> tuple[np.n
 def figure_plane(scenario: Scenario, hist_file: Path, axes: Sequence[plt.Axes] | None = None) -> Figure:
     """Two panels (``axes``, or a new figure), signal and background before cuts, the selection's boundary in red."""
     hs = read_root(hist_file)
-    meta = json.loads(hist_file.with_suffix(".json").read_text())["meta"]
+    meta = read_diagnostic_meta(hist_file.with_suffix(".json"))
     sqrt_s, mass, lumi = meta["sqrt_s_GeV"], meta["mass_GeV"], meta["lumi_fb"]
-    d_ref = meta.get("d_ref_GeV_inv", 1e-5)
+    d_ref = meta["d_ref_GeV_inv"]
     E, th, ok = accepted_grid(scenario, sqrt_s)
     if axes is None:
         fig, axes = plt.subplots(1, 2, figsize=(15, 6.2))

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dipole_portal.core.config import EnergyPoint, Scenario
+from dipole_portal.core.config import BELLE2_SELECTIONS, BES3_SELECTIONS, EnergyPoint, Scenario
 from dipole_portal.core.errors import InputError
 from dipole_portal.samples.kinematics import PhaseSpaceRegion
 from dipole_portal.selections import geometry as geo
@@ -136,7 +136,7 @@ def build_selection(scenario: Scenario, point: EnergyPoint, veto_gaps: bool | No
     sel = scenario.selection
     beta = point.beams.beta
     cuts: list[tuple[str, Cut]] = []
-    if sel in ("lowmass", "highmass", "bbg", "belle2-basic"):
+    if sel in BELLE2_SELECTIONS:
         theta = tuple(p["theta_lab_deg"])
         cuts.append(("basic", belle2_basic(theta)))
         veto = p.get("veto_ecl_gaps", False) if veto_gaps is None else veto_gaps
@@ -149,7 +149,7 @@ def build_selection(scenario: Scenario, point: EnergyPoint, veto_gaps: bool | No
             cuts.append(("lowmass", angular_window(geo.LOWMASS)))
         elif sel == "highmass":
             cuts.append(("highmass", angular_window(geo.HIGHMASS)))
-    elif sel in ("basic", "advanced"):
+    elif sel in BES3_SELECTIONS:
         cuts.append(("basic", bes3_basic(p["barrel"], p["endcap"])))
         if sel == "advanced":
             cuts.append(("advanced", advanced(point.sqrt_s, p["cos_theta_b"])))

@@ -6,6 +6,7 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypedDict, cast
 
 import hist
 import numpy as np
@@ -14,6 +15,7 @@ import uproot
 
 from dipole_portal.core.atomic import atomic_path, write_text_atomic
 from dipole_portal.core.errors import InputError
+from dipole_portal.core.schemas import check_schema, number
 
 N_E_BINS = 25
 N_THETA_BINS = 36
@@ -174,3 +176,53 @@ def _renamed(h: hist.Hist) -> hist.Hist:
     )
     out.view(flow=True)[...] = h.view(flow=True)
     return out
+
+
+class DiagnosticMeta(TypedDict):
+    """What a diagnostic histogram file holds (``<scenario>.json`` beside ``<scenario>.root``): the scenario, the
+    data set (sqrt(s) [GeV], luminosity [fb^-1]), the signal point (m_N [GeV], d [GeV^-1], photon law, charge
+    conjugate modes), units, axes and both cut-flows."""
+
+    scenario: str
+    label: str
+    sqrt_s_GeV: float
+    lumi_fb: float
+    mass_GeV: float
+    d_ref_GeV_inv: float
+    decay_model: str
+    n_cc_modes: int
+    units: str
+    axes: dict[str, str]
+    events_per_bin: str
+    cutflow_signal: dict[str, Any]
+    cutflow_nunugamma: dict[str, Any]
+
+
+_POSITIVE = number(exclusive_minimum=0, maximum=1e30)
+DIAGNOSTIC_META_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["meta"],
+    "properties": {
+        "meta": {
+            "type": "object",
+            "required": list(DiagnosticMeta.__annotations__),  # every key
+            "properties": {
+                **{k: {"type": "string"} for k in ("scenario", "label", "decay_model", "units", "events_per_bin")},
+                **{k: _POSITIVE for k in ("sqrt_s_GeV", "lumi_fb", "mass_GeV", "d_ref_GeV_inv")},
+                "n_cc_modes": {"enum": [1, 2]},
+                "axes": {"type": "object", "additionalProperties": {"type": "string"}},
+                "cutflow_signal": {"type": "object"},
+                "cutflow_nunugamma": {"type": "object"},
+            },
+        }
+    },
+}
+
+
+def read_diagnostic_meta(path: str | os.PathLike[str]) -> DiagnosticMeta:
+    """The ``meta`` record of a diagnostic histogram file's JSON companion, checked against its schema."""
+    from dipole_portal.core.readers import read_json as read_json_document
+
+    data = read_json_document(path, "histogram record")
+    check_schema(data, DIAGNOSTIC_META_SCHEMA, str(path))
+    return cast(DiagnosticMeta, data["meta"])

@@ -604,7 +604,9 @@ def test_a_rerun_with_other_choices_leaves_one_consistent_set(tmp_path):
     ]
     assert not (out / "figures" / "diag_plane_stcf-2gev.png").exists() and not (out / "report.md").exists()
     assert not list((out / "workspaces").glob("stcf-2gev*"))
-    manifest = json.loads((out / "manifest.json").read_text())
+    from dipole_portal.analysis.manifest import read_manifest
+
+    manifest = read_manifest(out / "manifest.json")
     assert manifest["settings"]["decay_model"] == "backward" and manifest["settings"]["scenarios"] == ["stcf-7gev"]
     assert all((out / f).exists() for f in manifest["files"])
     hep = (out / "hepdata" / "submission").iterdir()

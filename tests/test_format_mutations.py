@@ -273,3 +273,152 @@ def test_any_byte_damage_of_a_sample_is_read_or_refused(sample, tmp_path_factory
     code, err = _run("cutflow", "--input", str(path), "--scenario", "stcf-4gev", "--json")
     if code != 0:
         _assert_one_line_refusal(code, err, str(path))
+
+
+# -- the run's other records: studies beyond the paper, the manifest, the diagnostic histograms' record -------------
+
+
+def _beyond_paper_doc():
+    return {
+        "rows": [
+            {
+                "scenario": "stcf-4gev",
+                "mass_GeV": 1.0,
+                "variant": "background normalisation 10%",
+                "reference": "counting, no systematics",
+                "reference_d95": 2.1e-6,
+                "d95": 2.3e-6,
+                "calculator": "asymptotic",
+            }
+        ]
+    }
+
+
+def _beyond_detector_doc():
+    from dipole_portal.analysis.pipeline import DETECTOR_STEPS
+    from dipole_portal.core.config import get_scenario
+
+    params = get_scenario("stcf-4gev").detector.params
+    steps = [{"name": n, "adds": a, **{k: str(v) for k, v in change.items()}} for n, a, change in DETECTOR_STEPS]
+    row = {
+        "scenario": "stcf-4gev",
+        "mass_GeV": 0.01,
+        "where": "lightest mass",
+        "d95_paper": 3e-5,
+        "calculator": None,
+        "d95": {s["name"]: 2.5e-5 for s in steps},
+        "decay_volume": dict(params["decay_volume"]),
+        "calorimeter_resolution": params.get("calorimeter_resolution"),
+    }
+    return {"steps": steps, "rows": [row]}
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data(), which=st.sampled_from(["beyond_paper", "beyond_detector"]))
+def test_a_study_beyond_the_paper_with_any_value_at_any_key_is_reported_or_refused(tmp_path_factory, data, which):
+    """The report's two studies beyond the paper: a mutated table is read and its report section written (every
+    cell a number), or refused in one line naming the file."""
+    from dipole_portal.analysis import report
+    from dipole_portal.analysis.study_file import read_beyond_detector, read_beyond_paper
+
+    doc = _beyond_paper_doc() if which == "beyond_paper" else _beyond_detector_doc()
+    out = tmp_path_factory.mktemp("b")
+    (out / "limits").mkdir()
+    f = out / "limits" / f"{which}.json"
+    f.write_text(json.dumps(_mutated(doc, data)))
+    reader, section = (
+        (read_beyond_paper, report._beyond)
+        if which == "beyond_paper"
+        else (read_beyond_detector, report._beyond_detector)
+    )
+    try:
+        reader(f)
+    except InputError as exc:
+        assert "\n" not in str(exc) and str(f) in str(exc)
+        with pytest.raises(InputError):
+            section(out)
+        return
+    lines = section(out)
+    assert all("nan" not in line.lower().split("|")[-2:] for line in lines)
+
+
+def test_the_study_records_written_by_a_run_match_their_readers():
+    """The seeds of the mutation tests above are what ``run`` writes: both pass their readers unchanged."""
+    import tempfile
+    from pathlib import Path
+
+    from dipole_portal.analysis.study_file import read_beyond_detector, read_beyond_paper
+
+    with tempfile.TemporaryDirectory() as d:
+        for name, doc, reader in (
+            ("p.json", _beyond_paper_doc(), read_beyond_paper),
+            ("d.json", _beyond_detector_doc(), read_beyond_detector),
+        ):
+            (Path(d) / name).write_text(json.dumps(doc))
+            assert reader(Path(d) / name) == doc
+        broken = _beyond_detector_doc()
+        del broken["rows"][0]["d95"]["majorana"]
+        (Path(d) / "b.json").write_text(json.dumps(broken))
+        with pytest.raises(InputError, match=r"b\.json: key rows/0/d95: no limit for step 'majorana'"):
+            read_beyond_detector(Path(d) / "b.json")
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_a_manifest_with_any_value_at_any_key_names_files_or_nothing(tmp_path_factory, data):
+    """An earlier run's manifest decides what the next run removes: a mutated one gives its file list (strings)
+    when it is a manifest, and removes nothing (no list) when it is not; it never stops the run."""
+    from dipole_portal.analysis.manifest import MANIFEST, manifest_files, read_manifest
+
+    doc = {
+        "settings": {
+            "preset": "fast",
+            "seed": 1,
+            "decay_model": "exact",
+            "scenarios": ["stcf-4gev"],
+            "detector_model": "paper",
+        },
+        "files": ["limits/stcf-4gev_limits.json", "report.md"],
+    }
+    folder = tmp_path_factory.mktemp("m")
+    (folder / MANIFEST).write_text(json.dumps(_mutated(doc, data)))
+    files = manifest_files(folder)
+    try:
+        read = read_manifest(folder / MANIFEST)
+    except InputError as exc:
+        assert files == [] and "\n" not in str(exc) and MANIFEST in str(exc)
+        return
+    assert files == read["files"] and all(isinstance(f, str) for f in files)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_a_diagnostic_record_with_any_value_at_any_key_is_read_or_refused(tmp_path_factory, data):
+    """The diagnostic histograms' JSON record, which the plane figure reads: every number it uses is positive and
+    finite, or the record is refused in one line naming the file."""
+    from dipole_portal.selections.histograms import read_diagnostic_meta
+
+    meta = {
+        "scenario": "stcf-4gev",
+        "label": "STCF",
+        "sqrt_s_GeV": 4.0,
+        "lumi_fb": 1000.0,
+        "mass_GeV": 1.0,
+        "d_ref_GeV_inv": 1e-5,
+        "decay_model": "exact",
+        "n_cc_modes": 2,
+        "units": "pb per bin",
+        "axes": {"E_gamma": "photon energy, CM frame [GeV]"},
+        "events_per_bin": "sigma [pb] x 1000 x lumi_fb",
+        "cutflow_signal": {"all": 1.0},
+        "cutflow_nunugamma": {"all": 1.0},
+    }
+    f = tmp_path_factory.mktemp("h") / "stcf-4gev.json"
+    f.write_text(json.dumps(_mutated({"meta": meta}, data)))
+    try:
+        read = read_diagnostic_meta(f)
+    except InputError as exc:
+        assert "\n" not in str(exc) and str(f) in str(exc)
+        return
+    for key in ("sqrt_s_GeV", "lumi_fb", "mass_GeV", "d_ref_GeV_inv"):
+        assert math.isfinite(read[key]) and read[key] > 0

@@ -12,10 +12,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from dipole_portal.analysis.pipeline import study_masses
+from dipole_portal.analysis.pipeline import DIAGNOSTIC_MASS_GEV, study_masses
+from dipole_portal.analysis.study_file import read_beyond_detector, read_beyond_paper
 from dipole_portal.analysis.verdict import band_minima
 from dipole_portal.core.config import DEFAULT_SCENARIOS, load_scenarios
 from dipole_portal.core.options import DecayModel
+from dipole_portal.selections.histograms import read_diagnostic_meta
 
 FIGURES = ("fig1_belle2", "fig2_bes3_stcf", "fig3_landscape", "fig_detector", "diag_bands", "diag_cls_vs_chi2")
 
@@ -70,6 +72,8 @@ def test_fast_preset_writes_every_figure_and_table(fast_run):
         bkg = json.loads((out / "workspaces" / f"{name}_bkgonly.json").read_text())
         assert bkg["channels"] and all(s["name"] != "signal" for c in bkg["channels"] for s in c["samples"])
         assert (out / "histograms" / f"{name}.root").stat().st_size > 0
+        meta = read_diagnostic_meta(out / "histograms" / f"{name}.json")
+        assert meta["scenario"] == name and meta["mass_GeV"] == DIAGNOSTIC_MASS_GEV
         assert (out / "figures" / f"diag_plane_{name}.png").stat().st_size > 10_000
     for fig in FIGURES:
         for ext in ("pdf", "png"):
@@ -167,7 +171,7 @@ def test_beyond_the_paper_table(fast_run):
     """The shape fit never loses against counting (beyond MC noise); a background normalisation uncertainty never
     helps, and 30% costs at least as much as 10%; the shape fit recovers part of what the normalisation costs."""
     out, _ = fast_run
-    rows = json.loads((out / "limits" / "beyond_paper.json").read_text())["rows"]
+    rows = read_beyond_paper(out / "limits" / "beyond_paper.json")["rows"]
     by = {(r["scenario"], r["variant"]): r for r in rows}
     assert {r["scenario"] for r in rows} == {"bes3", "belle2-lowmass", "belle2-bbg", "stcf-4gev-30ab"}
     for sc in {r["scenario"] for r in rows}:
@@ -424,8 +428,7 @@ def test_dask_local_cluster_run_gives_the_same_tables(fast_run, tmp_path):
     ]:
         assert (tmp_path / "o" / "limits" / rel).read_bytes() == (first / rel).read_bytes(), rel
     rows = [
-        json.loads((folder / "beyond_detector.json").read_text())["rows"]
-        for folder in (tmp_path / "o" / "limits", first)
+        read_beyond_detector(folder / "beyond_detector.json")["rows"] for folder in (tmp_path / "o" / "limits", first)
     ]
     assert rows[0] == [r for r in rows[1] if r["scenario"] == "stcf-4gev-30ab"] != []
 
@@ -437,7 +440,7 @@ def test_report_states_how_far_the_realistic_decay_volume_moves_each_target(fast
     little. A Majorana N decays twice as fast: stronger limits when long-lived. Every step has its column, and the
     realistic curves their tables."""
     out, _ = fast_run
-    data = json.loads((out.parent / "first_run_limits" / "beyond_detector.json").read_text())
+    data = read_beyond_detector(out.parent / "first_run_limits" / "beyond_detector.json")
     assert [s["name"] for s in data["steps"]] == ["geometry", "direction", "realistic", "majorana"]
     rows = {(r["scenario"], r["where"]): r for r in data["rows"]}
     assert {s for s, _ in rows} == {"bes3", "belle2-lowmass", "belle2-bbg", "stcf-4gev-30ab"}
@@ -487,7 +490,7 @@ def test_run_with_the_realistic_detector_says_so_everywhere(tmp_path):
     assert res.returncode == 0, res.stderr
     table = json.loads((tmp_path / "o" / "limits" / "stcf-4gev-30ab_limits.json").read_text())
     assert {r["detector_model"] for r in table["limits"]} == {"realistic"}
-    beyond = json.loads((tmp_path / "o" / "limits" / "beyond_paper.json").read_text())["rows"]
+    beyond = read_beyond_paper(tmp_path / "o" / "limits" / "beyond_paper.json")["rows"]
     assert beyond and not any("binned" in r["variant"] or "shape" in r["variant"] for r in beyond)
     assert "detector model `realistic`" in (tmp_path / "o" / "report.md").read_text()
     assert (tmp_path / "o" / "figures" / "fig3_landscape.png").stat().st_size > 10_000

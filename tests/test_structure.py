@@ -246,3 +246,53 @@ def test_hepdata_lib_is_imported_without_roots_alpha_notice():
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr
     assert "alpha stage" not in res.stderr, res.stderr
+
+
+def test_the_selection_vocabulary_is_one_list():
+    """The schema's selection names, the detector keys each reads and the cuts built for each are one list: every
+    name the schema allows builds its cuts, and a detector without a key the selection reads is refused."""
+    import dataclasses
+    import json
+
+    from dipole_portal.core.config import (
+        BELLE2_SELECTIONS,
+        BES3_SELECTIONS,
+        SCHEMA,
+        SELECTION_NEEDS,
+        get_scenario,
+    )
+    from dipole_portal.selections.cuts import build_selection
+
+    enum = json.loads(SCHEMA.read_text())["properties"]["scenarios"]["additionalProperties"]["properties"]["selection"]
+    assert sorted(enum["enum"]) == sorted(BELLE2_SELECTIONS + BES3_SELECTIONS) == sorted(SELECTION_NEEDS)
+    for names, base in ((BELLE2_SELECTIONS, "belle2-lowmass"), (BES3_SELECTIONS, "stcf-4gev")):
+        sc = get_scenario(base)
+        for name in names:
+            sel = build_selection(dataclasses.replace(sc, selection=name), sc.points[0])
+            assert sel.cuts and all(needed in sc.detector.params for needed in SELECTION_NEEDS[name])
+
+
+def test_a_detector_without_a_key_its_selection_reads_is_refused_on_load(tmp_path):
+    """Every (scenario, key its selection reads) of the packaged configuration: without the key, the file is refused
+    in one line naming a scenario whose selection reads it, the detector and the key."""
+    import json
+    import shutil
+
+    from dipole_portal.core.config import DEFAULT_SCENARIOS, SELECTION_NEEDS, load_scenarios
+    from dipole_portal.core.errors import InputError
+
+    shutil.copytree(DEFAULT_SCENARIOS.parent, tmp_path / "data")
+    raw = json.loads(DEFAULT_SCENARIOS.read_text())
+    tried = 0
+    for s in raw["scenarios"].values():
+        for key in SELECTION_NEEDS[s["selection"]]:
+            doc = json.loads(json.dumps(raw))
+            del doc["detectors"][s["detector"]][key]
+            f = tmp_path / "data" / "mutated.json"
+            f.write_text(json.dumps(doc))
+            with pytest.raises(InputError) as exc:
+                load_scenarios(f)
+            msg = str(exc.value)
+            assert "\n" not in msg and f"{s['detector']} to define {key!r}" in msg, msg
+            tried += 1
+    assert tried >= 20

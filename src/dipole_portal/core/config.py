@@ -27,8 +27,11 @@ from dipole_portal.core.names import NAME_PATTERN, NAME_RULE
 from dipole_portal.core.numerics import SQRT_S_MATCH_GEV
 from dipole_portal.core.schemas import check_schema, key_path
 
+#: The selections a configuration may name (SPEC 3; the schema's ``selection`` enum) and the detector keys each
+#: reads. They are the configuration's vocabulary, so the configuration gate refuses a detector that lacks a key
+#: its selection reads when the file is loaded; the cuts themselves are in ``selections.cuts``.
 BELLE2_SELECTIONS = ("lowmass", "highmass", "bbg", "belle2-basic")
-#: detector keys each selection reads (SPEC 3)
+BES3_SELECTIONS = ("basic", "advanced")
 SELECTION_NEEDS = {
     **{sel: ("beams_GeV", "theta_lab_deg") for sel in BELLE2_SELECTIONS},
     "basic": ("barrel", "endcap"),
