@@ -16,7 +16,13 @@ from typing import Literal
 import numpy as np
 
 from dipole_portal.analysis import verdict
-from dipole_portal.analysis.study_file import ModelStudy, read_beyond_detector, read_beyond_paper, read_model_study
+from dipole_portal.analysis.study_file import (
+    ComparisonRecord,
+    ModelStudy,
+    read_beyond_detector,
+    read_beyond_paper,
+    read_model_study,
+)
 from dipole_portal.core.atomic import write_text_atomic
 from dipole_portal.core.numerics import LOW_BACKGROUND, in_band
 from dipole_portal.core.options import DEFAULT_CC_MODES, DEFAULT_DECAY_MODEL, DecayModel
@@ -130,7 +136,7 @@ def _approximations(ratios: dict) -> list[str]:
     return out + [""]
 
 
-def _qualitative(curves: dict[str, list[LimitRow]], comparisons: list[dict]) -> list[str]:
+def _qualitative(curves: dict[str, list[LimitRow]], comparisons: list[ComparisonRecord]) -> list[str]:
     """The paper's qualitative statements (the configuration's ``comparisons``) checked on the limit tables."""
     out = []
 

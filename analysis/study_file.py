@@ -16,7 +16,7 @@ from typing import Any, NotRequired, TypedDict, cast
 
 from dipole_portal.core.config import SCHEMA as CONFIG_SCHEMA
 from dipole_portal.core.errors import InputError
-from dipole_portal.core.schemas import check_schema, number
+from dipole_portal.core.schemas import check_mass_range, check_schema, number
 from dipole_portal.stats.limit_table import ROW_SCHEMA, LimitRow
 from dipole_portal.stats.limits import LimitResult
 
@@ -32,12 +32,24 @@ class TargetRecord(TypedDict):
     derived: bool
 
 
+class ComparisonRecord(TypedDict):
+    """A qualitative statement of the paper checked on the curves: ``better_everywhere`` and ``ratio`` compare the
+    first of two scenarios with the second (a ratio over lo < m_N < hi GeV where given), ``order_at_lowest_mass``
+    orders two or more."""
+
+    kind: str
+    scenarios: list[str]
+    statement: str
+    lo_GeV: NotRequired[float]
+    hi_GeV: NotRequired[float]
+
+
 class ModelStudy(TypedDict):
     """The decay-model and counting study: the paper's targets in the run, the configuration's comparisons, the
     curves' decay model, every limit of the study, and the run's preset, seed and physics constants."""
 
     targets: list[TargetRecord]
-    comparisons: list[dict[str, Any]]
+    comparisons: list[ComparisonRecord]
     decay_model: str
     limits: list[LimitRow]
     preset: str
@@ -50,26 +62,33 @@ _TARGET_SCHEMA: dict[str, Any] = {
     "required": ["scenario", "lo_GeV", "hi_GeV", "paper_d95", "statement", "derived"],
     "properties": {
         "scenario": {"type": "string"},
-        "lo_GeV": number(minimum=0),
+        "lo_GeV": number(exclusive_minimum=0),
         "hi_GeV": number(exclusive_minimum=0),
         "paper_d95": number(exclusive_minimum=0),
         "statement": {"type": "string"},
         "derived": {"type": "boolean"},
     },
 }
-SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "required": ["targets", "comparisons", "decay_model", "limits", "preset", "seed", "constants"],
-    "properties": {
-        "targets": {"type": "array", "items": _TARGET_SCHEMA},
-        "comparisons": {"type": "array", "items": {"type": "object"}},
-        "decay_model": {"type": "string"},
-        "limits": {"type": "array", "items": ROW_SCHEMA},
-        "preset": {"type": "string"},
-        "seed": {"type": "integer", "minimum": 0},
-        "constants": {"type": "object", "additionalProperties": number()},
-    },
-}
+
+
+@functools.cache
+def model_study_schema() -> dict[str, Any]:
+    """The schema of ``model_study.json``; its comparisons use the configuration's own schema (they are copied
+    from the configuration)."""
+    comparison = json.loads(CONFIG_SCHEMA.read_text())["properties"]["comparisons"]["items"]
+    return {
+        "type": "object",
+        "required": ["targets", "comparisons", "decay_model", "limits", "preset", "seed", "constants"],
+        "properties": {
+            "targets": {"type": "array", "items": _TARGET_SCHEMA},
+            "comparisons": {"type": "array", "items": comparison},
+            "decay_model": {"type": "string"},
+            "limits": {"type": "array", "items": ROW_SCHEMA},
+            "preset": {"type": "string"},
+            "seed": {"type": "integer", "minimum": 0},
+            "constants": {"type": "object", "additionalProperties": number()},
+        },
+    }
 
 
 def read_model_study(path: str | os.PathLike[str]) -> ModelStudy:
@@ -77,7 +96,10 @@ def read_model_study(path: str | os.PathLike[str]) -> ModelStudy:
     from dipole_portal.core.readers import read_json
 
     data = read_json(path, "model study")
-    check_schema(data, SCHEMA, str(path))
+    check_schema(data, model_study_schema(), str(path))
+    for kind in ("targets", "comparisons"):
+        for i, item in enumerate(data[kind]):
+            check_mass_range(item, f"{path}: key {kind}/{i}")
     for i, row in enumerate(data["limits"]):
         try:
             LimitResult(**row).validate()

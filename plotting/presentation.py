@@ -12,6 +12,7 @@ from typing import Any
 from dipole_portal.core.config import Scenario, parse_scenarios, read_configuration
 from dipole_portal.core.errors import InputError
 from dipole_portal.core.names import NAME_PATTERN, NAME_RULE
+from dipole_portal.core.schemas import check_mass_range
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,9 @@ def parse_presentation(raw: dict[str, Any], source: Path, scenarios: dict[str, S
                 curves,
             )
         )
+    for kind in ("targets", "comparisons"):
+        for i, item in enumerate(raw.get(kind, [])):
+            check_mass_range(item, f"{source}: key {kind}/{i}")
     targets = tuple(
         Target(
             known(t["scenario"], f"targets/{i}/scenario"),

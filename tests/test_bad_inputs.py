@@ -183,6 +183,11 @@ CONFIGS = [
     (_mutated(_set(["detectors", "belle2", "theta_lab_deg"], [155.1, 12.4])), ["theta_lab_deg"]),
     (_mutated(_set(["scenarios", "belle2-bbg", "points", 0, "sqrt_s_GeV"], 9.0)), ["sqrt_s_GeV", "contradicts"]),
     (_mutated(_set(["scenarios", "stcf-2gev", "detector"], "cleo")), ["detector", "cleo"]),
+    (_mutated(_set(["targets", 0, "lo_GeV"], 50.0)), ["targets/0", "lo_GeV 50.0", "expected lo_GeV < hi_GeV"]),
+    (_mutated(_set(["comparisons", 1, "hi_GeV"], 0.3)), ["comparisons/1", "hi_GeV 0.3"]),
+    (_mutated(_set(["comparisons", 1, "scenarios"], ["stcf-2gev"])), ["comparisons/1/scenarios", "too short"]),
+    (_mutated(_set(["comparisons", 0, "scenarios"], ["stcf-2gev"] * 3)), ["comparisons/0/scenarios", "too long"]),
+    (_mutated(_set(["comparisons", 2, "scenarios"], ["stcf-2gev"])), ["comparisons/2/scenarios", "too short"]),
 ]
 
 

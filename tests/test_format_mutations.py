@@ -156,7 +156,7 @@ def test_a_limit_table_with_any_value_at_any_key_is_read_or_refused_by_every_rea
 @given(data=st.data())
 def test_a_model_study_with_any_value_at_any_key_is_read_or_refused(limit_table, tmp_path_factory, data):
     """The report's model study: read, and the verdict and model table made from it, or refused in one line."""
-    from dipole_portal.analysis.report import model_table
+    from dipole_portal.analysis.report import _qualitative, model_table
     from dipole_portal.analysis.study_file import read_model_study
     from dipole_portal.analysis.verdict import compute_verdict
     from dipole_portal.core.constants import DEFAULT_CONSTANTS
@@ -164,7 +164,10 @@ def test_a_model_study_with_any_value_at_any_key_is_read_or_refused(limit_table,
     target = {"scenario": "stcf-4gev", "lo_GeV": 0.1, "hi_GeV": 3.0, "paper_d95": 2e-6, "statement": "s"}
     study = {
         "targets": [{**target, "derived": False}],
-        "comparisons": [],
+        "comparisons": [
+            {"kind": k, "scenarios": ["stcf-4gev"] * 2, "lo_GeV": 0.1, "hi_GeV": 3.0, "statement": "s"}
+            for k in ("better_everywhere", "ratio", "order_at_lowest_mass")
+        ],
         "decay_model": "exact",
         "limits": limit_table["limits"],
         "preset": "fast",
@@ -181,6 +184,8 @@ def test_a_model_study_with_any_value_at_any_key_is_read_or_refused(limit_table,
     rows, _ = model_table(read)
     compute_verdict(read, {"stcf-4gev": read["limits"]})
     assert rows[0].startswith("| target")
+    statements = _qualitative({"stcf-4gev": read["limits"]}, read["comparisons"])
+    assert all(line.startswith("- ") and "nan" not in line for line in statements)
 
 
 # -- configuration ---------------------------------------------------------------------------------------------------

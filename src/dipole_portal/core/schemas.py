@@ -73,3 +73,16 @@ def check_schema(doc: Any, schema: Mapping[str, Any], where: str) -> None:
         raise InputError(
             f"{where}: key {key_path(e.absolute_path)}: value {clip(repr(e.instance), 80)} invalid: {clip(what, 200)}"
         )
+
+
+def check_mass_range(item: Mapping[str, Any], where: str) -> None:
+    """A validated record's ``lo_GeV``..``hi_GeV`` mass range, where it has both, is increasing (schemas cannot
+    compare two keys).
+
+    >>> check_mass_range({"lo_GeV": 3.0, "hi_GeV": 0.1}, "c.json: key targets/0")
+    Traceback (most recent call last):
+    ...
+    dipole_portal.core.errors.InputError: c.json: key targets/0: lo_GeV 3.0 and hi_GeV 0.1: expected lo_GeV < hi_GeV
+    """
+    if "lo_GeV" in item and "hi_GeV" in item and not item["lo_GeV"] < item["hi_GeV"]:
+        raise InputError(f"{where}: lo_GeV {item['lo_GeV']!r} and hi_GeV {item['hi_GeV']!r}: expected lo_GeV < hi_GeV")
