@@ -17,7 +17,7 @@ import dipole_portal
 ROOT = Path(__file__).resolve().parents[1]
 #: layers from the bottom up; a module may import its own layer and those below it
 LAYERS = ["core", "samples", "selections", "stats", "plotting", "analysis"]
-FOLDERS = {"core": ROOT / "dipole_portal" / "core", **{n: ROOT / n for n in LAYERS[1:]}}
+FOLDERS = {"core": ROOT / "src" / "dipole_portal" / "core", **{n: ROOT / n for n in LAYERS[1:]}}
 
 
 def _imports(path: Path) -> list[tuple[int, str]]:
@@ -55,7 +55,44 @@ def upward_arrows() -> list[str]:
 
 
 def test_no_import_points_up():
+    assert all(len(list(folder.glob("*.py"))) >= 3 for folder in FOLDERS.values()), FOLDERS  # every layer is read
     assert upward_arrows() == []
+
+
+MAX_FUNCTION_LINES = 60
+MAX_PLAIN_PARAMETERS = 6  # positional-or-keyword; more go in an options object or behind ``*``
+
+
+def oversized_functions(folders: list[Path]) -> list[str]:
+    """Every function (methods and nested ones too) longer than ``MAX_FUNCTION_LINES`` lines, decorators excluded,
+    or with more than ``MAX_PLAIN_PARAMETERS`` positional-or-keyword parameters (``self`` and ``cls`` not counted)."""
+    bad = []
+    for folder in folders:
+        for path in sorted(folder.glob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text())):
+                if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                    continue
+                where = f"{path.name}:{node.lineno} {node.name}"
+                n_lines = (node.end_lineno or node.lineno) - node.lineno + 1
+                plain = [a.arg for a in node.args.posonlyargs + node.args.args if a.arg not in ("self", "cls")]
+                if n_lines > MAX_FUNCTION_LINES:
+                    bad.append(f"{where}: {n_lines} lines")
+                if len(plain) > MAX_PLAIN_PARAMETERS:
+                    bad.append(f"{where}: {len(plain)} positional-or-keyword parameters")
+    return bad
+
+
+def test_no_function_is_long_or_takes_a_long_parameter_list():
+    assert oversized_functions(list(FOLDERS.values())) == []
+
+
+def test_the_size_check_can_fail(tmp_path):
+    body = "\n".join(f"    x{i} = {i}" for i in range(MAX_FUNCTION_LINES))
+    (tmp_path / "big.py").write_text(f"def long():\n{body}\n\n\ndef wide(a, b, c, d, e, f, g, *, h=1):\n    pass\n")
+    assert oversized_functions([tmp_path]) == [
+        "big.py:1 long: 61 lines",
+        "big.py:64 wide: 7 positional-or-keyword parameters",
+    ]
 
 
 def test_the_layer_check_can_fail(tmp_path, monkeypatch):
