@@ -170,16 +170,22 @@ class BeyondDetector(TypedDict):
 
 
 _CALCULATOR = {"anyOf": [{"type": "string"}, {"type": "null"}]}
-BEYOND_PAPER_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "required": ["rows"],
-    "properties": {
-        "rows": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "required": list(BeyondPaperRow.__annotations__),  # every key
-                "properties": {
+
+
+def _record(properties: dict[str, Any], required: list[str] | None = None) -> dict[str, Any]:
+    """A JSON object with these properties, all of them required unless ``required`` names fewer."""
+    return {"type": "object", "required": list(properties) if required is None else required, "properties": properties}
+
+
+def _rows(item: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "array", "items": item}
+
+
+BEYOND_PAPER_SCHEMA: dict[str, Any] = _record(
+    {
+        "rows": _rows(
+            _record(
+                {
                     "scenario": {"type": "string"},
                     "mass_GeV": _POSITIVE,
                     "variant": {"type": "string"},
@@ -187,11 +193,11 @@ BEYOND_PAPER_SCHEMA: dict[str, Any] = {
                     "reference_d95": _POSITIVE,
                     "d95": _POSITIVE,
                     "calculator": _CALCULATOR,
-                },
-            },
-        }
-    },
-}
+                }
+            )
+        )
+    }
+)
 
 
 @functools.cache
@@ -199,37 +205,18 @@ def beyond_detector_schema() -> dict[str, Any]:
     """The schema of ``beyond_detector.json``; its detector keys use the configuration's own schema, from which
     the table copies them."""
     detector = json.loads(CONFIG_SCHEMA.read_text())["properties"]["detectors"]["additionalProperties"]["properties"]
-    return {
-        "type": "object",
-        "required": ["steps", "rows"],
-        "properties": {
-            "steps": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "required": ["name", "adds", "detector_model"],
-                    "properties": {k: {"type": "string"} for k in DetectorStepRecord.__annotations__},
-                },
-            },
-            "rows": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "required": list(DetectorRow.__annotations__),  # every key
-                    "properties": {
-                        "scenario": {"type": "string"},
-                        "mass_GeV": _POSITIVE,
-                        "where": {"type": "string"},
-                        "d95_paper": _POSITIVE,
-                        "calculator": _CALCULATOR,
-                        "d95": {"type": "object", "additionalProperties": _POSITIVE},
-                        "decay_volume": detector["decay_volume"],
-                        "calorimeter_resolution": {"anyOf": [detector["calorimeter_resolution"], {"type": "null"}]},
-                    },
-                },
-            },
-        },
+    step = {k: {"type": "string"} for k in ("name", "adds", "detector_model", "n_type")}
+    row = {
+        "scenario": {"type": "string"},
+        "mass_GeV": _POSITIVE,
+        "where": {"type": "string"},
+        "d95_paper": _POSITIVE,
+        "calculator": _CALCULATOR,
+        "d95": {"type": "object", "additionalProperties": _POSITIVE},
+        "decay_volume": detector["decay_volume"],
+        "calorimeter_resolution": {"anyOf": [detector["calorimeter_resolution"], {"type": "null"}]},
     }
+    return _record({"steps": _rows(_record(step, ["name", "adds", "detector_model"])), "rows": _rows(_record(row))})
 
 
 def read_beyond_paper(path: str | os.PathLike[str]) -> BeyondPaper:
