@@ -41,10 +41,19 @@ def _scenario(scenario: str | Scenario, scenarios_file: str | Path | None) -> Sc
     return scenario if isinstance(scenario, Scenario) else get_scenario(scenario, scenarios_file)
 
 
-def _options(systematics: Systematics, cache: str | Path | None, n_cc_modes: int, **kw: Any) -> AnalysisOptions:
-    """The API's keywords as the options every limit task is made from (``AnalysisOptions`` parses the strings: a
-    bad one is a one-line InputError)."""
-    return AnalysisOptions(n_modes=n_cc_modes, syst=systematics, cache=str(cache or ""), **kw)
+#: the keywords of ``expected_limit`` and ``scan`` that say how a limit is computed -> their ``AnalysisOptions`` name
+_OPTION_NAMES = {
+    **{k: k for k in ("decay_model", "method", "calculator", "events", "seed", "binned", "detector_model", "n_type")},
+    "n_cc_modes": "n_modes",
+    "systematics": "syst",
+}
+
+
+def _options(keywords: dict[str, Any]) -> AnalysisOptions:
+    """A call's keywords (its ``locals()``) as the options every limit task is made from (``AnalysisOptions``
+    parses the strings: a bad one is a one-line InputError)."""
+    chosen = {ours: keywords[api] for api, ours in _OPTION_NAMES.items()}
+    return AnalysisOptions(cache=str(keywords["cache"] or ""), **chosen)
 
 
 def expected_limit(
@@ -66,19 +75,7 @@ def expected_limit(
 ) -> LimitResult:
     """The expected 95% C.L. limit on d (GeV^-1) of ``scenario`` at ``mass_GeV``: chi2 and (``method="cls"``) CLs
     with its bands, in a typed ``LimitResult``."""
-    options = _options(
-        systematics,
-        cache,
-        decay_model=decay_model,
-        method=method,
-        calculator=calculator,
-        events=events,
-        seed=seed,
-        n_cc_modes=n_cc_modes,
-        binned=binned,
-        detector_model=detector_model,
-        n_type=n_type,
-    )
+    options = _options(locals())
     task = options.task(_scenario(scenario, scenarios_file), mass_GeV)
     task.request  # noqa: B018 - validates the mass, events and seed before anything is computed
     return run_task(task).limit
@@ -109,18 +106,6 @@ def scan(
 
     sc = _scenario(scenario, scenarios_file)
     grid = [float(m) for m in masses_GeV] if masses_GeV is not None else log_grid(sc.max_sqrt_s, n_masses)
-    options = _options(
-        systematics,
-        cache,
-        decay_model=decay_model,
-        method=method,
-        calculator=calculator,
-        events=events,
-        seed=seed,
-        n_cc_modes=n_cc_modes,
-        binned=binned,
-        detector_model=detector_model,
-        n_type=n_type,
-    )
+    options = _options(locals())
     with make_executor("serial" if workers == 1 else "processes", workers) as ex:
         return scan_masses(sc, grid, options, ex)

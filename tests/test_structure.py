@@ -275,6 +275,47 @@ def test_the_python_api_has_every_physics_option_of_the_command_line():
             assert name in accepted, (command, param.name, function.__name__)
 
 
+def test_every_option_keyword_of_the_api_reaches_the_tasks(monkeypatch):
+    """Each keyword of ``expected_limit`` and ``scan`` that says how a limit is computed arrives in the tasks'
+    ``AnalysisOptions`` with the value given (none left at its default, none missing)."""
+    import inspect
+
+    from dipole_portal.analysis import api
+    from dipole_portal.stats.models import Systematics
+
+    given = {
+        "decay_model": "helicity",
+        "method": "chi2",
+        "calculator": "asymptotic",
+        "events": 1234,
+        "seed": 7,
+        "n_cc_modes": 1,
+        "binned": True,
+        "systematics": Systematics(0.1, 0.02),
+        "detector_model": "geometry",
+        "n_type": "dirac",
+    }
+    seen = []
+
+    class Done:
+        limit = "computed"
+
+    monkeypatch.setattr(api, "run_task", lambda task: seen.append(task) or Done)
+    monkeypatch.setattr(api, "scan_masses", lambda sc, grid, options, ex: seen.append(options))
+    for function in (api.expected_limit, api.scan):
+        plain = {"scenario", "mass_GeV", "masses_GeV", "n_masses", "workers", "scenarios_file", "cache"}
+        assert set(inspect.signature(function).parameters) - plain == set(given), function.__name__
+    assert api.expected_limit("stcf-4gev", 1.0, **given) == "computed"
+    api.scan("stcf-4gev", [1.0], **given)
+    for options in seen:  # the limit task, then the scan's options: the same field names
+        assert (options.decay_model, options.method, options.calculator) == ("helicity", "chi2", "asymptotic")
+        assert (options.events, options.seed, options.n_modes, options.binned) == (1234, 7, 1, True)
+        assert options.syst == Systematics(0.1, 0.02)
+        assert (options.detector_model, options.n_type) == ("geometry", "dirac")
+    api.scan("stcf-4gev", [1.0], **{**given, "decay_model": "isotropic", "n_type": "majorana"})
+    assert len(seen) == 3 and (seen[-1].decay_model, seen[-1].n_type) == ("isotropic", "majorana")
+
+
 def test_hepdata_lib_is_imported_without_roots_alpha_notice():
     """hepdata_lib imports PyROOT where the ``root`` extra is installed; its alpha-stage notice (a warning whose text
     begins with a newline) is not printed into a run's output."""
