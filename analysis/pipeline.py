@@ -10,13 +10,9 @@ interrupted run resumes.
 from __future__ import annotations
 
 import dataclasses
-import functools
-import hashlib
 import json
 import math
-import shutil
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -35,8 +31,8 @@ from dipole_portal.analysis.study_file import (
 )
 from dipole_portal.analysis.tasks import LimitTask, SampleJob, TaskResult, YieldsRequest, load_cached, run_tasks
 from dipole_portal.analysis.verdict import band_minima
-from dipole_portal.core.atomic import copy_atomic, remove_stale_temporaries, write_json_atomic
-from dipole_portal.core.cache import FIGURE_CODE, SELECTION_CODE, Cache, canonical_json, files_digest
+from dipole_portal.core.atomic import remove_stale_temporaries, write_json_atomic
+from dipole_portal.core.cache import SELECTION_CODE, Cache
 from dipole_portal.core.config import Scenario
 from dipole_portal.core.constants import DEFAULT_CONSTANTS
 from dipole_portal.core.errors import InputError
@@ -58,7 +54,7 @@ from dipole_portal.plotting.presentation import Presentation
 from dipole_portal.stats.models import Systematics
 
 if TYPE_CHECKING:
-    from matplotlib.figure import Figure
+    pass
 
 
 @dataclass(frozen=True)
@@ -713,7 +709,9 @@ def _run_into(output: Path, run: RunSettings, executor: Executor, make_figures: 
     if make_figures:
         t0 = time.perf_counter()
         log(f"[5/{stages}] figures")
-        files["figures"] = make_all_figures(output, run.scenarios, run.names, run.presentation, run.cache)
+        from dipole_portal.analysis.figure_stage import make_all_figures
+
+        files["figures"] = make_all_figures(output, run.scenarios, run.names, run.presentation, run.cache, executor)
         seconds["figures"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         log(f"[6/{stages}] report")
@@ -724,109 +722,3 @@ def _run_into(output: Path, run: RunSettings, executor: Executor, make_figures: 
         seconds["report"] = time.perf_counter() - t0
     write_manifest(output, files, run.as_dict())
     return RunSummary(output, seconds, files, len(tasks) - c.n_cached, c.n_cached, c.n_samples)
-
-
-FigureStep = tuple[str, Callable[[], "Figure | None"]]
-
-
-def figure_steps(
-    output: Path, scenarios: dict[str, Scenario], names: list[str], presentation: Presentation
-) -> list[FigureStep]:
-    """The figures to draw, by name: the configuration's (the paper's), one for each scenario that none of them
-    shows (a custom scenario), the realistic-detector figure, the diagnostics, and the E_gamma-theta_gamma planes."""
-    from dipole_portal.plotting import limit_figures as lf
-    from dipole_portal.plotting.brazil import figure_brazil
-    from dipole_portal.plotting.plane_figures import figure_plane
-
-    curves = lf.load_curves(output / "limits")
-    steps: list[FigureStep] = []
-    for spec in presentation.figures:
-        if not any(n in curves for n in spec.scenarios):
-            continue
-        maker = lf.figure_landscape if spec.kind == "landscape" else lf.figure_from_spec
-        steps.append((spec.name, functools.partial(maker, curves, spec)))
-    shown = presentation.shown()
-    steps += [
-        (f"fig_{n}", functools.partial(lf.figure_limits, {n: curves[n]}))
-        for n in names
-        if n not in shown and n in curves
-    ]
-    realistic = lf.load_curves(output / "limits" / "realistic_detector")
-    if realistic:
-        panels: dict[str, list[str]] = {}
-        for n in realistic:
-            label = "Belle II" if scenarios[n].detector.name == "belle2" else "BESIII / STCF"
-            panels.setdefault(label, []).append(n)
-        steps.append(("fig_detector", lambda: lf.figure_detector(curves, realistic, panels)))
-    steps += [
-        ("diag_brazil", lambda: figure_brazil(output / "limits", output / "workspaces")),
-        ("diag_cls_vs_chi2", lambda: lf.figure_cls_vs_chi2(curves)),
-        ("diag_bands", lambda: lf.figure_bands(curves)),
-    ]
-    return steps + [
-        (f"diag_plane_{n}", functools.partial(figure_plane, scenarios[n], output / "histograms" / f"{n}.root"))
-        for n in names
-    ]
-
-
-def figure_keys(
-    output: Path, scenarios: dict[str, Scenario], names: list[str], presentation: Presentation, steps: list[FigureStep]
-) -> dict[str, dict]:
-    """Each figure's cache key: the digest of the files it is drawn from, the configuration, matplotlib's version
-    and the style in force."""
-    import matplotlib
-
-    # what each figure is drawn from: the tables and workspaces, or one scenario's diagnostic histograms (their
-    # JSON files: the ROOT files carry write times, so their bytes change on every run)
-    tables = files_digest(output / "limits", output / "workspaces")
-    sources = {name: tables for name, _ in steps}
-    sources |= {
-        f"diag_plane_{n}": files_digest(output / "histograms" / f"{n}.json", output / "histograms" / f"{n}_uhi.json")
-        for n in names
-    }
-    # the style in force (a matplotlibrc in the working directory changes it) is part of what a figure is drawn with
-    style_digest = hashlib.sha256(repr(sorted(matplotlib.rcParams.items())).encode()).hexdigest()
-    settings = {
-        "presentation": canonical_json(dataclasses.asdict(presentation)),
-        "matplotlib": matplotlib.__version__,
-        "rcparams": style_digest,
-        "scenarios": {n: scenarios[n].as_dict() for n in names},
-    }
-    return {name: {"figure": name, "inputs": sources[name], **settings} for name, _ in steps}
-
-
-def make_all_figures(
-    output: Path, scenarios: dict[str, Scenario], names: list[str], presentation: Presentation, cache: Cache
-) -> list[Path]:
-    """Every figure from the files of the earlier stages (``limits/``, ``histograms/``), as PDF and PNG.
-
-    Each drawn figure is kept in the cache, keyed on the bytes of the files it is drawn from, the configuration,
-    matplotlib's version and the plotting code (``figure_keys``): a rerun with nothing changed copies them instead
-    of drawing.
-    """
-    from dipole_portal.plotting.style import FORMATS, save, use_style
-
-    use_style()
-    steps = figure_steps(output, scenarios, names, presentation)
-    keys = figure_keys(output, scenarios, names, presentation, steps)
-    folder = output / "figures"
-    folder.mkdir(parents=True, exist_ok=True)  # a warm rerun into a new output folder copies into it
-    paths: list[Path] = []
-    with progress_bar("figures", len(steps)) as advance:
-        for name, step in steps:
-            entries = [cache.entry("figures", {**keys[name], "format": ext}, FIGURE_CODE) for ext in FORMATS]
-            stored = [e.valid_file(ext) for e, ext in zip(entries, FORMATS, strict=True)]
-            if all(p is not None for p in stored):  # the same inputs and plotting code: copy the stored files
-                paths += [
-                    copy_atomic(src, folder / f"{name}.{ext}") for src, ext in zip(stored, FORMATS, strict=True) if src
-                ]
-            else:
-                fig = step()
-                if fig is not None:
-                    drawn = save(fig, folder, name)
-                    for e, ext, src in zip(entries, FORMATS, drawn, strict=True):
-                        with e.writing_file(ext) as tmp:
-                            shutil.copyfile(src, tmp)
-                    paths += drawn
-            advance(1)
-    return paths
