@@ -166,6 +166,8 @@ def make_all_figures(
     with progress_bar(f"figures ({len(steps) - len(jobs)} cached)", len(jobs)) as advance:
         drawn_all = _local(executor).map(draw_figure, jobs, on_done=advance)
     for job, drawn in zip(jobs, drawn_all, strict=True):
+        if not drawn:  # nothing to draw (no workspaces for the Brazil plot): nothing to keep
+            continue
         for e, ext, src in zip(entries[job.name], FORMATS, drawn, strict=True):
             with e.writing_file(ext) as tmp:
                 shutil.copyfile(src, tmp)

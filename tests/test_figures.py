@@ -213,13 +213,15 @@ def test_brazil_diagnostic_names_a_patch_that_does_not_fit(tmp_path, content):
 
 def test_figure_cache_follows_the_style_in_force(tmp_path):
     """A matplotlibrc (here: rcParams changed before drawing) changes the figures, so it changes their cache key:
-    the figures of another style are drawn again, never copied from the cache."""
+    the figures of another style are drawn again, never copied from the cache. Drawn on worker processes, a figure
+    has the style of the process that keyed it, byte for byte as that process draws it."""
     import shutil
 
     import matplotlib
 
-    from dipole_portal.analysis.pipeline import make_all_figures
+    from dipole_portal.analysis.figure_stage import make_all_figures
     from dipole_portal.core.cache import Cache
+    from dipole_portal.core.executors import ProcessExecutor
     from dipole_portal.plotting.presentation import load_configuration
 
     scenarios, presentation = load_configuration()
@@ -235,6 +237,12 @@ def test_figure_cache_follows_the_style_in_force(tmp_path):
         first = entries()
         make_all_figures(out, scenarios, [], presentation, cache)  # same style: copied, nothing new
         assert entries() == first > 0
+        default = {p.name: p.read_bytes() for p in (out / "figures").glob("*.png")}
         matplotlib.rcParams["axes.facecolor"] = "red"
-        make_all_figures(out, scenarios, [], presentation, cache)
+        with ProcessExecutor(2) as workers:
+            make_all_figures(out, scenarios, [], presentation, cache, workers)
         assert entries() == 2 * first  # every figure drawn again under the new key
+        red = {p.name: p.read_bytes() for p in (out / "figures").glob("*.png")}
+        assert red.keys() == default.keys() and all(red[n] != default[n] for n in red)  # the workers drew in red
+        make_all_figures(out, scenarios, [], presentation, Cache(tmp_path / "serial"))  # the same, in this process
+        assert {p.name: p.read_bytes() for p in (out / "figures").glob("*.png")} == red
