@@ -61,6 +61,24 @@ def test_an_evicted_sample_keeps_what_it_cost_and_clear_forgets_it(tmp_path):
     assert not (tmp_path / "c" / EVICTED).exists() and entry.recorded_seconds() is None
 
 
+def test_the_eviction_ledger_is_read_once_per_version(tmp_path):
+    """A warm run asks the ledger about thousands of evicted samples: it is parsed once, and again only when a later
+    eviction has rewritten it (the second eviction's entries are then known too)."""
+    from dipole_portal.core import cache as cache_module
+
+    cache = Cache(tmp_path / "c")
+    now = time.time()
+    entries = [_sample(cache, i, 10_000, now - 100 + i) for i in range(6)]
+    seconds = [e.recorded_seconds() for e in entries]
+    assert cache.evict(cache.info()["samples"]["bytes"] // 2).entries == 3
+    cache_module._read_ledger.cache_clear()
+    assert [e.recorded_seconds() for e in entries[:3] * 50] == seconds[:3] * 50
+    assert cache_module._read_ledger.cache_info().misses == 1  # 150 questions, one read
+    assert cache.evict(0).entries == 3  # a new version of the ledger, holding all six
+    assert [e.recorded_seconds() for e in entries] == seconds
+    assert cache_module._read_ledger.cache_info().misses == 2
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [("500MB", 500 * 10**6), ("2gb", 2 * 10**9), ("1.5 GB", 1_500_000_000), ("0", 0), ("none", None), ("", 10**9)],

@@ -24,6 +24,7 @@ True
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import os
@@ -31,6 +32,7 @@ import re
 import shutil
 import stat
 import time
+import types
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -362,12 +364,24 @@ class Entry:
 EVICTED = "evicted.json"
 
 
-def _evicted_seconds(root: Path) -> dict[str, float]:
+def _evicted_seconds(root: Path) -> Mapping[str, float]:
+    """The ledger of evicted entries' CPU seconds; read once per version of the file (a report asks it about
+    thousands of evicted samples), so it is read-only: copy it to change it."""
     try:
-        v = json.loads((root / EVICTED).read_bytes()).get("cpu_seconds", {})
+        st = (root / EVICTED).stat()
+    except OSError:
+        return {}
+    return _read_ledger(str(root / EVICTED), st.st_ino, st.st_mtime_ns, st.st_size)
+
+
+@functools.lru_cache(maxsize=4)
+def _read_ledger(path: str, inode: int, mtime_ns: int, size: int) -> Mapping[str, float]:
+    """``path``'s ledger; the file's inode, modification time and size make a new version a new call."""
+    try:
+        v = json.loads(Path(path).read_bytes()).get("cpu_seconds", {})
     except (OSError, ValueError, AttributeError):
         return {}
-    return v if isinstance(v, dict) else {}
+    return types.MappingProxyType(v) if isinstance(v, dict) else {}
 
 
 def _digest(inputs: Any, content: Any) -> str:
@@ -441,7 +455,7 @@ class Cache:
                     st = record.stat()
                     candidates.append((max(st.st_atime, st.st_mtime), kind, record.stem))
         n = freed = 0
-        ledger = _evicted_seconds(self.root)
+        ledger = dict(_evicted_seconds(self.root))
         for _, kind, key in sorted(candidates):
             if total - freed <= limit:
                 break
