@@ -72,11 +72,25 @@ def figure_steps(
     ]
 
 
+def current_style() -> dict[str, Any]:
+    """The style in force (``rcParams``, the backend aside): what a figure is drawn with here or on a worker, and
+    part of its cache key (a matplotlibrc in the working directory changes it)."""
+    import matplotlib
+
+    rc = matplotlib.rcParams
+    return {k: rc[k] for k in rc if k != "backend"}
+
+
 def figure_keys(
-    output: Path, scenarios: dict[str, Scenario], names: list[str], presentation: Presentation, steps: list[FigureStep]
+    output: Path,
+    scenarios: dict[str, Scenario],
+    names: list[str],
+    presentation: Presentation,
+    steps: list[FigureStep],
+    style: dict[str, Any],
 ) -> dict[str, dict]:
     """Each figure's cache key: the digest of the files it is drawn from, the configuration, matplotlib's version
-    and the style in force."""
+    and the ``style`` it is drawn with."""
     import matplotlib
 
     # what each figure is drawn from: the tables and workspaces, or one scenario's diagnostic histograms (their
@@ -87,8 +101,7 @@ def figure_keys(
         f"diag_plane_{n}": files_digest(output / "histograms" / f"{n}.json", output / "histograms" / f"{n}_uhi.json")
         for n in names
     }
-    # the style in force (a matplotlibrc in the working directory changes it) is part of what a figure is drawn with
-    style_digest = hashlib.sha256(repr(sorted(matplotlib.rcParams.items())).encode()).hexdigest()
+    style_digest = hashlib.sha256(repr(sorted(style.items())).encode()).hexdigest()
     settings = {
         "presentation": canonical_json(dataclasses.asdict(presentation)),
         "matplotlib": matplotlib.__version__,
@@ -139,13 +152,12 @@ def make_all_figures(
     matplotlib's version, the style and the plotting code (``figure_keys``): a rerun with nothing changed copies
     them instead of drawing. The others are drawn on ``executor``'s local workers (``draw_figure``).
     """
-    import matplotlib
-
     from dipole_portal.plotting.style import FORMATS, use_style
 
     use_style()
+    style = current_style()
     steps = figure_steps(output, scenarios, names, presentation)
-    keys = figure_keys(output, scenarios, names, presentation, steps)
+    keys = figure_keys(output, scenarios, names, presentation, steps, style)
     folder = output / "figures"
     folder.mkdir(parents=True, exist_ok=True)  # a warm rerun into a new output folder copies into it
     entries = {
@@ -153,7 +165,6 @@ def make_all_figures(
     }
     paths: list[Path] = []
     jobs = []
-    rc = matplotlib.rcParams
     for name, step in steps:
         stored = [e.valid_file(ext) for e, ext in zip(entries[name], FORMATS, strict=True)]
         if all(p is not None for p in stored):  # the same inputs and plotting code: copy the stored files
@@ -161,7 +172,7 @@ def make_all_figures(
                 copy_atomic(src, folder / f"{name}.{ext}") for src, ext in zip(stored, FORMATS, strict=True) if src
             ]
         else:
-            jobs.append(FigureJob(name, step, folder, {k: rc[k] for k in rc if k != "backend"}))
+            jobs.append(FigureJob(name, step, folder, style))
     jobs.sort(key=lambda j: j.name not in SLOW_FIGURES)  # the slow ones first, the others in their order
     with progress_bar(f"figures ({len(steps) - len(jobs)} cached)", len(jobs)) as advance:
         drawn_all = _local(executor).map(draw_figure, jobs, on_done=advance)

@@ -15,7 +15,7 @@ import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, cast
 
 import numpy as np
 
@@ -52,9 +52,6 @@ from dipole_portal.core.progress import log, progress_bar, warn
 from dipole_portal.core.transaction import check_output_folder, output_transaction, remove_output
 from dipole_portal.plotting.presentation import Presentation
 from dipole_portal.stats.models import Systematics
-
-if TYPE_CHECKING:
-    pass
 
 
 @dataclass(frozen=True)

@@ -10,13 +10,12 @@ All are written by ``run``; a hand-edited or foreign file is refused in one line
 from __future__ import annotations
 
 import functools
-import json
 import os
 from typing import Any, NotRequired, TypedDict, cast
 
-from dipole_portal.core.config import SCHEMA as CONFIG_SCHEMA
+from dipole_portal.core.config import config_schema
 from dipole_portal.core.errors import InputError
-from dipole_portal.core.schemas import check_mass_range, check_schema, number
+from dipole_portal.core.schemas import POSITIVE, check_mass_range, check_schema, number, or_null
 from dipole_portal.stats.limit_table import ROW_SCHEMA, LimitRow
 from dipole_portal.stats.limits import LimitResult
 
@@ -75,7 +74,7 @@ _TARGET_SCHEMA: dict[str, Any] = {
 def model_study_schema() -> dict[str, Any]:
     """The schema of ``model_study.json``; its comparisons use the configuration's own schema (they are copied
     from the configuration)."""
-    comparison = json.loads(CONFIG_SCHEMA.read_text())["properties"]["comparisons"]["items"]
+    comparison = config_schema()["properties"]["comparisons"]["items"]
     return {
         "type": "object",
         "required": ["targets", "comparisons", "decay_model", "limits", "preset", "seed", "constants"],
@@ -106,9 +105,6 @@ def read_model_study(path: str | os.PathLike[str]) -> ModelStudy:
         except (TypeError, ValueError) as exc:
             raise InputError(f"{path}: key limits/{i}: not a limit ({' '.join(str(exc).split())[:200]})") from None
     return cast(ModelStudy, data)
-
-
-_POSITIVE = number(exclusive_minimum=0, maximum=1e30)  # a mass [GeV] or a limit [GeV^-1]
 
 
 class BeyondPaperRow(TypedDict):
@@ -169,7 +165,7 @@ class BeyondDetector(TypedDict):
     rows: list[DetectorRow]
 
 
-_CALCULATOR = {"anyOf": [{"type": "string"}, {"type": "null"}]}
+_CALCULATOR = or_null({"type": "string"})
 
 
 def _record(properties: dict[str, Any], required: list[str] | None = None) -> dict[str, Any]:
@@ -187,11 +183,11 @@ BEYOND_PAPER_SCHEMA: dict[str, Any] = _record(
             _record(
                 {
                     "scenario": {"type": "string"},
-                    "mass_GeV": _POSITIVE,
+                    "mass_GeV": POSITIVE,
                     "variant": {"type": "string"},
                     "reference": {"type": "string"},
-                    "reference_d95": _POSITIVE,
-                    "d95": _POSITIVE,
+                    "reference_d95": POSITIVE,
+                    "d95": POSITIVE,
                     "calculator": _CALCULATOR,
                 }
             )
@@ -204,17 +200,17 @@ BEYOND_PAPER_SCHEMA: dict[str, Any] = _record(
 def beyond_detector_schema() -> dict[str, Any]:
     """The schema of ``beyond_detector.json``; its detector keys use the configuration's own schema, from which
     the table copies them."""
-    detector = json.loads(CONFIG_SCHEMA.read_text())["properties"]["detectors"]["additionalProperties"]["properties"]
+    detector = config_schema()["properties"]["detectors"]["additionalProperties"]["properties"]
     step = {k: {"type": "string"} for k in ("name", "adds", "detector_model", "n_type")}
     row = {
         "scenario": {"type": "string"},
-        "mass_GeV": _POSITIVE,
+        "mass_GeV": POSITIVE,
         "where": {"type": "string"},
-        "d95_paper": _POSITIVE,
+        "d95_paper": POSITIVE,
         "calculator": _CALCULATOR,
-        "d95": {"type": "object", "additionalProperties": _POSITIVE},
+        "d95": {"type": "object", "additionalProperties": POSITIVE},
         "decay_volume": detector["decay_volume"],
-        "calorimeter_resolution": {"anyOf": [detector["calorimeter_resolution"], {"type": "null"}]},
+        "calorimeter_resolution": or_null(detector["calorimeter_resolution"]),
     }
     return _record({"steps": _rows(_record(step, ["name", "adds", "detector_model"])), "rows": _rows(_record(row))})
 

@@ -15,7 +15,7 @@ import uproot
 
 from dipole_portal.core.atomic import atomic_path, write_text_atomic
 from dipole_portal.core.errors import InputError
-from dipole_portal.core.schemas import check_schema, number
+from dipole_portal.core.schemas import POSITIVE, check_schema
 
 N_E_BINS = 25
 N_THETA_BINS = 36
@@ -198,7 +198,6 @@ class DiagnosticMeta(TypedDict):
     cutflow_nunugamma: dict[str, Any]
 
 
-_POSITIVE = number(exclusive_minimum=0, maximum=1e30)
 DIAGNOSTIC_META_SCHEMA: dict[str, Any] = {
     "type": "object",
     "required": ["meta"],
@@ -208,7 +207,7 @@ DIAGNOSTIC_META_SCHEMA: dict[str, Any] = {
             "required": list(DiagnosticMeta.__annotations__),  # every key
             "properties": {
                 **{k: {"type": "string"} for k in ("scenario", "label", "decay_model", "units", "events_per_bin")},
-                **{k: _POSITIVE for k in ("sqrt_s_GeV", "lumi_fb", "mass_GeV", "d_ref_GeV_inv")},
+                **{k: POSITIVE for k in ("sqrt_s_GeV", "lumi_fb", "mass_GeV", "d_ref_GeV_inv")},
                 "n_cc_modes": {"enum": [1, 2]},
                 "axes": {"type": "object", "additionalProperties": {"type": "string"}},
                 "cutflow_signal": {"type": "object"},

@@ -12,9 +12,8 @@ from typing import Any, NotRequired, TypedDict, cast
 
 from dipole_portal.core.errors import InputError
 from dipole_portal.core.options import DecayModel, DetectorModel, Method, NType
-from dipole_portal.core.schemas import check_schema, number
+from dipole_portal.core.schemas import POSITIVE, check_schema, number, or_null
 
-_POSITIVE = number(exclusive_minimum=0, maximum=1e30)
 _COUNT = number(minimum=0, maximum=1e30)  # expected events
 
 #: a row of a limit table: every field of ``LimitResult`` with its type and range (d in GeV^-1, m_N in GeV)
@@ -24,26 +23,24 @@ ROW_SCHEMA: dict[str, Any] = {
     "required": [],  # filled below: every field
     "properties": {
         "scenario": {"type": "string"},
-        "mass_GeV": _POSITIVE,
+        "mass_GeV": POSITIVE,
         "decay_model": {"enum": [str(m) for m in DecayModel]},
         "n_cc_modes": {"enum": [1, 2]},
         "method": {"enum": [str(m) for m in Method]},
         "model": {"type": "string"},
-        "d95": _POSITIVE,
-        "d95_chi2": _POSITIVE,
-        "d95_cls": {"anyOf": [_POSITIVE, {"type": "null"}]},
-        "d95_cls_bands": {
-            "anyOf": [{"type": "array", "items": _POSITIVE, "minItems": 5, "maxItems": 5}, {"type": "null"}]
-        },
-        "calculator": {"anyOf": [{"type": "string"}, {"type": "null"}]},
+        "d95": POSITIVE,
+        "d95_chi2": POSITIVE,
+        "d95_cls": or_null(POSITIVE),
+        "d95_cls_bands": or_null({"type": "array", "items": POSITIVE, "minItems": 5, "maxItems": 5}),
+        "calculator": or_null({"type": "string"}),
         "signal_events": _COUNT,
         "background_events": _COUNT,
         "background_events_irreducible": _COUNT,
         "efficiency": {"type": "array", "items": number(minimum=0, maximum=1)},
-        "channels": {"type": "array", "minItems": 1, "items": _POSITIVE},
+        "channels": {"type": "array", "minItems": 1, "items": POSITIVE},
         "hypotests": {"type": "integer", "minimum": 0},
-        "systematics": {"anyOf": [{"type": "object"}, {"type": "null"}]},
-        "d95_mc_rel_err": {"anyOf": [number(minimum=0, maximum=1e6), {"type": "null"}]},
+        "systematics": or_null({"type": "object"}),
+        "d95_mc_rel_err": or_null(number(minimum=0, maximum=1e6)),
         "detector_model": {"enum": [str(m) for m in DetectorModel]},
         "n_type": {"enum": [str(m) for m in NType]},
     },

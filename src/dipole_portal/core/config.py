@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import functools
 import json
 import math
 from dataclasses import dataclass, field
@@ -41,6 +42,13 @@ SELECTION_NEEDS = {
 DATA = resources.files("dipole_portal.core") / "data"
 DEFAULT_SCENARIOS = Path(str(DATA / "scenarios.json"))
 SCHEMA = Path(str(DATA / "scenarios.schema.json"))
+
+
+@functools.cache
+def config_schema() -> dict[str, Any]:
+    """The configuration's JSON schema (``SCHEMA``), read once; the run's study files reuse parts of it."""
+    schema: dict[str, Any] = json.loads(SCHEMA.read_text())
+    return schema
 
 
 @dataclass(frozen=True)
@@ -275,7 +283,7 @@ def parse_scenarios(raw: Any, source: Path) -> dict[str, Scenario]:
         _check_finite(raw, source)
     except RecursionError:
         raise InputError(f"{source}: JSON nested too deeply; not a configuration file") from None
-    check_schema(raw, json.loads(SCHEMA.read_text()), str(source))
+    check_schema(raw, config_schema(), str(source))
     _check_ranges(raw, source)
     detectors = {}
     for name, d in raw["detectors"].items():

@@ -60,6 +60,15 @@ def number(
     return out
 
 
+#: a positive, finite JSON number: a mass [GeV], an energy, a coupling d [GeV^-1] or a luminosity
+POSITIVE = number(exclusive_minimum=0, maximum=1e30)
+
+
+def or_null(schema: Mapping[str, Any]) -> dict[str, Any]:
+    """``schema`` or JSON null."""
+    return {"anyOf": [dict(schema), {"type": "null"}]}
+
+
 def check_schema(doc: Any, schema: Mapping[str, Any], where: str) -> None:
     """Raise InputError (one line, led by ``where``) for the first violation of ``schema`` in ``doc``; the failing
     value is quoted shortened, so a structural error at the top does not print the whole document."""
