@@ -121,8 +121,9 @@ class ExpectedAsymptoticCLs:
     ``pyhf.infer.hypotest`` runs five fits per mu: free and fixed-mu fits to the observed data, the fit that
     builds the Asimov data, and free and fixed-mu fits to that Asimov data. For expected limits on Asimov
     background-only data the observed fits repeat the Asimov ones, and the Asimov data and its free fit do not
-    depend on mu: they are done once here, and each mu costs only the fixed-mu fit. The expected CLs values
-    then come from pyhf's own ``AsymptoticCalculator`` distributions (tested equal to ``hypotest``).
+    depend on mu: they are done once here, and each mu costs only the fixed-mu fit, which gives sqrt(q_mu,A).
+    The expected CLs values then come from pyhf's own ``AsymptoticCalculator`` distributions (tested equal to
+    ``hypotest``), which depend on mu only through sqrt(q_mu,A).
     """
 
     def __init__(self, model: pyhf.pdf.Model, data: list[float], bounds: list[tuple[float, float]]) -> None:
@@ -135,14 +136,80 @@ class ExpectedAsymptoticCLs:
             self.asimov, model, self.init, bounds, self.fixed, return_fitted_val=True
         )
 
-    def __call__(self, mu: float) -> np.ndarray:
+    def sqrt_q_asimov(self, mu: float) -> float:
+        """sqrt(q~_mu) on the Asimov background-only data: one fixed-mu fit."""
         _, twice_nll = pyhf.infer.mle.fixed_poi_fit(
             mu, self.asimov, self.model, self.init, self.bounds, self.fixed, return_fitted_val=True
         )
-        self.calc.sqrtqmuA_v = np.sqrt(max(float(twice_nll - self.twice_nll_free), 0.0))
-        sb, b = self.calc.distributions(mu)
-        _, _, cls = self.calc.expected_pvalues(sb, b)
-        return np.asarray(cls, dtype=float).ravel()
+        return math.sqrt(max(float(twice_nll - self.twice_nll_free), 0.0))
+
+    def __call__(self, mu: float) -> np.ndarray:
+        return expected_cls_at(self.calc, self.sqrt_q_asimov(mu))
+
+
+def expected_cls_at(calc: pyhf.infer.calculators.AsymptoticCalculator, sqrt_q: float) -> np.ndarray:
+    """pyhf's five expected CLs values (-2 .. +2 sigma) where sqrt(q~_mu,A) = ``sqrt_q`` (no fit)."""
+    calc.sqrtqmuA_v = sqrt_q
+    sb, b = calc.distributions(1.0)  # the asymptotic distributions depend on sqrt(q_mu,A) alone
+    _, _, cls = calc.expected_pvalues(sb, b)
+    return np.asarray(cls, dtype=float).ravel()
+
+
+def band_sqrt_q(calc: pyhf.infer.calculators.AsymptoticCalculator) -> np.ndarray:
+    """The sqrt(q~_mu,A) at which each band's expected CLs is alpha, from pyhf's own distributions.
+
+    In the Gaussian limit it is Phi^-1(1 - alpha Phi(k)) + k, 1.96 for the median (pyhf's clipped-normal
+    distributions only matter below the values here).
+    """
+    return np.array(
+        [optimize.brentq(lambda t, k=k: expected_cls_at(calc, t)[k] - ALPHA, 1e-6, 40.0, xtol=1e-12) for k in range(5)]
+    )
+
+
+def _solve_sqrt_q(
+    sqrt_q_of_mu: Callable[[float], float], targets: np.ndarray, guess: float, tol: float = 1e-3
+) -> tuple[np.ndarray, int]:
+    """mu at which sqrt(q_mu,A) reaches each target, to ``tol`` in ln mu; returns the roots and the evaluations.
+
+    sqrt(q_mu,A) rises with mu, in proportion to it for a Gaussian count and faster for a Poisson one, so ln sqrt(q)
+    against ln mu is close to a line of slope 1 or more: every step is a secant in those logs through the two
+    evaluations nearest the target (bracketing it where it is bracketed, so the steps cannot leave the bracket),
+    and a residual below ``tol`` in ln sqrt(q) is below ``tol`` in ln mu. All five roots share the evaluations.
+    """
+    ln_sqrt_q: dict[float, float] = {}
+
+    def at(x: float) -> float:
+        if x not in ln_sqrt_q:
+            ln_sqrt_q[x] = math.log(max(sqrt_q_of_mu(math.exp(x)), 1e-300))
+        return ln_sqrt_q[x]
+
+    roots = []
+    for target in np.log(targets):
+        x = math.log(max(guess, 1e-12)) if not ln_sqrt_q else _secant_step(ln_sqrt_q, float(target))
+        for _ in range(60):
+            if abs(at(x) - target) < tol:
+                break
+            x = _secant_step(ln_sqrt_q, float(target))
+        else:
+            raise RuntimeError(f"sqrt(q_mu,A) = {math.exp(target):.4g} not reached: {sorted(ln_sqrt_q.items())}")
+        roots.append(x)
+    return np.exp(np.maximum.accumulate(roots)), len(ln_sqrt_q)
+
+
+def _secant_step(points: dict[float, float], target: float) -> float:
+    """The next ln mu for ln sqrt(q) = ``target`` from the evaluations so far (ln mu -> ln sqrt(q)), see above."""
+    below = [x for x, y in points.items() if y < target]
+    above = [x for x, y in points.items() if y > target]
+    if below and above:  # a bracket: interpolate inside it, at least a tenth of its width from either end
+        lo, hi = max(below), min(above)
+        x = lo + (target - points[lo]) * (hi - lo) / (points[hi] - points[lo])
+        return min(max(x, lo + 0.1 * (hi - lo)), hi - 0.1 * (hi - lo))
+    near = sorted(points, key=lambda x: abs(points[x] - target))[:2]
+    slope = 1.0
+    if len(near) == 2 and near[0] != near[1]:
+        slope = (points[near[0]] - points[near[1]]) / (near[0] - near[1])
+    step = (target - points[near[0]]) / min(max(slope, 0.5), 4.0)
+    return near[0] + max(min(step, 3.0), -3.0)  # at most a factor e^3 in mu per step
 
 
 def asymptotic_limits(spec: dict[str, Any], guess: float = 1.0) -> MuLimits:
@@ -157,30 +224,31 @@ def _asymptotic_limits(spec: dict[str, Any], guess: float) -> MuLimits:
     data = ws.data(model)
     bounds = model.config.suggested_bounds()
     bounds[model.config.poi_index] = (0.0, max(100.0, 50 * guess))
+    expected: ExpectedAsymptoticCLs | None = None
     try:
         expected = ExpectedAsymptoticCLs(model, data, bounds)
+        calc = expected.calc
     except pyhf.exceptions.FailedMinimization:
-        expected = None
+        calc = pyhf.infer.calculators.AsymptoticCalculator(data, model, par_bounds=bounds, test_stat="qtilde")
 
-    def cls(mu: float) -> np.ndarray:
+    def sqrt_q(mu: float) -> float:
         nonlocal expected
         if mu > bounds[model.config.poi_index][1] / 2:
             bounds[model.config.poi_index] = (0.0, 4 * mu)
         if expected is not None:
             try:
-                return expected(mu)
+                return expected.sqrt_q_asimov(mu)
             except pyhf.exceptions.FailedMinimization:
                 expected = None  # from here on, pyhf's full hypotest with the scipy fallback below
+        kwargs = {"test_stat": "qtilde", "par_bounds": bounds, "return_calculator": True}
         try:
-            res = pyhf.infer.hypotest(mu, data, model, test_stat="qtilde", return_expected_set=True, par_bounds=bounds)
+            _, full = pyhf.infer.hypotest(mu, data, model, **kwargs)
         except pyhf.exceptions.FailedMinimization:
             with pyhf_backend(optimizer="scipy"):  # iminuit did not converge: this point with scipy
-                res = pyhf.infer.hypotest(
-                    mu, data, model, test_stat="qtilde", return_expected_set=True, par_bounds=bounds
-                )
-        return np.asarray(res[1], dtype=float).ravel()
+                _, full = pyhf.infer.hypotest(mu, data, model, **kwargs)
+        return float(full.sqrtqmuA_v)
 
-    bands, n = _solve_bands(cls, guess)
+    bands, n = _solve_sqrt_q(sqrt_q, band_sqrt_q(calc), guess)
     return MuLimits(bands, "asymptotic", n)
 
 

@@ -418,3 +418,48 @@ def test_mc_uncertainty_of_d95_follows_the_propagation_law(tmp_path, events):
     )
     assert r.d95_mc_rel_err == pytest.approx(expected, rel=0.02)
     assert 1e-4 < r.d95_mc_rel_err < 0.05 * math.sqrt(1e4 / events)
+
+
+def test_band_targets_are_the_gaussian_cls_rule():
+    """Each band's limit is where sqrt(q_mu,A) reaches the value at which pyhf's asymptotic expected CLs is 0.05:
+    Phi^-1(1 - 0.05 Phi(k)) + k for band k, whatever the model (the distributions depend on sqrt(q_mu,A) alone)."""
+    from dipole_portal.stats.cls import band_sqrt_q, expected_cls_at
+
+    model = pyhf.simplemodels.uncorrelated_background(signal=[3.0, 1.0], bkg=[40.0, 7.0], bkg_uncertainty=[4.0, 1.0])
+    calc = pyhf.infer.calculators.AsymptoticCalculator([40.0, 7.0, *model.config.auxdata], model, test_stat="qtilde")
+    targets = band_sqrt_q(calc)
+    closed = [stats.norm.ppf(1 - 0.05 * stats.norm.cdf(k)) + k for k in (-2, -1, 0, 1, 2)]
+    assert targets == pytest.approx(closed, rel=1e-9)
+    assert np.diag([expected_cls_at(calc, t) for t in targets]) == pytest.approx([0.05] * 5, rel=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("signal", "background", "syst"),
+    [
+        ([1.0], [300.0], Systematics()),
+        ([0.5, 2.0, 1.0], [4.0, 30.0, 3000.0], Systematics()),
+        ([1.0, 1.0], [2.0, 50.0], Systematics(background_norm=0.1, luminosity=0.02)),
+        ([3.0], [8.0], Systematics(background_norm=0.3)),
+    ],
+)
+def test_asymptotic_limits_equal_pyhf_upper_limit(signal, background, syst):
+    """Our root finding (secants of ln sqrt(q_mu,A) in ln mu, from one fixed-mu fit per step) gives pyhf's own
+    expected limits (``upper_limit`` root finding with TOMS748 on full hypotests) to their common tolerance, 2e-3
+    in ln mu, in every band: Gaussian and Poisson counts, with and without normalisation systematics."""
+    from dipole_portal.stats.cls import pyhf_upper_limit
+
+    scale = 1.5 * math.sqrt(sum(background)) / sum(signal)  # mu limits near 1, inside pyhf's bounds (0, 10)
+    signal = [scale * s for s in signal]
+    y = synthetic([4.0] * len(signal), 1.0)
+    spec = build_spec(y, 1e-5, syst=syst)
+    for channel, s, b in zip(spec["channels"], signal, background, strict=True):
+        channel["samples"][0]["data"] = [s]
+        channel["samples"][1]["data"] = [b]
+        for sample in channel["samples"][2:]:
+            sample["data"] = [0.0]
+    for obs, b in zip(spec["observations"], background, strict=True):
+        obs["data"] = [b]
+    ours = asymptotic_limits(spec, guess=1.0)
+    theirs, _ = pyhf_upper_limit(spec, rtol=1e-4)
+    assert np.allclose(np.log(ours.bands), np.log(theirs), atol=2e-3), (ours.bands, theirs)
+    assert ours.hypotests <= 12
