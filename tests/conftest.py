@@ -29,6 +29,8 @@ QUICK_MODULES = {
     "test_decay_volume",
     "test_spin_correlation",
     "test_structure",
+    "test_electroweak_matrix_element",
+    "test_electroweak_background",
 }
 
 
