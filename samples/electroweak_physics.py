@@ -246,6 +246,32 @@ def n_polarisation(
     return longitudinal / total, transverse / total
 
 
+def event_weights(
+    angles: tuple[ArrayLike, ArrayLike, ArrayLike],
+    sqrt_s: float,
+    mass: float,
+    dipole: ElectroweakDipole,
+    ew: Electroweak = DEFAULT_EW,
+) -> np.ndarray:
+    """Weights that turn a photon-only, unpolarised sample with isotropic decays (the samples ``run`` makes) into
+    this dipole's production and exact decay law: the electroweak sigma is then the sample's sigma times the
+    weights' mean, which is sum_h 2 w_h |d_h|^2 / d_ref^2 in expectation (all three shapes integrate alike).
+
+    ``angles`` = (z, cos theta*, cos psi) of each event (``samples.reweight.decay_angles``). The weight is
+    [D_ew (1 - P_L cos theta* - P_T sin theta* cos psi)] / D_photon with D_ew = sum_h r_h g_h(z) (``n_polarisation``)
+    and D_photon = (g_L + g_R) / 2, divided by sum_h r_h: mean 1 for a photon-only dipole of any strength, and in
+    [0, 4] for any dipole and polarisation (g_h <= 2 D_photon, |P| <= 1).
+    """
+    z, cos_star, cos_psi = (np.asarray(a, dtype=float) for a in angles)
+    rates = _helicity_rates(sqrt_s, dipole, ew)
+    p_l, p_t = n_polarisation(z, sqrt_s, mass, dipole, ew)
+    g_l, g_r = helicity_shapes(z, sqrt_s, mass)
+    sin_star = np.sqrt(np.maximum(0.0, 1 - cos_star * cos_star))
+    law = (rates[0] * g_l + rates[1] * g_r) * (1 - p_l * cos_star - p_t * sin_star * cos_psi)
+    weights: np.ndarray = law / ((g_l + g_r) / 2) / rates.sum()
+    return weights
+
+
 def width_nu_gamma_GeV(mass: float, dipole: ElectroweakDipole) -> float:
     """Gamma(N -> nu gamma) = d_gamma^2 m^3 / (4 pi) (Dirac N; paper eq. 4)."""
     return dipole.d_gamma**2 * mass**3 / (4 * math.pi)
