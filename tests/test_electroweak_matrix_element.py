@@ -23,17 +23,8 @@ from dipole_portal.core.constants import DEFAULT_CONSTANTS as C
 from dipole_portal.samples import electroweak_physics as ew
 from dipole_portal.samples import signal_physics
 from dipole_portal.samples.reweight import decay_angles
+from tests.dirac import GAMMA, METRIC, P_L, P_R, PAULI, SIGMA
 
-# -- Dirac algebra (Dirac representation, metric +---) -------------------------------------------------------
-_I2, _Z2 = np.eye(2), np.zeros((2, 2))
-PAULI = np.array([[[0, 1], [1, 0]], [[0, -1j], [1j, 0]], [[1, 0], [0, -1]]], complex)
-GAMMA = np.array(
-    [np.block([[_I2, _Z2], [_Z2, -_I2]]).astype(complex)] + [np.block([[_Z2, s], [-s, _Z2]]) for s in PAULI]
-)
-METRIC = np.array([1.0, -1.0, -1.0, -1.0])
-GAMMA5 = 1j * GAMMA[0] @ GAMMA[1] @ GAMMA[2] @ GAMMA[3]
-P_L, P_R = (np.eye(4) - GAMMA5) / 2, (np.eye(4) + GAMMA5) / 2
-SIGMA = np.array([[0.5j * (GAMMA[m] @ GAMMA[n] - GAMMA[n] @ GAMMA[m]) for n in range(4)] for m in range(4)])
 E_CHARGE = math.sqrt(4 * math.pi * C.alpha)
 G_L, G_R = -0.5 + C.sin2_theta_w, C.sin2_theta_w
 MZ, GZ = ew.Z_BOSON.mass_GeV, ew.Z_BOSON.width_GeV

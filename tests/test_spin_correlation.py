@@ -22,17 +22,7 @@ from dipole_portal.samples.kinematics import Beams
 from dipole_portal.samples.reweight import decay_angles, model_weights
 from dipole_portal.samples.signal_physics import angular_weight
 from dipole_portal.selections.cuts import PhotonColumns, build_selection
-
-# -- Dirac algebra (Dirac representation, metric +---) -------------------------------------------------------
-_I2, _Z2 = np.eye(2), np.zeros((2, 2))
-_PAULI = [np.array([[0, 1], [1, 0]], complex), np.array([[0, -1j], [1j, 0]]), np.array([[1, 0], [0, -1]], complex)]
-GAMMA = np.array(
-    [np.block([[_I2, _Z2], [_Z2, -_I2]]).astype(complex)] + [np.block([[_Z2, s], [-s, _Z2]]) for s in _PAULI]
-)
-METRIC = np.array([1.0, -1.0, -1.0, -1.0])
-GAMMA5 = 1j * GAMMA[0] @ GAMMA[1] @ GAMMA[2] @ GAMMA[3]
-P_L, P_R = (np.eye(4) - GAMMA5) / 2, (np.eye(4) + GAMMA5) / 2
-SIGMA = np.array([[0.5j * (GAMMA[m] @ GAMMA[n] - GAMMA[n] @ GAMMA[m]) for n in range(4)] for m in range(4)])
+from tests.dirac import GAMMA, METRIC, P_L, P_R, SIGMA
 
 
 def slash(p: np.ndarray) -> np.ndarray:
