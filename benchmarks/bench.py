@@ -280,10 +280,7 @@ def _run_preset(preset: str, args: list[str], folder: str) -> tuple[float, float
         os.path.join(folder, "cache"),
         *args,
     ]
-    # numba's compiled kernels are cached beside the run's own cache: a cold run compiles them (counted), a warm
-    # rerun of the same folder reads them
-    env = {**os.environ, "DIPOLE_PORTAL_PROGRESS": "0", "NUMBA_CACHE_DIR": os.path.join(folder, "numba")}
-    return _run_measured(cmd, env)
+    return _run_measured(cmd, {**os.environ, "DIPOLE_PORTAL_PROGRESS": "0"})
 
 
 def _size_gb(folder: Path) -> float:

@@ -11,8 +11,6 @@ so the likelihood fit touches only the channels that have events.
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -53,12 +51,10 @@ def qtilde(toys: Toys, mu: float, s: np.ndarray, b: np.ndarray) -> np.ndarray:
     """q~_mu per toy: 2 [ln L(mu_hat') - ln L(mu)] with mu_hat' = argmax of L over [0, mu].
 
     ln L(x) = sum over events ln(x s_c + b_c) - x S (constants dropped). Toys with no event have mu_hat' = 0
-    and q = 2 mu S in closed form. Otherwise the score is decreasing in x: mu_hat' = 0 where the score at 0 is
-    not positive, mu where the score at mu is not negative, and else the root found by bisection on
-    [0, min(mu, n/S)] (the score is below n/x - S, so the root is below n/S).
-
-    A compiled loop over toys (numba): a toy holds a few events, and numpy's per-event temporaries, redone for
-    every bisection step, cost six times the arithmetic. Sums run in event order.
+    and q = 2 mu S in closed form. Otherwise the score is decreasing in x: mu_hat' = mu where the score at mu is not
+    negative, 0 where the score at 0 is not positive, and else the root, found by bisection on [0, min(mu, n/S)]
+    (the score is below n/x - S, so the root is below n/S). Only the toys with a root inside, and their events, take
+    part in the bisection (at low background most toys have none): per-toy sums run in event order either way.
 
     With s = (1, 1), b = (0.5, 0.5) and mu = 2: no event gives 2 mu S = 8; one event has mu_hat' = 0 (score
     1/0.5 - 2 = 0 at 0), q = 2 (ln 0.5 - ln 2.5 + 4) = 4.7811; three events in one channel have mu_hat' = 1,
@@ -68,56 +64,34 @@ def qtilde(toys: Toys, mu: float, s: np.ndarray, b: np.ndarray) -> np.ndarray:
     >>> np.round(qtilde(t, 2.0, np.array([1.0, 1.0]), np.array([0.5, 0.5])), 4).tolist()
     [8.0, 4.7811, 0.935]
     """
-    s = np.ascontiguousarray(s, dtype=float)
-    b = np.ascontiguousarray(b, dtype=float)
-    start = np.zeros(len(toys.n) + 1, dtype=np.int64)
-    np.cumsum(toys.n, out=start[1:])
-    channel = np.ascontiguousarray(toys.channel, dtype=np.int64)
-    q: np.ndarray = _compiled_qtilde()(start, channel, s, b, float(mu), float(s.sum()))
-    return q
+    s = np.asarray(s, dtype=float)
+    b = np.asarray(b, dtype=float)
+    s_tot = float(s.sum())
+    ntoys = len(toys.n)
+    s_ev, b_ev = s[toys.channel], b[toys.channel]
 
+    def per_toy(index: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
+        return np.bincount(index, weights=values, minlength=n)
 
-@functools.cache
-def _compiled_qtilde() -> Callable[..., np.ndarray]:
-    """The q~ loop compiled on first use (numba is imported only where toys are drawn; compiled code is cached)."""
-    import numba
-
-    compiled: Callable[..., np.ndarray] = numba.njit(cache=True, nogil=True)(_qtilde_loop)
-    return compiled
-
-
-def _qtilde_loop(
-    start: np.ndarray, channel: np.ndarray, s: np.ndarray, b: np.ndarray, mu: float, s_tot: float
-) -> np.ndarray:
-    """q~_mu of each toy t, whose events are ``channel[start[t]:start[t + 1]]`` (see :func:`qtilde`).
-
-    ``score(x)`` below is sum_events s_c / (x s_c + b_c) - S, written out where it is used (numba compiles one
-    function), and ln L is summed the same way: the sums run in event order.
-    """
-    q = np.empty(start.size - 1)
-    for t in range(start.size - 1):
-        events = channel[start[t] : start[t + 1]]
-        if events.size == 0:
-            q[t] = 2.0 * mu * s_tot
-            continue
-        score_0, score_mu = -s_tot, -s_tot
-        for c in events:
-            score_0 += s[c] / (0.0 * s[c] + b[c])
-            score_mu += s[c] / (mu * s[c] + b[c])
-        lo, hi = 0.0, min(mu, events.size / s_tot)
-        for _ in range(BISECTIONS if score_mu < 0 and score_0 > 0 else 0):
-            mid = 0.5 * (lo + hi)
-            score = -s_tot
-            for c in events:
-                score += s[c] / (mid * s[c] + b[c])
-            lo, hi = (mid, hi) if score > 0 else (lo, mid)
-        mu_hat = mu if score_mu >= 0 else (0.0 if score_0 <= 0 else 0.5 * (lo + hi))
-        log_l_hat, log_l_mu = 0.0, 0.0
-        for c in events:
-            log_l_hat += np.log(mu_hat * s[c] + b[c])
-            log_l_mu += np.log(mu * s[c] + b[c])
-        q[t] = max(2.0 * ((log_l_hat - mu_hat * s_tot) - (log_l_mu - mu * s_tot)), 0.0)
-    return q
+    score_0 = per_toy(toys.toy, s_ev / b_ev, ntoys) - s_tot
+    score_mu = per_toy(toys.toy, s_ev / (mu * s_ev + b_ev), ntoys) - s_tot
+    at_mu = score_mu >= 0
+    inner = ~at_mu & (score_0 > 0) & (toys.n > 0)
+    mu_hat = np.where(at_mu, float(mu), 0.0)
+    which = np.flatnonzero(inner)
+    in_event = inner[toys.toy]
+    local = (np.cumsum(inner) - 1)[toys.toy[in_event]]  # the inner toys renumbered 0 .. k-1
+    s_in, b_in = s_ev[in_event], b_ev[in_event]
+    lo, hi = np.zeros(which.size), np.minimum(mu, toys.n[which] / s_tot)
+    for _ in range(BISECTIONS):
+        mid = 0.5 * (lo + hi)
+        up = per_toy(local, s_in / (mid[local] * s_in + b_in), which.size) - s_tot > 0
+        lo = np.where(up, mid, lo)
+        hi = np.where(up, hi, mid)
+    mu_hat[which] = 0.5 * (lo + hi)
+    log_l_hat = per_toy(toys.toy, np.log(mu_hat[toys.toy] * s_ev + b_ev), ntoys) - mu_hat * s_tot
+    log_l_mu = per_toy(toys.toy, np.log(mu * s_ev + b_ev), ntoys) - mu * s_tot
+    return np.where(toys.n == 0, 2.0 * mu * s_tot, np.maximum(2.0 * (log_l_hat - log_l_mu), 0.0))
 
 
 def expected_cls(mu: float, s: np.ndarray, b: np.ndarray, ntoys: int = 100_000, seed: int = 0) -> np.ndarray:
