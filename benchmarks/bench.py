@@ -75,7 +75,7 @@ def bench_generate(events: int, workdir: Path) -> tuple[list[Row], Path]:
     mb = path.stat().st_size / 1e6
     print(f"generate: {events:.2e} events in {t_write:.2f} s, {mb:.0f} MB ({mb * 1e6 / events:.1f} bytes/event)")
     return [
-        Row("generate_vs_rng", events / t_write / 1e6, "M events/s", events / t_rng / 1e6, t_write / t_rng, "<= 10x"),
+        Row("generate_vs_rng", events / t_write / 1e6, "M events/s", events / t_rng / 1e6, t_write / t_rng, "<= 5x"),
         Row("sample_bytes_per_event", mb * 1e6 / events, "bytes"),
     ], path
 
@@ -100,7 +100,7 @@ def bench_select(path: Path) -> list[Row]:
     res = process_sample(path, "signal", sel, decay_model="exact")
     t_sel = time.perf_counter() - t0
     n = res.cutflow.events[0]
-    return [Row("select_vs_uproot", n / t_sel / 1e6, "M events/s", n / t_read / 1e6, t_sel / t_read, "<= 2x")]
+    return [Row("select_vs_uproot", n / t_sel / 1e6, "M events/s", n / t_read / 1e6, t_sel / t_read, "<= 1.5x")]
 
 
 def counting_spec(signal: np.ndarray, background: np.ndarray) -> dict:
@@ -305,7 +305,7 @@ def bench_e2e(executors: bool = False, keep: Path | None = None) -> list[Row]:
         shutil.rmtree(folder, ignore_errors=True)
     rows += [
         Row("paper_cold_s", cold, "s", None, None, "<= 60 s"),
-        Row("paper_warm_s", warm, "s", None, None, "<= 5 s"),
+        Row("paper_warm_s", warm, "s", None, None, "<= 3 s"),
         Row("paper_cache_GB", cache_gb, "GB", None, None, "<= 1 GB (the whole cache, default limit)"),
         Row("paper_rss_MB", rss, "MB", None, None, "<= 1000 MB (main process and workers together)"),
     ]
