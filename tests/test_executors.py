@@ -93,3 +93,28 @@ def test_dask_local_cluster_starts_quietly_when_another_holds_the_dashboard_port
         assert not [w for w in caught if "8787" in str(w.message)]
     finally:
         sock.close()
+
+
+def test_a_worker_terminated_inside_a_weakref_callback_exits_without_a_traceback():
+    """SIGTERM arriving while a worker runs a weakref callback (matplotlib's, as a figure is drawn): the SystemExit
+    cannot leave the callback and Python would print its traceback and carry on; the worker instead prints nothing
+    and exits with 143 (the signal delivered again outside the callback)."""
+    import subprocess
+    import sys
+    import textwrap
+
+    code = textwrap.dedent(
+        """
+        import os, signal, time, weakref
+        from dipole_portal.core.executors import _worker_init
+        _worker_init(None)
+        class A: pass
+        a = A()
+        r = weakref.ref(a, lambda _: os.kill(os.getpid(), signal.SIGTERM))
+        del a
+        time.sleep(5)
+        print("still running")
+        """
+    )
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert (res.returncode, res.stdout, res.stderr) == (143, "", "")

@@ -15,6 +15,7 @@ import logging
 import multiprocessing
 import os
 import signal
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass
@@ -92,8 +93,26 @@ def start_quiet_resource_tracker() -> None:
             sys.warnoptions.remove(QUIET_TRACKER)
 
 
+_terminating = False
+
+
 def _on_terminate(signum: int, frame: object) -> None:
+    global _terminating
+    _terminating = True
     raise SystemExit(143)  # unwinds the task: its temporaries are removed (atomic writes clean up on any exit)
+
+
+def _exit_swallowed_in_callback(unraisable: Any) -> None:
+    """A worker's unraisable-exception hook: the SystemExit of a SIGTERM that arrived inside a finaliser or weakref
+    callback (matplotlib's, while a figure is drawn) cannot leave it, and Python would print its traceback. It is
+    not printed; the signal is delivered again a moment later (from a timer thread: delivered here, it would be
+    swallowed again), so the task still ends, at a point where it can."""
+    if _terminating and isinstance(unraisable.exc_value, SystemExit):
+        import threading
+
+        threading.Timer(0.01, os.kill, (os.getpid(), signal.SIGTERM)).start()
+        return
+    sys.__unraisablehook__(unraisable)
 
 
 def _worker_init(parent: int | None = None) -> None:
@@ -103,6 +122,7 @@ def _worker_init(parent: int | None = None) -> None:
     pin_blas_threads()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _on_terminate)
+    sys.unraisablehook = _exit_swallowed_in_callback
     if parent is not None:
         _die_with_parent(parent)
 
