@@ -204,6 +204,7 @@ def cutflow(input_file, scenario, scenarios_file, output, as_json):
     """Apply a scenario's selection to one sample file: cut-flow (events, pb) and, optionally, the histogram."""
     import json
 
+    from dipole_portal.analysis.tasks import electroweak_signal
     from dipole_portal.core.atomic import check_writable
     from dipole_portal.core.config import get_scenario
     from dipole_portal.samples.rootio import read_metadata
@@ -225,7 +226,17 @@ def cutflow(input_file, scenario, scenarios_file, output, as_json):
         raise InputError(
             f"{input_file}: sqrt_s_GeV {meta['sqrt_s_GeV']!r} is not an energy point of scenario {scenario} ({known})"
         )
-    res = process_sample(input_file, meta["process"], build_selection(sc, point))
+    if meta["process"] == "nunugamma" and (meta.get("background_model") == "electroweak") != (
+        sc.electroweak is not None
+    ):
+        raise InputError(
+            f"{input_file}: a nu nubar gamma sample with "
+            + ("the electroweak law" if sc.electroweak is None else "SPEC 2's law")
+            + f"; scenario {scenario} expects "
+            + ("SPEC 2's law (no 'electroweak' block)" if sc.electroweak is None else "the electroweak law")
+        )
+    ew = electroweak_signal(sc, point, meta.get("d_ref_GeV_inv", 1.0)) if meta["process"] == "signal" else None
+    res = process_sample(input_file, meta["process"], build_selection(sc, point), electroweak=ew)
     if output:
         name = f"{meta['process']}_selected"
         where = (

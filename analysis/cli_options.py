@@ -144,7 +144,8 @@ scenarios_option = click.option(
     "scenarios_file",
     type=click.Path(dir_okay=False),
     default=None,
-    help="Scenario configuration (JSON; default: the packaged one).",
+    help="Scenario configuration: a JSON file, or a packaged one by name: paper (the default) or colliders (the energy "
+    "frontier, BESIII to FCC-ee).",
 )
 
 

@@ -33,7 +33,7 @@ from dipole_portal.analysis.tasks import LimitTask, SampleJob, TaskResult, Yield
 from dipole_portal.analysis.verdict import band_minima
 from dipole_portal.core.atomic import remove_stale_temporaries, write_json_atomic
 from dipole_portal.core.cache import SELECTION_CODE, Cache
-from dipole_portal.core.config import Scenario
+from dipole_portal.core.config import EnergyPoint, Scenario
 from dipole_portal.core.constants import DEFAULT_CONSTANTS
 from dipole_portal.core.errors import InputError
 from dipole_portal.core.executors import Executor, SerialExecutor
@@ -178,14 +178,24 @@ def _run_job(job: SampleJob) -> str:
     return str(job.run())
 
 
-def _diagnostic_selection(request: YieldsRequest, sel: Any, sig_job: SampleJob, bkg_job: SampleJob) -> dict:
+def _diagnostic_selection(
+    request: YieldsRequest, point: EnergyPoint, sel: Any, sig_job: SampleJob, bkg_job: SampleJob
+) -> dict:
     """Signal and nu nubar gamma before and after ``sel``: the four histograms (UHI JSON text) and the cut-flows."""
     import uhi.io.json
 
+    from dipole_portal.analysis.tasks import electroweak_signal
     from dipole_portal.selections.process import process_sample
 
+    ew = electroweak_signal(request.scenario, point, request.d_ref, request.constants)
     sig = process_sample(
-        sig_job.run(), "signal", sel, fill_all=True, decay_model=request.decay_model, n_modes=request.n_modes
+        sig_job.run(),
+        "signal",
+        sel,
+        fill_all=True,
+        decay_model=request.decay_model,
+        n_modes=request.n_modes,
+        electroweak=ew,
     )
     bkg = process_sample(bkg_job.run(), "nunugamma", sel, fill_all=True)
     made = {
@@ -220,7 +230,9 @@ def write_diagnostic_histograms(
     entry = cache.entry("histograms", {**request.key(), "what": "diagnostic"}, SELECTION_CODE)
     stored = entry.load_json()
     if stored is None:  # stored as a later run reads it back: the same bytes either way
-        stored = entry.store_json(_diagnostic_selection(request, build_selection(scenario, point), sig_job, bkg_job))
+        stored = entry.store_json(
+            _diagnostic_selection(request, point, build_selection(scenario, point), sig_job, bkg_job)
+        )
     hists = read_json_text(stored["hists"], f"cache entry histograms/{entry.key}")
     folder.mkdir(parents=True, exist_ok=True)
     root_path = folder / f"{scenario.name}.root"

@@ -42,6 +42,12 @@ from dipole_portal.core.options import (
 )
 from dipole_portal.core.progress import log, progress_bar, warn
 from dipole_portal.samples.cache import derived_seed, ensure_sample, sample_entry
+from dipole_portal.samples.electroweak_physics import (
+    BeamPolarisation,
+    Electroweak,
+    ElectroweakDipole,
+    ElectroweakSignal,
+)
 from dipole_portal.samples.generators import NuNuGammaSpec, SignalSpec
 from dipole_portal.selections.cuts import build_selection
 from dipole_portal.selections.generation import detector_response, generation_region
@@ -68,9 +74,24 @@ def background_sample(
     smeared: bool = False,
 ) -> tuple[NuNuGammaSpec, int]:
     """The nu nubar gamma generator spec of one energy point (generated in the selection's box, widened for a
-    smeared selection) and its seed."""
-    spec = NuNuGammaSpec(point.beams, generation_region(scenario, point, smeared), constants)
+    smeared selection; the electroweak law with the point's polarisation where the scenario has Z exchange) and its
+    seed."""
+    law = None if scenario.electroweak is None else BeamPolarisation(*(point.polarisation or (0.0, 0.0)))
+    spec = NuNuGammaSpec(point.beams, generation_region(scenario, point, smeared), constants, law)
     return spec, derived_seed(seed, "nunugamma", point.sqrt_s, point.beams.as_dict())
+
+
+def electroweak_signal(
+    scenario: Scenario, point: EnergyPoint, d_ref: float, constants: PhysicsConstants = DEFAULT_CONSTANTS
+) -> ElectroweakSignal | None:
+    """The signal law of a scenario with Z exchange at one energy point (its operator's d_Z at d_gamma = d_ref, the
+    point's polarisation); None for the paper's photon-only physics."""
+    setting = scenario.electroweak
+    if setting is None:
+        return None
+    dipole = ElectroweakDipole.of_operator(d_ref, setting.operator, constants, setting.dz_over_dgamma)
+    pol = BeamPolarisation(*(point.polarisation or (0.0, 0.0)))
+    return ElectroweakSignal(dipole, Electroweak(pol=pol, constants=constants))
 
 
 #: the decay model signal samples are generated with: every model and counting is this one sample reweighted
@@ -193,6 +214,7 @@ def selected_sample(
     n_modes: int | None = None,
     detector_model: DetectorModel = DEFAULT_DETECTOR_MODEL,
     on_result: OnResult | None = None,
+    electroweak: ElectroweakSignal | None = None,
 ) -> SelectedSample:
     """The selection of one sample file (cached: nu nubar gamma is selected once for every mass), a signal
     sample reweighted to ``decay_model`` and counted with ``n_modes``. With a detector model beyond the paper's the
@@ -203,8 +225,12 @@ def selected_sample(
     and ``on_result(point, process, result)`` receives the full result."""
     sample_key = sample_entry(job.spec, job.seed, job.events, cache).key
     key = {"sample": sample_key, "process": process, "scenario": scenario.as_dict(), "sqrt_s": point.sqrt_s}
+    if point.polarisation is not None:
+        key["polarisation"] = list(point.polarisation)
     if process == "signal":
         key |= {"decay_model": decay_model, "n_modes": n_modes}
+        if electroweak is not None:
+            key["electroweak"] = electroweak.as_dict()
     elif not detector_model.resolution:
         detector_model = DEFAULT_DETECTOR_MODEL  # a prompt photon from the collision point: the paper's selection
     response = detector_response(scenario, detector_model, job.seed)
@@ -215,7 +241,15 @@ def selected_sample(
     if stored is not None:
         return SelectedSample.from_dict(stored)
     selection = build_selection(scenario, point)
-    full = process_sample(job.run(), process, selection, decay_model=decay_model, n_modes=n_modes, response=response)
+    full = process_sample(
+        job.run(),
+        process,
+        selection,
+        decay_model=decay_model,
+        n_modes=n_modes,
+        response=response,
+        electroweak=electroweak if process == "signal" else None,
+    )
     if on_result:
         on_result(point, process, full)
     res = SelectedSample.from_result(full)
@@ -234,6 +268,7 @@ def _channel(
     """One energy point's yields from its selected samples, and the record of which samples they are."""
     from dipole_portal.selections.yields import channel_yield
 
+    ew = electroweak_signal(request.scenario, point, request.d_ref, request.constants)
     sig = selected_sample(
         sig_job,
         request.scenario,
@@ -244,6 +279,7 @@ def _channel(
         n_modes=request.n_modes,
         detector_model=request.detector_model,
         on_result=on_result,
+        electroweak=ew,
     )
     bkg = selected_sample(
         bkg_job, request.scenario, point, "nunugamma", cache, detector_model=request.detector_model, on_result=on_result
@@ -256,7 +292,9 @@ def _channel(
         sig,
         bkg,
         constants=request.constants,
-        width_factor=request.n_type.width_factor,
+        # the N width over the Dirac photon width: a Majorana N's 2, and 1 / Br(nu gamma) above M_Z
+        width_factor=request.n_type.width_factor / (1.0 if ew is None else ew.branching(request.mass)),
+        polarisation=point.polarisation,
     )
     record = {
         "channel": point.label,

@@ -37,13 +37,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from enum import StrEnum
 
 import numpy as np
 from numpy.typing import ArrayLike
 
 from dipole_portal.core.constants import DEFAULT_CONSTANTS, PhysicsConstants
 from dipole_portal.core.errors import InputError
+from dipole_portal.core.options import Operator
 
 
 @dataclass(frozen=True)
@@ -55,15 +55,6 @@ class ZBoson:
 
 
 Z_BOSON = ZBoson()
-
-
-class Operator(StrEnum):
-    """Which field the dipole couples to above the weak scale, fixing d_Z / d_gamma (``free``: a given ratio)."""
-
-    PHOTON = "photon"
-    HYPERCHARGE = "hypercharge"
-    WEAK_ISOSPIN = "weak-isospin"
-    FREE = "free"
 
 
 def dz_over_dgamma(
@@ -303,3 +294,43 @@ def z_width_to_ee_GeV(constants: PhysicsConstants = DEFAULT_CONSTANTS, z_boson: 
     """
     g_l, g_r = z_couplings(constants)
     return z_coupling_squared(constants, z_boson) * z_boson.mass_GeV * (g_l**2 + g_r**2) / (24 * math.pi)
+
+
+@dataclass(frozen=True)
+class ElectroweakSignal:
+    """The signal law of one data set with Z exchange: the dipole at the reference coupling and the collision's
+    electroweak inputs (polarisation). It turns the photon-only samples ``run`` makes into this law:
+    :meth:`weights` per event (mean 1), :meth:`xsec_pb` and :meth:`branching` for the rate."""
+
+    dipole: ElectroweakDipole
+    ew: Electroweak = DEFAULT_EW
+
+    def weights(
+        self, angles: tuple[ArrayLike, ArrayLike, ArrayLike], sqrt_s: float, mass: float, exact_decay: bool = True
+    ) -> np.ndarray:
+        """Per-event weights from an isotropic photon-only sample: production and exact decay
+        (:func:`event_weights`), or production alone (``exact_decay`` False: the decay law is reweighted apart)."""
+        if exact_decay:
+            return event_weights(angles, sqrt_s, mass, self.dipole, self.ew)
+        z = np.asarray(angles[0], dtype=float)
+        rates = _helicity_rates(sqrt_s, self.dipole, self.ew)
+        g_l, g_r = helicity_shapes(z, sqrt_s, mass)
+        out: np.ndarray = (rates[0] * g_l + rates[1] * g_r) / ((g_l + g_r) / 2) / rates.sum()
+        return out
+
+    def xsec_pb(self, sqrt_s: float, mass: float, n_modes: int = 2) -> float:
+        """sigma(e+e- -> N nubar (+ c.c.)) in pb (:func:`production_xsec_pb`)."""
+        return production_xsec_pb(sqrt_s, mass, self.dipole, self.ew, n_modes)
+
+    def branching(self, mass: float) -> float:
+        """Br(N -> nu gamma): 1 below M_Z (:func:`branching_nu_gamma`)."""
+        return branching_nu_gamma(mass, self.dipole, self.ew.z_boson)
+
+    def as_dict(self) -> dict[str, float]:
+        """What a selected sample records of it (couplings in GeV^-1)."""
+        return {
+            "d_gamma_GeV_inv": self.dipole.d_gamma,
+            "d_z_GeV_inv": self.dipole.d_z,
+            "polarisation_e_minus": self.ew.pol.electron,
+            "polarisation_e_plus": self.ew.pol.positron,
+        }

@@ -26,6 +26,12 @@ def sample_metadata(spec: SignalSpec | NuNuGammaSpec, seed: int, events: int, ch
         "process": "signal" if isinstance(spec, SignalSpec) else "nunugamma",
         "generated_region": "full phase space" if isinstance(spec, SignalSpec) else spec.region.as_dict(),
     }
+    if isinstance(spec, NuNuGammaSpec) and spec.electroweak is not None:
+        ew = spec.ew
+        meta["background_model"] = "electroweak"
+        meta["polarisation"] = {"e_minus": ew.pol.electron, "e_plus": ew.pol.positron}
+        meta["z_boson_GeV"] = {"mass": ew.z_boson.mass_GeV, "width": ew.z_boson.width_GeV}
+        meta["w_boson_GeV"] = {"mass": ew.w_boson.mass_GeV}
     if isinstance(spec, SignalSpec):
         meta.update(
             {

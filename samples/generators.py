@@ -25,6 +25,8 @@ import numpy as np
 from dipole_portal.core.constants import DEFAULT_CONSTANTS, PhysicsConstants
 from dipole_portal.core.errors import InputError
 from dipole_portal.core.options import DEFAULT_CC_MODES, DEFAULT_D_REF, DEFAULT_DECAY_MODEL, DecayModel, Process
+from dipole_portal.samples.electroweak_background import nunugamma_d2sigma_dE_dz_pb
+from dipole_portal.samples.electroweak_physics import BeamPolarisation, Electroweak
 from dipole_portal.samples.kinematics import Beams, PhaseSpaceRegion
 from dipole_portal.samples.nunugamma_physics import d2sigma_dE_dz_pb
 from dipole_portal.samples.signal_physics import (
@@ -75,14 +77,22 @@ class SignalSpec:
 
 @dataclass(frozen=True)
 class NuNuGammaSpec:
-    """What a nu nubar gamma sample is: beams and the CM region it is generated in."""
+    """What a nu nubar gamma sample is: beams and the CM region it is generated in, and which law: SPEC 2's
+    (``electroweak`` None) or the electroweak one (Z s-channel, W t-channel, radiative return) with the beams'
+    polarisation (``samples.electroweak_background``)."""
 
     beams: Beams
     region: PhaseSpaceRegion
     constants: PhysicsConstants = field(default=DEFAULT_CONSTANTS)
+    electroweak: BeamPolarisation | None = None
 
     def __post_init__(self) -> None:
         self.region.validate(self.beams.sqrt_s)
+
+    @property
+    def ew(self) -> Electroweak:
+        """The electroweak inputs of the electroweak law (its polarisation and constants)."""
+        return Electroweak(pol=self.electroweak or BeamPolarisation(), constants=self.constants)
 
 
 def chunk_plan(seed: int, events: int, chunk_size: int = DEFAULT_CHUNK) -> list[tuple[np.random.SeedSequence, int]]:
@@ -237,6 +247,55 @@ def generate_nunugamma_chunk(
     return out
 
 
+#: share of electroweak nu nubar gamma events drawn from the radiative-return peak (where the region holds it)
+RETURN_SHARE = 0.3
+
+
+def return_peak(sqrt_s: float, region: PhaseSpaceRegion, ew: Electroweak) -> tuple[float, float] | None:
+    """The arctan range of the recoil mass's Breit-Wigner, (M^2 - M_Z^2) / (M_Z Gamma_Z) = tan(t), over the region's
+    photon energies; None where the radiative-return peak E = (s - M_Z^2) / (2 sqrt(s)) lies outside them."""
+    s, mz, gz = sqrt_s**2, ew.z_boson.mass_GeV, ew.z_boson.width_GeV
+    if not region.E_min < (s - mz * mz) / (2 * sqrt_s) < region.E_max:
+        return None
+    t = [math.atan((s - 2 * sqrt_s * e - mz * mz) / (mz * gz)) for e in (region.E_max, region.E_min)]
+    return t[0], t[1]
+
+
+def generate_electroweak_nunugamma_chunk(
+    rng: np.random.Generator, n: int, spec: NuNuGammaSpec, total_events: int
+) -> dict[str, np.ndarray]:
+    """One chunk of weighted electroweak nu nubar gamma events: cos theta flat in artanh, E from two channels, flat
+    in ln E and (a share RETURN_SHARE, where the region holds the peak) Breit-Wigner in the recoil mass squared,
+    weighted by the law over the mixture's density (multichannel importance sampling)."""
+    sqrt_s, reg, ew = spec.beams.sqrt_s, spec.region, spec.ew
+    u = rng.random((4, n))
+    lo_l, hi_l = math.log(reg.E_min), math.log(reg.E_max)
+    lo_a, hi_a = math.atanh(reg.cos_min), math.atanh(reg.cos_max)
+    peak = return_peak(sqrt_s, reg, ew)
+    share = RETURN_SHARE if peak is not None else 0.0
+    E = np.exp(lo_l + (hi_l - lo_l) * u[0])
+    mz, gz = ew.z_boson.mass_GeV, ew.z_boson.width_GeV
+    if peak is not None:
+        t = peak[0] + (peak[1] - peak[0]) * u[0]
+        from_peak = u[3] < share
+        E = np.where(from_peak, (sqrt_s**2 - mz * mz - mz * gz * np.tan(t)) / (2 * sqrt_s), E)
+        E = np.clip(E, reg.E_min, reg.E_max)
+    density = (1 - share) / (E * (hi_l - lo_l))
+    if peak is not None:
+        m2 = sqrt_s**2 - 2 * sqrt_s * E
+        bw = mz * gz / ((m2 - mz * mz) ** 2 + (mz * gz) ** 2)
+        density = density + share * 2 * sqrt_s * bw / (peak[1] - peak[0])
+    z = np.tanh(lo_a + (hi_a - lo_a) * u[1])
+    law = nunugamma_d2sigma_dE_dz_pb(E, z, sqrt_s, ew)
+    w = law * (1.0 - z * z) * (hi_a - lo_a) / density / total_events
+    phi = 2.0 * np.pi * u[2]
+    sin_t = np.sqrt(1.0 - z * z)
+    out: dict[str, np.ndarray] = {}
+    _store(out, "photon", E, E * sin_t * np.cos(phi), E * sin_t * np.sin(phi), E * z)
+    out["weight"] = w
+    return out
+
+
 def generate_chunks(
     spec: SignalSpec | NuNuGammaSpec, seed: int, events: int, chunk_size: int = DEFAULT_CHUNK
 ) -> Iterator[dict[str, np.ndarray]]:
@@ -245,5 +304,7 @@ def generate_chunks(
         rng = np.random.default_rng(seq)
         if isinstance(spec, SignalSpec):
             yield generate_signal_chunk(rng, n, spec, events)
+        elif spec.electroweak is not None:
+            yield generate_electroweak_nunugamma_chunk(rng, n, spec, events)
         else:
             yield generate_nunugamma_chunk(rng, n, spec, events)

@@ -45,6 +45,11 @@ class SampleMetadata(TypedDict):
     n_cc_modes: NotRequired[int]
     xsec_pb: NotRequired[float]
     reweighted_from: NotRequired[dict[str, Any]]  # a selection's result: the sample's own model and counting
+    background_model: NotRequired[str]  # nu nubar gamma: "electroweak" (absent: SPEC 2's law)
+    polarisation: NotRequired[dict[str, float]]  # electroweak nu nubar gamma: P(e-), P(e+)
+    z_boson_GeV: NotRequired[dict[str, float]]
+    w_boson_GeV: NotRequired[dict[str, float]]
+    electroweak: NotRequired[dict[str, Any]]  # a selection's result: the signal's operator, polarisation, sigma, Br
 
 
 TREE = "events"

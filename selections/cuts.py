@@ -13,7 +13,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dipole_portal.core.config import BELLE2_SELECTIONS, BES3_SELECTIONS, EnergyPoint, Scenario
+from dipole_portal.core.config import (
+    BELLE2_SELECTIONS,
+    BES3_SELECTIONS,
+    SINGLE_PHOTON_SELECTIONS,
+    EnergyPoint,
+    Scenario,
+)
 from dipole_portal.core.errors import InputError
 from dipole_portal.samples.kinematics import PhaseSpaceRegion
 from dipole_portal.selections import geometry as geo
@@ -130,6 +136,49 @@ def advanced(sqrt_s: float, cos_theta_b: float) -> Cut:
     return lambda c: c.E > geo.advanced_energy_GeV(c.theta_cm, sqrt_s, cos_theta_b)
 
 
+def polar_acceptance(cos_max: float) -> Cut:
+    """|cos theta| < cos_max in the CM frame (the energy frontier's symmetric beams: the lab frame)."""
+    return lambda c: np.abs(c.cos_cm) < cos_max
+
+
+def energy_threshold(e_min_GeV: float) -> Cut:
+    return lambda c: c.E > e_min_GeV
+
+
+def veto_pt_GeV(sqrt_s: float, electron_veto_mrad: float) -> float:
+    """The photon pT above which the particles it recoils against cannot all escape below ``electron_veto_mrad``:
+    sqrt(s) sin(theta_v) / (1 + sin(theta_v)) (an electron at theta_v taking the rest of the energy).
+
+    >>> round(veto_pt_GeV(200.0, 25.0), 2)
+    4.88
+    """
+    sin_v = math.sin(electron_veto_mrad * 1e-3)
+    return sqrt_s * sin_v / (1 + sin_v)
+
+
+def pt_threshold(pt_min_GeV: float) -> Cut:
+    """E sin(theta) > pt_min: a photon that recoils against particles seen, not against ones lost along the beams."""
+    return lambda c: c.E * np.sin(c.theta_cm) > pt_min_GeV
+
+
+def recoil_veto(sqrt_s: float, window_GeV: tuple[float, float]) -> Cut:
+    """Reject recoil masses M_rec = sqrt(s - 2 sqrt(s) E) inside ``window_GeV`` (the radiative return to the Z).
+
+    >>> cut = recoil_veto(240.0, (80.0, 100.0))
+    >>> e_return = (240.0**2 - 91.19**2) / (2 * 240.0)   # the photon of e+e- -> Z gamma
+    >>> cut(PhotonColumns(np.array([e_return, 30.0]), np.zeros(2), np.zeros(2))).tolist()
+    [False, True]
+    """
+    lo2, hi2 = window_GeV[0] ** 2, window_GeV[1] ** 2
+    s = sqrt_s * sqrt_s
+
+    def cut(c: PhotonColumns) -> np.ndarray:
+        m2 = s - 2 * sqrt_s * c.E
+        return ~((m2 > lo2) & (m2 < hi2))
+
+    return cut
+
+
 def build_selection(scenario: Scenario, point: EnergyPoint, veto_gaps: bool | None = None) -> Selection:
     """The cut list of a scenario at one energy point."""
     p = scenario.detector.params
@@ -153,6 +202,15 @@ def build_selection(scenario: Scenario, point: EnergyPoint, veto_gaps: bool | No
         cuts.append(("basic", bes3_basic(p["barrel"], p["endcap"])))
         if sel == "advanced":
             cuts.append(("advanced", advanced(point.sqrt_s, p["cos_theta_b"])))
+    elif sel in SINGLE_PHOTON_SELECTIONS:
+        acc = p["single_photon"]
+        cuts.append(("acceptance", polar_acceptance(float(acc["cos_max"]))))
+        cuts.append(("energy", energy_threshold(float(acc["E_min_GeV"]))))
+        if "electron_veto_mrad" in acc:
+            cuts.append(("pt", pt_threshold(veto_pt_GeV(point.sqrt_s, float(acc["electron_veto_mrad"])))))
+        lo, hi = p.get("recoil_veto_GeV", (0.0, 0.0))
+        if sel == "single-photon-recoil" and point.sqrt_s > hi:  # below it there is no return to veto
+            cuts.append(("recoil_veto", recoil_veto(point.sqrt_s, (float(lo), float(hi)))))
     else:  # pragma: no cover - the schema rejects other names
         raise InputError(f"selection {sel!r} unknown")
     if not math.isclose(point.beams.sqrt_s, point.sqrt_s, rel_tol=1e-4):

@@ -20,7 +20,9 @@ import hist
 import numpy as np
 import vector
 
+from dipole_portal.core.errors import InputError
 from dipole_portal.core.options import DecayModel, parse_option
+from dipole_portal.samples.electroweak_physics import ElectroweakSignal
 from dipole_portal.samples.reweight import model_weights
 from dipole_portal.samples.rootio import SampleMetadata, open_sample
 from dipole_portal.selections import histograms
@@ -161,10 +163,10 @@ def process_sample(
     decay_model: DecayModel | str | None = None,
     n_modes: int | None = None,
     response: DetectorResponse | None = None,
+    electroweak: ElectroweakSignal | None = None,
 ) -> SampleResult:
-    """Read ``path`` chunk by chunk, apply ``selection`` and fill the cut-flow and histogram.
-
-    ``fill_all`` also fills a histogram of every event before cuts (for the diagnostics figure).
+    """Read ``path`` chunk by chunk, apply ``selection`` and fill the cut-flow and histogram (and, ``fill_all``, one
+    of every event before cuts, for the diagnostics figure).
 
     A signal sample generated with one decay model and charge-conjugate counting is turned into another
     (``decay_model``, ``n_modes``) event by event: each event's weight is multiplied by the ratio of the two models'
@@ -175,24 +177,26 @@ def process_sample(
     number of events is at least 3/4 of the sample's. The MC errors follow from the weights
     (:attr:`SelectedSample.efficiency_err`).
 
+    With ``electroweak`` (Z exchange) an isotropic signal sample gets that law's production and polarisation too,
+    and its sigma(e+e- -> N nubar) Br(N -> nu gamma) (:class:`ElectroweakSignal`).
+
     With a detector ``response`` the cuts act on the measured photon (see the module docstring).
     """
     with open_sample(path) as (meta, tree):
         check_meta(meta, path, process, selection.sqrt_s)
-        signal = process == "signal"
-        target = parse_option(DecayModel, decay_model, "decay model") if signal and decay_model is not None else None
-        reweight = target is not None and target != meta.get("decay_model")
+        ew = electroweak if process == "signal" else None
+        target = _target_model(path, meta, process, decay_model, ew)
+        reweight = target is not None and (target != meta.get("decay_model") or ew is not None)
         flow = CutFlow(selection.cut_names)
         h = histograms.make_histogram(selection.sqrt_s)
         h_all = histograms.make_histogram(selection.sqrt_s) if fill_all else None
         n_events, sum_factor = 0, 0.0
         k_hist: KHistogram = {}
         signal_response = response if process == "signal" else None
-        for i, chunk in enumerate(
-            iterate_tree(tree, Path(path), step_size, with_n=reweight or signal_response is not None)
-        ):
+        with_n = reweight or signal_response is not None
+        for i, chunk in enumerate(iterate_tree(tree, Path(path), step_size, with_n=with_n)):
             if reweight and target is not None:
-                chunk, factor = _reweighted(chunk, target, meta)
+                chunk, factor = _reweighted(chunk, target, meta, ew)
                 n_events, sum_factor = n_events + len(factor), sum_factor + float(factor.sum())
             n = n_lab(chunk, meta["mass_GeV"], selection.beta) if signal_response is not None else None
             if response is None or (not response.measured_direction and response.resolution is None):
@@ -203,12 +207,32 @@ def process_sample(
                 k = decay_k(signal_response.volume, ak.to_numpy(n.p), ak.to_numpy(n.costheta), meta["mass_GeV"])
                 k_hist = merge_k_histograms(k_hist, k_histogram(k, ak.to_numpy(chunk.weight), passed))
     counting = n_modes if process == "signal" else None
-    scale, meta = _normalisation(meta, target if reweight else None, counting, n_events, sum_factor)
+    scale, meta = _normalisation(meta, target if reweight else None, counting, n_events, sum_factor, ew)
     if scale != 1.0:
         flow.scale(scale)
         h, h_all = h * scale, (h_all * scale if h_all is not None else None)
     k_edges = signal_response.u_edges if signal_response is not None else None
     return SampleResult(process, flow, h, meta, h_all, k_hist if signal_response is not None else None, k_edges)
+
+
+def _target_model(
+    path: str | os.PathLike[str],
+    meta: SampleMetadata,
+    process: str,
+    decay_model: DecayModel | str | None,
+    ew: ElectroweakSignal | None,
+) -> DecayModel | None:
+    """The decay model a signal sample is reweighted to (None: as generated); with Z exchange the sample must be
+    isotropic (what ``run`` makes) and is always reweighted, to the sample's own model at least."""
+    if ew is not None and meta.get("decay_model") != DecayModel.ISOTROPIC:
+        raise InputError(
+            f"{path}: decay model {meta.get('decay_model')!r}; Z exchange reweights samples generated isotropic"
+        )
+    if process != "signal":
+        return None
+    if decay_model is not None:
+        return parse_option(DecayModel, decay_model, "decay model")
+    return DecayModel.ISOTROPIC if ew is not None else None
 
 
 def n_lab(chunk: ak.Array, mass: float, beta: float) -> ak.Array:
@@ -222,25 +246,52 @@ def _xyz(v: ak.Array) -> np.ndarray:
     return np.stack([ak.to_numpy(v.px), ak.to_numpy(v.py), ak.to_numpy(v.pz)], axis=1)
 
 
-def _reweighted(chunk: ak.Array, target: DecayModel, meta: SampleMetadata) -> tuple[ak.Array, np.ndarray]:
-    """``chunk`` with its weights turned from the sample's decay model into ``target``, and the factors."""
-    factor = model_weights(
-        target,
-        meta["decay_model"],
-        ak.to_numpy(chunk.N.costheta),
-        ak.to_numpy(chunk.cos_theta_star),
-        ak.to_numpy(chunk.cos_psi),
-        sqrt_s=meta["sqrt_s_GeV"],
-        mass=meta["mass_GeV"],
-    )
+def _reweighted(
+    chunk: ak.Array, target: DecayModel, meta: SampleMetadata, ew: ElectroweakSignal | None = None
+) -> tuple[ak.Array, np.ndarray]:
+    """``chunk`` with its weights turned from the sample's decay model into ``target`` (and, with ``ew``, from the
+    photon-only production law into the electroweak one), and the factors."""
+    angles = (ak.to_numpy(chunk.N.costheta), ak.to_numpy(chunk.cos_theta_star), ak.to_numpy(chunk.cos_psi))
+    sqrt_s, mass = meta["sqrt_s_GeV"], meta["mass_GeV"]
+    if ew is not None and target == DecayModel.EXACT:
+        factor = ew.weights(angles, sqrt_s, mass)
+    else:
+        factor = model_weights(target, meta["decay_model"], *angles, sqrt_s=sqrt_s, mass=mass)
+        if ew is not None:
+            factor = factor * ew.weights(angles, sqrt_s, mass, exact_decay=False)
     return ak.with_field(chunk, chunk.weight * factor, "weight"), factor
 
 
+def _electroweak_rate(meta: SampleMetadata, ew: ElectroweakSignal, scale: float) -> tuple[float, SampleMetadata]:
+    """The scale that turns a photon-only signal's cross section (``meta``, after the decay-model and counting
+    scale ``scale``) into sigma(e+e- -> N nubar) Br(N -> nu gamma) with Z exchange, and the metadata that says so."""
+    mass, modes = meta["mass_GeV"], meta["n_cc_modes"]
+    xsec, br = ew.xsec_pb(meta["sqrt_s_GeV"], mass, modes), ew.branching(mass)
+    out = meta.copy()
+    out["xsec_pb"] = xsec * br
+    out["electroweak"] = {**ew.as_dict(), "production_xsec_pb": xsec, "branching_nu_gamma": br}
+    return scale * xsec * br / meta["xsec_pb"], out
+
+
 def _normalisation(
-    meta: SampleMetadata, target: DecayModel | None, n_modes: int | None, n_events: int, sum_factor: float
+    meta: SampleMetadata,
+    target: DecayModel | None,
+    n_modes: int | None,
+    n_events: int,
+    sum_factor: float,
+    ew: ElectroweakSignal | None = None,
 ) -> tuple[float, SampleMetadata]:
     """The scale that keeps a sample reweighted to ``target`` at its cross section (mean factor 1) and counts
-    ``n_modes`` charge-conjugate modes, and the metadata that says so (``meta`` itself when nothing changed)."""
+    ``n_modes`` charge-conjugate modes, then (``ew``) gives it the electroweak sigma Br, and the metadata that says
+    so (``meta`` itself when nothing changed)."""
+    scale, out = _counted(meta, target, n_modes, n_events, sum_factor)
+    return (scale, out) if ew is None else _electroweak_rate(out, ew, scale)
+
+
+def _counted(
+    meta: SampleMetadata, target: DecayModel | None, n_modes: int | None, n_events: int, sum_factor: float
+) -> tuple[float, SampleMetadata]:
+    """:func:`_normalisation` without Z exchange."""
     sample_modes = meta.get("n_cc_modes")
     recount = n_modes is not None and sample_modes is not None and n_modes != sample_modes
     scale = n_events / sum_factor if target is not None and sum_factor > 0 else 1.0

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from dipole_portal.core.config import EnergyPoint, Scenario
+from dipole_portal.core.config import EnergyPoint, Scenario, polarisation_suffix
 from dipole_portal.core.constants import DEFAULT_CONSTANTS, PhysicsConstants
 from dipole_portal.core.errors import InputError
 from dipole_portal.samples.signal_physics import decay_probability
@@ -57,9 +57,17 @@ class ChannelYield:
     decay_k_mean: list[float] | None = field(default=None, repr=False)
     decay_k_fraction: list[list[float]] | None = field(default=None, repr=False)
     decay_u_edges: list[float] | None = field(default=None, repr=False)
-    #: the N width relative to the Dirac width d^2 m^3 / (4 pi): 2 for a Majorana N
+    #: the N width relative to the Dirac width d^2 m^3 / (4 pi): 2 for a Majorana N; 1 / Br(N -> nu gamma) above M_Z
     width_factor: float = 1.0
+    #: the beams' longitudinal polarisations (P(e-), P(e+)); None: unpolarised
+    polarisation: list[float] | tuple[float, float] | None = None
     constants: PhysicsConstants = field(default=DEFAULT_CONSTANTS, repr=False)
+
+    @property
+    def label(self) -> str:
+        """The channel's name: its energy, and its beams' polarisations where polarised (``EnergyPoint.label``)."""
+        pol = None if self.polarisation is None else (float(self.polarisation[0]), float(self.polarisation[1]))
+        return f"{self.sqrt_s:.3f}GeV" + polarisation_suffix(pol)
 
     @property
     def background_irreducible_events(self) -> float:
@@ -104,6 +112,8 @@ class ChannelYield:
 
     def as_dict(self) -> dict:
         out = {k: v for k, v in asdict(self).items() if k != "constants" and not k.startswith(("fit_", "decay_"))}
+        if self.polarisation is None:
+            del out["polarisation"]
         out.update(
             background_irreducible_events=self.background_irreducible_events,
             background_events=self.background_events,
@@ -209,7 +219,7 @@ class ScenarioYields:
             "mass_GeV": self.mass,
             "decay_model": self.decay_model,
             "n_cc_modes": self.n_modes,
-            "channels": [f"{c.sqrt_s:.3f}GeV" for c in self.channels],
+            "channels": [c.label for c in self.channels],
             "efficiency": [c.efficiency for c in self.channels],
             "signal_xsec_pb": [c.signal_xsec_pb for c in self.channels],
             "d_ref_GeV_inv": self.channels[0].d_ref,
@@ -242,6 +252,7 @@ def channel_yield(
     *,
     constants: PhysicsConstants = DEFAULT_CONSTANTS,
     width_factor: float = 1.0,
+    polarisation: tuple[float, float] | None = None,
 ) -> ChannelYield:
     """One channel's yields from its selected signal and nu nubar gamma samples."""
     det = scenario.detector
@@ -267,4 +278,5 @@ def channel_yield(
         decay_k_fraction=None if signal.decay_k_fraction is None else [list(r) for r in signal.decay_k_fraction],
         decay_u_edges=None if signal.decay_u_edges is None else list(signal.decay_u_edges),
         width_factor=width_factor,
+        polarisation=None if polarisation is None else list(polarisation),
     )

@@ -54,6 +54,7 @@ _CHANNEL = {
         "eps_det": number(exclusive_minimum=0, maximum=1.0),
         "length_m": number(exclusive_minimum=0, maximum=1e4),
         "width_factor": number(exclusive_minimum=0, maximum=1e3),
+        "polarisation": {"type": "array", "minItems": 2, "maxItems": 2, "items": number(minimum=-1, maximum=1)},
         "signal_xsec_pb": number(minimum=0, maximum=_MAX_XSEC_PB),
         "efficiency": number(minimum=0, maximum=1),
         "efficiency_err": number(minimum=0, maximum=1),
@@ -136,7 +137,12 @@ def yields_record(y: ScenarioYields, scenario: Scenario, constants: PhysicsConst
         "units": {"xsec": "pb", "lumi": "fb^-1", "length": "m", "d": "GeV^-1", "mass": "GeV", "background": "events"},
         "constants": constants.as_dict(),
         "channels": [
-            {f.name: getattr(c, f.name) for f in fields(c) if f.name not in ("constants", "mass")} for c in y.channels
+            {
+                f.name: getattr(c, f.name)
+                for f in fields(c)
+                if f.name not in ("constants", "mass") and not (f.name == "polarisation" and c.polarisation is None)
+            }
+            for c in y.channels
         ],
         "provenance": y.provenance,
     }

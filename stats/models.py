@@ -17,12 +17,14 @@ at 1e-6 of the bin, ``pyhf cls`` returned CLs = 1 for the patch at the limit.
 from __future__ import annotations
 
 import copy
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pyhf
 
+from dipole_portal.core.config import polarisation_suffix
 from dipole_portal.selections.yields import PB_FB, ScenarioYields
 
 POI = "mu"
@@ -38,8 +40,14 @@ class Systematics:
     luminosity: float = 0.0
 
 
-def channel_name(sqrt_s: float) -> str:
-    return f"E{sqrt_s:.3f}GeV".replace(".", "p")
+def channel_name(sqrt_s: float, polarisation: Sequence[float] | None = None) -> str:
+    """The pyhf channel of a data set: E, its energy and, where polarised, its beams' polarisations.
+
+    >>> channel_name(10.583), channel_name(250.0, (-0.8, 0.3))
+    ('E10p583GeV', 'E250p000GeV_Pm80p30')
+    """
+    pol = None if polarisation is None else (float(polarisation[0]), float(polarisation[1]))
+    return f"E{sqrt_s:.3f}GeV".replace(".", "p") + polarisation_suffix(pol)
 
 
 def _channel_bins(y: ScenarioYields, i: int, binned: bool, d: float) -> tuple[np.ndarray, np.ndarray, float]:
@@ -68,7 +76,7 @@ def build_spec(y: ScenarioYields, d: float, binned: bool = False, syst: Systemat
     syst = syst or Systematics()
     channels, observations = [], []
     for i, ch in enumerate(y.channels):
-        name = channel_name(ch.sqrt_s)
+        name = channel_name(ch.sqrt_s, ch.polarisation)
         sig, bkg, gap = _channel_bins(y, i, binned, d)
         bkg_floor = np.maximum(bkg, 1e-9)
         gap_bins = bkg_floor / bkg_floor.sum() * gap  # gap background shaped like nu nubar gamma (no shape given)

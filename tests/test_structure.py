@@ -337,14 +337,20 @@ def test_the_selection_vocabulary_is_one_list():
         BES3_SELECTIONS,
         SCHEMA,
         SELECTION_NEEDS,
+        SINGLE_PHOTON_SELECTIONS,
         get_scenario,
     )
     from dipole_portal.selections.cuts import build_selection
 
     enum = json.loads(SCHEMA.read_text())["properties"]["scenarios"]["additionalProperties"]["properties"]["selection"]
-    assert sorted(enum["enum"]) == sorted(BELLE2_SELECTIONS + BES3_SELECTIONS) == sorted(SELECTION_NEEDS)
-    for names, base in ((BELLE2_SELECTIONS, "belle2-lowmass"), (BES3_SELECTIONS, "stcf-4gev")):
-        sc = get_scenario(base)
+    every = BELLE2_SELECTIONS + BES3_SELECTIONS + SINGLE_PHOTON_SELECTIONS
+    assert sorted(enum["enum"]) == sorted(every) == sorted(SELECTION_NEEDS)
+    for names, base, config in (
+        (BELLE2_SELECTIONS, "belle2-lowmass", None),
+        (BES3_SELECTIONS, "stcf-4gev", None),
+        (SINGLE_PHOTON_SELECTIONS, "lep2-btype", "colliders"),
+    ):
+        sc = get_scenario(base, config)
         for name in names:
             sel = build_selection(dataclasses.replace(sc, selection=name), sc.points[0])
             assert sel.cuts and all(needed in sc.detector.params for needed in SELECTION_NEEDS[name])

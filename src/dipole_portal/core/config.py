@@ -26,6 +26,7 @@ from dipole_portal.core.beams import Beams
 from dipole_portal.core.errors import InputError
 from dipole_portal.core.names import NAME_PATTERN, NAME_RULE
 from dipole_portal.core.numerics import SQRT_S_MATCH_GEV
+from dipole_portal.core.options import Operator
 from dipole_portal.core.schemas import check_schema, key_path
 
 #: The selections a configuration may name (SPEC 3; the schema's ``selection`` enum) and the detector keys each
@@ -33,14 +34,22 @@ from dipole_portal.core.schemas import check_schema, key_path
 #: its selection reads when the file is loaded; the cuts themselves are in ``selections.cuts``.
 BELLE2_SELECTIONS = ("lowmass", "highmass", "bbg", "belle2-basic")
 BES3_SELECTIONS = ("basic", "advanced")
+#: the energy frontier's single-photon selections: an acceptance and threshold, and a recoil-mass veto of the
+#: radiative return to the Z
+SINGLE_PHOTON_SELECTIONS = ("single-photon", "single-photon-recoil")
 SELECTION_NEEDS = {
     **{sel: ("beams_GeV", "theta_lab_deg") for sel in BELLE2_SELECTIONS},
     "basic": ("barrel", "endcap"),
     "advanced": ("barrel", "endcap", "cos_theta_b"),
+    "single-photon": ("single_photon",),
+    "single-photon-recoil": ("single_photon", "recoil_veto_GeV"),
 }
 
 DATA = resources.files("dipole_portal.core") / "data"
 DEFAULT_SCENARIOS = Path(str(DATA / "scenarios.json"))
+#: configurations that ship with the package, by the name ``--scenarios`` accepts for them: the paper's, and the
+#: energy frontier's (the paper's low-energy scenarios beside LEP, CEPC, FCC-ee and ILC)
+PACKAGED_CONFIGURATIONS = {"paper": DEFAULT_SCENARIOS, "colliders": Path(str(DATA / "colliders.json"))}
 SCHEMA = Path(str(DATA / "scenarios.schema.json"))
 
 
@@ -53,15 +62,47 @@ def config_schema() -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class EnergyPoint:
-    """One data set: CM energy (GeV), integrated luminosity (fb^-1) and the beams that make it."""
+    """One data set: CM energy (GeV), integrated luminosity (fb^-1), the beams that make it and their longitudinal
+    polarisations (P(e-), P(e+)) in [-1, 1], +1 right-handed (None: unpolarised; only with Z exchange)."""
 
     sqrt_s: float
     lumi_fb: float
     beams: Beams
+    polarisation: tuple[float, float] | None = None
 
     @property
     def label(self) -> str:
-        return f"{self.sqrt_s:.3f}GeV"
+        """The data set's name: its energy, and its polarisations in per cent where polarised.
+
+        >>> EnergyPoint(250.0, 900.0, Beams.symmetric_at(250.0), (-0.8, 0.3)).label
+        '250.000GeV_Pm80p30'
+        """
+        return f"{self.sqrt_s:.3f}GeV" + polarisation_suffix(self.polarisation)
+
+
+def polarisation_suffix(polarisation: tuple[float, float] | None) -> str:
+    """'' unpolarised, else ``_P`` and each beam's polarisation in per cent, signed m (minus) or p (plus)."""
+    if polarisation is None:
+        return ""
+    return "_P" + "".join(f"{'m' if p < 0 else 'p'}{abs(p) * 100:.0f}" for p in polarisation)
+
+
+@dataclass(frozen=True)
+class ElectroweakSetting:
+    """Z exchange in signal and background (section "The electroweak dipole" of the physics page): the operator
+    behind the dipole, which fixes d_Z / d_gamma, and the ratio itself for ``free``."""
+
+    operator: Operator
+    dz_over_dgamma: float | None = None
+
+    @property
+    def label(self) -> str:
+        """How tables and figures name it: the operator, or the ratio for ``free``."""
+        if self.operator is Operator.FREE:
+            return f"d_Z/d_gamma = {self.dz_over_dgamma:g}"
+        return {Operator.PHOTON: "photon-only", Operator.HYPERCHARGE: "B-type", Operator.WEAK_ISOSPIN: "W-type"}[
+            self.operator
+        ]
 
 
 @dataclass(frozen=True)
@@ -106,10 +147,20 @@ class Scenario:
     selection: str
     points: tuple[EnergyPoint, ...]
     gap_background: GapBackground | None
+    #: Z exchange and the electroweak background (None: the paper's photon-only physics and SPEC 2's background)
+    electroweak: ElectroweakSetting | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        """The full definition (detector, cuts, energy points) as JSON-able data: part of every cache key."""
+        """The full definition (detector, cuts, energy points) as JSON-able data: part of every cache key.
+
+        What a photon-only scenario with unpolarised beams does not have (``electroweak``, ``polarisation``) is left
+        out, so that its key is the one it had before the energy frontier existed."""
         out: dict[str, Any] = json.loads(json.dumps(dataclasses.asdict(self), default=str))
+        if out["electroweak"] is None:
+            del out["electroweak"]
+        for point in out["points"]:
+            if point["polarisation"] is None:
+                del point["polarisation"]
         return out
 
     @property
@@ -224,7 +275,7 @@ def _check_finite(node: Any, source: Path, path: tuple[Any, ...] = ()) -> None:
 def _check_ranges(raw: dict[str, Any], source: Path) -> None:
     """Intervals given as [low, high] (angles, cos theta) must be increasing."""
     for name, d in raw["detectors"].items():
-        pairs = [("theta_lab_deg", d.get("theta_lab_deg"))]
+        pairs = [("theta_lab_deg", d.get("theta_lab_deg")), ("recoil_veto_GeV", d.get("recoil_veto_GeV"))]
         pairs += [(f"ecl_gaps_lab_deg/{i}", g) for i, g in enumerate(d.get("ecl_gaps_lab_deg", []))]
         if "endcap" in d:
             pairs.append(("endcap/cos_min..cos_max", [d["endcap"]["cos_min"], d["endcap"]["cos_max"]]))
@@ -249,6 +300,7 @@ def _energy_points(s: dict[str, Any], det: Detector, source: Path, key: str) -> 
     each matching the detector's beams where it has fixed ones."""
     if "points" in s:
         pairs = [(p["sqrt_s_GeV"], p["lumi_fb"]) for p in s["points"]]
+        pols = [_polarisation(p.get("polarisation")) for p in s["points"]]
     else:
         csv_path = Path(s["points_csv"])
         csv_path = csv_path if csv_path.is_absolute() else source.parent / csv_path
@@ -257,12 +309,19 @@ def _energy_points(s: dict[str, Any], det: Detector, source: Path, key: str) -> 
         except InputError as exc:  # led by the configuration and key that named the table
             raise InputError(f"{source}: key {key}/points_csv: {exc}") from None
         pairs = [(e, lumi_pb / 1000.0) for e, lumi_pb in rows]
-    energies = [round(float(e), 9) for e, _ in pairs]
-    dup = next((e for e in energies if energies.count(e) > 1), None)
+        pols = [None] * len(pairs)
+    if any(p is not None for p in pols) and s.get("electroweak") is None:
+        raise InputError(
+            f"{source}: key {key}/points: polarised beams need Z exchange; expected an 'electroweak' block in the "
+            "scenario"
+        )
+    labels = [(round(float(e), 9), pol) for (e, _), pol in zip(pairs, pols, strict=True)]
+    dup = next((e for e in labels if labels.count(e) > 1), None)
     if dup is not None:
-        raise InputError(f"{source}: key {key}: energy point {dup:g} GeV given twice; each data set once")
+        pol_text = "" if dup[1] is None else f" with polarisation {list(dup[1])}"
+        raise InputError(f"{source}: key {key}: energy point {dup[0]:g} GeV{pol_text} given twice; each data set once")
     points = []
-    for i, (e, lumi) in enumerate(pairs):
+    for i, ((e, lumi), pol) in enumerate(zip(pairs, pols, strict=True)):
         if "beams_GeV" in det.params:
             beams = Beams(det.params["beams_GeV"]["e_minus"], det.params["beams_GeV"]["e_plus"])
             if abs(beams.sqrt_s - e) > SQRT_S_MATCH_GEV:
@@ -273,8 +332,29 @@ def _energy_points(s: dict[str, Any], det: Detector, source: Path, key: str) -> 
             beams = Beams(beams.e_minus, beams.e_plus)
         else:
             beams = Beams.symmetric_at(e)
-        points.append(EnergyPoint(float(e), float(lumi), beams))
+        points.append(EnergyPoint(float(e), float(lumi), beams, pol))
     return tuple(points)
+
+
+def _polarisation(raw: dict[str, float] | None) -> tuple[float, float] | None:
+    """(P(e-), P(e+)) of a point's ``polarisation`` block; None for none or for two zeros (unpolarised)."""
+    if raw is None or (raw["e_minus"] == 0 and raw["e_plus"] == 0):
+        return None
+    return float(raw["e_minus"]), float(raw["e_plus"])
+
+
+def _electroweak(raw: dict[str, Any] | None, source: Path, key: str) -> ElectroweakSetting | None:
+    """A scenario's ``electroweak`` block: the operator, and d_Z/d_gamma when (and only when) it is ``free``."""
+    if raw is None:
+        return None
+    operator = Operator(raw["operator"])
+    ratio = raw.get("dz_over_dgamma")
+    if (operator is Operator.FREE) != (ratio is not None):
+        raise InputError(
+            f"{source}: key {key}/electroweak: operator {operator.value!r} "
+            + ("needs 'dz_over_dgamma'" if ratio is None else "takes no 'dz_over_dgamma' (its operator fixes it)")
+        )
+    return ElectroweakSetting(operator, None if ratio is None else float(ratio))
 
 
 def parse_scenarios(raw: Any, source: Path) -> dict[str, Scenario]:
@@ -308,14 +388,29 @@ def parse_scenarios(raw: Any, source: Path) -> dict[str, Scenario]:
             selection=s["selection"],
             points=points,
             gap_background=None if gap is None else GapBackground(float(gap["events"]), float(gap["per_lumi_fb"])),
+            electroweak=_electroweak(s.get("electroweak"), source, key),
         )
     return scenarios
 
 
+def configuration_path(path: str | Path | None) -> Path:
+    """The file a ``--scenarios`` value names: the packaged default for None, a packaged configuration for its name
+    (``PACKAGED_CONFIGURATIONS``) where no file of that name exists, else the path itself.
+
+    >>> configuration_path("colliders").name, configuration_path(None).name
+    ('colliders.json', 'scenarios.json')
+    """
+    if path is None:
+        return DEFAULT_SCENARIOS
+    if str(path) in PACKAGED_CONFIGURATIONS and not Path(path).exists():
+        return PACKAGED_CONFIGURATIONS[str(path)]
+    return Path(path)
+
+
 def read_configuration(path: str | Path | None = None) -> tuple[Any, Path]:
-    """The parsed JSON document of a configuration file (the packaged default when ``path`` is None) and its path;
-    :func:`parse_scenarios` validates it."""
-    source = Path(path) if path is not None else DEFAULT_SCENARIOS
+    """The parsed JSON document of a configuration file (:func:`configuration_path`: the packaged default when
+    ``path`` is None, a packaged one by name) and its path; :func:`parse_scenarios` validates it."""
+    source = configuration_path(path)
     return _read_json(source), source
 
 

@@ -68,6 +68,15 @@ class NType(StrEnum):
         return 2.0 if self is NType.MAJORANA else 1.0
 
 
+class Operator(StrEnum):
+    """Which field the dipole couples to above the weak scale, fixing d_Z / d_gamma (``free``: a given ratio)."""
+
+    PHOTON = "photon"  # d_Z = 0: the paper
+    HYPERCHARGE = "hypercharge"  # B_{mu nu}: d_Z = -tan(theta_W) d_gamma
+    WEAK_ISOSPIN = "weak-isospin"  # W^3_{mu nu}: d_Z = +cot(theta_W) d_gamma
+    FREE = "free"
+
+
 class Process(StrEnum):
     SIGNAL = "signal"  # e+e- -> N nubar (+ Nbar nu), N -> nu gamma
     NUNUGAMMA = "nunugamma"  # SM e+e- -> nu nubar gamma
