@@ -244,7 +244,9 @@ def _limit_table(lib: Any, path: Path, locations: dict[str, str] | None, workspa
     data = read_limit_table(path)
     rows = sorted(data["limits"], key=lambda r: r["mass_GeV"])
     table = lib.Table(f"Expected limit {data['scenario']}")
-    table.description = f"{data.get('label', data['scenario'])}: expected 95% C.L. upper limit on d."
+    ew = data.get("electroweak")
+    coupling = "d" if ew is None else f"d_gamma (operator {ew['operator']}: d_Z = {ew['dz_over_dgamma']:.4g} d_gamma)"
+    table.description = f"{data.get('label', data['scenario'])}: expected 95% C.L. upper limit on {coupling}."
     table.location = (locations or {}).get(data["scenario"]) or f"Limit table {path.name} (in no figure)"
     if workspaces is not None:
         tar = pyhf_archive(workspaces, data["scenario"], staging / f"{data['scenario']}_pyhf.tar.gz")

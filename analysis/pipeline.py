@@ -653,13 +653,16 @@ def _beyond_detector_table(c: Computed) -> BeyondDetector:
 def write_tables(output: Path, run: RunSettings, c: Computed) -> list[Path]:
     """Stage 4's tables: each curve's limits and pyhf workspaces, the model study, the studies beyond the paper
     and the realistic-detector curves."""
+    from dipole_portal.analysis.energy_frontier import electroweak_record
     from dipole_portal.stats.outputs import write_limit_tables, write_workspaces
 
     files = []
     for name, ts in c.plan.curves.items():
         limits = [c.results[t].limit for t in ts]
         specs = {t.mass: c.results[t].spec for t in ts}
-        files += write_limit_tables(output / "limits", name, limits, run.scenarios[name].label)
+        files += write_limit_tables(
+            output / "limits", name, limits, run.scenarios[name].label, electroweak_record(run.scenarios[name])
+        )
         files += write_workspaces(output / "workspaces", name, specs, run.hepdata_ins, results=limits)
     study = {
         "targets": [dataclasses.asdict(t) for t in run.presentation.targets if t.scenario in run.names],
@@ -671,6 +674,19 @@ def write_tables(output: Path, run: RunSettings, c: Computed) -> list[Path]:
         "constants": DEFAULT_CONSTANTS.as_dict(),
     }
     files.append(write_json_atomic(output / "limits" / "model_study.json", study))
+    frontier = [n for n in c.plan.curves if run.scenarios[n].electroweak is not None]
+    if frontier:  # scenarios with Z exchange: the energy frontier's table
+        from dipole_portal.analysis.energy_frontier import composition_table, frontier_row, write_frontier_table
+
+        rows = [
+            frontier_row(
+                run.scenarios[n],
+                [c.results[t].limit for t in c.plan.curves[n]],
+                {t.mass: c.results[t].spec for t in c.plan.curves[n]},
+            )
+            for n in frontier
+        ]
+        files += write_frontier_table(output / "limits", rows, composition_table([run.scenarios[n] for n in frontier]))
     if c.beyond:  # only when a reproduction target is in the run
         files.append(write_json_atomic(output / "limits" / "beyond_paper.json", _beyond_paper_table(c)))
     if c.detector:
@@ -727,7 +743,8 @@ def _run_into(output: Path, run: RunSettings, executor: Executor, make_figures: 
         from dipole_portal.analysis.report import write_report
 
         counts = {"computed": len(tasks) - c.n_cached, "cached": c.n_cached}
-        files["report"] = [write_report(output, run.preset_name, seconds, compute, counts)]
+        captions = {f.name: f.caption for f in run.presentation.figures}
+        files["report"] = [write_report(output, run.preset_name, seconds, compute, counts, captions)]
         seconds["report"] = time.perf_counter() - t0
     write_manifest(output, files, run.as_dict())
     return RunSummary(output, seconds, files, len(tasks) - c.n_cached, c.n_cached, c.n_samples)

@@ -434,9 +434,22 @@ def _band_section(curves: dict[str, list[LimitRow]], study: ModelStudy, run_mode
     ]
 
 
-def _figure_section(output: Path) -> list[str]:
+def _frontier_section(output: Path) -> list[str]:
+    """The energy frontier's section, where the run has scenarios with Z exchange (``energy_frontier.json``)."""
+    path = output / "limits" / "energy_frontier.json"
+    if not path.exists():
+        return []
+    from dipole_portal.analysis.energy_frontier import report_lines
+    from dipole_portal.core.readers import read_json
+
+    return report_lines(read_json(path, "energy-frontier table"))
+
+
+def _figure_section(output: Path, captions: dict[str, str] | None = None) -> list[str]:
     lines = ["## Figures", ""]
-    for name, caption in FIGURES:
+    known = dict(FIGURES)
+    extra = [(n, c) for n, c in (captions or {}).items() if n not in known]
+    for name, caption in (*FIGURES, *extra):
         if (output / "figures" / f"{name}.png").exists():
             lines += [f"### {caption}", "", f"![{caption}](figures/{name}.png)", ""]
     planes = sorted((output / "figures").glob("diag_plane_*.png"))
@@ -521,13 +534,19 @@ def _run_time_section(seconds: dict[str, float], compute: dict | None, counts: d
 
 
 def write_report(
-    output: Path, preset: str, seconds: dict[str, float], compute: dict | None = None, counts: dict | None = None
+    output: Path,
+    preset: str,
+    seconds: dict[str, float],
+    compute: dict | None = None,
+    counts: dict | None = None,
+    figure_captions: dict[str, str] | None = None,
 ) -> Path:
     """``output/report.md`` from ``output/limits`` and ``output/figures``.
 
     ``seconds``: this run's stage times; ``compute``: the compute time recorded when the numbers were computed
     (``pipeline.computing_time``), so a warm rerun still states what they cost; ``counts``: limits computed
-    and cached in this run.
+    and cached in this run; ``figure_captions``: the configuration's figures (name: caption), shown after the
+    paper's own.
     """
     curves: dict[str, list[LimitRow]] = {}
     for p in sorted((output / "limits").glob("*_limits.json")):
@@ -543,6 +562,7 @@ def write_report(
     lines += _beyond(output)
     lines += _beyond_detector(output)
     lines += ["## The paper's qualitative statements", "", *_qualitative(curves, study.get("comparisons", [])), ""]
-    lines += _figure_section(output) + _grid_section(curves) + _limit_table_section(curves)
+    lines += _frontier_section(output)
+    lines += _figure_section(output, figure_captions) + _grid_section(curves) + _limit_table_section(curves)
     lines += _run_time_section(seconds, compute, counts)
     return write_text_atomic(output / "report.md", "\n".join(lines) + "\n")

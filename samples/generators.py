@@ -247,18 +247,22 @@ def generate_nunugamma_chunk(
     return out
 
 
-#: share of electroweak nu nubar gamma events drawn from the radiative-return peak (where the region holds it)
+#: share of electroweak nu nubar gamma events drawn from the recoil mass's Breit-Wigner (``return_peak``)
 RETURN_SHARE = 0.3
+
+
+#: the least arctan range (rad) of the recoil mass's Breit-Wigner for which its channel is used: below it the Z
+#: propagator hardly varies across the region (far below the pole)
+MIN_RETURN_RANGE = 0.05
 
 
 def return_peak(sqrt_s: float, region: PhaseSpaceRegion, ew: Electroweak) -> tuple[float, float] | None:
     """The arctan range of the recoil mass's Breit-Wigner, (M^2 - M_Z^2) / (M_Z Gamma_Z) = tan(t), over the region's
-    photon energies; None where the radiative-return peak E = (s - M_Z^2) / (2 sqrt(s)) lies outside them."""
+    photon energies: the radiative return where the peak E = (s - M_Z^2) / (2 sqrt(s)) lies inside them, its tail near
+    the pole; None where the range is under MIN_RETURN_RANGE."""
     s, mz, gz = sqrt_s**2, ew.z_boson.mass_GeV, ew.z_boson.width_GeV
-    if not region.E_min < (s - mz * mz) / (2 * sqrt_s) < region.E_max:
-        return None
     t = [math.atan((s - 2 * sqrt_s * e - mz * mz) / (mz * gz)) for e in (region.E_max, region.E_min)]
-    return t[0], t[1]
+    return (t[0], t[1]) if t[1] - t[0] > MIN_RETURN_RANGE else None
 
 
 def generate_electroweak_nunugamma_chunk(

@@ -58,6 +58,11 @@ SCHEMA: dict[str, Any] = {
         "label": {"type": "string"},
         "units": {"type": "object", "additionalProperties": {"type": "string"}},
         "limits": {"type": "array", "minItems": 1, "items": TABLE_ROW_SCHEMA},
+        "electroweak": {
+            "type": "object",
+            "required": ["operator", "dz_over_dgamma"],
+            "properties": {"operator": {"type": "string"}, "dz_over_dgamma": {"type": "number"}},
+        },
     },
 }
 
@@ -96,6 +101,8 @@ class LimitTable(TypedDict):
     label: NotRequired[str]
     units: NotRequired[dict[str, str]]
     limits: list[LimitRow]
+    #: with Z exchange: the operator and d_Z / d_gamma (the limits are then on d_gamma)
+    electroweak: NotRequired[dict[str, Any]]
 
 
 def read_limit_table(path: str | os.PathLike[str]) -> LimitTable:

@@ -69,8 +69,15 @@ def limits_csv(results: list[LimitResult]) -> str:
     return buf.getvalue()
 
 
-def write_limit_tables(folder: Path, scenario: str, results: list[LimitResult], label: str | None = None) -> list[Path]:
-    """``<scenario>_limits.csv`` and ``.json`` (the JSON also carries the scenario's plot label).
+def write_limit_tables(
+    folder: Path,
+    scenario: str,
+    results: list[LimitResult],
+    label: str | None = None,
+    electroweak: dict[str, Any] | None = None,
+) -> list[Path]:
+    """``<scenario>_limits.csv`` and ``.json`` (the JSON also carries the scenario's plot label and, with Z exchange,
+    ``electroweak``: its operator and d_Z / d_gamma).
 
     Every row is checked (finite, ordered bands) before either file is written, so the two always agree.
     """
@@ -91,7 +98,8 @@ def write_limit_tables(folder: Path, scenario: str, results: list[LimitResult], 
             "label": label or scenario,
             "units": {"d": "GeV^-1", "mass": "GeV"},
             "limits": [r.as_dict() for r in results],
-        },
+        }
+        | ({} if electroweak is None else {"electroweak": electroweak}),
     )
     return [p_csv, p_json]
 
