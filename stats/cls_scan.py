@@ -25,6 +25,7 @@ def cls_scan(
     import pyhf
 
     from dipole_portal.stats import toys as toymod
+    from dipole_portal.stats.cls import hypotest_mended
     from dipole_portal.stats.limits import signal_background
     from dipole_portal.stats.pyhf_setup import pyhf_backend
 
@@ -42,6 +43,6 @@ def cls_scan(
         data = ws.data(model)
         out = []
         for mu in mus:
-            obs, exp = pyhf.infer.hypotest(float(mu), data, model, test_stat="qtilde", return_expected_set=True)
+            obs, exp = hypotest_mended(float(mu), data, model, test_stat="qtilde", return_expected_set=True)
             out.append((float(obs), [float(e) for e in exp]))
     return out

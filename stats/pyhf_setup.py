@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import inspect
+import logging
 from collections.abc import Iterator
 from typing import Any
 
@@ -43,11 +44,18 @@ def pyhf_backend(tolerance: float = 1.0, optimizer: str = "minuit") -> Iterator[
 
     ``tolerance`` 1 sets MIGRAD's EDM goal to 2e-3: ample for q~_mu (needed to ~0.01) and robust for channels
     with 10^5-10^6 background events, where tighter goals fail on floating-point noise.
+
+    pyhf logs a fit that fails with its traceback before it raises ``FailedMinimization``; the callers catch that
+    and fit again another way (``stats.cls``), so inside the block the log is silenced: a failure they cannot mend
+    still raises.
     """
     from pyhf.tensor.numpy_backend import numpy_backend
 
     saved_backend = pyhf.get_backend()
     saved_percentile = numpy_backend.percentile
+    fit_log = logging.getLogger("pyhf.optimize.mixins")
+    saved_level = fit_log.level
+    fit_log.setLevel(logging.CRITICAL)
     if _needs_percentile_fix():
         numpy_backend.percentile = _percentile
     try:
@@ -56,4 +64,5 @@ def pyhf_backend(tolerance: float = 1.0, optimizer: str = "minuit") -> Iterator[
         yield
     finally:
         numpy_backend.percentile = saved_percentile
+        fit_log.setLevel(saved_level)
         pyhf.set_backend(*saved_backend)

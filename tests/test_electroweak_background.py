@@ -91,3 +91,15 @@ def test_w_moments_against_quadrature_on_both_sides_of_the_switch():
                 lambda z, p=power, a=a: (1 + z) ** 2 * (a / (a + 1 - z)) ** p, -1, 1, epsabs=0, epsrel=1e-13
             )
             assert float(value[0]) == pytest.approx(ref, rel=1e-11)
+
+
+def test_the_invisible_width_at_the_pole_is_l3s_measured_one():
+    """Data: L3's single-photon measurement at the Z (Phys. Lett. B 431 (1998) 199, 100 pb^-1, 2091 candidates)
+    gives Gamma_inv = 498 +- 12 (stat) +- 12 (sys) MeV. The background's normalisation at the pole, read back as the
+    invisible width that its three flavours' Breit-Wigner peak implies (nu_e without its W term), lies within one
+    standard deviation of it."""
+    s = MZ**2
+    peak = float(bg.nunu_born_xsec_pb(s, flavours=(bg.Flavour.MU, bg.Flavour.TAU))) * 3 / 2
+    gamma_inv = peak / C.gev2_to_pb * MZ**2 * GZ**2 / (12 * math.pi * ew.z_width_to_ee_GeV())
+    assert abs(gamma_inv - 0.498) < math.hypot(0.012, 0.012)
+    assert gamma_inv == pytest.approx(0.4977, abs=5e-4)  # 3 G_F M_Z^3 / (12 sqrt(2) pi)

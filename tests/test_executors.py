@@ -118,3 +118,29 @@ def test_a_worker_terminated_inside_a_weakref_callback_exits_without_a_traceback
     )
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert (res.returncode, res.stdout, res.stderr) == (143, "", "")
+
+
+class _Unpicklable(Exception):
+    """An exception that cannot travel between processes, as pyhf's FailedMinimization (it holds a closure)."""
+
+    def __init__(self, message):
+        super().__init__(message)
+        self.closure = lambda: None
+
+
+def _fail_unpicklably(x):
+    raise _Unpicklable(f"fit {x} did not converge")
+
+
+def _fail_picklably(x):
+    raise ValueError(f"value {x} refused")
+
+
+def test_a_worker_error_that_cannot_be_pickled_still_reaches_the_parent_with_its_message():
+    from dipole_portal.core.executors import ProcessExecutor
+
+    with ProcessExecutor(1) as ex:
+        with pytest.raises(RuntimeError, match=r"_Unpicklable in a worker: fit 3 did not converge"):
+            ex.map(_fail_unpicklably, [3])
+        with pytest.raises(ValueError, match="value 4 refused"):  # one that pickles arrives as itself
+            ex.map(_fail_picklably, [4])

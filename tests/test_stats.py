@@ -463,3 +463,19 @@ def test_asymptotic_limits_equal_pyhf_upper_limit(signal, background, syst):
     theirs, _ = pyhf_upper_limit(spec, rtol=1e-4)
     assert np.allclose(np.log(ours.bands), np.log(theirs), atol=2e-3), (ours.bands, theirs)
     assert ours.hypotests <= 12
+
+
+def test_pyhf_fit_failures_that_the_solver_mends_print_no_traceback(capfd):
+    """pyhf logs a failed MIGRAD fit with its traceback before raising FailedMinimization; inside ``pyhf_backend``
+    (where ``stats.cls`` catches it and fits again with scipy) the log is silenced, and restored afterwards."""
+    import logging
+
+    from dipole_portal.stats.pyhf_setup import pyhf_backend
+
+    log = logging.getLogger("pyhf.optimize.mixins")
+    before = log.level
+    with pyhf_backend():
+        log.error("a failed fit", exc_info=False)
+        assert log.level == logging.CRITICAL
+    assert log.level == before
+    assert "a failed fit" not in capfd.readouterr().err

@@ -11,9 +11,11 @@ This module imports neither numpy nor anything that does, so that a spawned work
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import multiprocessing
 import os
+import pickle
 import signal
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -115,6 +117,20 @@ def _exit_swallowed_in_callback(unraisable: Any) -> None:
     sys.__unraisablehook__(unraisable)
 
 
+def _call_portably(fn: Callable[[Any], Any], item: Any) -> Any:
+    """``fn(item)`` in a worker. An exception that cannot travel back to the parent (it does not pickle: pyhf's
+    FailedMinimization carries its fit's closure) becomes a RuntimeError that names it, so the parent reports the
+    error itself rather than a pickling failure."""
+    try:
+        return fn(item)
+    except Exception as exc:
+        try:
+            pickle.dumps(exc)
+        except Exception:
+            raise RuntimeError(f"{type(exc).__name__} in a worker: {exc}") from None
+        raise
+
+
 def _worker_init(parent: int | None = None) -> None:
     """A pool worker: one BLAS thread, Ctrl-C left to the main process (which stops the pool), so an interrupt
     prints no worker tracebacks and cannot be swallowed by a worker; SIGTERM (the pool stopped) unwinds the
@@ -190,7 +206,7 @@ class ProcessExecutor(Executor):
     def imap(self, fn: Callable[[Any], Any], items: Sequence[Any]) -> Iterator[tuple[int, Any]]:
         from concurrent.futures.process import BrokenProcessPool
 
-        pending = {self._pool.submit(fn, item): i for i, item in enumerate(items)}
+        pending = {self._pool.submit(_call_portably, fn, item): i for i, item in enumerate(items)}
         try:
             while pending:
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)
@@ -263,7 +279,7 @@ class DaskExecutor(Executor):
     def imap(self, fn: Callable[[Any], Any], items: Sequence[Any]) -> Iterator[tuple[int, Any]]:
         from distributed import as_completed
 
-        futures = self._client.map(fn, list(items), pure=False)
+        futures = self._client.map(functools.partial(_call_portably, fn), list(items), pure=False)
         index = {f.key: i for i, f in enumerate(futures)}
         try:
             for fut in as_completed(futures):
