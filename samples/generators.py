@@ -239,11 +239,15 @@ def generate_nunugamma_chunk(
     z = np.tanh(lo_a + (hi_a - lo_a) * u[1])
     volume = (hi_l - lo_l) * (hi_a - lo_a)
     w = nunugamma_weight_pb(E, z, sqrt_s, spec.constants) * (volume / total_events)
-    phi = 2.0 * np.pi * u[2]
+    return _photon_events(E, z, 2.0 * np.pi * u[2], w)
+
+
+def _photon_events(E: np.ndarray, z: np.ndarray, phi: np.ndarray, weight: np.ndarray) -> dict[str, np.ndarray]:
+    """The branches of a nu nubar gamma chunk: the photon of energy E (GeV) at cos theta = z, azimuth phi."""
     sin_t = np.sqrt(1.0 - z * z)
     out: dict[str, np.ndarray] = {}
     _store(out, "photon", E, E * sin_t * np.cos(phi), E * sin_t * np.sin(phi), E * z)
-    out["weight"] = w
+    out["weight"] = weight
     return out
 
 
@@ -292,12 +296,7 @@ def generate_electroweak_nunugamma_chunk(
     z = np.tanh(lo_a + (hi_a - lo_a) * u[1])
     law = nunugamma_d2sigma_dE_dz_pb(E, z, sqrt_s, ew)
     w = law * (1.0 - z * z) * (hi_a - lo_a) / density / total_events
-    phi = 2.0 * np.pi * u[2]
-    sin_t = np.sqrt(1.0 - z * z)
-    out: dict[str, np.ndarray] = {}
-    _store(out, "photon", E, E * sin_t * np.cos(phi), E * sin_t * np.sin(phi), E * z)
-    out["weight"] = w
-    return out
+    return _photon_events(E, z, 2.0 * np.pi * u[2], w)
 
 
 def generate_chunks(

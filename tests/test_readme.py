@@ -32,6 +32,7 @@ def documented_text() -> str:
 
 PROGRAMS = ("python -m dipole_portal ", "pyhf ", "dipole-portal ")
 RUN_SCENARIO = "stcf-4gev"  # `run` is restricted to one scenario (no reproduction target: no model study)
+FRONTIER_SCENARIO = "lep1-btype"  # the same for the packaged energy-frontier configuration
 
 
 def _section(text: str, heading: str) -> str:
@@ -68,7 +69,7 @@ def small(command: str) -> list[str]:
     if sub in ("yields", "select", "limit", "limits") and "--scenario" in out and "--events" not in out:
         out += ["--events", "3000"]
     if sub == "run":
-        out += ["--scenario", RUN_SCENARIO]
+        out += ["--scenario", FRONTIER_SCENARIO if "colliders" in out else RUN_SCENARIO]
     if out[0] == "python":
         out[0] = sys.executable
     return out
