@@ -676,17 +676,15 @@ def write_tables(output: Path, run: RunSettings, c: Computed) -> list[Path]:
     files.append(write_json_atomic(output / "limits" / "model_study.json", study))
     frontier = [n for n in c.plan.curves if run.scenarios[n].electroweak is not None]
     if frontier:  # scenarios with Z exchange: the energy frontier's table
-        from dipole_portal.analysis.energy_frontier import composition_table, frontier_row, write_frontier_table
+        from dipole_portal.analysis import energy_frontier as ef
 
+        curves = {n: [c.results[t].limit for t in c.plan.curves[n]] for n in frontier}
         rows = [
-            frontier_row(
-                run.scenarios[n],
-                [c.results[t].limit for t in c.plan.curves[n]],
-                {t.mass: c.results[t].spec for t in c.plan.curves[n]},
-            )
+            ef.frontier_row(run.scenarios[n], curves[n], {t.mass: c.results[t].spec for t in c.plan.curves[n]})
             for n in frontier
         ]
-        files += write_frontier_table(output / "limits", rows, composition_table([run.scenarios[n] for n in frontier]))
+        composition = ef.composition_table([run.scenarios[n] for n in frontier])
+        files += ef.write_frontier_table(output / "limits", rows, composition, ef.lep_comparison(rows, curves))
     if c.beyond:  # only when a reproduction target is in the run
         files.append(write_json_atomic(output / "limits" / "beyond_paper.json", _beyond_paper_table(c)))
     if c.detector:

@@ -276,6 +276,9 @@ def _landscape_panel(
     return labels, key
 
 
+LEGEND_ROW_IN = 0.33  # height of one row of the landscape's legend, inches (fontsize 11)
+
+
 def _landscape_legend(
     fig: Figure, curves: dict[str, LimitCurve], spec: FigureSpec, converted: dict[str, set[str]]
 ) -> None:
@@ -332,10 +335,16 @@ def figure_landscape(
 
     spec = spec or default_figure("fig3_landscape")
     _missing(curves, spec.scenarios, spec.name)
+    # the legend below the panels: four columns of the curves and the four kinds of existing limit; each row past
+    # the paper's two adds LEGEND_ROW_IN inches to the figure, so that a long legend (the energy frontier's) keeps
+    # off the axis labels
+    rows = -(-(sum(n in curves for n, _ in spec.curves) + 4) // 4)
+    extra = LEGEND_ROW_IN * max(0, rows - 2)
     if axes is None:
-        fig, axes = plt.subplots(1, 3, figsize=(18, 6.5), sharey=True)
+        fig, axes = plt.subplots(1, 3, figsize=(18, 6.5 + extra), sharey=True)
     else:
         fig = cast(Figure, axes[0].figure)
+    bottom = (0.13 * 6.5 + extra) / fig.get_figheight()
     converted: dict[str, set[str]] = {}
     pending = []
     for ax, flavour in zip(axes, FLAVOURS, strict=True):
@@ -343,7 +352,7 @@ def figure_landscape(
         if ax is not axes[0]:
             ax.set_ylabel("")
         pending.append((ax, labels, key))
-    fig.tight_layout(rect=(0, 0.13, 1, 1))  # the final layout first: labels are placed in its pixels
+    fig.tight_layout(rect=(0, bottom, 1, 1))  # the final layout first: labels are placed in its pixels
     shown = [curves[n] for n, _ in spec.curves if n in curves]
     for ax, labels, key in pending:
         fig.canvas.draw()

@@ -25,8 +25,7 @@ def cls_scan(
     import pyhf
 
     from dipole_portal.stats import toys as toymod
-    from dipole_portal.stats.cls import hypotest_mended
-    from dipole_portal.stats.limits import signal_background
+    from dipole_portal.stats.cls import hypotest_mended, signal_background
     from dipole_portal.stats.pyhf_setup import pyhf_backend
 
     spec = jsonpatch.apply_patch(bkg_only, patch)

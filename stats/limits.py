@@ -19,7 +19,7 @@ from dipole_portal.core.errors import InputError
 from dipole_portal.core.numerics import DEFAULT_TOYS, LOW_BACKGROUND
 from dipole_portal.selections.yields import ScenarioYields
 from dipole_portal.stats import chi2 as chi2mod
-from dipole_portal.stats.cls import MuLimits, asymptotic_limits, toy_limits
+from dipole_portal.stats.cls import MuLimits, asymptotic_limits, signal_background, toy_limits
 from dipole_portal.stats.models import Systematics, build_spec
 
 TOY_D_TOLERANCE = 5e-3  # relative agreement of d between passes with toys (their precision: about 0.4%)
@@ -77,16 +77,6 @@ class LimitResult:
         ):
             raise ValueError(f"m_N = {self.mass_GeV}: CLs bands are not ordered around their median")
         return self
-
-
-def signal_background(spec: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
-    """Signal and total background per bin of a pyhf spec, channels concatenated (events)."""
-    sig, bkg = [], []
-    for ch in spec["channels"]:
-        samples = {s["name"]: np.asarray(s["data"], float) for s in ch["samples"]}
-        sig.append(samples["signal"])
-        bkg.append(sum(v for k, v in samples.items() if k != "signal"))
-    return np.concatenate(sig), np.concatenate(bkg)
 
 
 def mu_limits(

@@ -455,6 +455,19 @@ def test_the_report_states_the_z_pole_ratio_of_its_own_tables(frontier_run):
     assert ratio < 1 / 3
 
 
+def test_the_z_pole_scenarios_stand_beside_the_existing_lep_bound(frontier_run):
+    """The table sets LEP1's curves beside HNLimits' LEP contour (about 2.1e-5 GeV^-1 from 1 MeV to a few GeV), the
+    report shows them, and d_Z = d_gamma lies within a factor two of it at 1 GeV (one experiment's expected limit
+    against four experiments' observed one)."""
+    doc = json.loads((frontier_run / "limits" / "energy_frontier.json").read_text())
+    lep = doc["lep_comparison"]
+    assert set(lep["curves"]) == {"lep1-photon", "lep1-btype", "lep1-dz1"}  # ilc250 is not at the pole
+    i = lep["masses_GeV"].index(1.0)
+    assert lep["existing"][i] == pytest.approx(2.1e-5, rel=0.02)
+    assert 1 < lep["curves"]["lep1-dz1"][i] / lep["existing"][i] < 2
+    assert "### Beside the existing LEP bound" in (frontier_run / "report.md").read_text()
+
+
 def test_the_colliders_hepdata_and_pyhf_files_open(frontier_run):
     import jsonpatch
     import pyhf

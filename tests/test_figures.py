@@ -70,6 +70,28 @@ def _landscape_curves():
     return curves
 
 
+@pytest.mark.parametrize("figure", ["fig3_landscape", "energy_frontier"])
+def test_a_landscape_legend_of_any_length_keeps_off_the_axis_labels(figure):
+    """The paper's Fig. 3 (8 legend entries) and the energy frontier's (22): the legend below the panels overlaps
+    neither the panels nor their m_N labels."""
+    import matplotlib.pyplot as plt
+
+    from dipole_portal.plotting.presentation import load_configuration
+
+    _, presentation = load_configuration("colliders" if figure == "energy_frontier" else None)
+    spec = next(f for f in presentation.figures if f.name == figure)
+    src = lf.load_curves(REFERENCE / "limits")["belle2-bbg"]
+    curves = {n: lf.LimitCurve(n, n, src.mass, src.d95, src.d95_chi2, None, "") for n, _ in spec.curves}
+    use_style()
+    fig = lf.figure_landscape(curves, spec)
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    legend = fig.legends[0].get_window_extent(renderer)
+    for ax in fig.axes[:3]:
+        assert legend.y1 <= ax.xaxis.label.get_window_extent(renderer).y0, figure
+    plt.close(fig)
+
+
 def test_landscape_regions_are_coloured_by_flavour_and_labelled_without_overlap():
     """Fig. 3: grey for all flavours, orange d_e, sky blue d_mu, pink d_tau; every region labelled once per panel,
     inside the axes, no two labels overlapping, the C.L. stated where it is not 95%; the legend below the panels."""
