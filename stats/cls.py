@@ -241,8 +241,8 @@ def fixed_background_sqrt_q(mu: float, s: np.ndarray, b: np.ndarray) -> float:
     """sqrt(q_mu,A) on the Asimov background-only data of a model whose backgrounds are fixed:
     sqrt(2 sum [mu s - b ln(1 + mu s / b)]) (mu s > 0).
 
-    >>> round(fixed_background_sqrt_q(1.0, np.array([1.645e3]), np.array([1e6])), 4)   # ~ mu s / sqrt(b)
-    1.6446
+    >>> round(fixed_background_sqrt_q(1.0, np.array([1.645e3]), np.array([1e6])), 4)   # mu s / sqrt(b), less O(s / b)
+    1.6441
     """
     x = mu * np.asarray(s, float)
     b = np.asarray(b, float)
