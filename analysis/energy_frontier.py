@@ -182,7 +182,8 @@ def lep_comparison(rows: list[dict[str, Any]], curves: Mapping[str, Sequence[Lim
         return float(np.exp(np.interp(math.log(m), np.log(mass), np.log(d))))
 
     return {
-        "source": f"HNLimits {LEP_CONTOUR}: {header}",
+        "source": f"HNLimits {LEP_CONTOUR}, from arXiv:1803.03262, summarised in arXiv:2105.09699",
+        "file_header": " ".join(header.split()),
         "masses_GeV": list(LEP_COMPARISON_MASSES_GEV),
         "existing": [existing(m) for m in LEP_COMPARISON_MASSES_GEV],
         "curves": {n: [d95_at(curves[n], m) for m in LEP_COMPARISON_MASSES_GEV] for n in names},
@@ -277,12 +278,11 @@ def _lep_lines(lep: dict[str, Any] | None, rows: list[dict[str, Any]]) -> list[s
     out = [
         "### Beside the existing LEP bound",
         "",
-        f"The existing LEP bound drawn in the figures ({lep['source']}) against this run's Z-pole scenarios "
-        "(expected limits on d_gamma, GeV^-1). It comes from the four experiments' Z-pole data; a scenario here has "
-        "one experiment's luminosity, and with the background dominating d95 scales as L^(-1/4) for a prompt N: four "
-        "experiments would lower it by 4^(-1/4) = 0.71. Where the N lives long (low m_N), the limit here rises as "
-        "its decays leave the calorimeter; a flat bound there does not follow from this signature with the N's "
-        "decay length.",
+        f"The existing LEP bound drawn in the figures ({lep['source']}; d_Z = d_gamma) against this run's Z-pole "
+        "scenarios (expected limits on d_gamma, GeV^-1). A scenario here has one experiment's luminosity; with the "
+        "background dominating, d95 scales as L^(-1/4) for a prompt N, so a data set four times larger would lower it "
+        "by 4^(-1/4) = 0.71. Where the N lives long (low m_N), the limit here rises as its decays leave the "
+        "calorimeter; a flat bound there does not follow from this signature with the N's decay length.",
         "",
         "| m_N [GeV] | existing LEP | " + " | ".join(f"{n} ({labels.get(n, n)})" for n in names) + " |",
         "|---|---|" + "---|" * len(names),

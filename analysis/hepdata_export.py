@@ -249,11 +249,14 @@ def _limit_table(lib: Any, path: Path, locations: dict[str, str] | None, workspa
     table.description = f"{data.get('label', data['scenario'])}: expected 95% C.L. upper limit on {coupling}."
     table.location = (locations or {}).get(data["scenario"]) or f"Limit table {path.name} (in no figure)"
     if workspaces is not None:
+        from dipole_portal.stats.models import PYHF_CLS_COMMAND
+
         tar = pyhf_archive(workspaces, data["scenario"], staging / f"{data['scenario']}_pyhf.tar.gz")
         if tar is not None:
             table.add_additional_resource(
-                "pyhf workspaces: background-only workspace and one patch per mass (pyhf cls BKG --patch P "
-                "--measurement expected), and the patchset when an INSPIRE id was given",
+                "pyhf workspaces: background-only workspace and one patch per mass ("
+                + PYHF_CLS_COMMAND.format(bkgonly="BKG", patch="P")
+                + "), and the patchset when an INSPIRE id was given",
                 str(tar),
                 copy_file=True,
                 file_type="HistFactory",

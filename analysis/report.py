@@ -356,19 +356,26 @@ def _beyond_detector(output: Path) -> list[str]:
     return out
 
 
-def _introduction(preset: str, run_model: str, curves: dict[str, list[LimitRow]]) -> list[str]:
+def _introduction(preset: str, run_model: str, curves: dict[str, list[LimitRow]], studied: bool) -> list[str]:
     return [
-        "# Neutrino dipole portal at e+e- colliders: reproduction report",
+        "# Neutrino dipole portal at e+e- colliders: " + ("reproduction report" if studied else "report"),
         "",
-        f"Reproduction of arXiv:2204.07802 (expected 95% C.L. limits on d from the single-photon signature), "
+        ("Reproduction of" if studied else "The analysis of")
+        + " arXiv:2204.07802 (expected 95% C.L. limits on d from the single-photon signature), "
         f"preset `{preset}`, package version {__version__}. Limits are CLs medians (asymptotic, or numpy toys "
         f"when the total background is below {LOW_BACKGROUND:g} events) unless marked chi2. The curves, tables and "
         f"figures use the decay model `{run_model}`"
         + ("" if run_model == DEFAULT[0] else f" (not the default, `{DEFAULT[0]}`)")
-        + "; the model study below covers every model."
+        + ("; the model study below covers every model." if studied else ".")
         + _detector_sentence(curves),
         "",
     ]
+
+
+NO_TARGETS = (
+    "This run's configuration names no reproduction target (its `targets` block), so the report makes no "
+    "comparison with the paper: `dipole-portal run --preset paper` with the packaged scenarios does."
+)
 
 
 def _conclusion_section(v: verdict.Verdict, run_model: str) -> list[str]:
@@ -412,11 +419,13 @@ def _headline_section(rows: list[str], v: verdict.Verdict) -> list[str]:
         "",
         *rows,
         "",
-        "### Which assumptions reproduce the paper",
-        "",
-        *_closest(v),
-        "",
+        *_closest_section(v),
     ]
+
+
+def _closest_section(v: verdict.Verdict) -> list[str]:
+    closest = _closest(v)
+    return ["### Which assumptions reproduce the paper", "", *closest, ""] if closest else []
 
 
 def _band_section(curves: dict[str, list[LimitRow]], study: ModelStudy, run_model: str) -> list[str]:
@@ -459,13 +468,13 @@ def _figure_section(output: Path, captions: dict[str, str] | None = None) -> lis
     return lines
 
 
-def _grid_section(curves: dict[str, list[LimitRow]]) -> list[str]:
+def _grid_section(curves: dict[str, list[LimitRow]], studied: bool) -> list[str]:
+    users = "the headline table, the model study and the figures all use" if studied else "the figures use"
     return [
         "## Mass grids",
         "",
         "Each curve's grid is refined until neighbouring limits differ by less than 20%, "
-        "and approaches every kinematic threshold (each sqrt(s)), where the limit diverges; the headline "
-        "table, the model study and the figures all use these masses.",
+        f"and approaches every kinematic threshold (each sqrt(s)), where the limit diverges; {users} these masses.",
         "",
         *_grid_lines(curves),
         "",
@@ -556,13 +565,20 @@ def write_report(
     rows, ratios = model_table(study)
     v = verdict.compute_verdict(study, curves)
     run_model = study.get("decay_model", DEFAULT[0])
-    lines = _introduction(preset, run_model, curves) + _conclusion_section(v, run_model) + _headline_section(rows, v)
-    lines += _approximations(ratios)
-    lines += _band_section(curves, study, run_model)
+    studied = bool(study.get("targets"))
+    lines = _introduction(preset, run_model, curves, studied)
+    if studied:
+        lines += _conclusion_section(v, run_model) + _headline_section(rows, v)
+        lines += _approximations(ratios)
+        lines += _band_section(curves, study, run_model)
+    else:
+        lines += [NO_TARGETS, ""]
     lines += _beyond(output)
     lines += _beyond_detector(output)
-    lines += ["## The paper's qualitative statements", "", *_qualitative(curves, study.get("comparisons", [])), ""]
+    statements = _qualitative(curves, study.get("comparisons", []))
+    if statements:
+        lines += ["## The paper's qualitative statements", "", *statements, ""]
     lines += _frontier_section(output)
-    lines += _figure_section(output, figure_captions) + _grid_section(curves) + _limit_table_section(curves)
+    lines += _figure_section(output, figure_captions) + _grid_section(curves, studied) + _limit_table_section(curves)
     lines += _run_time_section(seconds, compute, counts)
     return write_text_atomic(output / "report.md", "\n".join(lines) + "\n")

@@ -184,7 +184,8 @@ def _solve_sqrt_q(
     sqrt(q_mu,A) rises with mu, in proportion to it for a Gaussian count and faster for a Poisson one, so ln sqrt(q)
     against ln mu is close to a line of slope 1 or more: every step is a secant in those logs through the two
     evaluations nearest the target (bracketing it where it is bracketed, so the steps cannot leave the bracket),
-    and a residual below ``tol`` in ln sqrt(q) is below ``tol`` in ln mu. All five roots share the evaluations.
+    and a residual below ``tol`` in ln sqrt(q) is below ``tol`` in ln mu. All five roots share the evaluations (an
+    evaluation already within ``tol`` of a later target is its root).
     """
     ln_sqrt_q: dict[float, float] = {}
 
@@ -195,6 +196,10 @@ def _solve_sqrt_q(
 
     roots = []
     for target in np.log(targets):
+        done = [x for x, y in ln_sqrt_q.items() if abs(y - target) < tol]  # an earlier evaluation already there
+        if done:
+            roots.append(done[0])
+            continue
         x = math.log(max(guess, 1e-12)) if not ln_sqrt_q else _secant_step(ln_sqrt_q, float(target))
         for _ in range(60):
             if abs(at(x) - target) < tol:
@@ -250,13 +255,23 @@ def fixed_background_sqrt_q(mu: float, s: np.ndarray, b: np.ndarray) -> float:
 
 
 def anchors_only(spec: dict[str, Any]) -> bool:
-    """Whether the spec's only nuisance parameters are the background anchors (``stats.models``): no systematics."""
-    return all(
-        m["type"] == "normfactor" or (m["type"] == "staterror" and m["name"].startswith("bkg_anchor_"))
-        for ch in spec["channels"]
-        for sample in ch["samples"]
-        for m in sample["modifiers"]
-    )
+    """Whether the spec's only nuisance parameters are the background anchors of ``stats.models``, each no wider
+    than ANCHOR_FRACTION of its channel's Poisson error: no systematics, so the fixed-background closed form holds.
+    A spec edited by hand with a wider anchor (a real nuisance parameter) is not one."""
+    from dipole_portal.stats.models import ANCHOR_FRACTION
+
+    for ch in spec["channels"]:
+        total = np.sum([np.asarray(s["data"], float) for s in ch["samples"] if s["name"] != "signal"], axis=0)
+        for sample in ch["samples"]:
+            for m in sample["modifiers"]:
+                if m["type"] == "normfactor":
+                    continue
+                if m["type"] != "staterror" or not m["name"].startswith("bkg_anchor_"):
+                    return False
+                width = np.asarray(m["data"], float)
+                if np.any(width > ANCHOR_FRACTION * np.sqrt(np.maximum(total, 0.0)) * (1 + 1e-9)):
+                    return False
+    return True
 
 
 def hypotest_mended(mu: float, data: Any, model: Any, **kwargs: Any) -> Any:

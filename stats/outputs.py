@@ -14,7 +14,7 @@ from dipole_portal.core.errors import InputError
 from dipole_portal.core.names import check_name
 from dipole_portal.core.transaction import remove_output
 from dipole_portal.stats.limits import LimitResult
-from dipole_portal.stats.models import background_only, patch_name, patchset, signal_patch
+from dipole_portal.stats.models import PYHF_CLS_COMMAND, background_only, patch_name, patchset, signal_patch
 
 CSV_COLUMNS = [
     "mass_GeV",
@@ -174,6 +174,7 @@ def _provenance_document(scenario: str, metadata: dict[str, Any], prov: dict[flo
             "builds no model without a POI)",
             "expected": "POI mu: the signal strength relative to the signal at d_at_mu_1_GeV_inv of each patch",
         },
+        "pyhf_cls": PYHF_CLS_COMMAND.format(bkgonly=f"{scenario}_bkgonly.json", patch=f"{scenario}_patches/<patch>"),
         "background_mc_statistics": "the background is held at its MC estimate (a staterror "
         "bkg_anchor_* of 3% of each bin's Poisson error keeps pyhf's fits well posed and moves d95 by "
         "less than 0.03%); its MC uncertainty is in "
@@ -221,7 +222,7 @@ def write_workspaces(
     results: list[LimitResult] | None = None,
 ) -> list[Path]:
     """Background-only workspace (of the lightest mass, which has every channel), one plain JSON Patch per mass
-    (for ``pyhf cls <bkgonly> --patch <file> --measurement expected``) and, with an INSPIRE id, the pyhf
+    (for ``models.PYHF_CLS_COMMAND``) and, with an INSPIRE id, the pyhf
     patchset over masses.
 
     pyhf's patchset schema requires an INSPIRE id (``references``); without one no patchset is written (an

@@ -15,6 +15,22 @@ def chi2_pvalue(observed: np.ndarray, expected: np.ndarray) -> float:
     return float(stats.chi2.sf(chi2, len(observed) - 1))
 
 
+def empty_report_parts(markdown: str) -> list[str]:
+    """Headings with nothing under them before the next heading of the same or a higher level, and tables with a
+    header but no row: what a report must not print (an empty section claims a result it does not show)."""
+    lines = [ln for ln in markdown.splitlines() if ln.strip()]
+    empty = []
+    for i, ln in enumerate(lines):
+        level = len(ln) - len(ln.lstrip("#"))
+        if ln.startswith("#"):
+            nxt = lines[i + 1] if i + 1 < len(lines) else "#"
+            if nxt.startswith("#") and len(nxt) - len(nxt.lstrip("#")) <= level:
+                empty.append(ln)
+        elif ln.startswith("|---") and (i + 1 == len(lines) or not lines[i + 1].startswith("|")):
+            empty.append(f"table {lines[i - 1]}")
+    return empty
+
+
 #: the quick subset (``-m quick``): the foundations, generators, formats and statistics helpers, in under a minute
 QUICK_MODULES = {
     "test_signal_generator",

@@ -39,6 +39,7 @@ from dipole_portal.samples.electroweak_physics import (
     z_width_to_n_nu_GeV,
 )
 from dipole_portal.samples.kinematics import Beams
+from tests.conftest import empty_report_parts
 
 COLLIDERS = PACKAGED_CONFIGURATIONS["colliders"]
 MZ, GZ = 91.1876, 2.4955
@@ -458,14 +459,28 @@ def test_the_report_states_the_z_pole_ratio_of_its_own_tables(frontier_run):
 def test_the_z_pole_scenarios_stand_beside_the_existing_lep_bound(frontier_run):
     """The table sets LEP1's curves beside HNLimits' LEP contour (about 2.1e-5 GeV^-1 from 1 MeV to a few GeV), the
     report shows them, and d_Z = d_gamma lies within a factor two of it at 1 GeV (one experiment's expected limit
-    against four experiments' observed one)."""
+    against a bound from LEP's Z-pole data)."""
     doc = json.loads((frontier_run / "limits" / "energy_frontier.json").read_text())
     lep = doc["lep_comparison"]
     assert set(lep["curves"]) == {"lep1-photon", "lep1-btype", "lep1-dz1"}  # ilc250 is not at the pole
     i = lep["masses_GeV"].index(1.0)
     assert lep["existing"][i] == pytest.approx(2.1e-5, rel=0.02)
     assert 1 < lep["curves"]["lep1-dz1"][i] / lep["existing"][i] < 2
-    assert "### Beside the existing LEP bound" in (frontier_run / "report.md").read_text()
+    report = (frontier_run / "report.md").read_text()
+    assert "### Beside the existing LEP bound" in report and "from arXiv:1803.03262" in report
+    assert "\t" not in report
+
+
+def test_a_run_without_reproduction_targets_says_so_once_and_prints_no_empty_section(frontier_run):
+    """colliders.json names no reproduction target: no conclusion, headline or qualitative section, one sentence
+    saying why, and no heading or table left empty anywhere."""
+    from dipole_portal.analysis.report import NO_TARGETS
+
+    report = (frontier_run / "report.md").read_text()
+    assert report.count(NO_TARGETS) == 1 and "model study" not in report
+    for heading in ("## Conclusion", "## Headline limits against the paper", "## The paper's qualitative"):
+        assert heading not in report
+    assert empty_report_parts(report) == []
 
 
 def test_the_colliders_hepdata_and_pyhf_files_open(frontier_run):
@@ -485,3 +500,22 @@ def test_the_colliders_hepdata_and_pyhf_files_open(frontier_run):
     patch = json.loads(next((ws_dir / "ilc250-photon_patches").glob("*.json")).read_text())
     ws = pyhf.Workspace(jsonpatch.apply_patch(bkg, patch))
     assert len(ws.channels) == 4
+
+
+def test_the_command_the_provenance_gives_reproduces_the_limit_with_pyhfs_own_cli(frontier_run):
+    """ILC's workspace (6.5x10^6 background events over four channels) opened with pyhf's command line as each
+    provenance file says (MIGRAD): the patch at the tabulated limit gives a median expected CLs of 0.05 at three
+    masses. pyhf's default scipy optimiser returns CLs near 1 there; the command names the optimiser that works."""
+    import shlex
+
+    ws_dir = frontier_run / "workspaces"
+    prov = json.loads((ws_dir / "ilc250-photon_provenance.json").read_text())
+    assert "--optimizer minuit" in prov["pyhf_cls"]
+    patches = sorted((ws_dir / "ilc250-photon_patches").glob("*.json"))
+    for patch in (patches[1], patches[len(patches) // 2], patches[-2]):
+        args = shlex.split(prov["pyhf_cls"].replace("<patch>", patch.name))
+        res = subprocess.run(
+            [str(Path(sys.executable).parent / args[0]), *args[1:]], cwd=ws_dir, capture_output=True, text=True
+        )
+        assert res.returncode == 0, res.stderr[-2000:]
+        assert json.loads(res.stdout)["CLs_exp"][2] == pytest.approx(0.05, rel=0.02), patch.name

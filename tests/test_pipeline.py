@@ -18,6 +18,7 @@ from dipole_portal.analysis.verdict import band_minima
 from dipole_portal.core.config import DEFAULT_SCENARIOS, load_scenarios
 from dipole_portal.core.options import DecayModel
 from dipole_portal.selections.histograms import read_diagnostic_meta
+from tests.conftest import empty_report_parts
 
 FIGURES = ("fig1_belle2", "fig2_bes3_stcf", "fig3_landscape", "fig_detector", "diag_bands", "diag_cls_vs_chi2")
 
@@ -104,6 +105,7 @@ def test_fast_preset_writes_every_figure_and_table(fast_run):
         assert f"| {model.value}" in report
     assert "N nubar only" in report and "figures/fig3_landscape.png" in report
     assert "done in" in res.stderr and "[6/6] report" in res.stderr
+    assert empty_report_parts(report) == []
 
 
 def test_histogram_files_describe_themselves(fast_run):
