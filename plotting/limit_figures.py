@@ -43,6 +43,7 @@ class LimitCurve:
     choices: str = ""  # non-default choices the numbers rest on (decay model, N counted), for the legend
     threshold_GeV: float | None = None  # the highest sqrt(s): the curve diverges as m_N -> threshold
     background: np.ndarray | None = None  # expected background events at each mass
+    coupling: str = "d"  # what d95 limits: "d" (the photon dipole alone) or "d_gamma" (with d_Z of an operator)
 
     def to_threshold(self, n: int = 40, rise: float = 1e4) -> tuple[np.ndarray, np.ndarray]:
         """The curve (m_N, d95) continued from its last mass to its threshold along the leading behaviour there,
@@ -101,6 +102,7 @@ def load_curves(folder: str | os.PathLike[str]) -> dict[str, LimitCurve]:
             _choices(rows),
             max((e for r in rows for e in r.get("channels", [])), default=None),
             np.array([r.get("background_events", np.nan) for r in rows]),
+            "d" if table.get("electroweak") is None else "d_gamma",
         )
     return out
 
@@ -261,6 +263,8 @@ def _landscape_panel(
             converted.setdefault(reg.rate_process, set()).add(reg.label)
     _draw_curves(ax, curves, spec.curves, chi2=False, bands=False)
     _limit_axes(ax, spec.xlim or (1e-3, 12), spec.ylim or (1e-8, 1e-2))
+    if any(curves[n].coupling == "d_gamma" for n, _ in spec.curves if n in curves):
+        ax.set_ylabel(style.D_GAMMA_LABEL)  # d = d_gamma for the photon-only curves and the existing limits too
     sub = flavour if flavour == "e" else "\\" + flavour
     key = ax.text(
         0.97,

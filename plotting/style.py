@@ -17,6 +17,8 @@ from dipole_portal.core.atomic import atomic_path
 FORMATS = ("pdf", "png")
 PNG_DPI = 110
 D_LABEL = r"$d$ [GeV$^{-1}$]"
+#: the axis of curves with Z exchange (the energy frontier): the limit is on d_gamma, with d_Z fixed by the operator
+D_GAMMA_LABEL = r"$d_\gamma$ [GeV$^{-1}$]"
 M_LABEL = r"$m_N$ [GeV]"
 
 

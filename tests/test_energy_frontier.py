@@ -438,6 +438,9 @@ def test_a_colliders_run_writes_the_energy_frontier_table_figure_and_report(fron
     assert rows["ilc250-photon"]["leading_data_set"] == "E250p000GeV_Pm80p30"
     composition = {c["data_set"] for c in doc["background_composition"]}
     assert composition == {"91.190GeV"} | {p.label for p in get_scenario("ilc250-photon", "colliders").points}
+    from dipole_portal.plotting.limit_figures import load_curves
+
+    assert {c.coupling for c in load_curves(out / "limits").values()} == {"d_gamma"}  # every table has Z exchange
     report = (out / "report.md").read_text()
     assert "## The energy frontier" in report and "![The energy frontier" in report
     assert (out / "figures" / "energy_frontier.png").stat().st_size > 10_000

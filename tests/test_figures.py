@@ -92,6 +92,21 @@ def test_a_landscape_legend_of_any_length_keeps_off_the_axis_labels(figure):
     plt.close(fig)
 
 
+@pytest.mark.parametrize(("coupling", "label"), [("d", "$d$"), ("d_gamma", "$d_\\gamma$")])
+def test_a_landscape_names_the_coupling_its_curves_limit(coupling, label):
+    """Curves with Z exchange limit d_gamma (d_Z fixed by the operator): the axis says so; the paper's say d."""
+    import matplotlib.pyplot as plt
+
+    spec = lf.default_figure("fig3_landscape")
+    src = lf.load_curves(REFERENCE / "limits")["belle2-bbg"]
+    curves = {
+        n: lf.LimitCurve(n, n, src.mass, src.d95, src.d95_chi2, None, "", coupling=coupling) for n, _ in spec.curves
+    }
+    fig = lf.figure_landscape(curves, spec)
+    assert fig.axes[0].get_ylabel().startswith(label)
+    plt.close(fig)
+
+
 def test_landscape_regions_are_coloured_by_flavour_and_labelled_without_overlap():
     """Fig. 3: grey for all flavours, orange d_e, sky blue d_mu, pink d_tau; every region labelled once per panel,
     inside the axes, no two labels overlapping, the C.L. stated where it is not 95%; the legend below the panels."""
