@@ -172,7 +172,7 @@ def lep_comparison(rows: list[dict[str, Any]], curves: Mapping[str, Sequence[Lim
     names = [r["scenario"] for r in rows if r.get("z_pole")]
     if not names:
         return None
-    mass, d, header = read_contour(data_folder() / LEP_CONTOUR)
+    mass, d, _ = read_contour(data_folder() / LEP_CONTOUR)
     order = np.argsort(mass)
     mass, d = mass[order], d[order]
 
@@ -183,7 +183,6 @@ def lep_comparison(rows: list[dict[str, Any]], curves: Mapping[str, Sequence[Lim
 
     return {
         "source": f"HNLimits {LEP_CONTOUR}, from arXiv:1803.03262, summarised in arXiv:2105.09699",
-        "file_header": " ".join(header.split()),
         "masses_GeV": list(LEP_COMPARISON_MASSES_GEV),
         "existing": [existing(m) for m in LEP_COMPARISON_MASSES_GEV],
         "curves": {n: [d95_at(curves[n], m) for m in LEP_COMPARISON_MASSES_GEV] for n in names},

@@ -102,7 +102,7 @@ def load_curves(folder: str | os.PathLike[str]) -> dict[str, LimitCurve]:
             _choices(rows),
             max((e for r in rows for e in r.get("channels", [])), default=None),
             np.array([r.get("background_events", np.nan) for r in rows]),
-            "d" if table.get("electroweak") is None else "d_gamma",
+            coupling="d" if table.get("electroweak") is None else "d_gamma",
         )
     return out
 

@@ -17,6 +17,7 @@ from scipy import optimize
 
 from dipole_portal.core.numerics import DEFAULT_TOYS
 from dipole_portal.stats import toys
+from dipole_portal.stats.models import ANCHOR_FRACTION
 from dipole_portal.stats.pyhf_setup import pyhf_backend
 
 CL = 0.95
@@ -231,10 +232,17 @@ def signal_background(spec: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
     """Signal and total background per bin of a pyhf spec, channels concatenated (events)."""
     sig, bkg = [], []
     for ch in spec["channels"]:
-        samples = {s["name"]: np.asarray(s["data"], float) for s in ch["samples"]}
-        sig.append(samples["signal"])
-        bkg.append(sum(v for k, v in samples.items() if k != "signal"))
+        s, b = _channel_signal_background(ch)
+        sig.append(s)
+        bkg.append(b)
     return np.concatenate(sig), np.concatenate(bkg)
+
+
+def _channel_signal_background(channel: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+    """Signal and total background per bin of one channel of a pyhf spec (events)."""
+    samples = {s["name"]: np.asarray(s["data"], float) for s in channel["samples"]}
+    signal = samples.pop("signal")
+    return signal, np.sum(list(samples.values()), axis=0)
 
 
 #: how far a fit's sqrt(q_mu,A) may lie from the fixed-background value when the background anchors are the only
@@ -258,10 +266,8 @@ def anchors_only(spec: dict[str, Any]) -> bool:
     """Whether the spec's only nuisance parameters are the background anchors of ``stats.models``, each no wider
     than ANCHOR_FRACTION of its channel's Poisson error: no systematics, so the fixed-background closed form holds.
     A spec edited by hand with a wider anchor (a real nuisance parameter) is not one."""
-    from dipole_portal.stats.models import ANCHOR_FRACTION
-
     for ch in spec["channels"]:
-        total = np.sum([np.asarray(s["data"], float) for s in ch["samples"] if s["name"] != "signal"], axis=0)
+        _, total = _channel_signal_background(ch)
         for sample in ch["samples"]:
             for m in sample["modifiers"]:
                 if m["type"] == "normfactor":
