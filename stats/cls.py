@@ -275,7 +275,7 @@ def anchors_only(spec: dict[str, Any]) -> bool:
                 if m["type"] != "staterror" or not m["name"].startswith("bkg_anchor_"):
                     return False
                 width = np.asarray(m["data"], float)
-                if np.any(width > ANCHOR_FRACTION * np.sqrt(np.maximum(total, 0.0)) * (1 + 1e-9)):
+                if not np.all(width <= ANCHOR_FRACTION * np.sqrt(np.maximum(total, 0.0)) * (1 + 1e-9)):  # NaN: not
                     return False
     return True
 

@@ -563,6 +563,16 @@ def test_a_spec_whose_anchors_are_real_nuisance_parameters_keeps_pyhfs_fits(wide
     assert ours.bands[2] > fixed * 1.02
 
 
+@pytest.mark.parametrize("width", [float("nan"), float("inf"), 0.031 * 2.0])
+def test_an_anchor_that_is_not_a_number_or_too_wide_is_no_anchor(width):
+    """The closed form applies only to anchors no wider than the pipeline's (3% of sqrt(4) = 0.06 here)."""
+    from dipole_portal.stats.cls import anchors_only
+
+    spec = _counting_spec([5.0], [4.0])
+    spec["channels"][0]["samples"][1]["modifiers"][0]["data"] = [width]
+    assert not anchors_only(spec)
+
+
 def test_the_fit_check_uses_the_fit_the_refit_or_the_closed_form_in_that_order():
     import numpy as np
     import pyhf
